@@ -1,0 +1,43 @@
+# fedmeter — see README.md. Every target installs what it needs through the Go
+# module proxy; none needs a tool a fresh machine lacks, except `fixtures`
+# (wat2wasm, from Debian's wabt package), whose output is committed.
+
+GO        ?= go
+BUILD     ?= build
+RULES_OUT ?= $(BUILD)/rules
+BENCHTIME ?= 1s
+
+.PHONY: all build test vet fmt-check bench rules demo fixtures fuzz clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# The README's test command. Tests build the Wasm rules they need themselves.
+test: fmt-check vet
+	$(GO) test -count=1 ./...
+
+# Speed goals live here, never in timed tests. Numbers: docs/benchmarks.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/...
+
+# Short fuzz runs of every parser of untrusted bytes.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzPrepare -fuzztime 60s ./host/
+
+# Regenerate the committed hostile-module corpus from its .wat sources.
+fixtures:
+	@command -v wat2wasm >/dev/null || { echo "wat2wasm missing: apt-get install wabt"; exit 1; }
+	cd host/testdata/hostile && for f in *.wat; do \
+		wat2wasm --enable-all --no-check "$$f" -o "$${f%.wat}.wasm" || exit 1; done
+
+clean:
+	rm -rf $(BUILD)
