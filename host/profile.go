@@ -1,0 +1,47 @@
+package host
+
+// Profile is the set of limits and costs that preparation and execution use.
+// Everything in it changes what a peer computes, so it is versioned as a whole:
+// peers that run the same profile version (and the same fedmeter release, which
+// pins the wazero version) prepare every module to the same bytes and bill every
+// call to the same output and gas. A new limit means a new profile version.
+type Profile struct {
+	// Version names the profile. It is hashed into nothing but recorded with
+	// every prepared module, so a ledger can tell which rules were prepared how.
+	Version string
+
+	MaxModuleBytes   int    // uploaded module size cap
+	MaxMemoryPages   uint32 // 64 KiB pages, for the declared minimum and any growth
+	MaxTableElements uint32 // the one table's declared minimum and maximum
+	MaxFunctions     int    // defined plus imported functions
+	MaxLocals        int    // locals (with params) per function
+	MaxCallDepth     int32  // nested calls, counted by injected code
+	MaxOutputBytes   int    // rule output
+	MaxLogBytes      int    // stdout+stderr kept per call; the rest is dropped
+	MaxLines         int    // line items in a bill
+	MaxInputBytes    int    // input given to a rule
+
+	InitGas        uint64 // budget of start + _initialize, once per process
+	GasPerPage     uint64 // charged per page by memory.grow
+	BytesPerGas    uint64 // memory.copy/fill: one unit per this many bytes
+	GasPerHostCall uint64 // base cost of every host (WASI) call
+}
+
+// ProfileV1 is the profile this release prepares and runs modules with.
+var ProfileV1 = Profile{
+	Version:          "fedmeter-host/1",
+	MaxModuleBytes:   8 << 20,
+	MaxMemoryPages:   1024, // 64 MiB
+	MaxTableElements: 65536,
+	MaxFunctions:     100000,
+	MaxLocals:        10000,
+	MaxCallDepth:     1000, // below wazero's interpreter ceiling of 2000 frames
+	MaxOutputBytes:   64 << 10,
+	MaxLogBytes:      16 << 10,
+	MaxLines:         1000,
+	MaxInputBytes:    1 << 20,
+	InitGas:          2_000_000_000,
+	GasPerPage:       1000,
+	BytesPerGas:      64,
+	GasPerHostCall:   100,
+}
