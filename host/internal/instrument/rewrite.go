@@ -1,0 +1,484 @@
+package instrument
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/fedmeter/fedmeter/host/internal/wasm"
+)
+
+// Opcodes emitted by the rewriter.
+const (
+	opUnreachable = 0x00
+	opBlock       = 0x02
+	opIf          = 0x04
+	opEnd         = 0x0b
+	opBr          = 0x0c
+	opCall        = 0x10
+	opSelect      = 0x1b
+	opLocalGet    = 0x20
+	opLocalTee    = 0x22
+	opGlobalGet   = 0x23
+	opGlobalSet   = 0x24
+	opMemorySize  = 0x3f
+	opMemoryGrow  = 0x40
+	opI32Const    = 0x41
+	opI64Const    = 0x42
+	opF32Const    = 0x43
+	opF64Const    = 0x44
+	opI32GtU      = 0x4b
+	opI64LtS      = 0x53
+	opI64GtU      = 0x56
+	opF32Eq       = 0x5b
+	opF64Eq       = 0x61
+	opI32Add      = 0x6a
+	opI32Sub      = 0x6b
+	opI64Add      = 0x7c
+	opI64Sub      = 0x7d
+	opI64Mul      = 0x7e
+	opI64DivU     = 0x80
+	opI64ExtendU  = 0xad
+	opPrefixFC    = 0xfc
+	blockEmpty    = 0x40
+)
+
+// Canonical NaNs: quiet, positive, zero payload.
+var (
+	canonF32 = []byte{0x00, 0x00, 0xc0, 0x7f}
+	canonF64 = []byte{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf8, 0x7f}
+)
+
+// layout holds the indices of everything the rewriter adds.
+type layout struct {
+	gas, depth, status uint32 // globals
+	fnOOG, fnStack     uint32 // functions
+	fnGrow, fnCopy     uint32
+	fnFill             uint32
+	tVoid, tGrow, tMem uint32 // types
+	types              []wasm.FuncType
+}
+
+func (l *layout) typeIndex(t wasm.FuncType) uint32 {
+	for i, have := range l.types {
+		if have.Equal(t) {
+			return uint32(i)
+		}
+	}
+	l.types = append(l.types, t)
+	return uint32(len(l.types) - 1)
+}
+
+func rewrite(m *wasm.Module, cfg Config, res *Result) ([]byte, error) {
+	l := &layout{types: append([]wasm.FuncType(nil), m.Types...)}
+	l.tVoid = l.typeIndex(sigVoid)
+	l.tGrow = l.typeIndex(sigAlloc) // (i32) -> i32
+	l.tMem = l.typeIndex(sigMemOp)
+	ng := uint32(len(m.Globals))
+	l.gas, l.depth, l.status = ng, ng+1, ng+2
+	nf := uint32(m.NumImportedFuncs() + len(m.Functions))
+	l.fnOOG, l.fnStack, l.fnGrow, l.fnCopy, l.fnFill = nf, nf+1, nf+2, nf+3, nf+4
+
+	bodies := make([][]byte, 0, len(m.Codes)+5)
+	var fr funcRewriter
+	for i, c := range m.Codes {
+		fi := m.NumImportedFuncs() + i
+		sig := m.Types[m.Functions[i]]
+		body, err := fr.rewrite(m, l, cfg, c, sig)
+		if err != nil {
+			return nil, reject("function %d: %v", fi, err)
+		}
+		bodies = append(bodies, body)
+	}
+	bodies = append(bodies, helperBodies(l, cfg)...)
+
+	// Sections that change.
+	newSec := map[byte][]byte{}
+	newSec[wasm.SecType] = encodeTypes(l.types)
+	funcs := append(append([]uint32(nil), m.Functions...), l.tVoid, l.tVoid, l.tGrow, l.tMem, l.tMem)
+	newSec[wasm.SecFunction] = encodeVecU32(funcs)
+	newSec[wasm.SecMemory] = encodeMemory(m.Memories[0], cfg.MaxMemoryPages)
+	newSec[wasm.SecGlobal] = encodeGlobals(m.Globals, cfg.InitGas)
+	newSec[wasm.SecExport] = encodeExports(m, l, res)
+	newSec[wasm.SecCode] = encodeCode(bodies)
+
+	out := append(append([]byte(nil), wasm.Magic...), wasm.Version...)
+	order := []byte{wasm.SecType, wasm.SecImport, wasm.SecFunction, wasm.SecTable, wasm.SecMemory,
+		wasm.SecGlobal, wasm.SecExport, wasm.SecStart, wasm.SecElement, wasm.SecDataCount,
+		wasm.SecCode, wasm.SecData}
+	orig := map[byte][]byte{}
+	for _, s := range m.Sections {
+		if s.ID != wasm.SecCustom {
+			orig[s.ID] = s.Payload
+		}
+	}
+	for _, id := range order {
+		p, ok := newSec[id]
+		if !ok {
+			if id == wasm.SecStart { // replaced by the __fm_start export
+				continue
+			}
+			p, ok = orig[id]
+		}
+		if !ok {
+			continue
+		}
+		out = append(out, id)
+		out = wasm.AppendU32(out, uint32(len(p)))
+		out = append(out, p...)
+	}
+	return out, nil
+}
+
+// funcRewriter rewrites one function body at a time, reusing its buffers.
+type funcRewriter struct {
+	instrs []wasm.Instr
+	costs  []uint64 // cost of each metering segment
+	out    []byte
+}
+
+// isTerminator reports whether a metering segment ends after this instruction:
+// the next instruction is a branch target or starts a new block body.
+func isTerminator(c wasm.Class) bool {
+	switch c {
+	case wasm.Block, wasm.Loop, wasm.If, wasm.Else, wasm.End, wasm.Br, wasm.BrIf, wasm.Return:
+		return true
+	}
+	return false
+}
+
+func instrCost(in *wasm.Instr) uint64 {
+	switch in.Class {
+	case wasm.Call:
+		return costCall
+	case wasm.CallIndir:
+		return costCallIndi
+	}
+	return costDefault
+}
+
+func (fr *funcRewriter) rewrite(m *wasm.Module, l *layout, cfg Config, c wasm.Code, sig wasm.FuncType) ([]byte, error) {
+	nlocals := uint64(len(sig.Params))
+	for _, d := range c.Locals {
+		if !numerical[d.Type] {
+			return nil, fmt.Errorf("local of type %s is not allowed", wasm.ValTypeName(d.Type))
+		}
+		nlocals += uint64(d.Count)
+		if nlocals > uint64(cfg.MaxLocals) {
+			return nil, fmt.Errorf("more than %d locals", cfg.MaxLocals)
+		}
+	}
+	fr.instrs = fr.instrs[:0]
+	fr.costs = append(fr.costs[:0], 0)
+	leaf, uses32, uses64 := true, false, false
+	err := wasm.Instructions(c.Body, c.Offset, func(in *wasm.Instr) error {
+		fr.instrs = append(fr.instrs, *in)
+		fr.costs[len(fr.costs)-1] += instrCost(in)
+		switch in.Class {
+		case wasm.Call, wasm.CallIndir:
+			leaf = false
+		case wasm.NaN32:
+			uses32 = true
+		case wasm.NaN64:
+			uses64 = true
+		}
+		if isTerminator(in.Class) {
+			fr.costs = append(fr.costs, 0)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Temporaries for NaN canonicalization go after every existing local so no
+	// index moves.
+	tmp32, tmp64 := uint32(nlocals), uint32(nlocals)
+	locals := append([]wasm.LocalDecl(nil), c.Locals...)
+	if uses32 {
+		locals = append(locals, wasm.LocalDecl{Count: 1, Type: wasm.F32})
+		tmp64++
+	}
+	if uses64 {
+		locals = append(locals, wasm.LocalDecl{Count: 1, Type: wasm.F64})
+	}
+
+	out := fr.out[:0]
+	out = wasm.AppendU32(out, uint32(len(locals)))
+	for _, d := range locals {
+		out = wasm.AppendU32(out, d.Count)
+		out = append(out, d.Type)
+	}
+	// A function that calls nothing cannot deepen the stack by more than its
+	// own frame, so only callers count depth: they check before their body runs.
+	if !leaf {
+		out = appendDepthCheck(out, l, cfg.MaxCallDepth)
+		// Wrap the body in a block with the function's results, so that
+		// every way out (return, a branch to the function label, falling
+		// off the end) passes the epilogue that decrements the depth.
+		out = append(out, opBlock)
+		switch len(sig.Results) {
+		case 0:
+			out = append(out, blockEmpty)
+		case 1:
+			out = append(out, sig.Results[0])
+		default:
+			out = wasm.AppendS64(out, int64(l.typeIndex(wasm.FuncType{Results: sig.Results})))
+		}
+	}
+	seg := 0
+	out = appendCharge(out, l, fr.costs[seg])
+	open := 0 // blocks open inside the function body
+	body := c.Body
+	for i := range fr.instrs {
+		in := &fr.instrs[i]
+		raw := body[in.Start:in.End]
+		switch in.Class {
+		case wasm.Block, wasm.Loop, wasm.If:
+			open++
+			out = append(out, raw...)
+		case wasm.End:
+			if open == 0 { // the function's own end
+				if !leaf {
+					out = append(out, opEnd) // closes the wrapper
+					out = append(out, opGlobalGet)
+					out = wasm.AppendU32(out, l.depth)
+					out = append(out, opI32Const, 1, opI32Sub, opGlobalSet)
+					out = wasm.AppendU32(out, l.depth)
+				}
+				out = append(out, opEnd)
+				fr.out = out
+				return append([]byte(nil), out...), nil
+			}
+			open--
+			out = append(out, raw...)
+		case wasm.Return:
+			if leaf {
+				out = append(out, raw...)
+			} else {
+				out = append(out, opBr)
+				out = wasm.AppendU32(out, uint32(open))
+			}
+		case wasm.MemGrow:
+			out = append(out, opCall)
+			out = wasm.AppendU32(out, l.fnGrow)
+		case wasm.MemCopy:
+			out = append(out, opCall)
+			out = wasm.AppendU32(out, l.fnCopy)
+		case wasm.MemFill:
+			out = append(out, opCall)
+			out = wasm.AppendU32(out, l.fnFill)
+		case wasm.NaN32:
+			out = append(out, raw...)
+			out = appendCanon(out, tmp32, opF32Const, canonF32, opF32Eq)
+		case wasm.NaN64:
+			out = append(out, raw...)
+			out = appendCanon(out, tmp64, opF64Const, canonF64, opF64Eq)
+		default:
+			out = append(out, raw...)
+		}
+		if isTerminator(in.Class) {
+			seg++
+			out = appendCharge(out, l, fr.costs[seg])
+		}
+	}
+	return nil, fmt.Errorf("body has no final end")
+}
+
+// appendCharge subtracts cost from the gas global and calls the out-of-gas
+// helper if the result is negative. Gas can go below zero only here, by at most
+// one segment's cost, which is why the host reports gas used = limit on
+// out-of-gas rather than reading the counter.
+func appendCharge(out []byte, l *layout, cost uint64) []byte {
+	if cost == 0 {
+		return out
+	}
+	out = append(out, opGlobalGet)
+	out = wasm.AppendU32(out, l.gas)
+	out = append(out, opI64Const)
+	out = wasm.AppendS64(out, int64(cost))
+	out = append(out, opI64Sub, opGlobalSet)
+	out = wasm.AppendU32(out, l.gas)
+	out = append(out, opGlobalGet)
+	out = wasm.AppendU32(out, l.gas)
+	out = append(out, opI64Const, 0, opI64LtS, opIf, blockEmpty, opCall)
+	out = wasm.AppendU32(out, l.fnOOG)
+	return append(out, opEnd)
+}
+
+func appendDepthCheck(out []byte, l *layout, max int32) []byte {
+	out = append(out, opGlobalGet)
+	out = wasm.AppendU32(out, l.depth)
+	out = append(out, opI32Const, 1, opI32Add, opGlobalSet)
+	out = wasm.AppendU32(out, l.depth)
+	out = append(out, opGlobalGet)
+	out = wasm.AppendU32(out, l.depth)
+	out = append(out, opI32Const)
+	out = wasm.AppendS64(out, int64(max))
+	out = append(out, opI32GtU, opIf, blockEmpty, opCall)
+	out = wasm.AppendU32(out, l.fnStack)
+	return append(out, opEnd)
+}
+
+// appendCanon replaces the float on top of the stack by the canonical NaN if it
+// is a NaN: x := tee; select(x, canon, x == x).
+func appendCanon(out []byte, tmp uint32, constOp byte, canon []byte, eqOp byte) []byte {
+	out = append(out, opLocalTee)
+	out = wasm.AppendU32(out, tmp)
+	out = append(out, constOp)
+	out = append(out, canon...)
+	out = append(out, opLocalGet)
+	out = wasm.AppendU32(out, tmp)
+	out = append(out, opLocalGet)
+	out = wasm.AppendU32(out, tmp)
+	return append(out, eqOp, opSelect)
+}
+
+// helperBodies returns the bodies of the injected functions, in the order of
+// layout's fn* indices: out-of-gas, stack overflow, grow, copy, fill.
+func helperBodies(l *layout, cfg Config) [][]byte {
+	trapWith := func(status byte) []byte {
+		b := []byte{0, opI32Const, status, opGlobalSet}
+		b = wasm.AppendU32(b, l.status)
+		return append(b, opUnreachable, opEnd)
+	}
+
+	// grow(pages i32) -> i32
+	grow := []byte{0}
+	grow = append(grow, opGlobalGet)
+	grow = wasm.AppendU32(grow, l.gas)
+	grow = append(grow, opLocalGet, 0, opI64ExtendU, opI64Const)
+	grow = wasm.AppendS64(grow, int64(cfg.GasPerPage))
+	grow = append(grow, opI64Mul, opI64Sub, opGlobalSet)
+	grow = wasm.AppendU32(grow, l.gas)
+	grow = appendOOGCheck(grow, l)
+	grow = append(grow, opMemorySize, 0, opI64ExtendU, opLocalGet, 0, opI64ExtendU, opI64Add, opI64Const)
+	grow = wasm.AppendS64(grow, int64(cfg.MaxMemoryPages))
+	grow = append(grow, opI64GtU, opIf, blockEmpty, opI32Const, StatusMemoryLimit, opGlobalSet)
+	grow = wasm.AppendU32(grow, l.status)
+	grow = append(grow, opUnreachable, opEnd, opLocalGet, 0, opMemoryGrow, 0, opEnd)
+
+	memop := func(sub byte, imm []byte) []byte {
+		b := []byte{0}
+		b = append(b, opGlobalGet)
+		b = wasm.AppendU32(b, l.gas)
+		b = append(b, opLocalGet, 2, opI64ExtendU, opI64Const)
+		b = wasm.AppendS64(b, int64(cfg.BytesPerGas))
+		b = append(b, opI64DivU, opI64Sub, opGlobalSet)
+		b = wasm.AppendU32(b, l.gas)
+		b = appendOOGCheck(b, l)
+		b = append(b, opLocalGet, 0, opLocalGet, 1, opLocalGet, 2, opPrefixFC, sub)
+		b = append(b, imm...)
+		return append(b, opEnd)
+	}
+	return [][]byte{
+		trapWith(StatusOutOfGas),
+		trapWith(StatusStackLimit),
+		grow,
+		memop(10, []byte{0, 0}),
+		memop(11, []byte{0}),
+	}
+}
+
+func appendOOGCheck(b []byte, l *layout) []byte {
+	b = append(b, opGlobalGet)
+	b = wasm.AppendU32(b, l.gas)
+	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty, opCall)
+	b = wasm.AppendU32(b, l.fnOOG)
+	return append(b, opEnd)
+}
+
+func encodeTypes(ts []wasm.FuncType) []byte {
+	b := wasm.AppendU32(nil, uint32(len(ts)))
+	for _, t := range ts {
+		b = append(b, 0x60)
+		b = wasm.AppendU32(b, uint32(len(t.Params)))
+		b = append(b, t.Params...)
+		b = wasm.AppendU32(b, uint32(len(t.Results)))
+		b = append(b, t.Results...)
+	}
+	return b
+}
+
+func encodeVecU32(v []uint32) []byte {
+	b := wasm.AppendU32(nil, uint32(len(v)))
+	for _, x := range v {
+		b = wasm.AppendU32(b, x)
+	}
+	return b
+}
+
+// encodeMemory caps the memory's maximum at the profile's limit, so that
+// wazero's own bound agrees with the injected one.
+func encodeMemory(mem wasm.Limits, maxPages uint32) []byte {
+	max := uint64(maxPages)
+	if mem.HasMax && mem.Max < max {
+		max = mem.Max
+	}
+	b := []byte{1, 1}
+	b = wasm.AppendU32(b, uint32(mem.Min))
+	return wasm.AppendU32(b, uint32(max))
+}
+
+func encodeGlobals(gs []wasm.Global, initGas uint64) []byte {
+	b := wasm.AppendU32(nil, uint32(len(gs)+3))
+	for _, g := range gs {
+		b = append(b, g.Type)
+		if g.Mutable {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+		b = append(b, g.Init...)
+	}
+	b = append(b, wasm.I64, 1, opI64Const)
+	b = wasm.AppendS64(b, int64(initGas))
+	b = append(b, opEnd)
+	b = append(b, wasm.I32, 1, opI32Const, 0, opEnd)
+	b = append(b, wasm.I32, 1, opI32Const, 0, opEnd)
+	return b
+}
+
+func encodeExports(m *wasm.Module, l *layout, res *Result) []byte {
+	type exp struct {
+		name  string
+		kind  byte
+		index uint32
+	}
+	var add []exp
+	add = append(add, exp{ExportGas, wasm.KindGlobal, l.gas}, exp{ExportDepth, wasm.KindGlobal, l.depth},
+		exp{ExportStatus, wasm.KindGlobal, l.status})
+	if m.Start != nil {
+		add = append(add, exp{ExportStart, wasm.KindFunc, *m.Start})
+	}
+	for i, g := range m.Globals {
+		if g.Mutable {
+			res.MutableGlobals = append(res.MutableGlobals, uint32(i))
+			add = append(add, exp{ExportGlobal + strconv.Itoa(i), wasm.KindGlobal, uint32(i)})
+		}
+	}
+	b := wasm.AppendU32(nil, uint32(len(m.Exports)+len(add)))
+	for _, e := range m.Exports {
+		b = wasm.AppendName(b, e.Name)
+		b = append(b, e.Kind)
+		b = wasm.AppendU32(b, e.Index)
+	}
+	for _, e := range add {
+		b = wasm.AppendName(b, e.name)
+		b = append(b, e.kind)
+		b = wasm.AppendU32(b, e.index)
+	}
+	return b
+}
+
+func encodeCode(bodies [][]byte) []byte {
+	n := 0
+	for _, b := range bodies {
+		n += len(b) + 5
+	}
+	out := make([]byte, 0, n+5)
+	out = wasm.AppendU32(out, uint32(len(bodies)))
+	for _, b := range bodies {
+		out = wasm.AppendU32(out, uint32(len(b)))
+		out = append(out, b...)
+	}
+	return out
+}
