@@ -6,22 +6,22 @@ import "fmt"
 type Class uint8
 
 const (
-	Plain      Class = iota
-	Block            // block
-	Loop             // loop
-	If               // if
-	Else             // else
-	End              // end
-	Br               // br, br_table, unreachable: control does not fall through
-	BrIf             // br_if: may branch, may fall through
-	Return           // return
-	Call             // call
-	CallIndir        // call_indirect
-	MemGrow          // memory.grow
-	MemCopy          // memory.copy
-	MemFill          // memory.fill
-	NaN32            // an f32 operation whose result may be a NaN
-	NaN64            // an f64 operation whose result may be a NaN
+	Plain     Class = iota
+	Block           // block
+	Loop            // loop
+	If              // if
+	Else            // else
+	End             // end
+	Br              // br, br_table, unreachable: control does not fall through
+	BrIf            // br_if: may branch, may fall through
+	Return          // return
+	Call            // call
+	CallIndir       // call_indirect
+	MemGrow         // memory.grow
+	MemCopy         // memory.copy
+	MemFill         // memory.fill
+	NaN32           // an f32 operation whose result may be a NaN
+	NaN64           // an f64 operation whose result may be a NaN
 )
 
 // Instr is one decoded instruction: where it is and what kind it is.
