@@ -1,0 +1,3 @@
+module example.com/gorule
+
+go 1.26
