@@ -1,0 +1,92 @@
+package host_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fedmeter/fedmeter/host"
+	"github.com/fedmeter/fedmeter/sdk-rules/build"
+)
+
+var tmpDir string
+
+func TestMain(m *testing.M) {
+	var err error
+	tmpDir, err = os.MkdirTemp("", "fedmeter-host-test-")
+	if err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(tmpDir)
+	os.Exit(code)
+}
+
+var goRules sync.Map // dir -> *builtRule
+
+type builtRule struct {
+	once sync.Once
+	code []byte
+	err  error
+}
+
+// goRule builds the stock-Go rule in testdata/<name> once per test binary.
+func goRule(tb testing.TB, name string) []byte {
+	tb.Helper()
+	v, _ := goRules.LoadOrStore(name, &builtRule{})
+	br := v.(*builtRule)
+	br.once.Do(func() {
+		out := filepath.Join(tmpDir, name+".wasm")
+		if _, br.err = build.Rule(context.Background(), filepath.Join("testdata", name), out); br.err == nil {
+			br.code, br.err = os.ReadFile(out)
+		}
+	})
+	if br.err != nil {
+		tb.Fatalf("build %s: %v", name, br.err)
+	}
+	return br.code
+}
+
+func fixture(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "hostile", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func prepare(tb testing.TB, code []byte) *host.Prepared {
+	tb.Helper()
+	p, err := host.Prepare(code)
+	if err != nil {
+		tb.Fatalf("prepare: %v", err)
+	}
+	return p
+}
+
+var engines = []host.EngineKind{host.Compiler, host.Interpreter}
+
+func newHost(tb testing.TB, cfg host.Config) *host.Host {
+	tb.Helper()
+	h, err := host.New(context.Background(), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { h.Close(context.Background()) })
+	return h
+}
+
+func load(tb testing.TB, h *host.Host, p *host.Prepared) *host.Module {
+	tb.Helper()
+	m, err := h.Load(context.Background(), p)
+	if err != nil {
+		tb.Fatalf("load: %v", err)
+	}
+	return m
+}
+
+var txTime = time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)

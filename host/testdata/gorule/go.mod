@@ -1,0 +1,3 @@
+module gorule
+
+go 1.26
