@@ -1,0 +1,555 @@
+// Package embedded is fedmeter's durable single-machine ledger: it runs the
+// unmodified contract (any shim.Chaincode, normally fabric-contract-api-go's
+// router) in-process against a bbolt store, with the guarantees a user
+// expects of a ledger:
+//
+//   - every transaction commits atomically (all its writes or none) and is
+//     durable (fsync) before Submit returns;
+//   - submissions are serialized, so there are no lost updates and no
+//     conflicts to retry;
+//   - every committed transaction is appended as a block to a log chained by
+//     SHA-256, and Verify replays that log to check the chain, the state, the
+//     key history and the indexes;
+//   - the contract sees Fabric semantics: reads come from committed state
+//     (never the transaction's own writes), range and composite-key queries
+//     with pagination, key history newest first, a real serialized X.509
+//     creator, one tx timestamp, one event per transaction.
+//
+// See README.md for the store layout, concurrency model and measurements.
+package embedded
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fedmeter/fedmeter/network/msp"
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Options configure a Ledger. The zero value is usable.
+type Options struct {
+	// ChannelID is what the contract's GetChannelID returns (default "channelall").
+	ChannelID string
+	// ChaincodeName is the chaincode namespace (range query results' Namespace,
+	// the signed proposal's chaincode ID). Default "fedmeter".
+	ChaincodeName string
+	// NoSync skips fsync on commit. Tests only: a power loss (not a process
+	// crash) can then lose acknowledged transactions or corrupt the file.
+	NoSync bool
+	// Clock supplies transaction timestamps (default time.Now). Timestamps are
+	// forced to be non-decreasing across committed transactions. Tests can pin
+	// it to get reproducible bills.
+	Clock func() time.Time
+	// MaxBatch bounds how many queued Submits share one bbolt commit (group
+	// commit). Default 256; 1 disables grouping (one fsync per transaction).
+	MaxBatch int
+}
+
+// Defaults for Options.
+const (
+	DefaultChannelID     = "channelall"
+	DefaultChaincodeName = "fedmeter"
+	defaultMaxBatch      = 256
+	// maxBatchArgBytes stops a batch from growing once its transactions'
+	// arguments total this much, bounding the memory one commit holds.
+	maxBatchArgBytes = 64 << 20
+	// dbFile is the bbolt file inside the ledger directory.
+	dbFile = "ledger.db"
+	// storeFormat is recorded in the meta bucket; Open refuses other formats.
+	storeFormat = "fedmeter-embedded/1"
+)
+
+// Errors callers may test with errors.Is.
+var (
+	// ErrClosed is returned by calls on a closed ledger.
+	ErrClosed = errors.New("embedded: ledger closed")
+	// ErrNotFound is returned when a block or transaction does not exist.
+	ErrNotFound = errors.New("embedded: not found")
+	// ErrNotSupported is returned by stub methods the embedded ledger does not
+	// implement (private data, rich queries, chaincode-to-chaincode calls,
+	// state-based endorsement).
+	ErrNotSupported = errors.New("not supported on the embedded ledger")
+)
+
+// ChaincodeError is returned by Submit and Evaluate when the contract answers
+// with a status >= 400 (shim.ERRORTHRESHOLD). Nothing was written. Message is
+// the contract's own error text.
+type ChaincodeError struct {
+	TxID    string
+	Status  int32
+	Message string
+}
+
+func (e *ChaincodeError) Error() string {
+	return fmt.Sprintf("chaincode error (status %d, tx %s): %s", e.Status, e.TxID, e.Message)
+}
+
+// Result is the outcome of a committed transaction.
+type Result struct {
+	TxID    string
+	Payload []byte  // the contract's response payload
+	Events  []Event // the event set by the transaction, if any (at most one)
+	Block   uint64  // the block (= transaction sequence number) that holds it
+}
+
+// Ledger is an open embedded ledger. All methods are safe for concurrent use.
+type Ledger struct {
+	db        *bolt.DB
+	cc        shim.Chaincode
+	channelID string
+	ccName    string
+	clock     func() time.Time
+	maxBatch  int
+
+	// nonceSalt is random per Open and nonceCtr counts up: together they make
+	// each transaction's 24-byte nonce (and so its tx ID) unique across runs.
+	nonceSalt [16]byte
+	nonceCtr  atomic.Uint64
+
+	// lastTS is the newest committed tx timestamp (unix nanos); Evaluate uses
+	// it to keep query timestamps non-decreasing too.
+	lastTS atomic.Int64
+
+	// Worker-owned chain head; only the commit worker reads or writes these.
+	height uint64
+	tip    [32]byte
+	wLast  int64
+
+	mu     sync.RWMutex // guards closed against sends on queue
+	closed bool
+	queue  chan *request
+	done   chan struct{}
+}
+
+type request struct {
+	ctx     context.Context
+	id      *msp.Identity
+	creator []byte
+	fn      string
+	args    []string
+	resp    chan response
+}
+
+type response struct {
+	res *Result
+	err error
+}
+
+// bucket names. See README.md "Store layout".
+var (
+	bktMeta       = []byte("meta")
+	bktState      = []byte("state")
+	bktHistory    = []byte("history")
+	bktBlocks     = []byte("blocks")
+	bktTxIDs      = []byte("txids")
+	bktIdentities = []byte("identities")
+
+	metaFormat    = []byte("format")
+	metaChannel   = []byte("channel")
+	metaChaincode = []byte("chaincode")
+	metaHeight    = []byte("height")
+	metaTip       = []byte("tip")
+	metaLastTS    = []byte("lastts")
+)
+
+// Open opens (creating if needed) the ledger stored in dir and binds it to
+// the contract cc. A store created with a different channel or chaincode name
+// is refused, so state from one deployment is never served as another's.
+// Only one process can have a ledger open; a second Open fails after a short
+// wait.
+func Open(dir string, cc shim.Chaincode, opts Options) (*Ledger, error) {
+	if cc == nil {
+		return nil, errors.New("embedded: open: nil chaincode")
+	}
+	if opts.ChannelID == "" {
+		opts.ChannelID = DefaultChannelID
+	}
+	if opts.ChaincodeName == "" {
+		opts.ChaincodeName = DefaultChaincodeName
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = defaultMaxBatch
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded: open %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, dbFile)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: 2 * time.Second,
+		NoSync:  opts.NoSync,
+		// The freelist is rebuilt on open instead of written on every
+		// commit: fewer pages per fsync, at the cost of a scan at Open.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+		// Reserve address space up front so the file rarely needs a
+		// remap (a remap waits for all open read transactions).
+		InitialMmapSize: 1 << 30,
+	})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("embedded: open %s: ledger is in use by another process", path)
+		}
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	l := &Ledger{
+		db:        db,
+		cc:        cc,
+		channelID: opts.ChannelID,
+		ccName:    opts.ChaincodeName,
+		clock:     opts.Clock,
+		maxBatch:  opts.MaxBatch,
+		queue:     make(chan *request, 1024),
+		done:      make(chan struct{}),
+	}
+	if _, err := rand.Read(l.nonceSalt[:]); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded: open: nonce salt: %w", err)
+	}
+	if err := l.initStore(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	go l.worker()
+	return l, nil
+}
+
+// initStore creates the buckets of a new store or checks an existing one's
+// format and binding, and loads the chain head.
+func (l *Ledger) initStore() error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bktMeta, bktState, bktHistory, bktBlocks, bktTxIDs, bktIdentities} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		meta := tx.Bucket(bktMeta)
+		if f := meta.Get(metaFormat); f == nil {
+			for k, v := range map[string]string{
+				string(metaFormat): storeFormat, string(metaChannel): l.channelID, string(metaChaincode): l.ccName,
+			} {
+				if err := meta.Put([]byte(k), []byte(v)); err != nil {
+					return err
+				}
+			}
+		} else if string(f) != storeFormat {
+			return fmt.Errorf("store format %q, this build reads %q", f, storeFormat)
+		}
+		if ch := string(meta.Get(metaChannel)); ch != l.channelID {
+			return fmt.Errorf("store belongs to channel %q, not %q", ch, l.channelID)
+		}
+		if cc := string(meta.Get(metaChaincode)); cc != l.ccName {
+			return fmt.Errorf("store belongs to chaincode %q, not %q", cc, l.ccName)
+		}
+		var err error
+		l.height, l.tip, l.wLast, err = readHead(meta)
+		l.lastTS.Store(l.wLast)
+		return err
+	})
+}
+
+func readHead(meta *bolt.Bucket) (height uint64, tip [32]byte, lastTS int64, err error) {
+	if v := meta.Get(metaHeight); v != nil {
+		if len(v) != 8 {
+			return 0, tip, 0, fmt.Errorf("meta height: bad length %d", len(v))
+		}
+		height = binary.BigEndian.Uint64(v)
+	}
+	if v := meta.Get(metaTip); v != nil {
+		if len(v) != 32 {
+			return 0, tip, 0, fmt.Errorf("meta tip: bad length %d", len(v))
+		}
+		copy(tip[:], v)
+	}
+	if v := meta.Get(metaLastTS); v != nil {
+		if len(v) != 8 {
+			return 0, tip, 0, fmt.Errorf("meta lastts: bad length %d", len(v))
+		}
+		lastTS = int64(binary.BigEndian.Uint64(v))
+	}
+	return height, tip, lastTS, nil
+}
+
+// Close waits for queued Submits to finish, stops the commit worker and
+// closes the store. Calls after Close return ErrClosed.
+func (l *Ledger) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	close(l.queue)
+	l.mu.Unlock()
+	<-l.done
+	if err := l.db.Close(); err != nil {
+		return fmt.Errorf("embedded: close: %w", err)
+	}
+	return nil
+}
+
+// Submit runs fn(args...) as a transaction by identity id, through the
+// contract's Invoke (contractapi's router, exactly as on Fabric). If the
+// contract answers with a status < 400 its writes, a block and the history
+// entries are committed atomically and durably before Submit returns;
+// otherwise nothing is written and the error is a *ChaincodeError carrying
+// the contract's message.
+//
+// Submits are executed one at a time in arrival order; each sees the state
+// left by all earlier ones, so there are no lost updates. Queued Submits are
+// committed together (group commit, one fsync for many transactions), but
+// each keeps its own atomicity and its own block.
+//
+// ctx is honoured until the transaction starts executing; after that Submit
+// always waits for the outcome, so a returned error never hides a commit.
+func (l *Ledger) Submit(ctx context.Context, id *msp.Identity, fn string, args ...string) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	creator, err := id.Serialize()
+	if err != nil {
+		return nil, fmt.Errorf("embedded: submit %s: %w", fn, err)
+	}
+	req := &request{ctx: ctx, id: id, creator: creator, fn: fn, args: args, resp: make(chan response, 1)}
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	select {
+	case l.queue <- req:
+	case <-ctx.Done():
+		l.mu.RUnlock()
+		return nil, ctx.Err()
+	}
+	l.mu.RUnlock()
+	r := <-req.resp
+	return r.res, r.err
+}
+
+// Evaluate runs fn(args...) as a query: like Submit, but against a read-only
+// snapshot of committed state, concurrently with other calls, and any writes
+// the contract makes are discarded. It returns the response payload.
+func (l *Ledger) Evaluate(ctx context.Context, id *msp.Identity, fn string, args ...string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	creator, err := id.Serialize()
+	if err != nil {
+		return nil, fmt.Errorf("embedded: evaluate %s: %w", fn, err)
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return nil, ErrClosed
+	}
+	ts := l.clock().UnixNano()
+	if last := l.lastTS.Load(); ts < last {
+		ts = last
+	}
+	var payload []byte
+	err = l.db.View(func(tx *bolt.Tx) error {
+		st, resp := l.execute(tx, &request{ctx: ctx, id: id, creator: creator, fn: fn, args: args}, ts)
+		if resp.Status >= shim.ERRORTHRESHOLD {
+			return &ChaincodeError{TxID: st.txID, Status: resp.Status, Message: resp.Message}
+		}
+		payload = resp.Payload
+		return nil
+	})
+	if err != nil {
+		var ce *ChaincodeError
+		if errors.As(err, &ce) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("embedded: evaluate %s: %w", fn, err)
+	}
+	return payload, nil
+}
+
+// worker is the single writer. It takes whatever Submits are queued (up to
+// MaxBatch), executes them one after another inside one bbolt write
+// transaction, and commits them with one fsync. Executing inside the write
+// transaction is what lets a later transaction of the batch read an earlier
+// one's writes before they are durable; acknowledgements wait for the commit.
+func (l *Ledger) worker() {
+	defer close(l.done)
+	for req := range l.queue {
+		batch := []*request{req}
+		argBytes := reqBytes(req)
+	fill:
+		for len(batch) < l.maxBatch && argBytes < maxBatchArgBytes {
+			select {
+			case r, ok := <-l.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+				argBytes += reqBytes(r)
+			default:
+				break fill
+			}
+		}
+		l.commitBatch(batch)
+	}
+}
+
+func reqBytes(r *request) int {
+	n := len(r.fn)
+	for _, a := range r.args {
+		n += len(a)
+	}
+	return n
+}
+
+func (l *Ledger) commitBatch(batch []*request) {
+	resps := make([]response, len(batch))
+	height, tip, last := l.height, l.tip, l.wLast
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		for i, req := range batch {
+			if err := req.ctx.Err(); err != nil {
+				resps[i].err = err
+				continue
+			}
+			ts := l.clock().UnixNano()
+			if ts < l.wLast {
+				ts = l.wLast
+			}
+			st, resp := l.execute(tx, req, ts)
+			if resp.Status >= shim.ERRORTHRESHOLD {
+				resps[i].err = &ChaincodeError{TxID: st.txID, Status: resp.Status, Message: resp.Message}
+				continue
+			}
+			blk := &Block{
+				Number:      l.height,
+				PrevHash:    l.tip,
+				TxID:        st.txID,
+				Timestamp:   time.Unix(0, ts).UTC(),
+				CreatorMSP:  req.id.MSPID,
+				CreatorHash: sha256.Sum256(req.creator),
+				Function:    req.fn,
+				ArgsHash:    argsHash(req.fn, req.args),
+				Writes:      st.writeSet(),
+			}
+			if st.event != nil {
+				blk.Events = []Event{*st.event}
+			}
+			if err := l.apply(tx, blk, req.creator); err != nil {
+				// The write transaction is now unusable: fail the batch.
+				return fmt.Errorf("tx %s: %w", st.txID, err)
+			}
+			resps[i].res = &Result{TxID: st.txID, Payload: resp.Payload, Events: blk.Events, Block: blk.Number}
+		}
+		if l.height == height {
+			return nil // nothing committed: skip the meta write (and the fsync)
+		}
+		meta := tx.Bucket(bktMeta)
+		if err := meta.Put(metaHeight, binary.BigEndian.AppendUint64(nil, l.height)); err != nil {
+			return err
+		}
+		if err := meta.Put(metaTip, append([]byte(nil), l.tip[:]...)); err != nil {
+			return err
+		}
+		return meta.Put(metaLastTS, binary.BigEndian.AppendUint64(nil, uint64(l.wLast)))
+	})
+	if err != nil {
+		// Nothing of the batch is on disk: rewind the head and fail every
+		// transaction that had succeeded (the others keep their own error).
+		l.height, l.tip, l.wLast = height, tip, last
+		for i := range resps {
+			if resps[i].err == nil {
+				resps[i] = response{err: fmt.Errorf("embedded: commit failed, transaction not recorded: %w", err)}
+			}
+		}
+	} else {
+		l.lastTS.Store(l.wLast)
+	}
+	for i, req := range batch {
+		req.resp <- resps[i]
+	}
+}
+
+// apply appends blk to the log and applies its writes, history entries and
+// indexes, advancing the worker's chain head.
+func (l *Ledger) apply(tx *bolt.Tx, blk *Block, creator []byte) error {
+	enc := blk.encode()
+	num := binary.BigEndian.AppendUint64(nil, blk.Number)
+	blocks := tx.Bucket(bktBlocks)
+	blocks.FillPercent = 1.0 // keys only ever append
+	if err := blocks.Put(num, enc); err != nil {
+		return fmt.Errorf("put block: %w", err)
+	}
+	txids := tx.Bucket(bktTxIDs)
+	if txids.Get([]byte(blk.TxID)) != nil {
+		return fmt.Errorf("duplicate tx ID %s", blk.TxID)
+	}
+	if err := txids.Put([]byte(blk.TxID), num); err != nil {
+		return fmt.Errorf("index tx ID: %w", err)
+	}
+	ids := tx.Bucket(bktIdentities)
+	if ids.Get(blk.CreatorHash[:]) == nil {
+		if err := ids.Put(append([]byte(nil), blk.CreatorHash[:]...), creator); err != nil {
+			return fmt.Errorf("store identity: %w", err)
+		}
+	}
+	state, hist := tx.Bucket(bktState), tx.Bucket(bktHistory)
+	for _, w := range blk.Writes {
+		var err error
+		if w.IsDelete {
+			err = state.Delete([]byte(w.Key))
+		} else {
+			err = state.Put([]byte(w.Key), w.Value)
+		}
+		if err == nil {
+			err = hist.Put(historyKey(w.Key, blk.Number), nil)
+		}
+		if err != nil {
+			return fmt.Errorf("write %q: %w", w.Key, err)
+		}
+	}
+	l.height = blk.Number + 1
+	l.tip = sha256.Sum256(enc)
+	l.wLast = blk.Timestamp.UnixNano()
+	return nil
+}
+
+// historyKey is uvarint(len(key)) || key || block number (8 bytes BE). The
+// length prefix makes each key's entries a contiguous range that no other
+// key's entries can fall into; the block number orders them by commit.
+func historyKey(key string, block uint64) []byte {
+	b := make([]byte, 0, binary.MaxVarintLen64+len(key)+8)
+	b = historyPrefix(b, key)
+	return binary.BigEndian.AppendUint64(b, block)
+}
+
+func historyPrefix(b []byte, key string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	return append(b, key...)
+}
+
+// nextNonce returns a fresh 24-byte nonce (Fabric's nonce size).
+func (l *Ledger) nextNonce() []byte {
+	n := make([]byte, 0, 24)
+	n = append(n, l.nonceSalt[:]...)
+	return binary.BigEndian.AppendUint64(n, l.nonceCtr.Add(1))
+}
+
+// computeTxID is Fabric's rule: hex(SHA-256(nonce || creator)).
+func computeTxID(nonce, creator []byte) string {
+	h := sha256.New()
+	h.Write(nonce)
+	h.Write(creator)
+	return hex.EncodeToString(h.Sum(nil))
+}
