@@ -1,0 +1,14 @@
+;; missing_fm_alloc.wat
+;; No fm_alloc export. Expected: ErrInvalidModule naming fm_alloc.
+(module
+  (memory (export "memory") 1)
+  (func $abi (export "fm_abi_v1"))
+
+  (func $ret (param $p i32) (param $n i32) (result i64)
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $p)) (i64.const 32))
+            (i64.extend_i32_u (local.get $n))))
+  ;; output: 75 bytes at 256
+  (data (i32.const 256) "{\"total\":1,\"currency\":\"CNY\",\"scale\":2,\"lines\":[{\"item\":\"done\",\"amount\":1}]}")
+  (func (export "fm_bill") (param $ptr i32) (param $len i32) (result i64)
+    (call $ret (i32.const 256) (i32.const 75)))
+)
