@@ -245,6 +245,12 @@ func (m *Module) initialize(ctx context.Context, inst *instance) error {
 			continue
 		}
 		if _, err := fn.Call(ctx); err != nil {
+			// A reactor or command may end init with proc_exit(0): that
+			// is a normal return, not a failure.
+			var exit *wasi.ExitError
+			if errors.As(err, &exit) && exit.Code == 0 && inst.status.Get() == instrument.StatusOK {
+				continue
+			}
 			return classify(inst, "init", err)
 		}
 	}

@@ -341,8 +341,14 @@ func helperBodies(l *layout, cfg Config) [][]byte {
 		return append(b, opUnreachable, opEnd)
 	}
 
-	// grow(pages i32) -> i32
+	// grow(pages i32) -> i32: the bound first (a grow past the limit is a
+	// memory error whatever gas is left), then the charge, then the grow.
 	grow := []byte{0}
+	grow = append(grow, opMemorySize, 0, opI64ExtendU, opLocalGet, 0, opI64ExtendU, opI64Add, opI64Const)
+	grow = wasm.AppendS64(grow, int64(cfg.MaxMemoryPages))
+	grow = append(grow, opI64GtU, opIf, blockEmpty, opI32Const, StatusMemoryLimit, opGlobalSet)
+	grow = wasm.AppendU32(grow, l.status)
+	grow = append(grow, opUnreachable, opEnd)
 	grow = append(grow, opGlobalGet)
 	grow = wasm.AppendU32(grow, l.gas)
 	grow = append(grow, opLocalGet, 0, opI64ExtendU, opI64Const)
@@ -350,11 +356,7 @@ func helperBodies(l *layout, cfg Config) [][]byte {
 	grow = append(grow, opI64Mul, opI64Sub, opGlobalSet)
 	grow = wasm.AppendU32(grow, l.gas)
 	grow = appendOOGCheck(grow, l)
-	grow = append(grow, opMemorySize, 0, opI64ExtendU, opLocalGet, 0, opI64ExtendU, opI64Add, opI64Const)
-	grow = wasm.AppendS64(grow, int64(cfg.MaxMemoryPages))
-	grow = append(grow, opI64GtU, opIf, blockEmpty, opI32Const, StatusMemoryLimit, opGlobalSet)
-	grow = wasm.AppendU32(grow, l.status)
-	grow = append(grow, opUnreachable, opEnd, opLocalGet, 0, opMemoryGrow, 0, opEnd)
+	grow = append(grow, opLocalGet, 0, opMemoryGrow, 0, opEnd)
 
 	memop := func(sub byte, imm []byte) []byte {
 		b := []byte{0}
