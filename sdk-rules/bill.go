@@ -61,16 +61,17 @@ func (b *Bill) check() error {
 	if b.Total < 0 {
 		return NewError(CodeInvalidBill, "bill total "+strconv.FormatInt(b.Total, 10)+" is negative")
 	}
-	amounts := make([]int64, len(b.Lines))
+	// Sum in order, failing on any partial overflow, as the host does.
+	var sum int64
 	for i, l := range b.Lines {
 		if l.Item == "" {
 			return NewError(CodeInvalidBill, "bill line "+strconv.Itoa(i+1)+" has no item")
 		}
-		amounts[i] = l.Amount
-	}
-	sum, err := money.Sum(amounts...)
-	if err != nil {
-		return NewError(CodeInvalidBill, "bill line amounts overflow int64")
+		s, err := money.Add(sum, l.Amount)
+		if err != nil {
+			return NewError(CodeInvalidBill, "bill line amounts overflow int64 at line "+strconv.Itoa(i+1))
+		}
+		sum = s
 	}
 	if sum != b.Total {
 		return NewError(CodeInvalidBill, "bill line amounts sum to "+strconv.FormatInt(sum, 10)+

@@ -20,12 +20,17 @@ import (
 // Errors are *Error with code "bad_input" (or "unsupported_abi") and a message
 // naming the field and the byte offset.
 func DecodeInput(data []byte) (*Input, error) {
-	d := decoder{data: data}
+	// One copy of the input: every string without escapes is a substring of
+	// it, so names and values cost no further allocation.
+	d := decoder{data: string(data)}
+	// Every named integer needs at least 5 bytes ("":0,), so this arena holds
+	// all of them without growing; each object takes a contiguous run of it.
+	d.arena = make([]Quantity, 0, len(data)/5+1)
 	in := new(Input)
 	if err := d.input(in); err != nil {
 		return nil, err
 	}
-	d.ws()
+	d.pos = skipWS(d.data, d.pos)
 	if d.pos != len(d.data) {
 		return nil, d.errorf("", "unexpected data after the input object")
 	}
@@ -33,9 +38,9 @@ func DecodeInput(data []byte) (*Input, error) {
 }
 
 type decoder struct {
-	data []byte
-	pos  int
-	buf  []byte // scratch for unescaping
+	data  string
+	pos   int
+	arena []Quantity
 }
 
 // maxSkipDepth bounds the nesting of unknown fields.
@@ -57,15 +62,26 @@ func (d *decoder) errorAt(path, key string, msg string) error {
 	return &Error{Code: CodeBadInput, Message: where + ": " + msg + " (at byte " + strconv.Itoa(d.pos) + ")"}
 }
 
-func (d *decoder) ws() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
+func skipWS(s string, i int) int {
+	for i < len(s) {
+		switch s[i] {
 		case ' ', '\t', '\n', '\r':
-			d.pos++
+			i++
 		default:
-			return
+			return i
 		}
 	}
+	return i
+}
+
+func (d *decoder) ws() { d.pos = skipWS(d.data, d.pos) }
+
+// peek returns the byte at the current position, or 0 at the end.
+func (d *decoder) peek() byte {
+	if d.pos < len(d.data) {
+		return d.data[d.pos]
+	}
+	return 0
 }
 
 // kind names the JSON value starting at the current position, for messages.
@@ -93,20 +109,20 @@ func (d *decoder) kind() string {
 
 // object reads an object, calling field for each key with the decoder placed
 // at the value. field must consume the value.
-func (d *decoder) object(path string, field func(key []byte) error) error {
+func (d *decoder) object(path string, field func(key string) error) error {
 	d.ws()
-	if d.pos >= len(d.data) || d.data[d.pos] != '{' {
+	if d.peek() != '{' {
 		return d.errorf(path, "expected an object, found "+d.kind())
 	}
 	d.pos++
 	d.ws()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+	if d.peek() == '}' {
 		d.pos++
 		return nil
 	}
 	for {
 		d.ws()
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		if d.peek() != '"' {
 			return d.errorf(path, "expected a key string, found "+d.kind())
 		}
 		key, err := d.str(path)
@@ -114,7 +130,7 @@ func (d *decoder) object(path string, field func(key []byte) error) error {
 			return err
 		}
 		d.ws()
-		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+		if d.peek() != ':' {
 			return d.errorf(path, "expected ':' after a key, found "+d.kind())
 		}
 		d.pos++
@@ -123,69 +139,73 @@ func (d *decoder) object(path string, field func(key []byte) error) error {
 			return err
 		}
 		d.ws()
-		if d.pos >= len(d.data) {
-			return d.errorf(path, "unterminated object")
-		}
-		switch d.data[d.pos] {
+		switch d.peek() {
 		case ',':
 			d.pos++
 		case '}':
 			d.pos++
 			return nil
 		default:
+			if d.pos >= len(d.data) {
+				return d.errorf(path, "unterminated object")
+			}
 			return d.errorf(path, "expected ',' or '}' in an object, found "+d.kind())
 		}
 	}
 }
 
-// str reads a string and returns its unescaped bytes: a slice of the input if
-// it has no escapes, else of the scratch buffer (valid until the next call).
-func (d *decoder) str(path string) ([]byte, error) { return d.strAt(path, "") }
+func (d *decoder) str(path string) (string, error) { return d.strAt(path, "") }
 
-// strAt is str for the entry key of the object at path.
-func (d *decoder) strAt(path, key string) ([]byte, error) {
-	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-		return nil, d.errorAt(path, key, "expected a string, found "+d.kind())
+// strAt reads a string for the entry key of the object at path.
+func (d *decoder) strAt(path, key string) (string, error) {
+	s, i := d.data, d.pos
+	if i >= len(s) || s[i] != '"' {
+		return "", d.errorAt(path, key, "expected a string, found "+d.kind())
 	}
-	d.pos++
-	start := d.pos
+	i++
+	start := i
 	ascii := true
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		switch {
-		case c == '"':
-			s := d.data[start:d.pos]
-			if !ascii && !utf8.Valid(s) {
-				return nil, d.errorAt(path, key, "string is not valid UTF-8")
+	for i < len(s) {
+		c := s[i]
+		if c == '"' {
+			v := s[start:i]
+			if !ascii && !utf8.ValidString(v) {
+				return "", d.errorAt(path, key, "string is not valid UTF-8")
 			}
-			d.pos++
-			return s, nil
-		case c == '\\':
+			d.pos = i + 1
+			return v, nil
+		}
+		if c == '\\' {
+			d.pos = i
 			return d.strSlow(path, key, start)
-		case c < 0x20:
-			return nil, d.errorAt(path, key, "control character in a string")
-		case c >= 0x80:
+		}
+		if c < 0x20 {
+			d.pos = i
+			return "", d.errorAt(path, key, "control character in a string")
+		}
+		if c >= 0x80 {
 			ascii = false
 		}
-		d.pos++
+		i++
 	}
-	return nil, d.errorAt(path, key, "unterminated string")
+	d.pos = i
+	return "", d.errorAt(path, key, "unterminated string")
 }
 
-func (d *decoder) strSlow(path, key string, start int) ([]byte, error) {
-	b := append(d.buf[:0], d.data[start:d.pos]...)
+func (d *decoder) strSlow(path, key string, start int) (string, error) {
+	b := make([]byte, 0, d.pos-start+16)
+	b = append(b, d.data[start:d.pos]...)
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		switch {
 		case c == '"':
 			d.pos++
 			if !utf8.Valid(b) {
-				return nil, d.errorAt(path, key, "string is not valid UTF-8")
+				return "", d.errorAt(path, key, "string is not valid UTF-8")
 			}
-			d.buf = b
-			return b, nil
+			return string(b), nil
 		case c < 0x20:
-			return nil, d.errorAt(path, key, "control character in a string")
+			return "", d.errorAt(path, key, "control character in a string")
 		case c != '\\':
 			b = append(b, c)
 			d.pos++
@@ -193,7 +213,7 @@ func (d *decoder) strSlow(path, key string, start int) ([]byte, error) {
 		}
 		// An escape.
 		if d.pos+1 >= len(d.data) {
-			return nil, d.errorAt(path, key, "unterminated string")
+			return "", d.errorAt(path, key, "unterminated string")
 		}
 		e := d.data[d.pos+1]
 		d.pos += 2
@@ -213,30 +233,30 @@ func (d *decoder) strSlow(path, key string, start int) ([]byte, error) {
 		case 'u':
 			r, ok := d.hex4()
 			if !ok {
-				return nil, d.errorAt(path, key, `invalid \u escape`)
+				return "", d.errorAt(path, key, `invalid \u escape`)
 			}
 			if utf16.IsSurrogate(r) {
 				// Must be a high surrogate followed by \u and a low one.
 				if r >= 0xDC00 || d.pos+1 >= len(d.data) || d.data[d.pos] != '\\' || d.data[d.pos+1] != 'u' {
-					return nil, d.errorAt(path, key, `lone surrogate in a \u escape`)
+					return "", d.errorAt(path, key, `lone surrogate in a \u escape`)
 				}
 				d.pos += 2
 				r2, ok := d.hex4()
 				if !ok {
-					return nil, d.errorAt(path, key, `invalid \u escape`)
+					return "", d.errorAt(path, key, `invalid \u escape`)
 				}
 				if r2 < 0xDC00 || r2 > 0xDFFF {
-					return nil, d.errorAt(path, key, `lone surrogate in a \u escape`)
+					return "", d.errorAt(path, key, `lone surrogate in a \u escape`)
 				}
 				r = utf16.DecodeRune(r, r2)
 			}
 			b = utf8.AppendRune(b, r)
 		default:
 			d.pos--
-			return nil, d.errorAt(path, key, "invalid escape "+strconv.QuoteRune(rune(e))+" in a string")
+			return "", d.errorAt(path, key, "invalid escape "+strconv.QuoteRune(rune(e))+" in a string")
 		}
 	}
-	return nil, d.errorAt(path, key, "unterminated string")
+	return "", d.errorAt(path, key, "unterminated string")
 }
 
 func (d *decoder) hex4() (rune, bool) {
@@ -244,7 +264,8 @@ func (d *decoder) hex4() (rune, bool) {
 		return 0, false
 	}
 	var r rune
-	for _, c := range d.data[d.pos : d.pos+4] {
+	for i := d.pos; i < d.pos+4; i++ {
+		c := d.data[i]
 		switch {
 		case c >= '0' && c <= '9':
 			c -= '0'
@@ -264,60 +285,58 @@ func (d *decoder) hex4() (rune, bool) {
 // int reads a JSON integer that fits in int64.
 func (d *decoder) int(path string) (int64, error) { return d.intAt(path, "") }
 
-// intAt is int for the entry key of the object at path.
+// intAt reads an integer for the entry key of the object at path.
 func (d *decoder) intAt(path, key string) (int64, error) {
-	start := d.pos
+	s, start := d.data, d.pos
+	i := start
 	neg := false
-	if d.pos < len(d.data) && d.data[d.pos] == '-' {
+	if i < len(s) && s[i] == '-' {
 		neg = true
-		d.pos++
+		i++
 	}
-	if d.pos >= len(d.data) || d.data[d.pos] < '0' || d.data[d.pos] > '9' {
-		d.pos = start
+	if i >= len(s) || s[i] < '0' || s[i] > '9' {
 		return 0, d.errorAt(path, key, "expected an integer, found "+d.kind())
 	}
 	var v uint64
 	overflow := false
-	if d.data[d.pos] == '0' {
-		d.pos++
+	if s[i] == '0' {
+		i++
 	} else {
-		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
-			digit := uint64(d.data[d.pos] - '0')
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			digit := uint64(s[i] - '0')
 			if v > (math.MaxUint64-digit)/10 {
 				overflow = true
 			} else {
 				v = v*10 + digit
 			}
-			d.pos++
+			i++
 		}
 	}
-	if d.pos < len(d.data) {
-		switch d.data[d.pos] {
+	if i < len(s) {
+		switch s[i] {
 		case '.', 'e', 'E':
-			d.pos = start
 			return 0, d.errorAt(path, key, "number is not an integer (ABI v1 numbers are integers: no fraction, no exponent)")
 		case '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-			d.pos = start
 			return 0, d.errorAt(path, key, "number has a leading zero")
 		}
 	}
 	if neg {
 		if overflow || v > 1<<63 {
-			d.pos = start
-			return 0, d.errorAt(path, key, "integer "+string(d.numberText())+" is below the int64 minimum")
+			return 0, d.errorAt(path, key, "integer "+d.numberText()+" is below the int64 minimum")
 		}
+		d.pos = i
 		return int64(-v), nil
 	}
 	if overflow || v > math.MaxInt64 {
-		d.pos = start
-		return 0, d.errorAt(path, key, "integer "+string(d.numberText())+" is above the int64 maximum")
+		return 0, d.errorAt(path, key, "integer "+d.numberText()+" is above the int64 maximum")
 	}
+	d.pos = i
 	return int64(v), nil
 }
 
 // numberText returns the number at the current position, shortened for
 // messages.
-func (d *decoder) numberText() []byte {
+func (d *decoder) numberText() string {
 	end := d.pos
 	for end < len(d.data) && end-d.pos < 40 && (d.data[end] == '-' || (d.data[end] >= '0' && d.data[end] <= '9')) {
 		end++
@@ -346,7 +365,7 @@ func (d *decoder) skip(path, key string) error {
 			if c == '[' {
 				end = ']'
 			}
-			if d.pos < len(d.data) && d.data[d.pos] == end {
+			if d.peek() == end {
 				d.pos++
 				break // empty container: a complete value
 			}
@@ -412,14 +431,14 @@ func (d *decoder) skip(path, key string) error {
 
 func (d *decoder) skipKey(path, key string) error {
 	d.ws()
-	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+	if d.peek() != '"' {
 		return d.errorAt(path, key, "expected a key string, found "+d.kind())
 	}
 	if _, err := d.strAt(path, key); err != nil {
 		return err
 	}
 	d.ws()
-	if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+	if d.peek() != ':' {
 		return d.errorAt(path, key, "expected ':' after a key, found "+d.kind())
 	}
 	d.pos++
@@ -427,7 +446,7 @@ func (d *decoder) skipKey(path, key string) error {
 }
 
 func (d *decoder) literal(path, key, lit string) error {
-	if d.pos+len(lit) > len(d.data) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
+	if !strings.HasPrefix(d.data[d.pos:], lit) {
 		return d.errorAt(path, key, "invalid literal, found "+d.kind())
 	}
 	d.pos += len(lit)
@@ -447,20 +466,20 @@ func (d *decoder) skipNumber(path, key string) error {
 	if d.data[d.pos] == '-' {
 		d.pos++
 	}
-	if d.pos < len(d.data) && d.data[d.pos] == '0' {
+	if d.peek() == '0' {
 		d.pos++
 	} else if digits() == 0 {
 		return d.errorAt(path, key, "invalid number")
 	}
-	if d.pos < len(d.data) && d.data[d.pos] == '.' {
+	if d.peek() == '.' {
 		d.pos++
 		if digits() == 0 {
 			return d.errorAt(path, key, "invalid number")
 		}
 	}
-	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+	if c := d.peek(); c == 'e' || c == 'E' {
 		d.pos++
-		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
+		if c := d.peek(); c == '+' || c == '-' {
 			d.pos++
 		}
 		if digits() == 0 {
@@ -483,82 +502,58 @@ func (d *decoder) once(s *seen, bit uint, path string) error {
 
 func (d *decoder) input(in *Input) error {
 	var s seen
-	err := d.object("", func(key []byte) error {
-		switch string(key) {
+	err := d.object("", func(key string) error {
+		var err error
+		switch key {
 		case "abi":
-			if err := d.once(&s, 0, "abi"); err != nil {
-				return err
+			if err = d.once(&s, 0, "abi"); err == nil {
+				in.ABI, err = d.int("abi")
+				if err == nil && in.ABI != 1 {
+					return &Error{Code: CodeUnsupportedABI, Message: "input is ABI version " + strconv.FormatInt(in.ABI, 10) + "; this rule speaks ABI 1"}
+				}
 			}
-			v, err := d.int("abi")
-			if err != nil {
-				return err
-			}
-			if v != 1 {
-				return &Error{Code: CodeUnsupportedABI, Message: "input is ABI version " + strconv.FormatInt(v, 10) + "; this rule speaks ABI 1"}
-			}
-			in.ABI = v
 		case "currency":
-			if err := d.once(&s, 1, "currency"); err != nil {
-				return err
+			if err = d.once(&s, 1, "currency"); err == nil {
+				in.Currency, err = d.str("currency")
+				if err == nil && !validCurrency(in.Currency) {
+					err = d.errorf("currency", strconv.Quote(in.Currency)+" is not 1 to 8 upper-case letters")
+				}
 			}
-			c, err := d.str("currency")
-			if err != nil {
-				return err
-			}
-			if !validCurrency(string(c)) {
-				return d.errorf("currency", strconv.Quote(string(c))+" is not 1 to 8 upper-case letters")
-			}
-			in.Currency = string(c)
 		case "scale":
-			if err := d.once(&s, 2, "scale"); err != nil {
-				return err
+			if err = d.once(&s, 2, "scale"); err == nil {
+				in.Scale, err = d.int("scale")
+				if err == nil && (in.Scale < 0 || in.Scale > 18) {
+					err = d.errorf("scale", strconv.FormatInt(in.Scale, 10)+" is not between 0 and 18")
+				}
 			}
-			v, err := d.int("scale")
-			if err != nil {
-				return err
-			}
-			if v < 0 || v > 18 {
-				return d.errorf("scale", strconv.FormatInt(v, 10)+" is not between 0 and 18")
-			}
-			in.Scale = v
 		case "period":
-			if err := d.once(&s, 3, "period"); err != nil {
-				return err
+			if err = d.once(&s, 3, "period"); err == nil {
+				err = d.period(&in.Period)
 			}
-			return d.period(&in.Period)
 		case "price":
-			if err := d.once(&s, 4, "price"); err != nil {
-				return err
+			if err = d.once(&s, 4, "price"); err == nil {
+				err = d.price(&in.Price)
 			}
-			return d.price(&in.Price)
 		case "quota":
-			if err := d.once(&s, 5, "quota"); err != nil {
-				return err
+			if err = d.once(&s, 5, "quota"); err == nil {
+				in.Quota, err = d.quantities("quota")
 			}
-			q, err := d.quantities("quota")
-			in.Quota = q
-			return err
 		case "resource":
-			if err := d.once(&s, 6, "resource"); err != nil {
-				return err
+			if err = d.once(&s, 6, "resource"); err == nil {
+				err = d.resource(&in.Resource)
 			}
-			return d.resource(&in.Resource)
 		case "tx":
-			if err := d.once(&s, 7, "tx"); err != nil {
-				return err
+			if err = d.once(&s, 7, "tx"); err == nil {
+				err = d.tx(&in.Tx)
 			}
-			return d.tx(&in.Tx)
 		case "usage":
-			if err := d.once(&s, 8, "usage"); err != nil {
-				return err
+			if err = d.once(&s, 8, "usage"); err == nil {
+				in.Usage, err = d.quantities("usage")
 			}
-			q, err := d.quantities("usage")
-			in.Usage = q
-			return err
 		default:
-			return d.skip("", string(key))
+			err = d.skip("", key)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return err
@@ -576,9 +571,9 @@ func (d *decoder) input(in *Input) error {
 
 func (d *decoder) period(p *Period) error {
 	var s seen
-	err := d.object("period", func(key []byte) error {
+	err := d.object("period", func(key string) error {
 		var err error
-		switch string(key) {
+		switch key {
 		case "start":
 			if err = d.once(&s, 0, "period.start"); err == nil {
 				p.Start, err = d.int("period.start")
@@ -588,7 +583,7 @@ func (d *decoder) period(p *Period) error {
 				p.End, err = d.int("period.end")
 			}
 		default:
-			err = d.skip("period", string(key))
+			err = d.skip("period", key)
 		}
 		return err
 	})
@@ -606,9 +601,9 @@ func (d *decoder) period(p *Period) error {
 
 func (d *decoder) price(p *PriceBook) error {
 	var s seen
-	return d.object("price", func(key []byte) error {
+	return d.object("price", func(key string) error {
 		var err error
-		switch string(key) {
+		switch key {
 		case "effective_from":
 			if err = d.once(&s, 0, "price.effective_from"); err == nil {
 				p.EffectiveFrom, err = d.int("price.effective_from")
@@ -618,7 +613,7 @@ func (d *decoder) price(p *PriceBook) error {
 				p.UnitPrices, err = d.quantities("price.unit_prices")
 			}
 		default:
-			err = d.skip("price", string(key))
+			err = d.skip("price", key)
 		}
 		return err
 	})
@@ -626,24 +621,24 @@ func (d *decoder) price(p *PriceBook) error {
 
 func (d *decoder) resource(r *Resource) error {
 	var s seen
-	return d.object("resource", func(key []byte) error {
+	return d.object("resource", func(key string) error {
 		var err error
-		switch string(key) {
+		switch key {
 		case "id":
 			if err = d.once(&s, 0, "resource.id"); err == nil {
-				r.ID, err = d.string("resource.id")
+				r.ID, err = d.str("resource.id")
 			}
 		case "type":
 			if err = d.once(&s, 1, "resource.type"); err == nil {
-				r.Type, err = d.string("resource.type")
+				r.Type, err = d.str("resource.type")
 			}
 		case "provider":
 			if err = d.once(&s, 2, "resource.provider"); err == nil {
-				r.Provider, err = d.string("resource.provider")
+				r.Provider, err = d.str("resource.provider")
 			}
 		case "consumer":
 			if err = d.once(&s, 3, "resource.consumer"); err == nil {
-				r.Consumer, err = d.string("resource.consumer")
+				r.Consumer, err = d.str("resource.consumer")
 			}
 		case "spec":
 			if err = d.once(&s, 4, "resource.spec"); err == nil {
@@ -654,7 +649,7 @@ func (d *decoder) resource(r *Resource) error {
 				r.Attributes, err = d.attributes("resource.attributes")
 			}
 		default:
-			err = d.skip("resource", string(key))
+			err = d.skip("resource", key)
 		}
 		return err
 	})
@@ -662,48 +657,46 @@ func (d *decoder) resource(r *Resource) error {
 
 func (d *decoder) tx(t *Tx) error {
 	var s seen
-	return d.object("tx", func(key []byte) error {
+	return d.object("tx", func(key string) error {
 		var err error
-		switch string(key) {
+		switch key {
 		case "id":
 			if err = d.once(&s, 0, "tx.id"); err == nil {
-				t.ID, err = d.string("tx.id")
+				t.ID, err = d.str("tx.id")
 			}
 		case "time":
 			if err = d.once(&s, 1, "tx.time"); err == nil {
 				t.Time, err = d.int("tx.time")
 			}
 		default:
-			err = d.skip("tx", string(key))
+			err = d.skip("tx", key)
 		}
 		return err
 	})
 }
 
-func (d *decoder) string(path string) (string, error) {
-	b, err := d.str(path)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
+func cmpQuantity(a, b Quantity) int { return strings.Compare(a.Name, b.Name) }
 
+// quantities reads an object of named integers into a run of the arena.
 func (d *decoder) quantities(path string) (Quantities, error) {
-	var q Quantities
-	err := d.object(path, func(key []byte) error {
-		name := string(key)
-		v, err := d.intAt(path, name)
+	first := len(d.arena)
+	err := d.object(path, func(key string) error {
+		v, err := d.intAt(path, key)
 		if err != nil {
 			return err
 		}
-		q = append(q, Quantity{Name: name, Value: v})
+		d.arena = append(d.arena, Quantity{Name: key, Value: v})
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if !slices.IsSortedFunc(q, func(a, b Quantity) int { return strings.Compare(a.Name, b.Name) }) {
-		slices.SortStableFunc(q, func(a, b Quantity) int { return strings.Compare(a.Name, b.Name) })
+	q := Quantities(d.arena[first:len(d.arena):len(d.arena)])
+	if len(q) == 0 {
+		return nil, nil
+	}
+	if !slices.IsSortedFunc(q, cmpQuantity) {
+		slices.SortFunc(q, cmpQuantity)
 	}
 	for i := 1; i < len(q); i++ {
 		if q[i].Name == q[i-1].Name {
@@ -713,22 +706,23 @@ func (d *decoder) quantities(path string) (Quantities, error) {
 	return q, nil
 }
 
+func cmpAttribute(a, b Attribute) int { return strings.Compare(a.Name, b.Name) }
+
 func (d *decoder) attributes(path string) (Attributes, error) {
 	var a Attributes
-	err := d.object(path, func(key []byte) error {
-		name := string(key)
-		b, err := d.strAt(path, name)
+	err := d.object(path, func(key string) error {
+		v, err := d.strAt(path, key)
 		if err != nil {
 			return err
 		}
-		a = append(a, Attribute{Name: name, Value: string(b)})
+		a = append(a, Attribute{Name: key, Value: v})
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if !slices.IsSortedFunc(a, func(x, y Attribute) int { return strings.Compare(x.Name, y.Name) }) {
-		slices.SortStableFunc(a, func(x, y Attribute) int { return strings.Compare(x.Name, y.Name) })
+	if !slices.IsSortedFunc(a, cmpAttribute) {
+		slices.SortFunc(a, cmpAttribute)
 	}
 	for i := 1; i < len(a); i++ {
 		if a[i].Name == a[i-1].Name {

@@ -1,5 +1,3 @@
-//go:build hostready
-
 package ruletest
 
 import (
@@ -30,7 +28,7 @@ type labeled struct {
 
 func newWasmRunner(t *testing.T, code []byte) (*wasmRunner, error) {
 	ctx := context.Background()
-	p, err := host.Prepare(code, nil)
+	p, err := host.Prepare(code)
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
