@@ -1,0 +1,561 @@
+package chaincode
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/fedmeter/fedmeter/host"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+)
+
+// The rule input of ABI v1 (host/ABI.md). Struct fields are declared in key
+// order and maps are sorted by encoding/json, so the keys come out sorted.
+type ruleInput struct {
+	ABI      int              `json:"abi"`
+	Currency string           `json:"currency"`
+	Period   Period           `json:"period"`
+	Price    inputPrice       `json:"price"`
+	Quota    map[string]int64 `json:"quota"`
+	Resource inputResource    `json:"resource"`
+	Scale    int              `json:"scale"`
+	Tx       inputTx          `json:"tx"`
+	Usage    map[string]int64 `json:"usage"`
+}
+
+type inputPrice struct {
+	EffectiveFrom int64            `json:"effective_from"`
+	UnitPrices    map[string]int64 `json:"unit_prices"`
+}
+
+type inputResource struct {
+	Attributes map[string]string `json:"attributes"`
+	Consumer   string            `json:"consumer"`
+	ID         string            `json:"id"`
+	Provider   string            `json:"provider"`
+	Spec       map[string]int64  `json:"spec"`
+	Type       string            `json:"type"`
+}
+
+type inputTx struct {
+	ID   string `json:"id"`
+	Time int64  `json:"time"`
+}
+
+func nonNil[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return map[string]V{}
+	}
+	return m
+}
+
+// buildInput assembles a rule input from ledger state: the resource, the
+// price entry in force at the period start, the quota limits, and the usage
+// records whose end falls in (start, end], summed per metric.
+func (t *txn) buildInput(r *Resource, start, end int64) ([]byte, *PriceEntry, error) {
+	price, err := t.priceAt(r.Provider, r.Type, start)
+	if err != nil {
+		return nil, nil, err
+	}
+	limits := map[string]int64{}
+	var q Quota
+	if ok, err := t.getJSON(key(pfxQuota, r.Provider, r.Consumer), &q); err != nil {
+		return nil, nil, err
+	} else if ok && q.Limits != nil {
+		limits = q.Limits
+	}
+	usage := map[string]int64{}
+	pfx := key(pfxUsage, r.ID) + "/"
+	err = scanAll(t, pfx+pad(start+1), pfx+pad(end+1), func(k string, v []byte) error {
+		var u UsageRecord
+		if err := json.Unmarshal(v, &u); err != nil {
+			return fmt.Errorf("the stored value of %s is corrupt: %v", k, err)
+		}
+		s, err := addChecked("usage of "+u.Metric+" for resource "+r.ID+" over the period", usage[u.Metric], u.Quantity)
+		if err != nil {
+			return err
+		}
+		usage[u.Metric] = s
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := encodeInput(r, price, limits, usage, start, end, t.id, t.now)
+	return in, price, err
+}
+
+func encodeInput(r *Resource, price *PriceEntry, limits, usage map[string]int64, start, end int64, txID string, now int64) ([]byte, error) {
+	in := ruleInput{
+		ABI: 1, Currency: price.Currency, Scale: price.Scale,
+		Period: Period{Start: start, End: end},
+		Price:  inputPrice{EffectiveFrom: price.EffectiveFrom, UnitPrices: nonNil(price.UnitPrices)},
+		Quota:  nonNil(limits),
+		Resource: inputResource{
+			Attributes: nonNil(r.Attributes), Consumer: r.Consumer, ID: r.ID,
+			Provider: r.Provider, Spec: nonNil(r.Spec), Type: r.Type,
+		},
+		Tx:    inputTx{ID: txID, Time: now},
+		Usage: nonNil(usage),
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > host.ProfileV1.MaxInputBytes {
+		return nil, errf("the rule input for resource %s is %d bytes; at most %d are allowed", r.ID, len(b), host.ProfileV1.MaxInputBytes)
+	}
+	return b, nil
+}
+
+// runRule runs rule r on input and checks that it billed in the price
+// book's currency and scale.
+func (c *Contract) runRule(t *txn, r *Rule, input []byte, price *PriceEntry) (*host.Result, error) {
+	code := func() ([]byte, error) {
+		b, err := t.stub.GetState(key(pfxRuleCode, r.Hash))
+		if err != nil || b == nil {
+			return nil, fmt.Errorf("the code of rule %s could not be read", r.Hash)
+		}
+		return b, nil
+	}
+	call := host.Call{Input: input, GasLimit: BillGasLimit, TxTime: time.Unix(t.now, int64(t.nanos)).UTC(), TxID: t.id}
+	res, err := c.pricer.Price(context.Background(), r, code, call)
+	if err != nil {
+		return nil, ruleFailure(r, err)
+	}
+	if res.Bill.Currency != price.Currency || res.Bill.Scale != price.Scale {
+		return nil, fmt.Errorf("rule %s %s (%s) billed in %s with scale %d, but the price book is in %s with scale %d; nothing was written",
+			r.Name, r.Version, r.Hash, res.Bill.Currency, res.Bill.Scale, price.Currency, price.Scale)
+	}
+	return res, nil
+}
+
+func lines(b host.Bill) []BillLine {
+	ls := make([]BillLine, len(b.Lines))
+	for i, l := range b.Lines {
+		ls[i] = BillLine{Item: l.Item, Quantity: l.Quantity, Unit: l.Unit, UnitPrice: l.UnitPrice, Amount: l.Amount}
+	}
+	return ls
+}
+
+// billIndex is the value of the bill index keys: enough for totals without
+// reading the bill.
+type billIndex struct {
+	Counterparty string `json:"counterparty"`
+	Currency     string `json:"currency"`
+	Scale        int    `json:"scale"`
+	Amount       int64  `json:"amount"`
+}
+
+// issueBill bills resource r for (r.BilledTo, end], stores the bill and its
+// indexes, advances r (the caller saves r) and emits BillIssued.
+func (c *Contract) issueBill(t *txn, r *Resource, end int64, kind string) (*Bill, error) {
+	start := r.BilledTo
+	if end <= start {
+		return nil, errf("the billing period of resource %s would be empty: it was billed up to %d", r.ID, start)
+	}
+	rule, err := t.activeRule(r.Type, end)
+	if err != nil {
+		return nil, err
+	}
+	input, price, err := t.buildInput(r, start, end)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.runRule(t, rule, input, price)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(input)
+	r.Bills++
+	b := &Bill{
+		ID: fmt.Sprintf("%s:%06d", r.ID, r.Bills), Kind: kind,
+		Provider: r.Provider, Consumer: r.Consumer, Resource: r.ID, ResourceType: r.Type,
+		Period: Period{Start: start, End: end}, Rule: rule.ref(), GasUsed: res.GasUsed,
+		InputHash: hex.EncodeToString(sum[:]), Amount: res.Bill.Total, Currency: res.Bill.Currency, Scale: res.Bill.Scale,
+		Lines: lines(res.Bill), Tx: t.id, IssuedAt: t.now, IssuedBy: t.actor(),
+	}
+	r.BilledTo = end
+	if err := t.putJSON(key(pfxBill, b.ID), b); err != nil {
+		return nil, err
+	}
+	idx := func(cp string) billIndex {
+		return billIndex{Counterparty: cp, Currency: b.Currency, Scale: b.Scale, Amount: b.Amount}
+	}
+	if err := t.putJSON(key(pfxBillProvider, b.Provider, pad(end), b.ID), idx(b.Consumer)); err != nil {
+		return nil, err
+	}
+	if err := t.putJSON(key(pfxBillConsumer, b.Consumer, pad(end), b.ID), idx(b.Provider)); err != nil {
+		return nil, err
+	}
+	if err := t.putJSON(key(pfxBillResource, b.Resource, b.ID), idx(b.Consumer)); err != nil {
+		return nil, err
+	}
+	if err := t.setEvent("BillIssued", billEvent{ID: b.ID, Kind: b.Kind, Provider: b.Provider, Consumer: b.Consumer,
+		Resource: b.Resource, Period: b.Period, Amount: b.Amount, Currency: b.Currency, Scale: b.Scale, RuleHash: rule.Hash}); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+type billEvent struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	Provider string `json:"provider"`
+	Consumer string `json:"consumer"`
+	Resource string `json:"resource"`
+	Period   Period `json:"period"`
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+	Scale    int    `json:"scale"`
+	RuleHash string `json:"rule_hash"`
+}
+
+// BillClose closes a billing period of an active resource: it bills the
+// period from the last bill to end (Unix seconds or RFC 3339; empty means
+// now, never in the future) with the rule active for the type at end. Any
+// identity of the provider.
+func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resourceID, end string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := t.member("close billing periods"); err != nil {
+		return "", err
+	}
+	r, err := t.loadResource(resourceID)
+	if err != nil {
+		return "", err
+	}
+	if t.msp != r.Provider {
+		return "", errf("only identities of %s, the provider of resource %s, may close its billing period; the caller is %s", r.Provider, r.ID, t.role())
+	}
+	if r.Status != StatusActive {
+		return "", errf("resource %s is %s; only an active resource has an open billing period", r.ID, r.Status)
+	}
+	e, err := parseTime("end", end, t.now)
+	if err != nil {
+		return "", err
+	}
+	if e > t.now {
+		return "", errf("end %d is in the future (transaction time %d)", e, t.now)
+	}
+	if e <= r.BilledTo {
+		return "", errf("end %d is not after the end of resource %s's last bill (%d)", e, r.ID, r.BilledTo)
+	}
+	b, err := c.issueBill(t, r, e, "period")
+	if err != nil {
+		return "", err
+	}
+	if err := t.saveResource(r, false); err != nil {
+		return "", err
+	}
+	return out(b)
+}
+
+func (t *txn) loadBill(id string) (*Bill, error) {
+	res, seq, ok := strings.Cut(id, ":")
+	if !ok || checkID("bill_id", res) != nil || len(seq) != 6 {
+		return nil, errf("bill_id %q is not valid: it must be <resource id>:<6-digit number>", id)
+	}
+	var b Bill
+	ok, err := t.getJSON(key(pfxBill, id), &b)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errf("bill_id %s names no bill", id)
+	}
+	return &b, nil
+}
+
+// BillGet returns a bill. Its provider and consumer only.
+func (c *Contract) BillGet(ctx contractapi.TransactionContextInterface, billID string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := t.member("read bills"); err != nil {
+		return "", err
+	}
+	b, err := t.loadBill(billID)
+	if err != nil {
+		return "", err
+	}
+	if err := t.party("bill "+b.ID, b.Provider, b.Consumer); err != nil {
+		return "", err
+	}
+	return out(b)
+}
+
+// timeRange parses from and to (Unix seconds or RFC 3339; empty means
+// unbounded) into an index key range over period ends in [from, to).
+func timeRange(pfx, from, to string) (string, string, int64, int64, error) {
+	f, err := parseTime("from", from, 0)
+	if err != nil {
+		return "", "", 0, 0, err
+	}
+	tt, err := parseTime("to", to, 0)
+	if err != nil {
+		return "", "", 0, 0, err
+	}
+	start, end := pfx+pad(f), prefixEnd(pfx)
+	if to != "" {
+		if tt <= f {
+			return "", "", 0, 0, errf("to %d must be after from %d", tt, f)
+		}
+		end = pfx + pad(tt)
+	}
+	return start, end, f, tt, nil
+}
+
+func (c *Contract) billList(ctx contractapi.TransactionContextInterface, role, org, from, to, pageSize, bookmark string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := t.member("read bills"); err != nil {
+		return "", err
+	}
+	if err := checkOrg(role, org); err != nil {
+		return "", err
+	}
+	if org != t.msp {
+		return "", errf("only identities of %s may list the bills where it is the %s; the caller is %s", org, role, t.role())
+	}
+	base := pfxBillProvider
+	if role == "consumer" {
+		base = pfxBillConsumer
+	}
+	pfx := key(base, org) + "/"
+	start, end, _, _, err := timeRange(pfx, from, to)
+	if err != nil {
+		return "", err
+	}
+	page, err := scanPage(t, start, end, pageSize, bookmark, func(k string, v []byte) (*Bill, bool, error) {
+		b, err := t.loadBill(k[strings.LastIndex(k, "/")+1:])
+		return b, err == nil, err
+	})
+	if err != nil {
+		return "", err
+	}
+	return out(page)
+}
+
+// BillListByProvider lists the bills provider issued, by period end in
+// [from, to) (each Unix seconds or RFC 3339, empty for unbounded), a page at
+// a time. The provider's identities only.
+func (c *Contract) BillListByProvider(ctx contractapi.TransactionContextInterface, provider, from, to, pageSize, bookmark string) (string, error) {
+	return c.billList(ctx, "provider", provider, from, to, pageSize, bookmark)
+}
+
+// BillListByConsumer lists the bills consumer received, by period end in
+// [from, to), a page at a time. The consumer's identities only.
+func (c *Contract) BillListByConsumer(ctx contractapi.TransactionContextInterface, consumer, from, to, pageSize, bookmark string) (string, error) {
+	return c.billList(ctx, "consumer", consumer, from, to, pageSize, bookmark)
+}
+
+// BillListByResource lists a resource's bills in order, a page at a time.
+// Its provider and consumer only.
+func (c *Contract) BillListByResource(ctx contractapi.TransactionContextInterface, resourceID, pageSize, bookmark string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := t.member("read bills"); err != nil {
+		return "", err
+	}
+	r, err := t.loadResource(resourceID)
+	if err != nil {
+		return "", err
+	}
+	if err := t.party("the bills of resource "+r.ID, r.Provider, r.Consumer); err != nil {
+		return "", err
+	}
+	pfx := key(pfxBillResource, r.ID) + "/"
+	page, err := scanPage(t, pfx, prefixEnd(pfx), pageSize, bookmark, func(k string, v []byte) (*Bill, bool, error) {
+		b, err := t.loadBill(strings.TrimPrefix(k, pfx))
+		return b, err == nil, err
+	})
+	if err != nil {
+		return "", err
+	}
+	return out(page)
+}
+
+// BillTotals sums the calling org's bills with period end in [from, to)
+// (empty for unbounded): receivable (as provider) and payable (as consumer),
+// per counterparty and currency, overflow-checked.
+func (c *Contract) BillTotals(ctx contractapi.TransactionContextInterface, from, to string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := t.member("read bill totals"); err != nil {
+		return "", err
+	}
+	tot, err := t.totals(from, to, true, true)
+	if err != nil {
+		return "", err
+	}
+	return out(tot)
+}
+
+func (t *txn) totals(from, to string, receivable, payable bool) (*Totals, error) {
+	tot := &Totals{Org: t.msp, Receivable: []Total{}, Payable: []Total{}}
+	for _, side := range []struct {
+		on   bool
+		base string
+		name string
+		dst  *[]Total
+	}{{receivable, pfxBillProvider, "receivable", &tot.Receivable}, {payable, pfxBillConsumer, "payable", &tot.Payable}} {
+		if !side.on {
+			continue
+		}
+		pfx := key(side.base, t.msp) + "/"
+		start, end, f, tt, err := timeRange(pfx, from, to)
+		if err != nil {
+			return nil, err
+		}
+		tot.From, tot.To = f, tt
+		sums := map[[3]string]*Total{}
+		err = scanAll(t, start, end, func(k string, v []byte) error {
+			var ix billIndex
+			if err := json.Unmarshal(v, &ix); err != nil {
+				return fmt.Errorf("the stored value of %s is corrupt: %v", k, err)
+			}
+			id := [3]string{ix.Counterparty, ix.Currency, itoa(ix.Scale)}
+			s := sums[id]
+			if s == nil {
+				s = &Total{Counterparty: ix.Counterparty, Currency: ix.Currency, Scale: ix.Scale}
+				sums[id] = s
+			}
+			amt, err := addChecked(side.name+" total with "+ix.Counterparty+" in "+ix.Currency, s.Amount, ix.Amount)
+			if err != nil {
+				return err
+			}
+			s.Amount = amt
+			s.Bills++
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sums {
+			*side.dst = append(*side.dst, *s)
+		}
+		sort.Slice(*side.dst, func(i, j int) bool {
+			a, b := (*side.dst)[i], (*side.dst)[j]
+			if a.Counterparty != b.Counterparty {
+				return a.Counterparty < b.Counterparty
+			}
+			if a.Currency != b.Currency {
+				return a.Currency < b.Currency
+			}
+			return a.Scale < b.Scale
+		})
+	}
+	return tot, nil
+}
+
+// BillQuote evaluates a rule for a hypothetical resource without writing
+// anything: the price calculator. provider's price in force at start, the
+// caller's quota from provider (if any), spec and usage (JSON objects of
+// integers), period [start, end) (Unix seconds or RFC 3339), and the rule
+// active for the type at end, or the rule named by codeHash if given (any
+// uploaded rule not rejected: members can price a rule before voting).
+// Any member identity.
+func (c *Contract) BillQuote(ctx contractapi.TransactionContextInterface, provider, resourceType, spec, usage, start, end, codeHash string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	cons, err := t.member("request quotes")
+	if err != nil {
+		return "", err
+	}
+	if err := checkOrg("provider", provider); err != nil {
+		return "", err
+	}
+	td, err := cons.knownType("resource_type", resourceType)
+	if err != nil {
+		return "", err
+	}
+	sp, err := parseIntMap("spec", spec, true)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range sortedKeys(sp) {
+		if !contains(td.Spec, k) {
+			return "", errf("spec field %s is not defined for type %s (defined: %s)", k, resourceType, strings.Join(td.Spec, ", "))
+		}
+	}
+	us, err := parseIntMap("usage", usage, true)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range sortedKeys(us) {
+		if !contains(td.Metrics, k) {
+			return "", errf("usage metric %s is not defined for type %s (defined: %s)", k, resourceType, strings.Join(td.Metrics, ", "))
+		}
+	}
+	s, err := parseTime("start", start, 0)
+	if err != nil {
+		return "", err
+	}
+	if start == "" {
+		return "", errf("start is required")
+	}
+	e, err := parseTime("end", end, 0)
+	if err != nil {
+		return "", err
+	}
+	if end == "" || e <= s {
+		return "", errf("end must be after start %d", s)
+	}
+	var rule *Rule
+	if codeHash == "" {
+		if rule, err = t.activeRule(resourceType, e); err != nil {
+			return "", err
+		}
+	} else {
+		if rule, err = t.loadRule(codeHash); err != nil {
+			return "", err
+		}
+		if rule.Status == RuleRejected {
+			return "", errf("rule %s %s was rejected by the members; it cannot be quoted", rule.Name, rule.Version)
+		}
+		if !contains(rule.ResourceTypes, resourceType) {
+			return "", errf("resource_type %s is not one of the types rule %s %s prices (%s)", resourceType, rule.Name, rule.Version, strings.Join(rule.ResourceTypes, ", "))
+		}
+	}
+	price, err := t.priceAt(provider, resourceType, s)
+	if err != nil {
+		return "", err
+	}
+	limits := map[string]int64{}
+	var q Quota
+	if ok, err := t.getJSON(key(pfxQuota, provider, t.msp), &q); err != nil {
+		return "", err
+	} else if ok && q.Limits != nil {
+		limits = q.Limits
+	}
+	r := &Resource{ID: "quote", Type: resourceType, Provider: provider, Consumer: t.msp, Spec: sp}
+	input, err := encodeInput(r, price, limits, us, s, e, t.id, t.now)
+	if err != nil {
+		return "", err
+	}
+	res, err := c.runRule(t, rule, input, price)
+	if err != nil {
+		return "", errors.New(strings.TrimSuffix(err.Error(), "; nothing was written"))
+	}
+	sum := sha256.Sum256(input)
+	return out(Quote{Rule: rule.ref(), GasUsed: res.GasUsed, InputHash: hex.EncodeToString(sum[:]), Input: input,
+		Amount: res.Bill.Total, Currency: res.Bill.Currency, Scale: res.Bill.Scale, Lines: lines(res.Bill)})
+}

@@ -1,0 +1,496 @@
+package chaincode
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+)
+
+// Proposal kinds and states.
+const (
+	KindRuleApprove  = "rule.approve"
+	KindRuleRevoke   = "rule.revoke"
+	KindMemberAdd    = "member.add"
+	KindMemberRemove = "member.remove"
+	KindPolicySet    = "policy.set"
+	KindTypeSet      = "type.set"
+
+	ProposalOpen     = "open"
+	ProposalApproved = "approved"
+	ProposalRejected = "rejected"
+
+	VoteApprove = "approve"
+	VoteReject  = "reject"
+)
+
+// parsePolicy parses "majority", "all", "any" or "threshold:N" ("" = majority).
+func parsePolicy(field, s string) (Policy, error) {
+	switch s {
+	case "", "majority":
+		return Policy{Kind: "majority"}, nil
+	case "all", "any":
+		return Policy{Kind: s}, nil
+	}
+	if n, ok := strings.CutPrefix(s, "threshold:"); ok {
+		v, err := parseInt(field+" threshold", n, 1, maxMembers)
+		if err != nil {
+			return Policy{}, err
+		}
+		return Policy{Kind: "threshold", Threshold: int(v)}, nil
+	}
+	return Policy{}, errf("%s %q is not valid: it must be majority, all, any or threshold:N", field, s)
+}
+
+func (p Policy) String() string {
+	if p.Kind == "threshold" {
+		return "threshold:" + strconv.Itoa(p.Threshold)
+	}
+	return p.Kind
+}
+
+// required is the number of approvals the policy needs among n voters.
+func (p Policy) required(n int) int {
+	switch p.Kind {
+	case "all":
+		return n
+	case "any":
+		return 1
+	case "threshold":
+		return p.Threshold
+	default:
+		return n/2 + 1
+	}
+}
+
+// checkFits refuses a policy that n members could never meet.
+func (p Policy) checkFits(field string, n int) error {
+	if p.Kind == "threshold" && p.Threshold > n {
+		return errf("%s threshold:%d needs more approvals than the %d members can give", field, p.Threshold, n)
+	}
+	return nil
+}
+
+// parseTypeDef parses and validates a resource type definition.
+func parseTypeDef(field string, raw json.RawMessage) (TypeDef, error) {
+	var td TypeDef
+	if err := decodeJSON(field, string(raw), &td); err != nil {
+		return td, err
+	}
+	return td, checkTypeDef(field, &td)
+}
+
+func checkTypeDef(field string, td *TypeDef) error {
+	if err := checkTypeName(field+".name", td.Name); err != nil {
+		return err
+	}
+	if err := checkText(field+".description", td.Description, maxDescription, false); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		name string
+		list *[]string
+	}{{"spec", &td.Spec}, {"metrics", &td.Metrics}} {
+		if len(*l.list) > maxMapEntries {
+			return errf("%s.%s has %d names; at most %d are allowed", field, l.name, len(*l.list), maxMapEntries)
+		}
+		for _, n := range *l.list {
+			if err := checkField(field+"."+l.name+" entry", n); err != nil {
+				return err
+			}
+		}
+		sorted, err := uniqueSorted(field+"."+l.name, *l.list)
+		if err != nil {
+			return err
+		}
+		if sorted == nil {
+			sorted = []string{}
+		}
+		*l.list = sorted
+	}
+	return nil
+}
+
+// ConsortiumInit creates the consortium: its members (a JSON array or a
+// comma-separated list of MSP IDs), its approval policy ("majority" by
+// default, "all", "any" or "threshold:N") and its resource-type catalog (a
+// JSON array of {"name","description","spec":[...],"metrics":[...]}, may be
+// empty). Callable once, by an admin of one of the listed orgs.
+func (c *Contract) ConsortiumInit(ctx contractapi.TransactionContextInterface, members, policy, types string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if ok, err := t.exists(keyConsortium); err != nil {
+		return "", err
+	} else if ok {
+		return "", errf("the consortium is already initialized; members change only by ConsortiumPropose and votes")
+	}
+	list, err := parseList("members", members)
+	if err != nil {
+		return "", err
+	}
+	if len(list) > maxMembers {
+		return "", errf("members lists %d orgs; at most %d are allowed", len(list), maxMembers)
+	}
+	for _, m := range list {
+		if err := checkOrg("members entry", m); err != nil {
+			return "", err
+		}
+	}
+	if list, err = uniqueSorted("members", list); err != nil {
+		return "", err
+	}
+	if !contains(list, t.msp) {
+		return "", fmt.Errorf("only an admin of a founding org may call ConsortiumInit; %s is not in members", t.msp)
+	}
+	if !t.admin {
+		return "", fmt.Errorf("only an admin of a founding org may call ConsortiumInit; the caller is %s without the %q OU", t.role(), AdminOU)
+	}
+	pol, err := parsePolicy("policy", policy)
+	if err != nil {
+		return "", err
+	}
+	if err := pol.checkFits("policy", len(list)); err != nil {
+		return "", err
+	}
+	catalog := []TypeDef{}
+	if strings.TrimSpace(types) != "" {
+		var raws []json.RawMessage
+		if err := decodeJSON("types", types, &raws); err != nil {
+			return "", err
+		}
+		if len(raws) > maxTypes {
+			return "", errf("types defines %d types; at most %d are allowed", len(raws), maxTypes)
+		}
+		for i, r := range raws {
+			td, err := parseTypeDef(fmt.Sprintf("types[%d]", i), r)
+			if err != nil {
+				return "", err
+			}
+			catalog = append(catalog, td)
+		}
+		sort.Slice(catalog, func(i, j int) bool { return catalog[i].Name < catalog[j].Name })
+		for i := 1; i < len(catalog); i++ {
+			if catalog[i].Name == catalog[i-1].Name {
+				return "", errf("types defines %q twice", catalog[i].Name)
+			}
+		}
+	}
+	cons := &Consortium{Members: list, Policy: pol, Types: catalog, Version: 1, Created: t.stamp(), Updated: t.stamp()}
+	if err := t.putJSON(keyConsortium, cons); err != nil {
+		return "", err
+	}
+	if err := t.setEvent("ConsortiumInitialized", cons); err != nil {
+		return "", err
+	}
+	return out(cons)
+}
+
+// ConsortiumGet returns the members, the policy and the type catalog.
+func (c *Contract) ConsortiumGet(ctx contractapi.TransactionContextInterface) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	cons, err := t.consortium()
+	if err != nil {
+		return "", err
+	}
+	return out(cons)
+}
+
+// TypeList returns the resource-type catalog.
+func (c *Contract) TypeList(ctx contractapi.TransactionContextInterface) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	cons, err := t.member("read the type catalog")
+	if err != nil {
+		return "", err
+	}
+	return out(cons.Types)
+}
+
+// ConsortiumPropose opens a vote on a consortium change. kind is one of
+// member.add (value: MSP ID), member.remove (value: MSP ID), policy.set
+// (value: majority | all | any | threshold:N) or type.set (value: a type
+// definition JSON). One consortium proposal may be open at a time. Admins of
+// member orgs only; opening does not vote.
+func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface, kind, value, reason string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	cons, err := t.memberAdmin("propose consortium changes")
+	if err != nil {
+		return "", err
+	}
+	if err := checkText("reason", reason, maxReason, false); err != nil {
+		return "", err
+	}
+	p := &Proposal{Kind: kind, Reason: reason}
+	switch kind {
+	case KindMemberAdd:
+		if err := checkOrg("value", value); err != nil {
+			return "", err
+		}
+		if contains(cons.Members, value) {
+			return "", errf("value %s is already a member", value)
+		}
+		if len(cons.Members) >= maxMembers {
+			return "", errf("the consortium already has %d members, the most allowed", maxMembers)
+		}
+		p.Subject = value
+	case KindMemberRemove:
+		if err := checkOrg("value", value); err != nil {
+			return "", err
+		}
+		if !contains(cons.Members, value) {
+			return "", errf("value %s is not a member", value)
+		}
+		if len(cons.Members) == 1 {
+			return "", errf("value %s is the last member and cannot be removed", value)
+		}
+		if err := cons.Policy.checkFits("the current policy", len(cons.Members)-1); err != nil {
+			return "", errf("removing %s would leave a policy that cannot be met (%v); change the policy first", value, err)
+		}
+		p.Subject = value
+	case KindPolicySet:
+		pol, err := parsePolicy("value", value)
+		if err != nil {
+			return "", err
+		}
+		if err := pol.checkFits("value", len(cons.Members)); err != nil {
+			return "", err
+		}
+		p.Subject, p.Policy = pol.String(), &pol
+	case KindTypeSet:
+		td, err := parseTypeDef("value", json.RawMessage(value))
+		if err != nil {
+			return "", err
+		}
+		if cons.typeDef(td.Name) == nil && len(cons.Types) >= maxTypes {
+			return "", errf("the catalog already has %d types, the most allowed", maxTypes)
+		}
+		p.Subject, p.Type = td.Name, &td
+	case KindRuleApprove, KindRuleRevoke:
+		return "", errf("kind %s is opened by RuleUpload or RuleRevoke, not ConsortiumPropose", kind)
+	default:
+		return "", errf("kind %q is not valid: it must be member.add, member.remove, policy.set or type.set", kind)
+	}
+	var open string
+	if ok, err := t.getJSON(consortiumOpenKey, &open); err != nil {
+		return "", err
+	} else if ok {
+		return "", errf("proposal %s is still open; one consortium proposal may be open at a time", open)
+	}
+	if err := t.openProposal(p, cons); err != nil {
+		return "", err
+	}
+	if err := t.putJSON(consortiumOpenKey, p.ID); err != nil {
+		return "", err
+	}
+	if err := t.setEvent("ConsortiumProposed", p); err != nil {
+		return "", err
+	}
+	return out(p)
+}
+
+// ConsortiumVote casts the caller's org's vote ("approve" or "reject") on an
+// open consortium proposal. Admins of orgs in the proposal's electorate only;
+// one vote per org. The change applies when the policy is met.
+func (c *Contract) ConsortiumVote(ctx contractapi.TransactionContextInterface, proposalID, decision string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	cons, err := t.memberAdmin("vote on proposals")
+	if err != nil {
+		return "", err
+	}
+	p, err := t.loadProposal(proposalID)
+	if err != nil {
+		return "", err
+	}
+	if p.Kind == KindRuleApprove || p.Kind == KindRuleRevoke {
+		return "", errf("proposal %s is a %s proposal; vote on it with %s, naming the rule's code hash", p.ID, p.Kind, map[string]string{KindRuleApprove: "RuleVote", KindRuleRevoke: "RuleRevokeVote"}[p.Kind])
+	}
+	status, err := t.castVote(p, decision)
+	if err != nil {
+		return "", err
+	}
+	if status == ProposalOpen {
+		if err := t.putJSON(key(pfxProposal, p.ID), p); err != nil {
+			return "", err
+		}
+		return out(p)
+	}
+	if status == ProposalApproved {
+		switch p.Kind {
+		case KindMemberAdd:
+			cons.Members = append(cons.Members, p.Subject)
+			sort.Strings(cons.Members)
+		case KindMemberRemove:
+			kept := cons.Members[:0:0]
+			for _, m := range cons.Members {
+				if m != p.Subject {
+					kept = append(kept, m)
+				}
+			}
+			cons.Members = kept
+		case KindPolicySet:
+			cons.Policy = *p.Policy
+		case KindTypeSet:
+			replaced := false
+			for i := range cons.Types {
+				if cons.Types[i].Name == p.Type.Name {
+					cons.Types[i], replaced = *p.Type, true
+				}
+			}
+			if !replaced {
+				cons.Types = append(cons.Types, *p.Type)
+				sort.Slice(cons.Types, func(i, j int) bool { return cons.Types[i].Name < cons.Types[j].Name })
+			}
+		}
+		cons.Version++
+		cons.Updated = t.stamp()
+		if err := t.putJSON(keyConsortium, cons); err != nil {
+			return "", err
+		}
+	}
+	if err := t.putJSON(key(pfxProposal, p.ID), p); err != nil {
+		return "", err
+	}
+	if err := t.stub.DelState(consortiumOpenKey); err != nil {
+		return "", err
+	}
+	if err := t.setEvent("ConsortiumDecided", p); err != nil {
+		return "", err
+	}
+	return out(p)
+}
+
+// ProposalGet returns a proposal with its votes.
+func (c *Contract) ProposalGet(ctx contractapi.TransactionContextInterface, proposalID string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := t.member("read proposals"); err != nil {
+		return "", err
+	}
+	p, err := t.loadProposal(proposalID)
+	if err != nil {
+		return "", err
+	}
+	return out(p)
+}
+
+// ProposalList lists proposals, optionally only those with status (open,
+// approved, rejected), a page at a time.
+func (c *Contract) ProposalList(ctx contractapi.TransactionContextInterface, status, pageSize, bookmark string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := t.member("read proposals"); err != nil {
+		return "", err
+	}
+	if status != "" && status != ProposalOpen && status != ProposalApproved && status != ProposalRejected {
+		return "", errf("status %q is not valid: it must be empty, open, approved or rejected", status)
+	}
+	page, err := scanPage(t, pfxProposal, prefixEnd(pfxProposal), pageSize, bookmark, func(k string, v []byte) (*Proposal, bool, error) {
+		var p Proposal
+		if err := json.Unmarshal(v, &p); err != nil {
+			return nil, false, err
+		}
+		return &p, status == "" || p.Status == status, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return out(page)
+}
+
+// ---- proposal mechanics ----
+
+// openProposal fixes the electorate and the approvals needed, and stores p
+// under the transaction ID.
+func (t *txn) openProposal(p *Proposal, cons *Consortium) error {
+	p.ID = t.id
+	p.Electorate = append([]string(nil), cons.Members...)
+	p.Required = cons.Policy.required(len(cons.Members))
+	p.Votes = []Vote{}
+	p.Status = ProposalOpen
+	p.OpenedBy = t.actor()
+	p.Opened = t.stamp()
+	if ok, err := t.exists(key(pfxProposal, p.ID)); err != nil {
+		return err
+	} else if ok {
+		return errf("a proposal was already opened in transaction %s", t.id)
+	}
+	return t.putJSON(key(pfxProposal, p.ID), p)
+}
+
+func (t *txn) loadProposal(id string) (*Proposal, error) {
+	if id == "" {
+		return nil, errf("proposal_id is required")
+	}
+	if strings.ContainsAny(id, "/\x00") || len(id) > 256 {
+		return nil, errf("proposal_id %q is not valid", id)
+	}
+	var p Proposal
+	ok, err := t.getJSON(key(pfxProposal, id), &p)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errf("proposal_id %s names no proposal", id)
+	}
+	return &p, nil
+}
+
+// castVote records the caller's org's vote and decides the proposal when the
+// policy is met or can no longer be met. It returns the proposal's status.
+func (t *txn) castVote(p *Proposal, decision string) (string, error) {
+	if decision != VoteApprove && decision != VoteReject {
+		return "", errf("decision %q is not valid: it must be approve or reject", decision)
+	}
+	if p.Status != ProposalOpen {
+		return "", errf("proposal %s is already %s; votes are closed", p.ID, p.Status)
+	}
+	if !contains(p.Electorate, t.msp) {
+		return "", fmt.Errorf("only admins of orgs in the electorate of proposal %s (%s) may vote on it; %s is not one", p.ID, strings.Join(p.Electorate, ", "), t.msp)
+	}
+	for _, v := range p.Votes {
+		if v.Org == t.msp {
+			return "", errf("%s already voted %s on proposal %s (transaction %s); one vote per org", t.msp, v.Decision, p.ID, v.Tx)
+		}
+	}
+	p.Votes = append(p.Votes, Vote{Org: t.msp, Decision: decision, By: t.clientID, Stamp: t.stamp()})
+	sort.Slice(p.Votes, func(i, j int) bool { return p.Votes[i].Org < p.Votes[j].Org })
+	approve, reject := 0, 0
+	for _, v := range p.Votes {
+		if v.Decision == VoteApprove {
+			approve++
+		} else {
+			reject++
+		}
+	}
+	switch {
+	case approve >= p.Required:
+		p.Status = ProposalApproved
+	case reject > len(p.Electorate)-p.Required:
+		p.Status = ProposalRejected
+	}
+	if p.Status != ProposalOpen {
+		s := t.stamp()
+		p.Decided = &s
+	}
+	return p.Status, nil
+}

@@ -1,0 +1,287 @@
+// Package chaincode is fedmeter's Fabric contract: the consortium and its
+// approval policy, billing-rule governance, price books, quotas, resources,
+// usage and bills. One contract, named "fedmeter", built on
+// fabric-contract-api-go; chaincode/README.md lists its transactions, the key
+// layout, who may call what, and the events.
+package chaincode
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
+)
+
+// ContractName is the name under which the contract is registered; it is also
+// the chaincode's default contract, so "fedmeter:RuleVote" and "RuleVote" are
+// the same call.
+const ContractName = "fedmeter"
+
+// AdminOU is the certificate OU that gives an identity the admin role
+// (Fabric NodeOUs).
+const AdminOU = "admin"
+
+// Contract is the fedmeter contract. Its exported methods with a
+// TransactionContextInterface first parameter are the transactions.
+type Contract struct {
+	contractapi.Contract
+	pricer Pricer
+}
+
+// Option configures a Contract.
+type Option func(*Contract)
+
+// WithPricer replaces the engine that runs billing rules (the default runs
+// the Wasm rule with package host). Tests and benchmarks use it.
+func WithPricer(p Pricer) Option { return func(c *Contract) { c.pricer = p } }
+
+// New returns the contract.
+func New(opts ...Option) *Contract {
+	c := &Contract{pricer: WasmPricer()}
+	c.Name = ContractName
+	c.Info = metadata.InfoMetadata{
+		Title:       "fedmeter",
+		Description: "Metering and billing for a federation of research clouds, priced by voted WebAssembly rules",
+		Version:     "1.0.0",
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// NewChaincode returns the chaincode (the contract router) around New(opts...).
+func NewChaincode(opts ...Option) (*contractapi.ContractChaincode, error) {
+	cc, err := contractapi.NewChaincode(New(opts...))
+	if err != nil {
+		return nil, err
+	}
+	cc.Info.Title = "fedmeter"
+	cc.Info.Version = "1.0.0"
+	return cc, nil
+}
+
+// GetIgnoredFunctions hides the exported helpers from the router.
+func (c *Contract) GetIgnoredFunctions() []string { return []string{"Pricer"} }
+
+// Pricer returns the engine that runs billing rules.
+func (c *Contract) Pricer() Pricer { return c.pricer }
+
+// GetEvaluateTransactions marks the read-only transactions in the metadata.
+func (c *Contract) GetEvaluateTransactions() []string {
+	return []string{
+		"ConsortiumGet", "ProposalGet", "ProposalList", "TypeList",
+		"RuleGet", "RuleList", "RuleStatus", "RuleCode", "RuleHistory", "RuleActivations",
+		"PriceGet", "PriceList", "PriceHistory",
+		"QuotaGet",
+		"ResourceGet", "ResourceList", "UsageList",
+		"BillGet", "BillListByProvider", "BillListByConsumer", "BillListByResource", "BillTotals", "BillQuote",
+		"History",
+		"ReadResource", "QueryProviderBill", "QueryProviderTotalCost",
+	}
+}
+
+// ---- transaction context ----
+
+// txn is the state of one transaction: the stub, the caller, the time.
+type txn struct {
+	stub     shim.ChaincodeStubInterface
+	ctx      contractapi.TransactionContextInterface
+	id       string
+	now      int64 // tx timestamp, Unix seconds
+	nanos    int32
+	msp      string
+	clientID string
+	admin    bool
+	cons     *Consortium // loaded lazily
+	event    bool
+}
+
+func begin(ctx contractapi.TransactionContextInterface) (*txn, error) {
+	stub := ctx.GetStub()
+	if stub == nil {
+		return nil, errors.New("the transaction has no stub")
+	}
+	ts, err := stub.GetTxTimestamp()
+	if err != nil || ts == nil {
+		return nil, errors.New("the transaction timestamp could not be read")
+	}
+	t := &txn{stub: stub, ctx: ctx, id: stub.GetTxID(), now: ts.GetSeconds(), nanos: ts.GetNanos()}
+	ci := ctx.GetClientIdentity()
+	if ci == nil {
+		return nil, errors.New("the client identity could not be read from the transaction")
+	}
+	if t.msp, err = ci.GetMSPID(); err != nil || t.msp == "" {
+		return nil, errors.New("the client's MSP ID could not be read from the transaction")
+	}
+	if id, err := ci.GetID(); err == nil {
+		if raw, err := base64.StdEncoding.DecodeString(id); err == nil {
+			t.clientID = string(raw)
+		} else {
+			t.clientID = id
+		}
+	}
+	if cert, err := ci.GetX509Certificate(); err == nil && cert != nil {
+		for _, ou := range cert.Subject.OrganizationalUnit {
+			if strings.EqualFold(ou, AdminOU) {
+				t.admin = true
+			}
+		}
+	}
+	return t, nil
+}
+
+func (t *txn) actor() Actor { return Actor{MSP: t.msp, ID: t.clientID} }
+func (t *txn) stamp() Stamp { return Stamp{Tx: t.id, Time: t.now} }
+
+func (t *txn) role() string {
+	if t.admin {
+		return "an admin of " + t.msp
+	}
+	return "a client of " + t.msp
+}
+
+// ---- state ----
+
+func (t *txn) getJSON(k string, v any) (bool, error) {
+	b, err := t.stub.GetState(k)
+	if err != nil {
+		return false, fmt.Errorf("reading %s failed: %v", k, err)
+	}
+	if b == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("the stored value of %s is corrupt: %v", k, err)
+	}
+	return true, nil
+}
+
+func (t *txn) putJSON(k string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding %s failed: %v", k, err)
+	}
+	return t.put(k, b)
+}
+
+func (t *txn) put(k string, b []byte) error {
+	if err := t.stub.PutState(k, b); err != nil {
+		return fmt.Errorf("writing %s failed: %v", k, err)
+	}
+	return nil
+}
+
+func (t *txn) exists(k string) (bool, error) {
+	b, err := t.stub.GetState(k)
+	if err != nil {
+		return false, fmt.Errorf("reading %s failed: %v", k, err)
+	}
+	return b != nil, nil
+}
+
+// setEvent emits the transaction's one event (Fabric keeps one per tx).
+func (t *txn) setEvent(name string, payload any) error {
+	if t.event {
+		return fmt.Errorf("internal error: a second event %s in one transaction", name)
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	t.event = true
+	return t.stub.SetEvent(name, b)
+}
+
+// ---- consortium and access ----
+
+func (t *txn) consortium() (*Consortium, error) {
+	if t.cons != nil {
+		return t.cons, nil
+	}
+	var c Consortium
+	ok, err := t.getJSON(keyConsortium, &c)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errors.New("the consortium is not initialized yet; an admin of a founding org calls ConsortiumInit first")
+	}
+	t.cons = &c
+	return t.cons, nil
+}
+
+// member requires the caller's org to be a member.
+func (t *txn) member(action string) (*Consortium, error) {
+	c, err := t.consortium()
+	if err != nil {
+		return nil, err
+	}
+	if !contains(c.Members, t.msp) {
+		return nil, fmt.Errorf("only member orgs may %s; %s is not a member of the consortium", action, t.msp)
+	}
+	return c, nil
+}
+
+// memberAdmin requires the caller to be an admin of a member org.
+func (t *txn) memberAdmin(action string) (*Consortium, error) {
+	c, err := t.member(action)
+	if err != nil {
+		return nil, err
+	}
+	if !t.admin {
+		return nil, fmt.Errorf("only admins of member orgs may %s; the caller is %s without the %q OU", action, t.role(), AdminOU)
+	}
+	return c, nil
+}
+
+// party requires the caller's org to be one of the two orgs involved.
+func (t *txn) party(what, provider, consumer string) error {
+	if t.msp != provider && t.msp != consumer {
+		return fmt.Errorf("only %s (provider) and %s (consumer) may read %s; the caller is %s", provider, consumer, what, t.role())
+	}
+	return nil
+}
+
+func (c *Consortium) typeDef(name string) *TypeDef {
+	for i := range c.Types {
+		if c.Types[i].Name == name {
+			return &c.Types[i]
+		}
+	}
+	return nil
+}
+
+func (c *Consortium) knownType(field, name string) (*TypeDef, error) {
+	if err := checkTypeName(field, name); err != nil {
+		return nil, err
+	}
+	td := c.typeDef(name)
+	if td == nil {
+		return nil, fmt.Errorf("%s %q is not a resource type of the consortium catalog (known: %s)", field, name, strings.Join(c.typeNames(), ", "))
+	}
+	return td, nil
+}
+
+func (c *Consortium) typeNames() []string {
+	names := make([]string, len(c.Types))
+	for i, td := range c.Types {
+		names[i] = td.Name
+	}
+	return names
+}
+
+// ---- output ----
+
+func out(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}

@@ -1,0 +1,195 @@
+package chaincode
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+)
+
+// scanPage reads keys in [start, end) after bookmark and keeps what f accepts,
+// up to the page size. The bookmark of the result is the last key kept when
+// more keys remain: pass it back for the next page.
+func scanPage[T any](t *txn, start, end, pageSize, bookmark string, f func(k string, v []byte) (T, bool, error)) (*Page[T], error) {
+	n, err := parsePage(pageSize)
+	if err != nil {
+		return nil, err
+	}
+	from := start
+	if bookmark != "" {
+		if bookmark < start || bookmark >= end {
+			return nil, errf("bookmark %q is not from this query", bookmark)
+		}
+		from = bookmark + "\x00"
+	}
+	it, err := t.stub.GetStateByRange(from, end)
+	if err != nil {
+		return nil, fmt.Errorf("range query failed: %v", err)
+	}
+	defer it.Close()
+	page := &Page[T]{Items: []T{}}
+	last := ""
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("range query failed: %v", err)
+		}
+		if len(page.Items) == n {
+			page.Bookmark = last
+			break
+		}
+		item, ok, err := f(kv.GetKey(), kv.GetValue())
+		if err != nil {
+			return nil, fmt.Errorf("the stored value of %s is corrupt: %v", kv.GetKey(), err)
+		}
+		if ok {
+			page.Items = append(page.Items, item)
+			last = kv.GetKey()
+		}
+	}
+	page.Count = len(page.Items)
+	return page, nil
+}
+
+// scanAll calls f on every key in [start, end).
+func scanAll(t *txn, start, end string, f func(k string, v []byte) error) error {
+	it, err := t.stub.GetStateByRange(start, end)
+	if err != nil {
+		return fmt.Errorf("range query failed: %v", err)
+	}
+	defer it.Close()
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return fmt.Errorf("range query failed: %v", err)
+		}
+		if err := f(kv.GetKey(), kv.GetValue()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// History returns every version of one ledger entry, oldest first as the
+// ledger gives them. kind and ref name the entry:
+//
+//	consortium  ""                 any member
+//	proposal    proposal ID        any member
+//	rule        code hash          any member
+//	activation  resource type      any member
+//	price       provider/type      any member
+//	quota       provider/consumer  the two orgs
+//	resource    resource ID        its provider and consumer
+//	bill        bill ID            its provider and consumer
+func (c *Contract) History(ctx contractapi.TransactionContextInterface, kind, ref string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	cons, err := t.member("read ledger history")
+	if err != nil {
+		return "", err
+	}
+	var k string
+	two := func(field string) (string, string, error) {
+		a, b, ok := strings.Cut(ref, "/")
+		if !ok {
+			return "", "", errf("ref must be %s for kind %s, got %q", field, kind, ref)
+		}
+		return a, b, nil
+	}
+	switch kind {
+	case "consortium":
+		k = keyConsortium
+	case "proposal":
+		p, err := t.loadProposal(ref)
+		if err != nil {
+			return "", err
+		}
+		k = key(pfxProposal, p.ID)
+	case "rule":
+		if err := checkHash("ref", ref); err != nil {
+			return "", err
+		}
+		k = key(pfxRule, ref)
+	case "activation":
+		if _, err := cons.knownType("ref", ref); err != nil {
+			return "", err
+		}
+		k = key(pfxActivation, ref)
+	case "price":
+		prov, typ, err := two("provider/type")
+		if err != nil {
+			return "", err
+		}
+		if err := checkOrg("ref provider", prov); err != nil {
+			return "", err
+		}
+		if err := checkTypeName("ref type", typ); err != nil {
+			return "", err
+		}
+		k = key(pfxPrice, prov, typ)
+	case "quota":
+		prov, cons, err := two("provider/consumer")
+		if err != nil {
+			return "", err
+		}
+		if err := checkOrg("ref provider", prov); err != nil {
+			return "", err
+		}
+		if err := checkOrg("ref consumer", cons); err != nil {
+			return "", err
+		}
+		if err := t.party("the quota "+prov+" granted "+cons, prov, cons); err != nil {
+			return "", err
+		}
+		k = key(pfxQuota, prov, cons)
+	case "resource":
+		r, err := t.loadResource(ref)
+		if err != nil {
+			return "", err
+		}
+		if err := t.party("resource "+r.ID, r.Provider, r.Consumer); err != nil {
+			return "", err
+		}
+		k = key(pfxResource, r.ID)
+	case "bill":
+		b, err := t.loadBill(ref)
+		if err != nil {
+			return "", err
+		}
+		if err := t.party("bill "+b.ID, b.Provider, b.Consumer); err != nil {
+			return "", err
+		}
+		k = key(pfxBill, b.ID)
+	default:
+		return "", errf("kind %q is not valid: it must be consortium, proposal, rule, activation, price, quota, resource or bill", kind)
+	}
+	it, err := t.stub.GetHistoryForKey(k)
+	if err != nil {
+		return "", fmt.Errorf("history of %s could not be read: %v", k, err)
+	}
+	defer it.Close()
+	hist := []HistoryEntry{}
+	for it.HasNext() {
+		m, err := it.Next()
+		if err != nil {
+			return "", fmt.Errorf("history of %s could not be read: %v", k, err)
+		}
+		e := HistoryEntry{Tx: m.GetTxId(), IsDelete: m.GetIsDelete()}
+		if ts := m.GetTimestamp(); ts != nil {
+			e.Time = ts.GetSeconds()
+		}
+		if v := m.GetValue(); len(v) > 0 {
+			if json.Valid(v) {
+				e.Value = json.RawMessage(v)
+			} else {
+				b, _ := json.Marshal(string(v))
+				e.Value = b
+			}
+		}
+		hist = append(hist, e)
+	}
+	return out(hist)
+}

@@ -1,0 +1,296 @@
+package chaincode
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Input limits. Every argument is checked against one of these before use.
+const (
+	maxDescription  = 4096
+	maxAuthor       = 256
+	maxReason       = 1024
+	maxMapEntries   = 64
+	maxAttrValue    = 256
+	maxUsageBatch   = 1000
+	maxPageSize     = 500
+	defaultPageSize = 50
+	maxEntries      = 1000 // price or activation entries per key
+	maxDays         = 36500
+	maxTypes        = 256
+	maxMembers      = 256
+)
+
+var (
+	reOrg      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	reID       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	reTypeName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	reField    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	reRuleName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
+	reSemver   = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+	reHash     = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	reCurrency = regexp.MustCompile(`^[A-Z]{1,8}$`)
+	reInt      = regexp.MustCompile(`^-?[0-9]+$`)
+)
+
+// errf builds a rejection: one sentence naming the field.
+func errf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func checkPattern(field, v string, re *regexp.Regexp, what string) error {
+	if v == "" {
+		return errf("%s is required", field)
+	}
+	if !re.MatchString(v) {
+		return errf("%s %q is not valid: it must be %s", field, v, what)
+	}
+	return nil
+}
+
+func checkOrg(field, v string) error {
+	return checkPattern(field, v, reOrg, "an MSP ID of 1 to 64 letters, digits, '.', '_' or '-'")
+}
+
+func checkID(field, v string) error {
+	return checkPattern(field, v, reID, "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+}
+
+func checkTypeName(field, v string) error {
+	return checkPattern(field, v, reTypeName, "1 to 32 lower-case letters, digits, '_' or '-', starting with a letter")
+}
+
+func checkField(field, v string) error {
+	return checkPattern(field, v, reField, "1 to 64 lower-case letters, digits or '_', starting with a letter")
+}
+
+func checkHash(field, v string) error {
+	return checkPattern(field, v, reHash, "64 lower-case hex digits (a SHA-256)")
+}
+
+func checkText(field, v string, max int, required bool) error {
+	if v == "" && required {
+		return errf("%s is required", field)
+	}
+	if len(v) > max {
+		return errf("%s is %d bytes long; at most %d are allowed", field, len(v), max)
+	}
+	if !utf8.ValidString(v) {
+		return errf("%s is not valid UTF-8", field)
+	}
+	for _, r := range v {
+		if r < 0x20 && r != '\n' && r != '\t' {
+			return errf("%s contains a control character", field)
+		}
+	}
+	return nil
+}
+
+func checkCurrency(field, v string) error {
+	return checkPattern(field, v, reCurrency, "1 to 8 upper-case letters")
+}
+
+// parseInt parses a decimal integer argument in [min, max].
+func parseInt(field, s string, min, max int64) (int64, error) {
+	if s == "" {
+		return 0, errf("%s is required", field)
+	}
+	if !reInt.MatchString(s) {
+		return 0, errf("%s must be an integer, got %q", field, s)
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, errf("%s %s does not fit in a 64-bit integer", field, s)
+	}
+	if v < min || v > max {
+		return 0, errf("%s must be between %d and %d, got %d", field, min, max, v)
+	}
+	return v, nil
+}
+
+// parseTime parses Unix seconds or RFC 3339. An empty string yields def.
+func parseTime(field, s string, def int64) (int64, error) {
+	if s == "" {
+		return def, nil
+	}
+	if reInt.MatchString(s) {
+		return parseInt(field, s, 0, math.MaxInt64/2)
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return 0, errf("%s must be Unix seconds or an RFC 3339 time, got %q", field, s)
+	}
+	if t.Unix() < 0 {
+		return 0, errf("%s must not be before 1970, got %q", field, s)
+	}
+	return t.Unix(), nil
+}
+
+// decodeJSON decodes one JSON value into v, refusing unknown fields and
+// trailing data.
+func decodeJSON(field, s string, v any) error {
+	if strings.TrimSpace(s) == "" {
+		return errf("%s is required", field)
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errf("%s is not valid JSON for this argument: %s", field, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return errf("%s has data after its JSON value", field)
+	}
+	return nil
+}
+
+// parseIntMap parses a JSON object of names to non-negative integers.
+// An empty string yields an empty map when optional.
+func parseIntMap(field, s string, optional bool) (map[string]int64, error) {
+	out := map[string]int64{}
+	if strings.TrimSpace(s) == "" && optional {
+		return out, nil
+	}
+	var raw map[string]json.RawMessage
+	if err := decodeJSON(field, s, &raw); err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, errf("%s must be a JSON object", field)
+	}
+	return intMap(field, raw)
+}
+
+func intMap(field string, raw map[string]json.RawMessage) (map[string]int64, error) {
+	if len(raw) > maxMapEntries {
+		return nil, errf("%s has %d entries; at most %d are allowed", field, len(raw), maxMapEntries)
+	}
+	out := make(map[string]int64, len(raw))
+	for _, name := range sortedKeys(raw) {
+		if err := checkField(field+" name", name); err != nil {
+			return nil, err
+		}
+		v, err := jsonInt(field+"."+name, raw[name])
+		if err != nil {
+			return nil, err
+		}
+		if v < 0 {
+			return nil, errf("%s.%s must not be negative, got %d", field, name, v)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+// jsonInt reads a JSON integer literal (no fraction, no exponent, no string).
+func jsonInt(field string, raw json.RawMessage) (int64, error) {
+	lit := string(bytes.TrimSpace(raw))
+	if !reInt.MatchString(lit) {
+		return 0, errf("%s must be an integer, got %s", field, lit)
+	}
+	v, err := strconv.ParseInt(lit, 10, 64)
+	if err != nil {
+		return 0, errf("%s %s does not fit in a 64-bit integer", field, lit)
+	}
+	return v, nil
+}
+
+// parseStringMap parses a JSON object of names to short strings.
+func parseStringMap(field, s string) (map[string]string, error) {
+	out := map[string]string{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	var raw map[string]string
+	if err := decodeJSON(field, s, &raw); err != nil {
+		return nil, err
+	}
+	if len(raw) > maxMapEntries {
+		return nil, errf("%s has %d entries; at most %d are allowed", field, len(raw), maxMapEntries)
+	}
+	for _, k := range sortedKeys(raw) {
+		if err := checkField(field+" name", k); err != nil {
+			return nil, err
+		}
+		if err := checkText(field+"."+k, raw[k], maxAttrValue, false); err != nil {
+			return nil, err
+		}
+		out[k] = raw[k]
+	}
+	return out, nil
+}
+
+// parseList parses a JSON array of strings or a comma-separated list.
+func parseList(field, s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, errf("%s is required", field)
+	}
+	var list []string
+	if strings.HasPrefix(s, "[") {
+		if err := decodeJSON(field, s, &list); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, p := range strings.Split(s, ",") {
+			list = append(list, strings.TrimSpace(p))
+		}
+	}
+	if len(list) == 0 {
+		return nil, errf("%s must name at least one entry", field)
+	}
+	return list, nil
+}
+
+// uniqueSorted returns the sorted list, or an error naming a duplicate.
+func uniqueSorted(field string, list []string) ([]string, error) {
+	out := append([]string(nil), list...)
+	sort.Strings(out)
+	for i := 1; i < len(out); i++ {
+		if out[i] == out[i-1] {
+			return nil, errf("%s names %q twice", field, out[i])
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// addChecked adds two int64 values, reporting overflow against field.
+func addChecked(field string, a, b int64) (int64, error) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return 0, errf("%s overflows a 64-bit integer", field)
+	}
+	return s, nil
+}
+
+// parsePage parses a page size argument ("" means the default).
+func parsePage(s string) (int, error) {
+	if s == "" {
+		return defaultPageSize, nil
+	}
+	v, err := parseInt("page_size", s, 1, maxPageSize)
+	return int(v), err
+}
