@@ -328,6 +328,9 @@ func (c *Contract) ConsortiumVote(ctx contractapi.TransactionContextInterface, p
 		if err := t.putJSON(key(pfxProposal, p.ID), p); err != nil {
 			return "", err
 		}
+		if err := t.setEvent("ConsortiumVoted", p); err != nil {
+			return "", err
+		}
 		return out(p)
 	}
 	if status == ProposalApproved {
