@@ -27,7 +27,10 @@
 //	  "gas_limit": 50000000
 //	}
 //
-// gas_limit is optional (host.DefaultGasLimit). Run with -update to rewrite
+// The input is passed compacted (json.Compact), as the host passes it. To
+// test input that is not valid JSON, give it as a string in "input_text"
+// instead of "input"; it is passed byte for byte. gas_limit is optional
+// (host.DefaultGasLimit). Run with -update to rewrite
 // every vector's want from the rule's output: go test ./rules/... -update.
 // Review the diff before committing it.
 //
@@ -73,10 +76,12 @@ type Options struct {
 
 // Vector is one test vector file.
 type Vector struct {
-	Name     string          `json:"name"`
-	Input    json.RawMessage `json:"input"`
-	Want     json.RawMessage `json:"want"`
-	GasLimit uint64          `json:"gas_limit,omitempty"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input,omitempty"`
+	// InputText, instead of Input, is an input passed as is (e.g. malformed).
+	InputText *string         `json:"input_text,omitempty"`
+	Want      json.RawMessage `json:"want"`
+	GasLimit  uint64          `json:"gas_limit,omitempty"`
 }
 
 // Outcome is what a run of one vector produced.
@@ -160,8 +165,15 @@ func runFile(t *testing.T, o Options, runner *wasmRunner, file string) {
 	}
 	t.Run(name, func(t *testing.T) {
 		var input bytes.Buffer
-		if err := json.Compact(&input, v.Input); err != nil {
-			t.Fatalf("%s: input: %v", file, err)
+		switch {
+		case v.InputText != nil && len(v.Input) == 0:
+			input.WriteString(*v.InputText)
+		case v.InputText == nil && len(v.Input) > 0:
+			if err := json.Compact(&input, v.Input); err != nil {
+				t.Fatalf("%s: input: %v", file, err)
+			}
+		default:
+			t.Fatalf("%s: a vector needs exactly one of input and input_text", file)
 		}
 		var got []byte
 		var from string
