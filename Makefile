@@ -29,6 +29,13 @@ test: fmt-check vet
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/...
 
+# The standard rules, built reproducibly (-trimpath, no build ID, no VCS stamp)
+# into $(RULES_OUT), which is not committed; prints each module's SHA-256.
+# -check builds every Go rule twice and fails unless the bytes match.
+RULE_DIRS ?= rules/ecs rules/storage rules/bandwidth rules/gpu rules/wat-flat
+rules:
+	$(GO) run ./sdk-rules/cmd/buildrules -check -out $(RULES_OUT) $(RULE_DIRS)
+
 # Short fuzz runs of every parser of untrusted bytes.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzPrepare -fuzztime 60s ./host/
