@@ -1,0 +1,299 @@
+package chaincode
+
+import (
+	"context"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/fedmeter/fedmeter/host"
+)
+
+func TestRuleFailuresWriteNothing(t *testing.T) {
+	for _, c := range []struct {
+		name, module, prices, want string
+	}{
+		{"out of gas", "rule_loop.wasm", ecsPrices, "ran out of gas: out of gas; nothing was written"},
+		{"trap", "rule_trap.wasm", ecsPrices, "trapped: trap during call"},
+		{"bad output", "rule_badout.wasm", ecsPrices, "returned a bad output: bad rule output"},
+		{"other currency", "rule_usd.wasm", ecsPrices, "billed in USD with scale 2, but the price book is in CNY with scale 2; nothing was written"},
+		{"rule error", "ecs_hourly.wasm", `{"currency":"CNY","scale":2,"unit_prices":{"memory_gib_hour":3}}`, "refused the input: rule error missing_price: no unit price for vcpu_hour"},
+		{"rule overflow", "ecs_hourly.wasm", `{"currency":"CNY","scale":2,"unit_prices":{"vcpu_hour":9223372036854775807,"memory_gib_hour":3,"disk_gib_hour":1,"public_ip_hour":5}}`, "rule error overflow"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.initConsortium()
+			e.ok("org1.admin", "PriceSet", "ecs", c.prices, "")
+			e.ok("org1.admin", "QuotaSet", org2, ecsQuota)
+			e.activeRule("r", "1.0.0", wasmFile(t, c.module))
+			e.activeResource("r1")
+			e.l.Advance(2 * time.Hour)
+			e.fail(c.want, "org2.user", "ResourceRelease", "r1")
+			e.fail(c.want, "org1.user", "BillClose", "r1", "")
+			if r := decode[Resource](t, e.eval("org2.user", "ResourceGet", "r1")); r.Status != StatusActive || r.Bills != 0 {
+				t.Fatalf("resource after failed bills %+v", r)
+			}
+		})
+	}
+}
+
+func TestBillingPeriodsListsAndTotals(t *testing.T) {
+	e := newEnv(t)
+	e.initConsortium()
+	e.market()
+	e.ok("org1.admin", "QuotaSet", org3, ecsQuota)
+	e.ok("org2.admin", "PriceSet", "ecs", ecsPrices, "")
+	e.ok("org2.admin", "QuotaSet", org1, ecsQuota)
+	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+	e.activeResource("r1") // Org2 from Org1
+	e.ok("org3.user", "ResourceRequest", "r3", org1, "ecs", `{"vcpu":1}`, "30", "")
+	e.ok("org1.agent", "ResourceActivate", "r3")
+	e.ok("org1.user", "ResourceRequest", "r5", org2, "ecs", `{"vcpu":1}`, "30", "")
+	e.ok("org2.agent", "ResourceActivate", "r5")
+
+	e.l.Advance(time.Hour)
+	for _, c := range []struct{ name, who, res, end, want string }{
+		{"consumer closes", "org2.user", "r1", "", "only identities of Org1MSP, the provider of resource r1, may close its billing period; the caller is a client of Org2MSP"},
+		{"future", "org1.agent", "r1", js(t0.Unix() + 7200), "is in the future"},
+		{"empty period", "org1.agent", "r1", js(t0.Unix()), "is not after the end of resource r1's last bill"},
+		{"bad end", "org1.agent", "r1", "soon", `end must be Unix seconds or an RFC 3339 time, got "soon"`},
+		{"unknown", "org1.agent", "r9", "", "resource_id r9 names no resource"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.tb = t
+			e.fail(c.want, c.who, "BillClose", c.res, c.end)
+		})
+	}
+	e.tb = t
+	b1 := decode[Bill](t, e.okEvent("BillIssued", "org1.agent", "BillClose", "r1", js(t0.Unix()+1800)))
+	b2 := decode[Bill](t, e.ok("org1.agent", "BillClose", "r1", ""))
+	if b1.ID != "r1:000001" || b2.ID != "r1:000002" || b1.Kind != "period" || b1.Period.End != b2.Period.Start || b2.Period.End != t0.Unix()+3600 {
+		t.Fatalf("period bills %+v %+v", b1, b2)
+	}
+	e.l.Advance(24 * time.Hour)
+	e.ok("org1.agent", "BillClose", "r3", "")
+	e.ok("org2.user", "ResourceRelease", "r1")
+	e.ok("org1.user", "ResourceRelease", "r5")
+	e.fail("resource r1 is released; only an active resource has an open billing period", "org1.agent", "BillClose", "r1", "")
+
+	byRes := decode[Page[Bill]](t, e.eval("org2.user", "BillListByResource", "r1", "", ""))
+	if byRes.Count != 3 || byRes.Items[2].Kind != "release" || byRes.Items[2].Period.Start != b2.Period.End {
+		t.Fatalf("bills of r1 %+v", byRes)
+	}
+	var sumR1 int64
+	for _, b := range byRes.Items {
+		sumR1 += b.Amount
+	}
+
+	// Pagination over Org1's receivables: 4 bills (3 for r1, 1 for r3).
+	var ids []string
+	bm := ""
+	for i := 0; ; i++ {
+		p := decode[Page[Bill]](t, e.eval("org1.user", "BillListByProvider", org1, "", "", "1", bm))
+		for _, b := range p.Items {
+			ids = append(ids, b.ID)
+		}
+		if bm = p.Bookmark; bm == "" || i > 10 {
+			break
+		}
+	}
+	if len(ids) != 4 {
+		t.Fatalf("paged provider bills %v", ids)
+	}
+	// Period filter on period end: [t0+1h, t0+1h+1s) holds b2 only.
+	p := decode[Page[Bill]](t, e.eval("org1.user", "BillListByProvider", org1, js(t0.Unix()+3600), js(t0.Unix()+3601), "", ""))
+	if p.Count != 1 || p.Items[0].ID != b2.ID {
+		t.Fatalf("filtered bills %+v", p)
+	}
+	e.fail("to 5 must be after from 10", "org1.user", "BillListByProvider", org1, "10", "5", "", "")
+	e.fail("only identities of Org1MSP may list the bills where it is the provider; the caller is a client of Org2MSP", "org2.user", "BillListByProvider", org1, "", "", "", "")
+	e.fail("page_size must be between 1 and 500", "org1.user", "BillListByProvider", org1, "", "", "0", "")
+	e.fail("is not from this query", "org1.user", "BillListByProvider", org1, "", "", "", "bill-by-provider/Org2MSP/x")
+	cb := decode[Page[Bill]](t, e.eval("org3.user", "BillListByConsumer", org3, "", "", "", ""))
+	if cb.Count != 1 || cb.Items[0].Resource != "r3" {
+		t.Fatalf("Org3's bills %+v", cb)
+	}
+	e.fail("only Org1MSP (provider) and Org2MSP (consumer) may read bill r1:000001", "org3.user", "BillGet", "r1:000001")
+	e.fail(`bill_id "r1" is not valid`, "org2.user", "BillGet", "r1")
+
+	tot := decode[Totals](t, e.eval("org1.user", "BillTotals", "", ""))
+	var r3 int64
+	for _, b := range cb.Items {
+		r3 += b.Amount
+	}
+	r5 := decode[Page[Bill]](t, e.eval("org1.user", "BillListByConsumer", org1, "", "", "", "")).Items[0].Amount
+	want := Totals{Org: org1,
+		Receivable: []Total{{Counterparty: org2, Currency: "CNY", Scale: 2, Amount: sumR1, Bills: 3}, {Counterparty: org3, Currency: "CNY", Scale: 2, Amount: r3, Bills: 1}},
+		Payable:    []Total{{Counterparty: org2, Currency: "CNY", Scale: 2, Amount: r5, Bills: 1}},
+	}
+	if js(tot) != js(want) {
+		t.Fatalf("totals\n got %s\nwant %s", js(tot), js(want))
+	}
+	// The first hour only: b1 and b2.
+	tot = decode[Totals](t, e.eval("org1.user", "BillTotals", "", js(t0.Unix()+3601)))
+	if len(tot.Receivable) != 1 || tot.Receivable[0].Amount != b1.Amount+b2.Amount || len(tot.Payable) != 0 {
+		t.Fatalf("first-hour totals %s", js(tot))
+	}
+	hist := decode[[]HistoryEntry](t, e.eval("org2.user", "History", "resource", "r1"))
+	if len(hist) != 5 { // requested, activated, billed twice, released
+		t.Fatalf("resource history %d versions", len(hist))
+	}
+	for _, c := range []struct{ kind, ref, want string }{
+		{"quota", org1 + "/" + org2, "only Org1MSP (provider) and Org2MSP (consumer) may read the quota"},
+		{"bill", "r1:000001", "may read bill r1:000001"},
+		{"price", "Org1MSP", "ref must be provider/type for kind price"},
+		{"ledger", "", `kind "ledger" is not valid`},
+	} {
+		e.fail(c.want, "org3.user", "History", c.kind, c.ref)
+	}
+}
+
+func TestBillQuote(t *testing.T) {
+	e := newEnv(t)
+	e.initConsortium()
+	e.market()
+	code := wasmFile(t, "ecs_hourly.wasm")
+	start, end := js(t0.Unix()), js(t0.Unix()+2*3600)
+	e.fail("no rule is active for type ecs", "org3.user", "BillQuote", org1, "ecs", ecsSpec, "", start, end, "")
+	h := e.uploadRule("ecs", "1.0.0", code)
+	// A proposed rule can be priced before the vote.
+	before := e.l.Snapshot()
+	q := decode[Quote](t, e.ok("org3.user", "BillQuote", org1, "ecs", `{"vcpu":1}`, `{"egress_gib":2}`, start, end, h))
+	if q.Amount != 2*12+2*80 || q.Rule.Hash != h || q.GasUsed == 0 || hashOf(q.Input) != q.InputHash {
+		t.Fatalf("quote %s", js(q))
+	}
+	if !reflect.DeepEqual(before, e.l.Snapshot()) {
+		t.Fatalf("a quote wrote to the ledger")
+	}
+	e.approveRule("ecs", "1.0.0", h)
+	e.ok("org1.admin", "RuleActivate", "ecs", h, "")
+	q = decode[Quote](t, e.eval("org2.user", "BillQuote", org1, "ecs", ecsSpec, "", start, end, ""))
+	if q.Amount != 2*(2*12+4*3+40*1+1*5) {
+		t.Fatalf("quote %s", js(q))
+	}
+	for _, c := range []struct{ name, spec, usage, start, end, hash, want string }{
+		{"unknown spec", `{"gpus":1}`, "", start, end, "", "spec field gpus is not defined for type ecs"},
+		{"unknown metric", "", `{"gpu_seconds":1}`, start, end, "", "usage metric gpu_seconds is not defined for type ecs"},
+		{"no start", "", "", "", end, "", "start is required"},
+		{"empty period", "", "", start, start, "", "end must be after start"},
+		{"before prices", "", "", js(t0.Unix() - 10), end, "", "Org1MSP has no price for type ecs in force at"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.tb = t
+			e.fail(c.want, "org3.user", "BillQuote", org1, "ecs", c.spec, c.usage, c.start, c.end, c.hash)
+		})
+	}
+	e.tb = t
+	e.fail("only member orgs may request quotes", "org4.user", "BillQuote", org1, "ecs", ecsSpec, "", start, end, "")
+}
+
+// TestDeterministicState runs the same transactions on two ledgers: every
+// key and value must come out byte for byte the same.
+func TestDeterministicState(t *testing.T) {
+	run := func() map[string]string {
+		e := newEnv(t)
+		e.initConsortium()
+		e.market()
+		e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+		e.activeResource("r1")
+		e.l.Advance(5 * time.Hour)
+		e.ok("org1.agent", "UsageSubmit", js([]map[string]any{{"id": "u", "resource": "r1", "metric": "egress_gib", "quantity": 9, "start": t0.Unix(), "end": t0.Unix() + 60}}))
+		e.ok("org2.user", "ResourceRelease", "r1")
+		return e.l.Snapshot()
+	}
+	a, b := run(), run()
+	if !reflect.DeepEqual(a, b) {
+		for k := range a {
+			if a[k] != b[k] {
+				t.Errorf("%s differs:\n%s\n%s", k, a[k], b[k])
+			}
+		}
+		t.Fatal("two runs of the same transactions left different states")
+	}
+}
+
+// TestWasmMatchesNative holds the WAT rule and the native baseline to the
+// same bills.
+func TestWasmMatchesNative(t *testing.T) {
+	code := wasmFile(t, "ecs_hourly.wasm")
+	p, err := host.Prepare(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := &Rule{Name: "ecs", Version: "1.0.0", Hash: hashOf(code), PreparedHash: hexOf(p.Hash[:])}
+	prices := &PriceEntry{Currency: "CNY", Scale: 2, UnitPrices: map[string]int64{"vcpu_hour": 12, "memory_gib_hour": 3, "disk_gib_hour": 1, "public_ip_hour": 5, "egress_gib": 80}}
+	cases := []struct {
+		spec, usage map[string]int64
+		secs        int64
+	}{
+		{map[string]int64{"vcpu": 2, "memory_gib": 4}, nil, 3600},
+		{map[string]int64{"vcpu": 2, "memory_gib": 4, "system_disk_gib": 40, "data_disk_gib": 100, "public_ips": 2}, map[string]int64{"egress_gib": 7, "cpu_seconds": 9}, 86400*30 + 1},
+		{map[string]int64{"vcpu": 0, "public_ips": 1}, map[string]int64{"egress_gib": 0}, 1},
+		{map[string]int64{}, map[string]int64{"egress_gib": 1 << 40}, 59},
+		{map[string]int64{"vcpu": 1 << 40}, nil, 3600 * 1 << 20}, // overflow
+	}
+	for i, c := range cases {
+		r := &Resource{ID: "r", Type: "ecs", Provider: org1, Consumer: org2, Spec: c.spec, Attributes: map[string]string{"note": `a "quoted" {brace}`}}
+		in, err := encodeInput(r, prices, map[string]int64{"vcpu": 10}, c.usage, t0.Unix(), t0.Unix()+c.secs, "tx", t0.Unix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		call := host.Call{Input: in, GasLimit: BillGasLimit, TxID: "tx"}
+		wr, werr := WasmPricer().Price(context.Background(), rule, func() ([]byte, error) { return code, nil }, call)
+		nr, nerr := nativePricer{}.Price(context.Background(), rule, nil, call)
+		if (werr == nil) != (nerr == nil) || (werr != nil && werr.Error() != nerr.Error()) {
+			t.Fatalf("case %d: wasm error %v, native error %v", i, werr, nerr)
+		}
+		if werr == nil && js(wr.Bill) != js(nr.Bill) {
+			t.Fatalf("case %d:\n wasm   %s\n native %s", i, js(wr.Bill), js(nr.Bill))
+		}
+	}
+}
+
+// TestStandardECSRule runs the project's rules/ecs (built from source with
+// the Go toolchain) through the contract when that rule is in the tree.
+func TestStandardECSRule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a Go rule to Wasm")
+	}
+	dir := filepath.Join("..", "rules", "ecs")
+	if _, err := os.Stat(filepath.Join(dir, "main.go")); err != nil {
+		t.Skip("rules/ecs is not in this tree")
+	}
+	out := filepath.Join(t.TempDir(), "ecs.wasm")
+	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+	cmd := exec.Command(goCmd, "build", "-trimpath", "-buildvcs=false", "-buildmode=c-shared", "-ldflags=-buildid=", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("rules/ecs does not build here: %v\n%s", err, b)
+	}
+	code, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	e.initConsortium()
+	e.market()
+	e.activeRule("ecs", "2.0.0", code)
+	e.activeResource("r1")
+	e.l.Advance(90 * time.Minute)
+	rel := decode[releaseResult](t, e.ok("org2.user", "ResourceRelease", "r1"))
+	// Per second, rounded half up per line: 1.5 h of vcpu 2x12, memory 4x3,
+	// system disk 40x1, public ip 1x5 = 1.5 x 81 = 121.5 -> lines 36+18+60+7.5->8.
+	if rel.Bill == nil || rel.Bill.Amount != 36+18+60+8 || rel.Bill.GasUsed == 0 {
+		t.Fatalf("bill %s", js(rel.Bill))
+	}
+	// The standard ECS rule bills holding time only: usage makes it refuse.
+	e.activeResource("r2")
+	e.l.Advance(time.Hour)
+	e.ok("org1.agent", "UsageSubmit", js([]map[string]any{{"id": "u", "resource": "r2", "metric": "egress_gib", "quantity": 1, "start": e.l.Now().Unix() - 60, "end": e.l.Now().Unix()}}))
+	e.fail("refused the input: rule error unknown_metric", "org2.user", "ResourceRelease", "r2")
+}
+
+func hexOf(b []byte) string { return hex.EncodeToString(b) }
