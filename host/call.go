@@ -47,14 +47,20 @@ func (m *Module) Bill(ctx context.Context, c Call) (*Result, error) {
 
 	res := &Result{}
 	out, err := m.run(ctx, inst, c.Input)
-	left := int64(inst.gas.Get())
-	switch {
-	case errors.Is(err, ErrOutOfGas):
-		res.GasUsed = limit
-	case left < 0: // cannot happen without ErrOutOfGas; keep the invariant anyway
-		res.GasUsed = limit
-	default:
+	// Injected code tests for exhaustion at loop heads and function
+	// entries, so a call can return with a little negative gas: that is
+	// out of gas too.
+	if left := int64(inst.gas.Get()); err == nil && left < 0 {
+		err = ErrOutOfGas
+	} else if err == nil {
 		res.GasUsed = limit - uint64(left)
+	} else if errors.Is(err, ErrOutOfGas) {
+		res.GasUsed = limit
+	} else {
+		res.GasUsed = limit - uint64(max(left, 0))
+	}
+	if errors.Is(err, ErrOutOfGas) {
+		res.GasUsed = limit
 	}
 	res.Log, res.LogTruncated = st.Log(), st.LogTruncated()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,19 +34,29 @@ type builtRule struct {
 	err  error
 }
 
-// goRule builds the stock-Go rule in testdata/<name> once per test binary.
-func goRule(tb testing.TB, name string) []byte {
+// goRule builds a stock-Go rule once per test binary: testdata/<dir>, or dir
+// itself if it is a path.
+func goRule(tb testing.TB, dir string) []byte {
 	tb.Helper()
-	v, _ := goRules.LoadOrStore(name, &builtRule{})
+	v, _ := goRules.LoadOrStore(dir, &builtRule{})
 	br := v.(*builtRule)
 	br.once.Do(func() {
-		out := filepath.Join(tmpDir, name+".wasm")
-		if _, br.err = build.Rule(context.Background(), filepath.Join("testdata", name), out); br.err == nil {
+		src := dir
+		if !strings.ContainsRune(dir, filepath.Separator) {
+			src = filepath.Join("testdata", dir)
+		}
+		abs, err := filepath.Abs(src)
+		if err != nil {
+			br.err = err
+			return
+		}
+		out := filepath.Join(tmpDir, filepath.Base(abs)+".wasm")
+		if _, br.err = build.Rule(context.Background(), abs, out); br.err == nil {
 			br.code, br.err = os.ReadFile(out)
 		}
 	})
 	if br.err != nil {
-		tb.Fatalf("build %s: %v", name, br.err)
+		tb.Fatalf("build %s: %v", dir, br.err)
 	}
 	return br.code
 }

@@ -17,6 +17,7 @@ const (
 	opCall        = 0x10
 	opSelect      = 0x1b
 	opLocalGet    = 0x20
+	opLocalSet    = 0x21
 	opLocalTee    = 0x22
 	opGlobalGet   = 0x23
 	opGlobalSet   = 0x24
@@ -131,19 +132,68 @@ func rewrite(m *wasm.Module, cfg Config, res *Result) ([]byte, error) {
 
 // funcRewriter rewrites one function body at a time, reusing its buffers.
 type funcRewriter struct {
-	instrs []wasm.Instr
-	costs  []uint64 // cost of each metering segment
-	out    []byte
+	instrs  []wasm.Instr
+	ends    []bool   // per instruction: a metering segment ends after it
+	costs   []uint64 // cost of each metering segment
+	checked []bool   // per segment: test for out-of-gas after charging
+	ctl     []ctlFrame
+	out     []byte
 }
 
-// isTerminator reports whether a metering segment ends after this instruction:
-// the next instruction is a branch target or starts a new block body.
-func isTerminator(c wasm.Class) bool {
-	switch c {
-	case wasm.Block, wasm.Loop, wasm.If, wasm.Else, wasm.End, wasm.Br, wasm.BrIf, wasm.Return:
+// ctlFrame is an open block during the first pass.
+type ctlFrame struct {
+	class    wasm.Class
+	targeted bool // some branch goes to this block's end
+}
+
+// segmentEnds reports whether a metering segment ends after in: whether the
+// next instruction can be reached other than by falling through from in.
+//
+// Entering a block is unconditional, so block does not end a segment; the
+// code after a block's end is a join point only if some branch targets the
+// block. loop starts a segment (its head is a branch target), if/else start
+// one per arm, and every branch ends one.
+func (fr *funcRewriter) segmentEnds(in *wasm.Instr) bool {
+	switch in.Class {
+	case wasm.Block:
+		fr.ctl = append(fr.ctl, ctlFrame{class: wasm.Block})
+		return false
+	case wasm.Loop, wasm.If:
+		fr.ctl = append(fr.ctl, ctlFrame{class: in.Class})
+		return true
+	case wasm.Else:
+		return true
+	case wasm.End:
+		if len(fr.ctl) == 0 {
+			return true // the function's end
+		}
+		top := fr.ctl[len(fr.ctl)-1]
+		fr.ctl = fr.ctl[:len(fr.ctl)-1]
+		return top.class != wasm.Block || top.targeted
+	case wasm.Br, wasm.BrIf:
+		fr.markTargets(in)
+		return true
+	case wasm.Return:
 		return true
 	}
 	return false
+}
+
+// markTargets records which open blocks a branch goes to.
+func (fr *funcRewriter) markTargets(in *wasm.Instr) {
+	mark := func(depth uint32) {
+		if i := len(fr.ctl) - 1 - int(depth); i >= 0 && int(depth) < len(fr.ctl) {
+			fr.ctl[i].targeted = true
+		}
+	}
+	switch in.Op {
+	case 0x0c, 0x0d: // br, br_if
+		mark(in.Index)
+	case 0x0e: // br_table: every label, default included
+		for _, d := range in.Labels {
+			mark(d)
+		}
+	}
 }
 
 func instrCost(in *wasm.Instr) uint64 {
@@ -167,8 +217,9 @@ func (fr *funcRewriter) rewrite(m *wasm.Module, l *layout, cfg Config, c wasm.Co
 			return nil, fmt.Errorf("more than %d locals", cfg.MaxLocals)
 		}
 	}
-	fr.instrs = fr.instrs[:0]
-	fr.costs = append(fr.costs[:0], 0)
+	fr.instrs, fr.ends, fr.ctl = fr.instrs[:0], fr.ends[:0], fr.ctl[:0]
+	// The entry segment is checked, so recursion cannot outrun gas.
+	fr.costs, fr.checked = append(fr.costs[:0], 0), append(fr.checked[:0], true)
 	leaf, uses32, uses64 := true, false, false
 	err := wasm.Instructions(c.Body, c.Offset, func(in *wasm.Instr) error {
 		fr.instrs = append(fr.instrs, *in)
@@ -181,24 +232,36 @@ func (fr *funcRewriter) rewrite(m *wasm.Module, l *layout, cfg Config, c wasm.Co
 		case wasm.NaN64:
 			uses64 = true
 		}
-		if isTerminator(in.Class) {
+		ends := fr.segmentEnds(in)
+		fr.ends = append(fr.ends, ends)
+		if ends {
 			fr.costs = append(fr.costs, 0)
+			// Only a loop head can run again without passing a function
+			// entry, so only loop heads (and entries) test for out of
+			// gas. Elsewhere gas may dip below zero for at most one
+			// function body's straight-line run before a test sees it;
+			// the host also tests after every call.
+			fr.checked = append(fr.checked, in.Class == wasm.Loop)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Temporaries for NaN canonicalization go after every existing local so no
-	// index moves.
-	tmp32, tmp64 := uint32(nlocals), uint32(nlocals)
+	// New locals go after every existing one so no index moves: the gas
+	// counter, then the temporaries of NaN canonicalization.
+	g := uint32(nlocals)
 	locals := append([]wasm.LocalDecl(nil), c.Locals...)
+	locals = append(locals, wasm.LocalDecl{Count: 1, Type: wasm.I64})
+	next := g + 1
+	var tmp32, tmp64 uint32
 	if uses32 {
 		locals = append(locals, wasm.LocalDecl{Count: 1, Type: wasm.F32})
-		tmp64++
+		tmp32, next = next, next+1
 	}
 	if uses64 {
 		locals = append(locals, wasm.LocalDecl{Count: 1, Type: wasm.F64})
+		tmp64 = next
 	}
 
 	out := fr.out[:0]
@@ -211,21 +274,25 @@ func (fr *funcRewriter) rewrite(m *wasm.Module, l *layout, cfg Config, c wasm.Co
 	// own frame, so only callers count depth: they check before their body runs.
 	if !leaf {
 		out = appendDepthCheck(out, l, cfg.MaxCallDepth)
-		// Wrap the body in a block with the function's results, so that
-		// every way out (return, a branch to the function label, falling
-		// off the end) passes the epilogue that decrements the depth.
-		out = append(out, opBlock)
-		switch len(sig.Results) {
-		case 0:
-			out = append(out, blockEmpty)
-		case 1:
-			out = append(out, sig.Results[0])
-		default:
-			out = wasm.AppendS64(out, int64(l.typeIndex(wasm.FuncType{Results: sig.Results})))
-		}
+	}
+	// The function keeps its gas in a local (a register, once compiled) and
+	// syncs it with the global around calls and on the way out: the global
+	// is what callees, host functions and the host read.
+	out = appendLoadGas(out, l, g)
+	// Wrap the body in a block with the function's results, so that every
+	// way out (return, a branch to the function label, falling off the end)
+	// passes the epilogue.
+	out = append(out, opBlock)
+	switch len(sig.Results) {
+	case 0:
+		out = append(out, blockEmpty)
+	case 1:
+		out = append(out, sig.Results[0])
+	default:
+		out = wasm.AppendS64(out, int64(l.typeIndex(wasm.FuncType{Results: sig.Results})))
 	}
 	seg := 0
-	out = appendCharge(out, l, fr.costs[seg])
+	out = appendCharge(out, l, g, fr.costs[seg], fr.checked[seg])
 	open := 0 // blocks open inside the function body
 	body := c.Body
 	for i := range fr.instrs {
@@ -237,8 +304,9 @@ func (fr *funcRewriter) rewrite(m *wasm.Module, l *layout, cfg Config, c wasm.Co
 			out = append(out, raw...)
 		case wasm.End:
 			if open == 0 { // the function's own end
+				out = append(out, opEnd) // closes the wrapper
+				out = appendStoreGas(out, l, g)
 				if !leaf {
-					out = append(out, opEnd) // closes the wrapper
 					out = append(out, opGlobalGet)
 					out = wasm.AppendU32(out, l.depth)
 					out = append(out, opI32Const, 1, opI32Sub, opGlobalSet)
@@ -251,21 +319,18 @@ func (fr *funcRewriter) rewrite(m *wasm.Module, l *layout, cfg Config, c wasm.Co
 			open--
 			out = append(out, raw...)
 		case wasm.Return:
-			if leaf {
-				out = append(out, raw...)
-			} else {
-				out = append(out, opBr)
-				out = wasm.AppendU32(out, uint32(open))
-			}
+			out = append(out, opBr)
+			out = wasm.AppendU32(out, uint32(open))
+		case wasm.Call, wasm.CallIndir:
+			out = appendStoreGas(out, l, g)
+			out = append(out, raw...)
+			out = appendLoadGas(out, l, g)
 		case wasm.MemGrow:
-			out = append(out, opCall)
-			out = wasm.AppendU32(out, l.fnGrow)
+			out = appendHelperCall(out, l, g, l.fnGrow)
 		case wasm.MemCopy:
-			out = append(out, opCall)
-			out = wasm.AppendU32(out, l.fnCopy)
+			out = appendHelperCall(out, l, g, l.fnCopy)
 		case wasm.MemFill:
-			out = append(out, opCall)
-			out = wasm.AppendU32(out, l.fnFill)
+			out = appendHelperCall(out, l, g, l.fnFill)
 		case wasm.NaN32:
 			out = append(out, raw...)
 			out = appendCanon(out, tmp32, opF32Const, canonF32, opF32Eq)
@@ -275,33 +340,60 @@ func (fr *funcRewriter) rewrite(m *wasm.Module, l *layout, cfg Config, c wasm.Co
 		default:
 			out = append(out, raw...)
 		}
-		if isTerminator(in.Class) {
+		if fr.ends[i] {
 			seg++
-			out = appendCharge(out, l, fr.costs[seg])
+			out = appendCharge(out, l, g, fr.costs[seg], fr.checked[seg])
 		}
 	}
 	return nil, fmt.Errorf("body has no final end")
 }
 
-// appendCharge subtracts cost from the gas global and calls the out-of-gas
-// helper if the result is negative. Gas can go below zero only here, by at most
-// one segment's cost, which is why the host reports gas used = limit on
+func appendLoadGas(out []byte, l *layout, g uint32) []byte {
+	out = append(out, opGlobalGet)
+	out = wasm.AppendU32(out, l.gas)
+	out = append(out, opLocalSet)
+	return wasm.AppendU32(out, g)
+}
+
+func appendStoreGas(out []byte, l *layout, g uint32) []byte {
+	out = append(out, opLocalGet)
+	out = wasm.AppendU32(out, g)
+	out = append(out, opGlobalSet)
+	return wasm.AppendU32(out, l.gas)
+}
+
+func appendHelperCall(out []byte, l *layout, g, fn uint32) []byte {
+	out = appendStoreGas(out, l, g)
+	out = append(out, opCall)
+	out = wasm.AppendU32(out, fn)
+	return appendLoadGas(out, l, g)
+}
+
+// appendCharge subtracts cost from the function's gas local and, if check is
+// set, traps with StatusOutOfGas when the result is negative. Gas can be below
+// zero between checks, which is why the host reports gas used = limit on
 // out-of-gas rather than reading the counter.
-func appendCharge(out []byte, l *layout, cost uint64) []byte {
-	if cost == 0 {
+func appendCharge(out []byte, l *layout, g uint32, cost uint64, check bool) []byte {
+	if cost == 0 && !check {
 		return out
 	}
-	out = append(out, opGlobalGet)
-	out = wasm.AppendU32(out, l.gas)
+	out = append(out, opLocalGet)
+	out = wasm.AppendU32(out, g)
 	out = append(out, opI64Const)
 	out = wasm.AppendS64(out, int64(cost))
-	out = append(out, opI64Sub, opGlobalSet)
-	out = wasm.AppendU32(out, l.gas)
-	out = append(out, opGlobalGet)
-	out = wasm.AppendU32(out, l.gas)
-	out = append(out, opI64Const, 0, opI64LtS, opIf, blockEmpty, opCall)
-	out = wasm.AppendU32(out, l.fnOOG)
-	return append(out, opEnd)
+	out = append(out, opI64Sub)
+	if !check {
+		out = append(out, opLocalSet)
+		return wasm.AppendU32(out, g)
+	}
+	out = append(out, opLocalTee)
+	out = wasm.AppendU32(out, g)
+	// The slow path traps inline rather than calling a helper: a call on
+	// the path makes the compiler treat registers as clobbered across it,
+	// which costs the fast path spills in hot loops.
+	out = append(out, opI64Const, 0, opI64LtS, opIf, blockEmpty, opI32Const, StatusOutOfGas, opGlobalSet)
+	out = wasm.AppendU32(out, l.status)
+	return append(out, opUnreachable, opEnd)
 }
 
 func appendDepthCheck(out []byte, l *layout, max int32) []byte {

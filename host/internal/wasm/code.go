@@ -28,10 +28,11 @@ const (
 type Instr struct {
 	Class      Class
 	Op         byte
-	Sub        uint32 // the sub-opcode after a 0xfc prefix
-	Start, End int    // byte range within the body
-	Index      uint32 // call: the function index
-	BlockType  int64  // block, loop, if: -64 (0x40) for empty, a negative valtype code, or a type index
+	Sub        uint32   // the sub-opcode after a 0xfc prefix
+	Start, End int      // byte range within the body
+	Index      uint32   // call: the function index; br, br_if: the label depth
+	Labels     []uint32 // br_table: the label depths, default last (valid during the callback only)
+	BlockType  int64    // block, loop, if: -64 (0x40) for empty, a negative valtype code, or a type index
 }
 
 // UnsupportedError says an instruction belongs to a feature preparation does
@@ -51,6 +52,7 @@ func (e *UnsupportedError) Error() string {
 func Instructions(body []byte, base int, fn func(in *Instr) error) error {
 	r := NewReader(body, base)
 	var in Instr
+	var labels []uint32
 	depth := 0
 	for r.Len() > 0 {
 		in = Instr{Start: r.Pos()}
@@ -71,16 +73,18 @@ func Instructions(body []byte, base int, fn func(in *Instr) error) error {
 			depth--
 		case op == 0x0c:
 			in.Class = Br
-			r.U32()
+			in.Index = r.U32()
 		case op == 0x0d:
 			in.Class = BrIf
-			r.U32()
+			in.Index = r.U32()
 		case op == 0x0e:
 			in.Class = Br
 			n := r.Count(1)
+			labels = labels[:0]
 			for i := 0; i <= n && r.Err() == nil; i++ {
-				r.U32()
+				labels = append(labels, r.U32())
 			}
+			in.Labels = labels
 		case op == 0x0f:
 			in.Class = Return
 		case op == 0x10:
