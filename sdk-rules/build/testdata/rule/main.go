@@ -1,0 +1,10 @@
+// A minimal rule for the build package's tests.
+package main
+
+import rule "github.com/fedmeter/fedmeter/sdk-rules"
+
+func init() {
+	rule.Register(func(in *rule.Input) (*rule.Bill, error) { return rule.NewBill(in), nil })
+}
+
+func main() {}
