@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -666,4 +667,34 @@ func TestReopenAndClock(t *testing.T) {
 	if err := l.Verify(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func Example() {
+	dir, _ := os.MkdirTemp("", "ledger")
+	defer os.RemoveAll(dir)
+
+	// Identities: an org CA and an agent (msp.GenerateOrg writes the same
+	// to MSP folders; msp.LoadIdentity reads them back).
+	ca, _ := msp.NewCA("Org1MSP", "org1.example.com")
+	agent, _ := ca.Issue(msp.UserSpec{Name: "agent1", Role: msp.RoleAgent})
+
+	cc, _ := contractapi.NewChaincode(&testContract{})
+	l, err := embedded.Open(dir, cc, embedded.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+
+	res, err := l.Submit(context.Background(), agent, "Put", "greeting", "hello")
+	if err != nil {
+		panic(err)
+	}
+	out, _ := l.Evaluate(context.Background(), agent, "Get", "greeting")
+	who, _ := l.Evaluate(context.Background(), agent, "WhoAmI")
+	_, err = l.Submit(context.Background(), agent, "PutThenFail", "greeting", "bye")
+	fmt.Println(res.Block, string(out), string(who))
+	fmt.Println(err != nil, l.Verify())
+	// Output:
+	// 0 hello Org1MSP admin=false role=agent id=true
+	// true <nil>
 }
