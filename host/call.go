@@ -8,8 +8,8 @@ import (
 	"github.com/fedmeter/fedmeter/host/internal/wasi"
 )
 
-// errEvicted is returned by Bill on a Module the host's cache has closed.
-var errEvicted = errors.New("module was evicted from the host's cache: Load it again")
+// ErrEvicted is returned by Bill on a Module the host's cache has closed.
+var ErrEvicted = errors.New("module was evicted from the host's cache: Load it again")
 
 // Bill runs the rule on one input. The result depends only on the module, the
 // input, the gas limit, c.TxTime and c.TxID.
@@ -29,7 +29,7 @@ func (m *Module) Bill(ctx context.Context, c Call) (*Result, error) {
 		return nil, fmt.Errorf("bill: gas limit %d is more than 2^62", limit)
 	}
 	if !m.acquire() {
-		return nil, errEvicted
+		return nil, ErrEvicted
 	}
 	defer m.releaseRef()
 
