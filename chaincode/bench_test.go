@@ -58,8 +58,8 @@ func benchEnv(b *testing.B, code []byte, opts ...Option) *env {
 func (e *env) benchResource(i int) string {
 	id := fmt.Sprintf("r%d", i)
 	e.activeResource(id)
-	start := e.l.Now().Unix()
-	e.l.Advance(10 * time.Hour)
+	start := e.now.Unix()
+	e.advance(10 * time.Hour)
 	e.ok("org1.agent", "UsageSubmit", js([]map[string]any{
 		{"id": id + "-u1", "resource": id, "metric": "egress_gib", "quantity": 3, "start": start, "end": start + 3600},
 		{"id": id + "-u2", "resource": id, "metric": "egress_gib", "quantity": 4, "start": start + 3600, "end": start + 7200},
@@ -158,7 +158,7 @@ func BenchmarkReleaseAndBillStandardECS(b *testing.B) {
 	warm := func(i int) string {
 		id := fmt.Sprintf("r%d", i)
 		e.activeResource(id)
-		e.l.Advance(10 * time.Hour)
+		e.advance(10 * time.Hour)
 		return id
 	}
 	e.release(warm(-1))

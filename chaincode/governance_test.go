@@ -285,6 +285,6 @@ func TestRuleGovernance(t *testing.T) {
 	e.fail("has no open revocation vote", "org2.admin", "RuleRevokeVote", hash, "approve")
 	e.market()
 	e.activeResource("r1")
-	e.l.Advance(3600e9)
+	e.advance(3600e9)
 	e.fail("rule ecs 1.0.0, active for type ecs at", "org2.user", "ResourceRelease", "r1")
 }

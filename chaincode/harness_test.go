@@ -69,9 +69,10 @@ func identities(tb testing.TB) map[string]*stubtest.Identity {
 
 type env struct {
 	tb  testing.TB
-	l   *stubtest.Ledger
+	l   *stubtest.Ledger // nil on the embedded ledger
 	led ledger
 	ids map[string]*stubtest.Identity
+	now time.Time // the clock of the next transaction
 }
 
 func newEnv(tb testing.TB, opts ...Option) *env {
@@ -81,7 +82,23 @@ func newEnv(tb testing.TB, opts ...Option) *env {
 		tb.Fatalf("NewChaincode: %v", err)
 	}
 	l := stubtest.New(cc, t0)
-	return &env{tb: tb, l: l, led: l, ids: identities(tb)}
+	return &env{tb: tb, l: l, led: l, ids: identities(tb), now: t0}
+}
+
+func (e *env) setTime(t time.Time) {
+	e.now = t
+	if e.l != nil {
+		e.l.SetTime(t)
+	}
+}
+
+func (e *env) advance(d time.Duration) { e.setTime(e.now.Add(d)) }
+
+func (e *env) snapshot() map[string]string {
+	if e.l == nil {
+		return nil
+	}
+	return e.l.Snapshot()
 }
 
 func (e *env) id(who string) *stubtest.Identity {
@@ -128,7 +145,7 @@ func (e *env) okEvent(event, who, fn string, args ...string) string {
 // refused transaction wrote nothing and that its message is one sentence.
 func (e *env) fail(want, who, fn string, args ...string) string {
 	e.tb.Helper()
-	before := e.l.Snapshot()
+	before := e.snapshot()
 	out, _, err := e.submit(who, fn, args...)
 	if err == nil {
 		e.tb.Fatalf("%s %s(%s) succeeded with %s; want error containing %q", who, fn, short(args), out, want)
@@ -143,7 +160,7 @@ func (e *env) fail(want, who, fn string, args ...string) string {
 	if strings.Contains(err.Error(), "\n") {
 		e.tb.Fatalf("%s %s: error spans lines: %q", who, fn, err)
 	}
-	if after := e.l.Snapshot(); !reflect.DeepEqual(before, after) {
+	if after := e.snapshot(); !reflect.DeepEqual(before, after) {
 		e.tb.Fatalf("%s %s: a refused transaction changed the state", who, fn)
 	}
 	return err.Error()

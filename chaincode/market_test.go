@@ -165,7 +165,7 @@ func TestUsage(t *testing.T) {
 	e.ok("org2.user", "ResourceRequest", "r3", org3, "ecs", ecsSpec, "1", "")
 	e.ok("org2.user", "ResourceRequest", "pending", org1, "ecs", `{"vcpu":1}`, "1", "")
 	e.ok("org3.agent", "ResourceActivate", "r3")
-	e.l.Advance(10 * time.Hour)
+	e.advance(10 * time.Hour)
 	start, now := t0.Unix(), t0.Unix()+10*3600
 	rec := func(id, res, metric string, q any, s, en int64) map[string]any {
 		return map[string]any{"id": id, "resource": res, "metric": metric, "quantity": q, "start": s, "end": en}
@@ -220,7 +220,7 @@ func TestUsage(t *testing.T) {
 	// Billed periods are closed to usage.
 	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
 	e.ok("org1.agent", "BillClose", "r1", "")
-	e.l.Advance(time.Hour)
+	e.advance(time.Hour)
 	e.fail("is not after the end of resource r1's last bill", "org1.agent", "UsageSubmit", batch(rec("u3", "r1", "egress_gib", 1, start, now)))
 
 	// Sums that overflow int64 fail the bill, naming the metric.

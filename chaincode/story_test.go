@@ -13,7 +13,11 @@ import (
 // price book, a quota, an ECS request, usage, the ECS rule uploaded and
 // approved by 2 of 3, release, the bill, the provider's bills and totals.
 func TestSeedStory(t *testing.T) {
-	e := newEnv(t)
+	t.Run("stub", func(t *testing.T) { seedStory(t, newEnv(t)) })
+	t.Run("embedded", func(t *testing.T) { seedStory(t, newEmbeddedEnv(t)) })
+}
+
+func seedStory(t *testing.T, e *env) {
 	e.initConsortium()
 
 	// initPrice / initInitialQuota, by their seed names.
@@ -36,7 +40,7 @@ func TestSeedStory(t *testing.T) {
 	e.ok("org1.agent", "ResourceActivate", "202202150002")
 
 	// Usage from Org1's metering agent; a resubmission is a no-op.
-	e.l.Advance(20 * time.Hour)
+	e.advance(20 * time.Hour)
 	batch := js([]map[string]any{
 		{"id": "u-1", "resource": "202202150002", "metric": "egress_gib", "quantity": 3, "start": t0.Unix(), "end": t0.Unix() + 36000},
 		{"id": "u-2", "resource": "202202150002", "metric": "egress_gib", "quantity": 2, "start": t0.Unix() + 36000, "end": t0.Unix() + 72000},
@@ -58,7 +62,7 @@ func TestSeedStory(t *testing.T) {
 	e.okEvent("RuleActivated", "org1.admin", "RuleActivate", "ecs", hash, "")
 
 	// billedECS: Org2 releases 47.5 hours after activation.
-	e.l.SetTime(t0.Add(47*time.Hour + 30*time.Minute))
+	e.setTime(t0.Add(47*time.Hour + 30*time.Minute))
 	out, ev, err := e.submit("org2.user", "billedECS", "202202150002")
 	if err != nil {
 		t.Fatalf("billedECS: %v", err)
