@@ -21,12 +21,17 @@
 // of 0 (or absent) gives no line; its price must still be in the price book,
 // so that a price book missing a price is caught on every bill.
 //
+// Usage: egress_gib, the GiB sent out over the period, is billed at the price
+// egress_gib per GiB, exactly (line "egress", unit gib, with unit_price); that
+// price is needed only when there is egress. cpu_seconds is accepted and not
+// billed (it is informational: a server is billed for holding its vCPUs).
+//
 // Refused with a rule error: a missing or negative price ("missing_price",
-// "negative_price"), a negative size ("negative_quantity"), a spec key not in
-// the table ("unknown_spec"), any usage metric ("unknown_metric": a server is
-// billed by holding time, so usage sent to it would go unbilled), a period that
-// does not end after it starts ("bad_period"), and any amount or quantity
-// beyond int64 ("overflow").
+// "negative_price"), a negative size or usage ("negative_quantity"), a spec
+// key not in the table ("unknown_spec"), any other usage metric
+// ("unknown_metric": usage the rule would leave unbilled), a period that does
+// not end after it starts ("bad_period"), and any amount or quantity beyond
+// int64 ("overflow").
 package main
 
 import (
@@ -51,7 +56,7 @@ func Bill(in *rule.Input) (*rule.Bill, error) {
 	if err := in.KnownSpec("vcpu", "memory_gib", "system_disk_gib", "data_disk_gib", "public_ips"); err != nil {
 		return nil, err
 	}
-	if err := in.KnownMetrics(); err != nil {
+	if err := in.KnownMetrics("egress_gib", "cpu_seconds"); err != nil {
 		return nil, err
 	}
 	seconds, err := in.Seconds()
@@ -86,6 +91,24 @@ func Bill(in *rule.Input) (*rule.Bill, error) {
 		if err := b.Add(rule.Line{Item: it.line, Quantity: quantity, Unit: it.unit, Amount: amount}); err != nil {
 			return nil, err
 		}
+	}
+	if _, err := in.Metric("cpu_seconds"); err != nil {
+		return nil, err
+	}
+	egress, err := in.Metric("egress_gib")
+	if err != nil || egress == 0 {
+		return b, err
+	}
+	price, err := in.UnitPrice("egress_gib")
+	if err != nil {
+		return nil, err
+	}
+	amount, err := money.Mul(egress, price)
+	if err != nil {
+		return nil, rule.Wrap(err, "egress amount (egress_gib × price)")
+	}
+	if err := b.Add(rule.Line{Item: "egress", Quantity: egress, Unit: "gib", UnitPrice: price, Amount: amount}); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
