@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -277,7 +278,7 @@ func chargeHostCall(mod api.Module, units uint64) {
 		return
 	}
 	left := int64(gas.Get())
-	if units > uint64(left)+1 || left-int64(units) < 0 {
+	if units > math.MaxInt64 || left < int64(units) {
 		gas.Set(^uint64(0)) // -1
 		if st, ok := mod.ExportedGlobal(instrument.ExportStatus).(api.MutableGlobal); ok {
 			st.Set(instrument.StatusOutOfGas)
@@ -305,10 +306,11 @@ func classify(inst *instance, phase string, err error) error {
 	return &TrapError{Phase: phase, Message: firstLine(err.Error())}
 }
 
+// acquire counts a call in flight; it fails once the cache has evicted m.
 func (m *Module) acquire() bool {
 	m.refMu.Lock()
 	defer m.refMu.Unlock()
-	if m.evicted && m.refs == 0 && m.compiled == nil {
+	if m.evicted {
 		return false
 	}
 	m.refs++
