@@ -155,6 +155,30 @@ func billingPeriodsListsAndTotals(t *testing.T, e *env) {
 	}
 }
 
+func TestTotalsOverflow(t *testing.T) {
+	e := newEnv(t)
+	e.initConsortium()
+	e.ok("org1.admin", "PriceSet", "ecs", `{"currency":"CNY","scale":2,"unit_prices":{"vcpu_hour":5000000000000000000}}`, "")
+	e.ok("org1.admin", "QuotaSet", org2, `{"vcpu":2}`)
+	h := e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+	for _, id := range []string{"a", "b"} {
+		e.ok("org2.user", "ResourceRequest", id, org1, "ecs", `{"vcpu":1}`, "1", "")
+		e.ok("org1.agent", "ResourceActivate", id)
+	}
+	e.advance(time.Hour)
+	for _, id := range []string{"a", "b"} {
+		if b := decode[releaseResult](t, e.ok("org2.user", "ResourceRelease", id)).Bill; b.Amount != 5e18 {
+			t.Fatalf("bill %+v", b)
+		}
+	}
+	e.fail("receivable total with Org2MSP in CNY overflows a 64-bit integer", "org1.user", "BillTotals", "", "")
+	e.fail("payable total with Org1MSP in CNY overflows a 64-bit integer", "org2.user", "BillTotals", "", "")
+	st := decode[ruleStatus](t, e.eval("org3.user", "RuleStatus", h))
+	if len(st.Active) != 1 || st.Active[0].Type != "ecs" || st.Active[0].Name != "ecs" {
+		t.Fatalf("rule status activations %s", js(st.Active))
+	}
+}
+
 func TestBillQuote(t *testing.T) {
 	e := newEnv(t)
 	e.initConsortium()

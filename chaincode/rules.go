@@ -456,10 +456,16 @@ func (c *Contract) RuleList(ctx contractapi.TransactionContextInterface, pageSiz
 
 // ruleStatus is what RuleStatus returns.
 type ruleStatus struct {
-	Rule       *Rule        `json:"rule"`
-	Proposal   *Proposal    `json:"proposal"`
-	Revocation *Proposal    `json:"revocation,omitempty"`
-	Active     []Activation `json:"activations"`
+	Rule       *Rule            `json:"rule"`
+	Proposal   *Proposal        `json:"proposal"`
+	Revocation *Proposal        `json:"revocation,omitempty"`
+	Active     []typeActivation `json:"activations"`
+}
+
+// typeActivation is an activation of a rule with the type it applies to.
+type typeActivation struct {
+	Type string `json:"type"`
+	Activation
 }
 
 // RuleStatus returns a rule (by hash or name@version) with its votes, its
@@ -476,7 +482,7 @@ func (c *Contract) RuleStatus(ctx contractapi.TransactionContextInterface, ref s
 	if err != nil {
 		return "", err
 	}
-	st := ruleStatus{Rule: r, Active: []Activation{}}
+	st := ruleStatus{Rule: r, Active: []typeActivation{}}
 	if st.Proposal, err = t.loadProposal(r.Proposal); err != nil {
 		return "", err
 	}
@@ -492,8 +498,7 @@ func (c *Contract) RuleStatus(ctx contractapi.TransactionContextInterface, ref s
 		}
 		for _, a := range acts.Entries {
 			if a.Hash == r.Hash {
-				a.Name = typ // which type it is active for
-				st.Active = append(st.Active, a)
+				st.Active = append(st.Active, typeActivation{Type: typ, Activation: a})
 			}
 		}
 	}
