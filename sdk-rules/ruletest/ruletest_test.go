@@ -1,0 +1,58 @@
+package ruletest
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSameJSON(t *testing.T) {
+	a := []byte(`{"total":1,"currency":"CNY","scale":2,"lines":[{"item":"a","amount":1}]}`)
+	b := []byte("{\n  \"lines\": [{\"amount\": 1, \"item\": \"a\"}],\n  \"scale\": 2, \"currency\": \"CNY\", \"total\": 1\n}")
+	if err := sameJSON(a, b); err != nil {
+		t.Errorf("same value, different layout: %v", err)
+	}
+	for _, c := range []string{
+		`{"total":1,"currency":"CNY","scale":2,"lines":[{"item":"a","amount":2}]}`,
+		`{"total":1.0,"currency":"CNY","scale":2,"lines":[{"item":"a","amount":1}]}`,
+		`{"total":1,"currency":"CNY","scale":2,"lines":[{"item":"a","amount":1}],"x":0}`,
+	} {
+		if sameJSON(a, []byte(c)) == nil {
+			t.Errorf("%s: not reported as different", c)
+		}
+	}
+	if sameJSON(a, []byte("{")) == nil {
+		t.Error("invalid JSON not reported")
+	}
+}
+
+func TestRewriteKeepsInput(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "v.json")
+	v := Vector{Name: "n", Input: json.RawMessage(`{"z":1,"a":{"y":2,"b":3}}`), GasLimit: 5}
+	if err := rewrite(file, v, []byte(`{"total":0,"currency":"CNY","scale":2,"lines":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	// Key order of the input is kept; want is indented; gas_limit survives.
+	if strings.Index(s, `"z"`) > strings.Index(s, `"a"`) || !strings.Contains(s, "\"want\": {\n    \"total\": 0") ||
+		!strings.Contains(s, `"gas_limit": 5`) || !strings.HasSuffix(s, "}\n") {
+		t.Errorf("rewritten vector:\n%s", s)
+	}
+}
+
+func TestTxOf(t *testing.T) {
+	id, at := txOf([]byte(`{"tx":{"id":"abc","time":1767225600}}`))
+	if id != "abc" || !at.Equal(time.Unix(1767225600, 0)) {
+		t.Errorf("txOf = %q, %v", id, at)
+	}
+	if id, at := txOf([]byte(`not json`)); id != "" || at.Unix() != 0 {
+		t.Errorf("txOf(bad) = %q, %v", id, at)
+	}
+}
