@@ -3,8 +3,8 @@ package chaincode
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/fedmeter/fedmeter/host"
@@ -95,7 +95,7 @@ func (w *wasmPricer) Price(ctx context.Context, rule *Rule, code func() ([]byte,
 		res, err := m.Bill(ctx, call)
 		// A module evicted from the host's cache between Load and Bill is
 		// loaded again; nothing ran.
-		if err != nil && attempt == 0 && strings.Contains(err.Error(), "evicted") {
+		if attempt == 0 && errors.Is(err, host.ErrEvicted) {
 			continue
 		}
 		return res, err
