@@ -27,7 +27,7 @@ test: fmt-check vet
 
 # Speed goals live here, never in timed tests. Numbers: docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/... ./chaincode/... ./network/embedded/...
 
 # The standard rules, built reproducibly (-trimpath, no build ID, no VCS stamp)
 # into $(RULES_OUT), which is not committed; prints each module's SHA-256.
