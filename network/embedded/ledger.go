@@ -316,6 +316,9 @@ func (l *Ledger) Close() error {
 // ctx is honoured until the transaction starts executing; after that Submit
 // always waits for the outcome, so a returned error never hides a commit.
 func (l *Ledger) Submit(ctx context.Context, id *msp.Identity, fn string, args ...string) (*Result, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -344,6 +347,9 @@ func (l *Ledger) Submit(ctx context.Context, id *msp.Identity, fn string, args .
 // snapshot of committed state, concurrently with other calls, and any writes
 // the contract makes are discarded. It returns the response payload.
 func (l *Ledger) Evaluate(ctx context.Context, id *msp.Identity, fn string, args ...string) ([]byte, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
