@@ -42,7 +42,7 @@ func Example() {
 		panic(err)
 	}
 	fmt.Println(res.Bill.Total, res.Bill.Currency, len(res.Bill.Lines), "lines, gas", res.GasUsed)
-	// Output: 300 CNY 2 lines, gas 35
+	// Output: 300 CNY 2 lines, gas 32
 }
 
 // Preparation names what it rejects; callers branch on the sentinel.

@@ -66,7 +66,7 @@ func TestGasIsAffine(t *testing.T) {
 		t.Fatalf("gas not affine in n: %v", gas)
 	}
 	// One iteration: local.get, local.get, i32.ge_u, br_if | local.get,
-	// i32.const, i32.add, local.set, br | loop head = 9 instructions.
+	// i32.const, i32.add, local.set, br = 9 instructions (loop and end are free).
 	if step != 10*9 {
 		t.Fatalf("10 iterations cost %d gas, want 90 (9 instructions each)", step)
 	}

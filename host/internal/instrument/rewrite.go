@@ -196,12 +196,22 @@ func (fr *funcRewriter) markTargets(in *wasm.Instr) {
 	}
 }
 
+// instrCost is an instruction's gas. Structure (block, loop, else, end, nop)
+// costs nothing: it compiles to no machine code, and Go's output nests a
+// hundred blocks around every function's jump table, which at one unit each
+// dominated a Go rule's gas. Every loop iteration still pays for the branch
+// that repeats it, and every call for the call, so nothing runs for free.
 func instrCost(in *wasm.Instr) uint64 {
 	switch in.Class {
+	case wasm.Block, wasm.Loop, wasm.Else, wasm.End:
+		return 0
 	case wasm.Call:
 		return costCall
 	case wasm.CallIndir:
 		return costCallIndi
+	}
+	if in.Op == 0x01 { // nop
+		return 0
 	}
 	return costDefault
 }
