@@ -47,6 +47,13 @@ func chaincodeErr(err error) error {
 // name, issued by network/msp CAs) and a clock the test sets.
 func newEmbeddedEnv(tb testing.TB, opts ...Option) *env {
 	tb.Helper()
+	return newEmbeddedEnvSync(tb, false, opts...)
+}
+
+// newEmbeddedEnvSync is newEmbeddedEnv with fsync on every commit if sync is
+// set, as a user's ledger has it (tests leave it off for speed).
+func newEmbeddedEnvSync(tb testing.TB, sync bool, opts ...Option) *env {
+	tb.Helper()
 	cc, err := NewChaincode(opts...)
 	if err != nil {
 		tb.Fatalf("NewChaincode: %v", err)
@@ -72,7 +79,7 @@ func newEmbeddedEnv(tb testing.TB, opts ...Option) *env {
 		}
 		el.ids[id] = mid
 	}
-	el.l, err = embedded.Open(tb.TempDir(), cc, embedded.Options{NoSync: true, Clock: func() time.Time { return e.now }})
+	el.l, err = embedded.Open(tb.TempDir(), cc, embedded.Options{NoSync: !sync, Clock: func() time.Time { return e.now }})
 	if err != nil {
 		tb.Fatalf("embedded.Open: %v", err)
 	}
