@@ -109,3 +109,53 @@ var buildStandardECS = func() func(b *testing.B) []byte {
 		return code
 	}
 }()
+
+// BenchmarkEmbeddedUsageSubmit is the embedded ledger's usage throughput with
+// the real contract: UsageSubmit transactions of 1,000 records each (every
+// record validated, deduplicated by ID and stored), committed durably. It
+// reports records per second. The goal for issue 5 is >= 50,000 records/s.
+//
+//	go test -run '^$' -bench EmbeddedUsageSubmit -benchtime 50x ./chaincode/
+func BenchmarkEmbeddedUsageSubmit(b *testing.B) {
+	for _, clients := range []int{1, 4} {
+		b.Run(fmt.Sprintf("batch=1000/clients=%d", clients), func(b *testing.B) {
+			e := newEmbeddedEnvSync(b, true)
+			e.initConsortium()
+			e.market()
+			e.activeResource("r")
+			start := e.now.Unix()
+			e.advance(10 * time.Hour)
+			batches := make([]string, b.N)
+			for i := range batches {
+				recs := make([]map[string]any, 1000)
+				for j := range recs {
+					recs[j] = map[string]any{"id": fmt.Sprintf("u%d-%d", i, j), "resource": "r", "metric": "egress_gib",
+						"quantity": 1, "start": start + int64(j), "end": start + int64(j) + 1}
+				}
+				batches[i] = js(recs)
+			}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			t0 := time.Now()
+			for c := 0; c < clients; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= b.N {
+							return
+						}
+						if _, err := e.led.Submit(e.id("org1.agent"), "UsageSubmit", batches[i]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N*1000)/time.Since(t0).Seconds(), "records/s")
+		})
+	}
+}
