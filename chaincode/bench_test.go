@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -136,21 +134,7 @@ func BenchmarkPricer(b *testing.B) {
 // BenchmarkReleaseAndBillStandardECS is BenchmarkReleaseAndBill/wasm with the
 // project's rules/ecs (a Go rule compiled to Wasm), when it is in the tree.
 func BenchmarkReleaseAndBillStandardECS(b *testing.B) {
-	dir := filepath.Join("..", "rules", "ecs")
-	if _, err := os.Stat(filepath.Join(dir, "main.go")); err != nil {
-		b.Skip("rules/ecs is not in this tree")
-	}
-	out := filepath.Join(b.TempDir(), "ecs.wasm")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-buildvcs=false", "-buildmode=c-shared", "-ldflags=-buildid=", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Skipf("rules/ecs does not build: %v\n%s", err, msg)
-	}
-	code, err := os.ReadFile(out)
-	if err != nil {
-		b.Fatal(err)
-	}
+	code := buildStandardECS(b)
 	e := newEnv(b)
 	e.initConsortium()
 	e.market()
