@@ -43,11 +43,17 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzMulDiv -fuzztime 30s ./sdk-rules/money/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeBlock -fuzztime 30s ./network/embedded/
 
-# Regenerate the committed hostile-module corpus from its .wat sources.
+# Regenerate every committed .wasm from its .wat source (CI never needs this:
+# the .wasm files are committed). Needs wat2wasm: apt-get install wabt.
 fixtures:
 	@command -v wat2wasm >/dev/null || { echo "wat2wasm missing: apt-get install wabt"; exit 1; }
 	cd host/testdata/hostile && for f in *.wat; do \
-		wat2wasm --enable-all --no-check "$$f" -o "$${f%.wat}.wasm" || exit 1; done
+		wat2wasm --enable-all --no-check "$$f" -o "$${f%.wat}.wasm" || exit 1; done && $(GO) run gen.go
+	cd host/internal/instrument/testdata && for f in *.wat; do wat2wasm --enable-all "$$f" -o "$${f%.wat}.wasm" || exit 1; done
+	cd host/internal/wasi/testdata && for f in *.wat; do wat2wasm "$$f" -o "$${f%.wat}.wasm" || exit 1; done
+	cd chaincode/testdata && for f in *.wat; do wat2wasm "$$f" -o "$${f%.wat}.wasm" || exit 1; done
+	$(GO) generate ./rules/wat-flat
+	$(GO) test -run TestPreparedGolden ./host/ || echo "prepared hashes changed: review, bump host.ProfileV1.Version, then go test ./host -run TestPreparedGolden -update"
 
 clean:
 	rm -rf $(BUILD)
