@@ -1,0 +1,478 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/fedmeter/fedmeter/chaincode"
+)
+
+// Client is typed helpers over a Backend: each method runs one contract
+// transaction (or, for lists, one per page) and decodes its result into the
+// contract's types (package chaincode). Errors are *Error.
+type Client struct {
+	b Backend
+}
+
+// New returns a Client on b.
+func New(b Backend) *Client { return &Client{b: b} }
+
+// Backend is the client's backend.
+func (c *Client) Backend() Backend { return c.b }
+
+// MSPID is the MSP ID the client acts as.
+func (c *Client) MSPID() string { return c.b.MSPID() }
+
+func call[T any](ctx context.Context, c *Client, write bool, fn string, args ...string) (*T, error) {
+	var b []byte
+	var err error
+	if write {
+		b, err = c.b.Submit(ctx, fn, args...)
+	} else {
+		b, err = c.b.Evaluate(ctx, fn, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, &Error{Kind: KindRule, Op: fn, Err: err,
+			Msg:  fmt.Sprintf("%s returned a result this fedmeter cannot read: %v", fn, err),
+			Hint: "this fedmeter build and the deployed chaincode differ; use matching releases"}
+	}
+	return v, nil
+}
+
+// pageSize is how many items each page request asks for.
+const pageSize = "500"
+
+// all fetches every page of a list transaction; args are the arguments
+// before pageSize and bookmark.
+func all[T any](ctx context.Context, c *Client, fn string, args ...string) ([]T, error) {
+	var out []T
+	bookmark := ""
+	for {
+		p, err := call[chaincode.Page[T]](ctx, c, false, fn, append(append([]string{}, args...), pageSize, bookmark)...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Items...)
+		if p.Bookmark == "" || p.Bookmark == bookmark {
+			return out, nil
+		}
+		bookmark = p.Bookmark
+	}
+}
+
+// ---- consortium ----
+
+// Consortium returns the members, the approval policy and the type catalog.
+func (c *Client) Consortium(ctx context.Context) (*chaincode.Consortium, error) {
+	return call[chaincode.Consortium](ctx, c, false, "ConsortiumGet")
+}
+
+// Propose opens a consortium vote: kind member.add, member.remove,
+// policy.set or type.set, with its value (an MSP ID, a policy, a type JSON).
+func (c *Client) Propose(ctx context.Context, kind, value, reason string) (*chaincode.Proposal, error) {
+	return call[chaincode.Proposal](ctx, c, true, "ConsortiumPropose", kind, value, reason)
+}
+
+// Vote casts the caller's org's vote (approve or reject) on a consortium
+// proposal.
+func (c *Client) Vote(ctx context.Context, proposalID, decision string) (*chaincode.Proposal, error) {
+	return call[chaincode.Proposal](ctx, c, true, "ConsortiumVote", proposalID, decision)
+}
+
+// Proposal returns a proposal with its votes.
+func (c *Client) Proposal(ctx context.Context, id string) (*chaincode.Proposal, error) {
+	return call[chaincode.Proposal](ctx, c, false, "ProposalGet", id)
+}
+
+// Proposals lists proposals, optionally only those with status (open,
+// approved, rejected).
+func (c *Client) Proposals(ctx context.Context, status string) ([]chaincode.Proposal, error) {
+	return all[chaincode.Proposal](ctx, c, "ProposalList", status)
+}
+
+// ---- rules ----
+
+// RuleMeta describes a rule version at upload.
+type RuleMeta struct {
+	Name        string
+	Version     string
+	Types       []string // resource types it prices
+	Author      string
+	Description string
+}
+
+// UploadRule uploads a Wasm module as a rule version and opens its vote.
+func (c *Client) UploadRule(ctx context.Context, m RuleMeta, module []byte) (*chaincode.Rule, error) {
+	return call[chaincode.Rule](ctx, c, true, "RuleUpload", m.Name, m.Version, strings.Join(m.Types, ","),
+		m.Author, m.Description, base64.StdEncoding.EncodeToString(module))
+}
+
+// Rule returns a rule by code hash or name@version.
+func (c *Client) Rule(ctx context.Context, ref string) (*chaincode.Rule, error) {
+	return call[chaincode.Rule](ctx, c, false, "RuleGet", ref)
+}
+
+// TypeActivation is an activation of a rule for one resource type.
+type TypeActivation struct {
+	Type string `json:"type"`
+	chaincode.Activation
+}
+
+// RuleStatus is a rule with its approval vote, its revocation vote if any,
+// and where it is activated.
+type RuleStatus struct {
+	Rule        *chaincode.Rule     `json:"rule"`
+	Proposal    *chaincode.Proposal `json:"proposal"`
+	Revocation  *chaincode.Proposal `json:"revocation,omitempty"`
+	Activations []TypeActivation    `json:"activations"`
+}
+
+// RuleStatus returns a rule (hash or name@version) with its votes.
+func (c *Client) RuleStatus(ctx context.Context, ref string) (*RuleStatus, error) {
+	return call[RuleStatus](ctx, c, false, "RuleStatus", ref)
+}
+
+// Rules lists every rule version.
+func (c *Client) Rules(ctx context.Context) ([]chaincode.Rule, error) {
+	return all[chaincode.Rule](ctx, c, "RuleList")
+}
+
+// VoteRule casts the caller's org's vote (approve or reject) on the rule
+// ref (hash or name@version). It looks the rule up first, so the vote
+// names the exact code hash, as the contract requires.
+func (c *Client) VoteRule(ctx context.Context, ref, decision string) (*chaincode.Proposal, *chaincode.Rule, error) {
+	r, err := c.Rule(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := call[chaincode.Proposal](ctx, c, true, "RuleVote", r.Name, r.Version, r.Hash, decision)
+	if err != nil {
+		return nil, r, err
+	}
+	r, err = c.Rule(ctx, r.Hash)
+	return p, r, err
+}
+
+// ActivateRule binds resource type typ to the approved rule ref from
+// effectiveFrom (empty: now).
+func (c *Client) ActivateRule(ctx context.Context, typ, ref, effectiveFrom string) (*chaincode.Activations, error) {
+	r, err := c.Rule(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return call[chaincode.Activations](ctx, c, true, "RuleActivate", typ, r.Hash, effectiveFrom)
+}
+
+// Activations returns the activations of a resource type, oldest first.
+func (c *Client) Activations(ctx context.Context, typ string) (*chaincode.Activations, error) {
+	return call[chaincode.Activations](ctx, c, false, "RuleActivations", typ)
+}
+
+// ProposeRevocation opens the vote on revoking the approved rule ref.
+func (c *Client) ProposeRevocation(ctx context.Context, ref, reason string) (*chaincode.Proposal, *chaincode.Rule, error) {
+	r, err := c.Rule(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := call[chaincode.Proposal](ctx, c, true, "RuleRevoke", r.Hash, reason)
+	return p, r, err
+}
+
+// VoteRevocation casts the caller's org's vote on the open revocation of
+// rule ref: approve revokes, reject keeps.
+func (c *Client) VoteRevocation(ctx context.Context, ref, decision string) (*chaincode.Proposal, *chaincode.Rule, error) {
+	r, err := c.Rule(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := call[chaincode.Proposal](ctx, c, true, "RuleRevokeVote", r.Hash, decision)
+	if err != nil {
+		return nil, r, err
+	}
+	r, err = c.Rule(ctx, r.Hash)
+	return p, r, err
+}
+
+// RuleCode downloads a rule's module by code hash (or name@version) and
+// checks that its SHA-256 is the hash.
+func (c *Client) RuleCode(ctx context.Context, ref string) ([]byte, string, error) {
+	hash := ref
+	if !reHash.MatchString(ref) {
+		r, err := c.Rule(ctx, ref)
+		if err != nil {
+			return nil, "", err
+		}
+		hash = r.Hash
+	}
+	v, err := call[struct {
+		Hash   string `json:"hash"`
+		Module string `json:"module"`
+	}](ctx, c, false, "RuleCode", hash)
+	if err != nil {
+		return nil, "", err
+	}
+	code, err := base64.StdEncoding.DecodeString(v.Module)
+	if err != nil {
+		return nil, "", Errorf(KindRule, "the code of rule %s is not valid base64: %v", hash, err)
+	}
+	sum := sha256.Sum256(code)
+	if got := hex.EncodeToString(sum[:]); got != hash {
+		return nil, "", Errorf(KindMismatch, "the code returned for rule %s hashes to %s", hash, got)
+	}
+	return code, hash, nil
+}
+
+var reHash = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// QuoteRequest is a price calculation: what would the rule bill for this
+// resource, usage and period? Nothing is written.
+type QuoteRequest struct {
+	Provider string
+	Type     string
+	Spec     map[string]int64
+	Usage    map[string]int64
+	Start    string // Unix seconds or RFC 3339
+	End      string
+	// Rule is a code hash or name@version; empty means the rule active for
+	// the type at End.
+	Rule string
+}
+
+// Quote prices a hypothetical resource with the active (or a named) rule.
+func (c *Client) Quote(ctx context.Context, q QuoteRequest) (*chaincode.Quote, error) {
+	hash := q.Rule
+	if hash != "" && !reHash.MatchString(hash) {
+		r, err := c.Rule(ctx, hash)
+		if err != nil {
+			return nil, err
+		}
+		hash = r.Hash
+	}
+	return call[chaincode.Quote](ctx, c, false, "BillQuote", q.Provider, q.Type, jsonInts(q.Spec), jsonInts(q.Usage), q.Start, q.End, hash)
+}
+
+func jsonInts(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// ---- prices and quotas ----
+
+// Prices is a price book entry to publish: minor units of Currency
+// (10^-Scale) per named unit.
+type Prices struct {
+	Currency   string           `json:"currency"`
+	Scale      int              `json:"scale"`
+	UnitPrices map[string]int64 `json:"unit_prices"`
+}
+
+// SetPrice publishes the caller's (a provider admin's) prices for a type,
+// in force from effectiveFrom (empty: now).
+func (c *Client) SetPrice(ctx context.Context, typ string, p Prices, effectiveFrom string) (*chaincode.PriceBook, error) {
+	b, _ := json.Marshal(p)
+	return call[chaincode.PriceBook](ctx, c, true, "PriceSet", typ, string(b), effectiveFrom)
+}
+
+// PriceInForce is a provider's price entry for a type.
+type PriceInForce struct {
+	Provider string               `json:"provider"`
+	Type     string               `json:"type"`
+	Entry    chaincode.PriceEntry `json:"entry"`
+}
+
+// Price returns the provider's prices for typ in force at at (empty: now).
+func (c *Client) Price(ctx context.Context, provider, typ, at string) (*PriceInForce, error) {
+	return call[PriceInForce](ctx, c, false, "PriceGet", provider, typ, at)
+}
+
+// Prices lists the prices in force now, of one provider or (empty) all.
+func (c *Client) Prices(ctx context.Context, provider string) ([]PriceInForce, error) {
+	return all[PriceInForce](ctx, c, "PriceList", provider)
+}
+
+// PriceHistory returns a provider's whole price book for a type.
+func (c *Client) PriceHistory(ctx context.Context, provider, typ string) (*chaincode.PriceBook, error) {
+	return call[chaincode.PriceBook](ctx, c, false, "PriceHistory", provider, typ)
+}
+
+// SetQuota grants consumer limits at the caller's org (max_days and spec
+// fields).
+func (c *Client) SetQuota(ctx context.Context, consumer string, limits map[string]int64) (*chaincode.Quota, error) {
+	b, _ := json.Marshal(limits)
+	return call[chaincode.Quota](ctx, c, true, "QuotaSet", consumer, string(b))
+}
+
+// Quota returns what provider granted consumer and how much is held.
+func (c *Client) Quota(ctx context.Context, provider, consumer string) (*chaincode.Quota, error) {
+	return call[chaincode.Quota](ctx, c, false, "QuotaGet", provider, consumer)
+}
+
+// ---- resources ----
+
+// ResourceRequest asks a provider for a resource for the caller's org.
+type ResourceRequest struct {
+	ID         string // empty: derived from the transaction ID
+	Provider   string
+	Type       string
+	Spec       map[string]int64
+	Days       int64
+	Attributes map[string]string
+}
+
+// RequestResource requests a resource against the caller's quota.
+func (c *Client) RequestResource(ctx context.Context, r ResourceRequest) (*chaincode.Resource, error) {
+	attrs := ""
+	if len(r.Attributes) > 0 {
+		b, _ := json.Marshal(r.Attributes)
+		attrs = string(b)
+	}
+	spec, _ := json.Marshal(r.Spec)
+	if r.Spec == nil {
+		spec = []byte("{}")
+	}
+	return call[chaincode.Resource](ctx, c, true, "ResourceRequest", r.ID, r.Provider, r.Type, string(spec), strconv.FormatInt(r.Days, 10), attrs)
+}
+
+// ActivateResource records that the provider provisioned the resource:
+// holding and billing start.
+func (c *Client) ActivateResource(ctx context.Context, id string) (*chaincode.Resource, error) {
+	return call[chaincode.Resource](ctx, c, true, "ResourceActivate", id)
+}
+
+// Release is the outcome of releasing a resource: the resource and, for an
+// active one, its final bill.
+type Release struct {
+	Resource *chaincode.Resource `json:"resource"`
+	Bill     *chaincode.Bill     `json:"bill,omitempty"`
+}
+
+// ReleaseResource ends a resource's holding and bills it.
+func (c *Client) ReleaseResource(ctx context.Context, id string) (*Release, error) {
+	return call[Release](ctx, c, true, "ResourceRelease", id)
+}
+
+// Resource returns a resource.
+func (c *Client) Resource(ctx context.Context, id string) (*chaincode.Resource, error) {
+	return call[chaincode.Resource](ctx, c, false, "ResourceGet", id)
+}
+
+// Resources lists the caller's resources as provider or consumer (role),
+// optionally with one status.
+func (c *Client) Resources(ctx context.Context, role, status string) ([]chaincode.Resource, error) {
+	return all[chaincode.Resource](ctx, c, "ResourceList", role, status)
+}
+
+// Usage lists a resource's usage records.
+func (c *Client) Usage(ctx context.Context, resourceID string) ([]chaincode.UsageRecord, error) {
+	return all[chaincode.UsageRecord](ctx, c, "UsageList", resourceID)
+}
+
+// ---- bills ----
+
+// Bill returns a bill.
+func (c *Client) Bill(ctx context.Context, id string) (*chaincode.Bill, error) {
+	return call[chaincode.Bill](ctx, c, false, "BillGet", id)
+}
+
+// BillFilter selects bills for Bills.
+type BillFilter struct {
+	// Role is "provider" (bills the caller's org issued), "consumer" (bills
+	// it received) or "" (both).
+	Role string
+	// Resource, if set, lists that resource's bills instead.
+	Resource string
+	// From and To bound the period end: [From, To), Unix seconds or RFC
+	// 3339, empty for unbounded.
+	From, To string
+}
+
+// Bills lists bills of the caller's org.
+func (c *Client) Bills(ctx context.Context, f BillFilter) ([]chaincode.Bill, error) {
+	if f.Resource != "" {
+		return all[chaincode.Bill](ctx, c, "BillListByResource", f.Resource)
+	}
+	var out []chaincode.Bill
+	org := c.b.MSPID()
+	switch f.Role {
+	case "", "provider", "consumer":
+	default:
+		return nil, Errorf(KindInvalid, "role %q is not valid: it must be provider, consumer or empty for both", f.Role)
+	}
+	if f.Role != "consumer" {
+		bs, err := all[chaincode.Bill](ctx, c, "BillListByProvider", org, f.From, f.To)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bs...)
+	}
+	if f.Role != "provider" {
+		bs, err := all[chaincode.Bill](ctx, c, "BillListByConsumer", org, f.From, f.To)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bs...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Period.End != out[j].Period.End {
+			return out[i].Period.End < out[j].Period.End
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// CloseBill bills an active resource's period up to end (empty: now).
+func (c *Client) CloseBill(ctx context.Context, resourceID, end string) (*chaincode.Bill, error) {
+	return call[chaincode.Bill](ctx, c, true, "BillClose", resourceID, end)
+}
+
+// Totals sums the caller's bills with period end in [from, to): receivable
+// and payable per counterparty and currency.
+func (c *Client) Totals(ctx context.Context, from, to string) (*chaincode.Totals, error) {
+	return call[chaincode.Totals](ctx, c, false, "BillTotals", from, to)
+}
+
+// ProviderTotalCost returns the provider's receivables over all time (the
+// seed's queryProviderTotalCost).
+func (c *Client) ProviderTotalCost(ctx context.Context, provider string) (*chaincode.Totals, error) {
+	return call[chaincode.Totals](ctx, c, false, "QueryProviderTotalCost", provider)
+}
+
+// ---- history ----
+
+// History returns every version of a ledger entry, named by its key as in
+// chaincode/README.md's key layout: consortium, proposal/<id>, rule/<hash>,
+// activation/<type>, price/<provider>/<type>, quota/<provider>/<consumer>,
+// resource/<id> or bill/<id>.
+func (c *Client) History(ctx context.Context, key string) ([]chaincode.HistoryEntry, error) {
+	kind, ref, _ := strings.Cut(key, "/")
+	switch kind {
+	case "consortium", "proposal", "rule", "activation", "price", "quota", "resource", "bill":
+	default:
+		return nil, Errorf(KindInvalid, "key %q is not a ledger key with history: it must start with consortium, proposal/, rule/, activation/, price/, quota/, resource/ or bill/", key).
+			WithHint("for example resource/ecs-1, price/Org1MSP/ecs or quota/Org1MSP/Org2MSP")
+	}
+	if kind == "consortium" && ref != "" {
+		return nil, Errorf(KindInvalid, "key %q is not valid: the consortium's key is just consortium", key)
+	}
+	h, err := call[[]chaincode.HistoryEntry](ctx, c, false, "History", kind, ref)
+	if err != nil {
+		return nil, err
+	}
+	return *h, nil
+}

@@ -1,0 +1,288 @@
+package client
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	gw "github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-gateway/pkg/identity"
+	gwproto "github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"gopkg.in/yaml.v3"
+)
+
+// Profile is a connection profile: how to reach the fedmeter chaincode on a
+// Fabric network through a peer's gateway service, and as whom. In YAML:
+//
+//	endpoint: peer0.org1.example.com:7051   # the peer's gateway (host:port)
+//	tlsCACert: tls/ca.crt                    # PEM of the CA that signed the peer's TLS certificate
+//	serverName: peer0.org1.example.com       # optional: TLS name to expect, if not the endpoint's host
+//	mspID: Org1MSP
+//	certPath: users/Admin@org1.example.com/msp/signcerts   # a PEM file, or a folder holding one
+//	keyPath: users/Admin@org1.example.com/msp/keystore     # a PEM file, or a folder holding one
+//	channel: channelall
+//	chaincode: fedmeter
+//	contract: ""                             # optional: contract name (default: the chaincode's default)
+//	timeout: 30s                             # optional: per call
+//	insecure: false                          # optional: plain gRPC, for a peer without TLS
+//
+// Relative paths are relative to the profile file's folder.
+type Profile struct {
+	Endpoint   string `yaml:"endpoint"`
+	TLSCACert  string `yaml:"tlsCACert"`
+	ServerName string `yaml:"serverName"`
+	MSPID      string `yaml:"mspID"`
+	CertPath   string `yaml:"certPath"`
+	KeyPath    string `yaml:"keyPath"`
+	Channel    string `yaml:"channel"`
+	Chaincode  string `yaml:"chaincode"`
+	Contract   string `yaml:"contract"`
+	Timeout    string `yaml:"timeout"`
+	Insecure   bool   `yaml:"insecure"`
+
+	file string // where it was read from, for messages and relative paths
+}
+
+// LoadProfile reads and checks a connection profile.
+func LoadProfile(file string) (*Profile, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		k := KindInvalid
+		if errors.Is(err, os.ErrNotExist) {
+			k = KindNotFound
+		}
+		return nil, Errorf(k, "the connection profile %s cannot be read: %v", file, errText(err)).
+			WithHint("--profile (or FEDMETER_PROFILE) names a YAML file; cli/README.md shows one")
+	}
+	var p Profile
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return nil, Errorf(KindInvalid, "the connection profile %s is not valid: %v", file, errText(err)).
+			WithHint("its fields are endpoint, tlsCACert, serverName, mspID, certPath, keyPath, channel, chaincode, contract, timeout and insecure")
+	}
+	p.file = file
+	return &p, p.check()
+}
+
+func (p *Profile) check() error {
+	for _, f := range []struct{ name, v string }{
+		{"endpoint", p.Endpoint}, {"mspID", p.MSPID}, {"certPath", p.CertPath}, {"keyPath", p.KeyPath},
+		{"channel", p.Channel}, {"chaincode", p.Chaincode},
+	} {
+		if strings.TrimSpace(f.v) == "" {
+			return Errorf(KindInvalid, "the connection profile %s has no %s", p.file, f.name).
+				WithHint("add %s: to the profile; cli/README.md shows a complete one", f.name)
+		}
+	}
+	if p.TLSCACert == "" && !p.Insecure {
+		return Errorf(KindInvalid, "the connection profile %s has no tlsCACert", p.file).
+			WithHint("give the peer's TLS CA certificate, or set insecure: true for a peer without TLS")
+	}
+	if p.Timeout != "" {
+		if d, err := time.ParseDuration(p.Timeout); err != nil || d <= 0 {
+			return Errorf(KindInvalid, "timeout %q in the connection profile %s is not a positive duration such as 30s", p.Timeout, p.file)
+		}
+	}
+	return nil
+}
+
+func (p *Profile) path(s string) string {
+	if s == "" || filepath.IsAbs(s) || p.file == "" {
+		return s
+	}
+	return filepath.Join(filepath.Dir(p.file), s)
+}
+
+// readPEM reads a PEM file, or the first file of a folder (an MSP's
+// signcerts/ or keystore/).
+func (p *Profile) readPEM(field, s string) ([]byte, error) {
+	path := p.path(s)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		ents, err := os.ReadDir(path)
+		if err == nil {
+			for _, e := range ents {
+				if !e.IsDir() {
+					path = filepath.Join(path, e.Name())
+					break
+				}
+			}
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errorf(KindInvalid, "%s %s in the connection profile %s cannot be read: %v", field, s, p.file, errText(err))
+	}
+	return b, nil
+}
+
+// Gateway is the Backend of a Fabric network: transactions go through a
+// peer's gateway service (fabric-gateway), signed by the profile's
+// identity. Submit returns once the transaction is committed.
+type Gateway struct {
+	prof     *Profile
+	conn     *grpc.ClientConn
+	gw       *gw.Gateway
+	contract *gw.Contract
+	mspID    string
+}
+
+// DialGateway connects to the peer of profile p. gRPC connects lazily: an
+// unreachable peer shows on the first transaction.
+func DialGateway(ctx context.Context, p *Profile) (*Gateway, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	certPEM, err := p.readPEM("certPath", p.CertPath)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := identity.CertificateFromPEM(certPEM)
+	if err != nil {
+		return nil, Errorf(KindInvalid, "certPath %s in the connection profile %s holds no PEM certificate: %v", p.CertPath, p.file, errText(err))
+	}
+	id, err := identity.NewX509Identity(p.MSPID, cert)
+	if err != nil {
+		return nil, Errorf(KindInvalid, "the identity of the connection profile %s is not valid: %v", p.file, errText(err))
+	}
+	keyPEM, err := p.readPEM("keyPath", p.KeyPath)
+	if err != nil {
+		return nil, err
+	}
+	key, err := identity.PrivateKeyFromPEM(keyPEM)
+	if err != nil {
+		return nil, Errorf(KindInvalid, "keyPath %s in the connection profile %s holds no PEM private key: %v", p.KeyPath, p.file, errText(err))
+	}
+	sign, err := identity.NewPrivateKeySign(key)
+	if err != nil {
+		return nil, Errorf(KindInvalid, "the private key of the connection profile %s cannot sign: %v", p.file, errText(err))
+	}
+	var creds credentials.TransportCredentials
+	if p.Insecure {
+		creds = insecure.NewCredentials()
+	} else {
+		caPEM, err := p.readPEM("tlsCACert", p.TLSCACert)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, Errorf(KindInvalid, "tlsCACert %s in the connection profile %s holds no PEM certificate", p.TLSCACert, p.file)
+		}
+		creds = credentials.NewClientTLSFromCert(pool, p.ServerName)
+	}
+	conn, err := grpc.NewClient(p.Endpoint, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		return nil, Errorf(KindInvalid, "endpoint %q in the connection profile %s is not valid: %v", p.Endpoint, p.file, errText(err))
+	}
+	timeout := 30 * time.Second
+	if p.Timeout != "" {
+		timeout, _ = time.ParseDuration(p.Timeout)
+	}
+	g, err := gw.Connect(id, gw.WithSign(sign), gw.WithClientConnection(conn),
+		gw.WithEvaluateTimeout(timeout), gw.WithEndorseTimeout(timeout),
+		gw.WithSubmitTimeout(timeout), gw.WithCommitStatusTimeout(2*timeout))
+	if err != nil {
+		conn.Close()
+		return nil, Errorf(KindInvalid, "the gateway of the connection profile %s cannot be set up: %v", p.file, errText(err))
+	}
+	c := g.GetNetwork(p.Channel).GetContractWithName(p.Chaincode, p.Contract)
+	return &Gateway{prof: p, conn: conn, gw: g, contract: c, mspID: p.MSPID}, nil
+}
+
+// Submit endorses, orders and commits a transaction and returns its result.
+func (g *Gateway) Submit(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	b, err := g.contract.SubmitWithContext(ctx, fn, gw.WithArguments(args...))
+	if err != nil {
+		return nil, g.wrap(fn, err)
+	}
+	return b, nil
+}
+
+// Evaluate runs a query on one peer.
+func (g *Gateway) Evaluate(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	b, err := g.contract.EvaluateWithContext(ctx, fn, gw.WithArguments(args...))
+	if err != nil {
+		return nil, g.wrap(fn, err)
+	}
+	return b, nil
+}
+
+// MSPID is the profile's MSP ID.
+func (g *Gateway) MSPID() string { return g.mspID }
+
+// Close closes the gateway and its connection.
+func (g *Gateway) Close() error {
+	g.gw.Close()
+	return g.conn.Close()
+}
+
+var reChaincodeResponse = regexp.MustCompile(`chaincode response \d+, (.*)$`)
+
+// wrap turns a fabric-gateway error into an *Error with the contract's own
+// message when there is one.
+func (g *Gateway) wrap(fn string, err error) error {
+	var txID string
+	var te *gw.TransactionError
+	if errors.As(err, &te) {
+		txID = te.TransactionID
+	}
+	var ce *gw.CommitError
+	if errors.As(err, &ce) {
+		e := &Error{Kind: KindRule, Op: fn, TxID: ce.TransactionID, Err: err,
+			Msg: fmt.Sprintf("%s was endorsed but not committed: the peers marked it %s", fn, ce.Code)}
+		if strings.Contains(ce.Code.String(), "MVCC") || strings.Contains(ce.Code.String(), "PHANTOM") {
+			e.Hint = "another transaction changed the same data first; run the command again"
+		}
+		return e
+	}
+	st := status.Convert(err)
+	for _, d := range st.Details() {
+		if ed, ok := d.(*gwproto.ErrorDetail); ok {
+			if m := reChaincodeResponse.FindStringSubmatch(ed.GetMessage()); m != nil {
+				return contractError(fn, m[1], txID, err)
+			}
+		}
+	}
+	if m := reChaincodeResponse.FindStringSubmatch(st.Message()); m != nil {
+		return contractError(fn, m[1], txID, err)
+	}
+	e := &Error{Kind: KindRule, Op: fn, TxID: txID, Err: err}
+	switch st.Code() {
+	case codes.Unavailable:
+		e.Msg = fmt.Sprintf("the gateway at %s cannot be reached: %s", g.prof.Endpoint, firstLine(st.Message()))
+		e.Hint = fmt.Sprintf("check endpoint, tlsCACert and serverName in %s, and that the peer is running", g.prof.file)
+	case codes.DeadlineExceeded:
+		e.Msg = fmt.Sprintf("%s timed out at the gateway %s", fn, g.prof.Endpoint)
+		e.Hint = "the network may be slow or down; raise timeout: in the profile or try again"
+	case codes.PermissionDenied, codes.Unauthenticated:
+		e.Kind = KindDenied
+		e.Msg = fmt.Sprintf("the gateway %s refused the identity %s: %s", g.prof.Endpoint, g.mspID, firstLine(st.Message()))
+		e.Hint = "check mspID, certPath and keyPath in the profile"
+	case codes.NotFound:
+		e.Kind = KindNotFound
+		e.Msg = fmt.Sprintf("%s: %s", fn, firstLine(st.Message()))
+		e.Hint = fmt.Sprintf("check channel (%s) and chaincode (%s) in the profile", g.prof.Channel, g.prof.Chaincode)
+	default:
+		e.Msg = fmt.Sprintf("%s failed at the gateway %s: %s", fn, g.prof.Endpoint, firstLine(st.Message()))
+	}
+	return e
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSuffix(strings.TrimSpace(s), ".")
+}

@@ -1,0 +1,290 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/host"
+)
+
+// Check is one comparison of an offline verification.
+type Check struct {
+	Name       string `json:"name"`
+	OK         bool   `json:"ok"`
+	Ledger     string `json:"ledger"`
+	Recomputed string `json:"recomputed"`
+}
+
+// Verification is the outcome of VerifyBill.
+type Verification struct {
+	Bill *chaincode.Bill `json:"bill"`
+	// OK is true when every check passed.
+	OK     bool    `json:"ok"`
+	Checks []Check `json:"checks"`
+	// Input is the rule input rebuilt from ledger data.
+	Input json.RawMessage `json:"input"`
+	// Result is what the rule computed offline (nil if it failed).
+	Amount  int64                `json:"amount"`
+	Lines   []chaincode.BillLine `json:"lines"`
+	GasUsed uint64               `json:"gas_used"`
+	// RuleError is the rule's failure offline, if any.
+	RuleError string `json:"rule_error,omitempty"`
+}
+
+// Err returns nil when v.OK, else a KindMismatch *Error naming what differs.
+func (v *Verification) Err() error {
+	if v.OK {
+		return nil
+	}
+	var bad []string
+	for _, c := range v.Checks {
+		if !c.OK {
+			bad = append(bad, c.Name)
+		}
+	}
+	return Errorf(KindMismatch, "bill %s does not match its offline recomputation: %s differ", v.Bill.ID, strings.Join(bad, ", ")).
+		WithHint("the ledger and the rule's code disagree; compare the rebuilt input (--output json) with what the contract used, and report it to the members")
+}
+
+// VerifyBill recomputes a bill offline, as any of its two orgs can: it
+// reads the bill, the rule's code (checking its SHA-256), the resource, the
+// price entry in force at the period start, the quota limits and the usage
+// records whose end falls in the period; rebuilds the rule input (host/ABI.md)
+// as the contract does (chaincode/README.md, "Resources, usage and
+// billing"); prepares and runs the rule locally with package host; and
+// compares the prepared hash, the input hash, the amount, currency, scale,
+// lines and gas with the bill. A mismatch is reported in the Verification
+// (OK false), not as an error; errors are for bills that cannot be read.
+func (c *Client) VerifyBill(ctx context.Context, billID string) (*Verification, error) {
+	b, err := c.Bill(ctx, billID)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verification{Bill: b, OK: true}
+	check := func(name string, ok bool, ledger, recomputed string) {
+		v.Checks = append(v.Checks, Check{Name: name, OK: ok, Ledger: ledger, Recomputed: recomputed})
+		v.OK = v.OK && ok
+	}
+
+	code, hash, err := c.RuleCode(ctx, b.Rule.Hash)
+	if err != nil {
+		return nil, err
+	}
+	check("code hash", hash == b.Rule.Hash, b.Rule.Hash, hash)
+
+	in, err := c.rebuildInput(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	v.Input = in
+	sum := sha256.Sum256(in)
+	inHash := hex.EncodeToString(sum[:])
+	check("input hash", inHash == b.InputHash, b.InputHash, inHash)
+
+	p, err := host.Prepare(code)
+	if err != nil {
+		check("prepared hash", false, b.Rule.PreparedHash, "preparation failed: "+errText(err))
+		return v, nil
+	}
+	prepared := hex.EncodeToString(p.Hash[:])
+	check("prepared hash", prepared == b.Rule.PreparedHash && p.Profile == b.Rule.Profile,
+		b.Rule.PreparedHash+" ("+b.Rule.Profile+")", prepared+" ("+p.Profile+")")
+
+	txTime := time.Unix(b.IssuedAt, 0).UTC()
+	if tt, ok := c.b.(TxTimer); ok {
+		if t, err := tt.TxTime(ctx, b.Tx); err == nil {
+			txTime = t.UTC()
+		}
+	}
+	res, err := runRule(ctx, p, host.Call{Input: in, GasLimit: chaincode.BillGasLimit, TxTime: txTime, TxID: b.Tx})
+	if err != nil {
+		v.RuleError = errText(err)
+		check("rule runs", false, "billed "+money(b.Amount, b.Scale, b.Currency), "failed: "+v.RuleError)
+		return v, nil
+	}
+	v.Amount, v.GasUsed = res.Bill.Total, res.GasUsed
+	for _, l := range res.Bill.Lines {
+		v.Lines = append(v.Lines, chaincode.BillLine{Item: l.Item, Quantity: l.Quantity, Unit: l.Unit, UnitPrice: l.UnitPrice, Amount: l.Amount})
+	}
+	check("amount", res.Bill.Total == b.Amount, money(b.Amount, b.Scale, b.Currency), money(res.Bill.Total, res.Bill.Scale, res.Bill.Currency))
+	check("currency and scale", res.Bill.Currency == b.Currency && res.Bill.Scale == b.Scale,
+		fmt.Sprintf("%s, scale %d", b.Currency, b.Scale), fmt.Sprintf("%s, scale %d", res.Bill.Currency, res.Bill.Scale))
+	wantLines, _ := json.Marshal(b.Lines)
+	gotLines, _ := json.Marshal(v.Lines)
+	check("lines", string(wantLines) == string(gotLines), fmt.Sprintf("%d lines", len(b.Lines)), linesDiff(b.Lines, v.Lines))
+	check("gas used", res.GasUsed == b.GasUsed, fmt.Sprint(b.GasUsed), fmt.Sprint(res.GasUsed))
+	return v, nil
+}
+
+func linesDiff(want, got []chaincode.BillLine) string {
+	if len(want) != len(got) {
+		return fmt.Sprintf("%d lines", len(got))
+	}
+	for i := range want {
+		if want[i] != got[i] {
+			return fmt.Sprintf("line %d (%s) differs: %+v", i+1, got[i].Item, got[i])
+		}
+	}
+	return fmt.Sprintf("%d lines", len(got))
+}
+
+func runRule(ctx context.Context, p *host.Prepared, call host.Call) (*host.Result, error) {
+	h, err := host.New(ctx, host.Config{})
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close(ctx)
+	m, err := h.Load(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return m.Bill(ctx, call)
+}
+
+// The rule input of ABI v1 (host/ABI.md), encoded as the contract encodes it
+// (encoding/json; struct fields in key order, map keys sorted): the input
+// hash must come out byte for byte the same.
+//
+// TODO(chaincode): this mirrors chaincode's unexported encodeInput; switch
+// to an exported input builder when the contract offers one.
+type abiInput struct {
+	ABI      int              `json:"abi"`
+	Currency string           `json:"currency"`
+	Period   chaincode.Period `json:"period"`
+	Price    abiPrice         `json:"price"`
+	Quota    map[string]int64 `json:"quota"`
+	Resource abiResource      `json:"resource"`
+	Scale    int              `json:"scale"`
+	Tx       abiTx            `json:"tx"`
+	Usage    map[string]int64 `json:"usage"`
+}
+
+type abiPrice struct {
+	EffectiveFrom int64            `json:"effective_from"`
+	UnitPrices    map[string]int64 `json:"unit_prices"`
+}
+
+type abiResource struct {
+	Attributes map[string]string `json:"attributes"`
+	Consumer   string            `json:"consumer"`
+	ID         string            `json:"id"`
+	Provider   string            `json:"provider"`
+	Spec       map[string]int64  `json:"spec"`
+	Type       string            `json:"type"`
+}
+
+type abiTx struct {
+	ID   string `json:"id"`
+	Time int64  `json:"time"`
+}
+
+func nonNil[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return map[string]V{}
+	}
+	return m
+}
+
+// rebuildInput rebuilds a bill's rule input from ledger queries.
+func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, error) {
+	r, err := c.Resource(ctx, b.Resource)
+	if err != nil {
+		return nil, err
+	}
+	price, err := c.Price(ctx, b.Provider, b.ResourceType, fmt.Sprint(b.Period.Start))
+	if err != nil {
+		return nil, err
+	}
+	recs, err := c.Usage(ctx, b.Resource)
+	if err != nil {
+		return nil, err
+	}
+	usage := map[string]int64{}
+	for _, u := range recs {
+		if u.End > b.Period.Start && u.End <= b.Period.End {
+			usage[u.Metric] += u.Quantity
+		}
+	}
+	in := abiInput{
+		ABI: 1, Currency: price.Entry.Currency, Scale: price.Entry.Scale, Period: b.Period,
+		Price: abiPrice{EffectiveFrom: price.Entry.EffectiveFrom, UnitPrices: nonNil(price.Entry.UnitPrices)},
+		Resource: abiResource{Attributes: nonNil(r.Attributes), Consumer: r.Consumer, ID: r.ID, Provider: r.Provider,
+			Spec: nonNil(r.Spec), Type: r.Type},
+		Tx:    abiTx{ID: b.Tx, Time: b.IssuedAt},
+		Usage: usage,
+	}
+	// The quota limits are those in force when the bill was issued. The
+	// quota may have changed since, so every version the ledger kept is a
+	// candidate; the one that reproduces the bill's input hash is the one
+	// the contract read. Without a match, the newest version is used and
+	// the input hash check fails.
+	var cands []map[string]int64
+	seen := map[string]bool{}
+	add := func(l map[string]int64) {
+		l = nonNil(l)
+		k, _ := json.Marshal(l)
+		if !seen[string(k)] {
+			seen[string(k)] = true
+			cands = append(cands, l)
+		}
+	}
+	if hist, err := c.History(ctx, "quota/"+b.Provider+"/"+b.Consumer); err == nil {
+		for _, h := range hist {
+			var q chaincode.Quota
+			if !h.IsDelete && json.Unmarshal(h.Value, &q) == nil {
+				add(q.Limits)
+			}
+		}
+	}
+	if q, err := c.Quota(ctx, b.Provider, b.Consumer); err == nil {
+		add(q.Limits)
+	}
+	add(nil)
+	var first []byte
+	for _, l := range cands {
+		in.Quota = l
+		enc, err := json.Marshal(in)
+		if err != nil {
+			return nil, Errorf(KindRule, "the rule input of bill %s cannot be encoded: %v", b.ID, err)
+		}
+		if first == nil {
+			first = enc
+		}
+		sum := sha256.Sum256(enc)
+		if hex.EncodeToString(sum[:]) == b.InputHash {
+			return enc, nil
+		}
+	}
+	return first, nil
+}
+
+// money formats minor units with their scale: 4904, 2, CNY -> "49.04 CNY".
+func money(amount int64, scale int, currency string) string {
+	return FormatMoney(amount, scale) + " " + currency
+}
+
+// FormatMoney formats minor units at a scale: (4904, 2) -> "49.04".
+func FormatMoney(amount int64, scale int) string {
+	neg := amount < 0
+	u := uint64(amount)
+	if neg {
+		u = -u
+	}
+	s := fmt.Sprint(u)
+	if scale > 0 {
+		for len(s) <= scale {
+			s = "0" + s
+		}
+		s = s[:len(s)-scale] + "." + s[len(s)-scale:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}

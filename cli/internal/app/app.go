@@ -1,0 +1,313 @@
+// Package app is the fedmeter command: urfave/cli v2 commands over package
+// cli/client. cmd/fedmeter's main calls Main; tests call it in process.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes (also client.Kind values).
+const (
+	ExitOK       = 0
+	ExitInvalid  = int(client.KindInvalid)
+	ExitNotFound = int(client.KindNotFound)
+	ExitDenied   = int(client.KindDenied)
+	ExitRule     = int(client.KindRule)
+	ExitMismatch = int(client.KindMismatch)
+)
+
+// IO is where a run reads and writes.
+type IO struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Terminal reports whether w is an interactive terminal (progress bars
+	// are drawn only then). Nil means never.
+	Terminal func(w io.Writer) bool
+}
+
+// Main runs the fedmeter command with args (args[0] is the program name)
+// and returns its exit code. It never panics and never prints a stack
+// trace.
+func Main(ctx context.Context, args []string, stdio IO) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stdio.Stderr, "fedmeter: internal error (a bug in fedmeter): %v\n", r)
+			fmt.Fprintf(stdio.Stderr, "hint: please report it with the command you ran; FEDMETER_DEBUG=1 prints where it happened\n")
+			if os.Getenv("FEDMETER_DEBUG") != "" {
+				fmt.Fprintf(stdio.Stderr, "%s", debug.Stack())
+			}
+			code = ExitRule
+		}
+	}()
+	st := &state{io: stdio}
+	app := newApp(st)
+	err := app.RunContext(ctx, normalizeArgs(app, args))
+	if err == nil {
+		return ExitOK
+	}
+	return st.report(err)
+}
+
+// state is one run's: the flags' effects and the open backend.
+type state struct {
+	io     IO
+	jsonOn bool
+}
+
+func (st *state) printer(c *cli.Context) *printer {
+	return &printer{w: st.io.Stdout, json: c.String("output") == "json"}
+}
+
+// usageErr is a command-line mistake: exit code 1, with a hint.
+func usageErr(c *cli.Context, format string, args ...any) error {
+	e := client.Errorf(client.KindInvalid, format, args...)
+	if c != nil && c.Command != nil {
+		e.Hint = fmt.Sprintf("see `%s --help`", c.Command.HelpName)
+	}
+	return e
+}
+
+// report prints err as one sentence and a hint, and returns the exit code.
+func (st *state) report(err error) int {
+	var ce *client.Error
+	if !errors.As(err, &ce) {
+		msg := err.Error()
+		// urfave/cli's own messages: flag parsing and the like.
+		ce = &client.Error{Kind: client.KindInvalid, Msg: strings.TrimSuffix(firstLine(msg), "."), Hint: "see `fedmeter --help`"}
+		var ee cli.ExitCoder
+		if errors.As(err, &ee) && ee.ExitCode() == 0 {
+			return ExitOK
+		}
+	}
+	if st.jsonOn {
+		b, _ := json.Marshal(struct {
+			Error string `json:"error"`
+			Kind  string `json:"kind"`
+			Exit  int    `json:"exit"`
+			Hint  string `json:"hint,omitempty"`
+			Op    string `json:"op,omitempty"`
+			TxID  string `json:"tx,omitempty"`
+		}{ce.Msg, ce.Kind.String(), ce.ExitCode(), ce.Hint, ce.Op, ce.TxID})
+		fmt.Fprintf(st.io.Stderr, "%s\n", b)
+	} else {
+		fmt.Fprintf(st.io.Stderr, "fedmeter: %s.\n", sentence(ce.Msg))
+		if ce.Hint != "" {
+			fmt.Fprintf(st.io.Stderr, "hint: %s\n", ce.Hint)
+		}
+	}
+	return ce.ExitCode()
+}
+
+func sentence(s string) string {
+	s = strings.TrimSuffix(firstLine(s), ".")
+	if s == "" {
+		return "failed"
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+// open opens the backend the global flags select; the caller closes it.
+func (st *state) open(c *cli.Context) (client.Backend, error) {
+	at, err := parseAt(c.String("at"))
+	if err != nil {
+		return nil, err
+	}
+	return client.Open(c.Context, client.Options{
+		Profile: c.String("profile"), Data: dataDir(c), As: c.String("as"), At: at,
+	})
+}
+
+// withClient runs f with a client on the selected backend.
+func (st *state) withClient(c *cli.Context, f func(cl *client.Client, p *printer) error) error {
+	b, err := st.open(c)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return f(client.New(b), st.printer(c))
+}
+
+func dataDir(c *cli.Context) string {
+	if d := c.String("data"); d != "" {
+		return d
+	}
+	return client.DefaultDataDir()
+}
+
+// parseAt parses --at: RFC 3339 or Unix seconds.
+func parseAt(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, client.Errorf(client.KindInvalid, "--at %q is not a time: it must be RFC 3339 (2026-01-01T00:00:00Z) or Unix seconds", s)
+	}
+	return t, nil
+}
+
+const rootHelp = `fedmeter meters and bills a federation of research clouds on a ledger.
+Providers publish prices and quotas, consumers hold resources, usage and bills
+live on the ledger, and the formula that turns usage into money is a
+WebAssembly billing rule that the member orgs vote on.
+
+GETTING STARTED (an embedded ledger in ./.fedmeter):
+   fedmeter init                                  create a ledger: Org1, Org2, Org3
+   fedmeter org list                              the local identities (--as ORG/USER)
+   fedmeter --as Org1/Admin price set ecs --currency CNY --scale 2 vcpu_hour=12 memory_gib_hour=3 disk_gib_hour=1 public_ip_hour=5
+   fedmeter --as Org1/Admin quota set Org2MSP max_days=365 vcpu=16 memory_gib=64 system_disk_gib=100 public_ips=2
+   fedmeter --as Org2/User1 resource request --provider Org1MSP --type ecs --days 30 --spec vcpu=2,memory_gib=4,system_disk_gib=40
+   fedmeter rule --help                           build, test, upload, vote on and activate billing rules
+   make demo                                      the whole story, narrated, on a fresh ledger
+
+IDENTITIES: every org has Admin (votes, prices, quotas), User1 (requests
+resources) and Agent1 (submits usage); pick one with --as Org2/User1.
+FABRIC: --profile FILE reaches a Fabric network through fabric-gateway with a
+YAML connection profile instead of the embedded ledger (cli/README.md).
+Flags may come anywhere on the line; every command has --help.
+
+EXIT CODES:
+   0  ok
+   1  usage or input error (a bad flag, argument or file; a refused request)
+   2  not found (an ID, hash or key names nothing)
+   3  permission denied (the identity may not do this)
+   4  rule or ledger error (a rule failed to prepare or run; the ledger or network failed)
+   5  verification mismatch (bill verify, ledger verify)`
+
+func newApp(st *state) *cli.App {
+	app := &cli.App{
+		Name:                 "fedmeter",
+		Usage:                "metering and billing for a federation of research clouds",
+		UsageText:            "fedmeter [global options] command [command options] [arguments...]",
+		Description:          rootHelp,
+		Version:              version(),
+		EnableBashCompletion: true,
+		Suggest:              true,
+		HideHelpCommand:      true,
+		Reader:               st.io.Stdin,
+		Writer:               st.io.Stdout,
+		ErrWriter:            st.io.Stderr,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: "embedded ledger `DIR` (default ./.fedmeter)", EnvVars: []string{"FEDMETER_DATA"}},
+			&cli.StringFlag{Name: "profile", Usage: "reach Fabric through fabric-gateway with this YAML connection profile `FILE` instead of the embedded ledger", EnvVars: []string{"FEDMETER_PROFILE"}},
+			&cli.StringFlag{Name: "as", Usage: "act as the local identity `ORG/USER`, e.g. Org2/User1 (default: the ledger's, Org1/Admin)", EnvVars: []string{"FEDMETER_AS"}},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output `FORMAT`: table or json", EnvVars: []string{"FEDMETER_OUTPUT"}},
+			&cli.StringFlag{Name: "at", Usage: "embedded ledger only: use `TIME` (RFC 3339 or Unix seconds) as the transaction time, for demos, tests and replays", EnvVars: []string{"FEDMETER_AT"}},
+		},
+		Before: func(c *cli.Context) error {
+			switch c.String("output") {
+			case "table":
+			case "json":
+				st.jsonOn = true
+			default:
+				return client.Errorf(client.KindInvalid, "--output %q is not valid: it must be table or json", c.String("output"))
+			}
+			return nil
+		},
+		Action: unknownCommand,
+		Commands: []*cli.Command{
+			initCommand(st),
+			orgCommand(st),
+			ruleCommand(st),
+			priceCommand(st),
+			quotaCommand(st),
+			resourceCommand(st),
+			usageCommand(st),
+			billCommand(st),
+			memberCommand(st),
+			historyCommand(st),
+			ledgerCommand(st),
+			completionCommand(st),
+		},
+	}
+	var setup func(cmds []*cli.Command)
+	setup = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.OnUsageError == nil {
+				c.OnUsageError = onUsageError
+			}
+			if len(c.Subcommands) > 0 {
+				if c.Action == nil {
+					c.Action = unknownCommand
+				}
+				c.HideHelpCommand = true
+				setup(c.Subcommands)
+			}
+		}
+	}
+	setup(app.Commands)
+	app.OnUsageError = onUsageError
+	return app
+}
+
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	name := "fedmeter"
+	if c.Command != nil && c.Command.HelpName != "" {
+		name = c.Command.HelpName
+	}
+	return client.Errorf(client.KindInvalid, "%s: %s", name, strings.TrimSuffix(firstLine(err.Error()), ".")).
+		WithHint("see `%s --help`", name)
+}
+
+// unknownCommand is the action of the root and of each command group: with
+// no argument it shows the help; with one it refuses the unknown name.
+func unknownCommand(c *cli.Context) error {
+	if !c.Args().Present() {
+		if c.Command != nil && c.Command.Name != "" {
+			return cli.ShowSubcommandHelp(c)
+		}
+		return cli.ShowAppHelp(c)
+	}
+	name := c.Args().First()
+	var cmds []*cli.Command
+	where := "fedmeter"
+	if c.Command != nil && c.Command.Name != "" {
+		cmds, where = c.Command.Subcommands, c.Command.HelpName
+	} else {
+		cmds = c.App.Commands
+	}
+	names := make([]string, 0, len(cmds))
+	for _, x := range cmds {
+		if !x.Hidden {
+			names = append(names, x.Name)
+		}
+	}
+	e := client.Errorf(client.KindInvalid, "%q is not a command of %s (commands: %s)", name, where, strings.Join(names, ", "))
+	if s := cli.SuggestCommand(cmds, name); s != "" {
+		e.Hint = strings.TrimSuffix(s, "?") + "? See `" + where + " --help`"
+	} else {
+		e.Hint = "see `" + where + " --help`"
+	}
+	return e
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

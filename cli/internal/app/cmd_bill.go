@@ -1,0 +1,192 @@
+package app
+
+import (
+	"time"
+
+	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/urfave/cli/v2"
+)
+
+func billCommand(st *state) *cli.Command {
+	return &cli.Command{
+		Name:     "bill",
+		Category: "Bills",
+		Usage:    "bills: list, show, totals, close a period, verify offline",
+		Description: `A bill is computed on the ledger when a resource is released (or a period
+closed) by the rule active for its type, from ledger data alone. Only its
+provider and consumer may read it. Every bill records its rule's code hash,
+the hash of its input and the gas used, so either org can recompute it
+offline: fedmeter bill verify ID.`,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "list",
+				Usage:     "list the caller's org's bills, as provider and as consumer",
+				UsageText: "fedmeter bill list [--role provider|consumer] [--resource ID] [--from TIME] [--to TIME]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "role", Usage: "only as `ROLE`: provider (bills issued) or consumer (bills received)"},
+					&cli.StringFlag{Name: "resource", Usage: "only the bills of resource `ID`"},
+					&cli.StringFlag{Name: "from", Usage: "only periods ending at or after `TIME`"},
+					&cli.StringFlag{Name: "to", Usage: "only periods ending before `TIME`"},
+				},
+				Action: func(c *cli.Context) error {
+					if _, err := args(c, 0, 0); err != nil {
+						return err
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						bills, err := cl.Bills(c.Context, client.BillFilter{Role: c.String("role"), Resource: c.String("resource"),
+							From: c.String("from"), To: c.String("to")})
+						if err != nil {
+							return err
+						}
+						if p.json {
+							if bills == nil {
+								bills = []chaincode.Bill{}
+							}
+							return p.JSON(bills)
+						}
+						rows := make([][]string, len(bills))
+						for i, b := range bills {
+							rows[i] = []string{b.ID, b.Provider, b.Consumer, b.ResourceType, ts(b.Period.End), money(b.Amount, b.Scale, b.Currency), b.Rule.Name + "@" + b.Rule.Version}
+						}
+						p.Table("No bills.", []string{"BILL", "PROVIDER", "CONSUMER", "TYPE", "PERIOD END", "AMOUNT", "RULE"}, rows)
+						return nil
+					})
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "show a bill with its lines",
+				UsageText: "fedmeter bill show ID",
+				Action: func(c *cli.Context) error {
+					a, err := args(c, 1, 1, "ID")
+					if err != nil {
+						return err
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						b, err := cl.Bill(c.Context, a[0])
+						if err != nil {
+							return err
+						}
+						if p.json {
+							return p.JSON(b)
+						}
+						printBill(p, b)
+						return nil
+					})
+				},
+			},
+			{
+				Name:      "total",
+				Usage:     "sum the caller's org's bills: receivable and payable per counterparty",
+				UsageText: "fedmeter bill total [--from TIME] [--to TIME] [--provider]",
+				Description: `Sums the bills whose period ends in [--from, --to). With --provider, the
+provider's receivables over all time (the seed's queryProviderTotalCost).`,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "from", Usage: "periods ending at or after `TIME`"},
+					&cli.StringFlag{Name: "to", Usage: "periods ending before `TIME`"},
+					&cli.BoolFlag{Name: "provider", Usage: "only the receivables of the caller's org, all time"},
+				},
+				Action: func(c *cli.Context) error {
+					if _, err := args(c, 0, 0); err != nil {
+						return err
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						var t *chaincode.Totals
+						var err error
+						if c.Bool("provider") {
+							if c.String("from") != "" || c.String("to") != "" {
+								return usageErr(c, "--provider sums all time; drop --from and --to")
+							}
+							t, err = cl.ProviderTotalCost(c.Context, cl.MSPID())
+						} else {
+							t, err = cl.Totals(c.Context, c.String("from"), c.String("to"))
+						}
+						if err != nil {
+							return err
+						}
+						if p.json {
+							return p.JSON(t)
+						}
+						printTotals(p, t, true, !c.Bool("provider"))
+						return nil
+					})
+				},
+			},
+			{
+				Name:      "close",
+				Usage:     "bill an active resource's period up to a time (the provider)",
+				UsageText: "fedmeter bill close RESOURCE [--end TIME]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "end", Usage: "period end `TIME` (default now; not in the future)"},
+				},
+				Action: func(c *cli.Context) error {
+					a, err := args(c, 1, 1, "RESOURCE")
+					if err != nil {
+						return err
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						b, err := cl.CloseBill(c.Context, a[0], c.String("end"))
+						if err != nil {
+							return err
+						}
+						if p.json {
+							return p.JSON(b)
+						}
+						printBill(p, b)
+						return nil
+					})
+				},
+			},
+			{
+				Name:      "verify",
+				Usage:     "recompute a bill offline from ledger data and the rule's code, and compare",
+				UsageText: "fedmeter bill verify ID",
+				Description: `Reads the bill, the rule's code by its hash (checking the SHA-256), the
+resource, the price entry in force at the period start, the quota and the
+usage records of the period; rebuilds the rule's input; prepares and runs
+the rule locally in the Wasm host; and compares the prepared hash, the input
+hash, the amount, the lines and the gas with the bill. Exit 0 if everything
+matches, 5 if anything differs. Either org of the bill may verify it.`,
+				Action: func(c *cli.Context) error {
+					a, err := args(c, 1, 1, "ID")
+					if err != nil {
+						return err
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						start := time.Now()
+						v, err := cl.VerifyBill(c.Context, a[0])
+						if err != nil {
+							return err
+						}
+						if p.json {
+							if err := p.JSON(v); err != nil {
+								return err
+							}
+							return v.Err()
+						}
+						b := v.Bill
+						p.Printf("Recomputed bill %s offline with rule %s %s (%s) in %s:\n", b.ID, b.Rule.Name, b.Rule.Version, short(b.Rule.Hash), time.Since(start).Round(10*time.Millisecond))
+						rows := make([][]string, len(v.Checks))
+						for i, ch := range v.Checks {
+							mark, l, r := "ok", ch.Ledger, ch.Recomputed
+							if !ch.OK {
+								mark = "DIFFERS"
+							} else if len(l) >= 64 {
+								l, r = short(l), short(r)
+							}
+							rows[i] = []string{"  " + ch.Name, mark, l, r}
+						}
+						p.Table("", []string{"  CHECK", "RESULT", "ON THE LEDGER", "RECOMPUTED"}, rows)
+						if v.OK {
+							p.Printf("Bill %s verified: the ledger's %s is exactly what the rule computes.\n", b.ID, money(b.Amount, b.Scale, b.Currency))
+						} else {
+							p.Printf("\nRebuilt input: %s\n", v.Input)
+						}
+						return v.Err()
+					})
+				},
+			},
+		},
+	}
+}

@@ -1,0 +1,373 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/urfave/cli/v2"
+)
+
+func resourceCommand(st *state) *cli.Command {
+	return &cli.Command{
+		Name:     "resource",
+		Category: "Resources",
+		Usage:    "resources a consumer holds at a provider (request, activate, release, get, list)",
+		Description: `A resource goes requested (by the consumer, against its quota) -> active
+(the provider provisioned it; billing starts) -> released (by either org;
+an active resource is billed for the period since its last bill).`,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "request",
+				Usage:     "request a resource from a provider, for the caller's org (the consumer)",
+				UsageText: "fedmeter resource request --provider MSPID --type TYPE --spec NAME=INT,... --days N [--id ID] [--attr NAME=TEXT,...]",
+				Description: `Example: fedmeter --as Org2/User1 resource request --provider Org1MSP --type ecs \
+      --days 30 --spec vcpu=2,memory_gib=4,system_disk_gib=40,public_ips=1 --attr zone=bj-1
+The spec must fit the remaining quota and the provider must have prices in
+force for the type. Next: the provider activates it (resource activate).`,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "provider", Usage: "provider `MSPID`"},
+					&cli.StringFlag{Name: "type", Usage: "resource `TYPE` (see fedmeter member list)"},
+					&cli.StringSliceFlag{Name: "spec", Usage: "sizes, `NAME=INT` pairs"},
+					&cli.StringFlag{Name: "days", Usage: "holding `N` days"},
+					&cli.StringFlag{Name: "id", Usage: "resource `ID` (default: derived from the transaction)"},
+					&cli.StringSliceFlag{Name: "attr", Usage: "attributes, `NAME=TEXT` pairs"},
+				},
+				Action: func(c *cli.Context) error {
+					if _, err := args(c, 0, 0); err != nil {
+						return err
+					}
+					for _, f := range []string{"provider", "type", "days"} {
+						if c.String(f) == "" {
+							return usageErr(c, "--%s is required", f)
+						}
+					}
+					days, err := strconv.ParseInt(c.String("days"), 10, 64)
+					if err != nil {
+						return usageErr(c, "--days %q is not a whole number of days", c.String("days"))
+					}
+					spec, err := kvInts("--spec", c.StringSlice("spec"))
+					if err != nil {
+						return err
+					}
+					attrs, err := kvStrings("--attr", c.StringSlice("attr"))
+					if err != nil {
+						return err
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						r, err := cl.RequestResource(c.Context, client.ResourceRequest{ID: c.String("id"), Provider: c.String("provider"),
+							Type: c.String("type"), Spec: spec, Days: days, Attributes: attrs})
+						if err != nil {
+							return err
+						}
+						if p.json {
+							return p.JSON(r)
+						}
+						p.Printf("%s requested %s from %s.\n", r.Consumer, r.ID, r.Provider)
+						printResource(p, r)
+						p.Printf("Next: %s activates it once provisioned: fedmeter --as <Org>/Agent1 resource activate %s\n", r.Provider, r.ID)
+						return nil
+					})
+				},
+			},
+			{
+				Name:      "activate",
+				Usage:     "record that the provider provisioned a requested resource: billing starts",
+				UsageText: "fedmeter resource activate ID",
+				Action: func(c *cli.Context) error {
+					a, err := args(c, 1, 1, "ID")
+					if err != nil {
+						return err
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						r, err := cl.ActivateResource(c.Context, a[0])
+						if err != nil {
+							return err
+						}
+						if p.json {
+							return p.JSON(r)
+						}
+						p.Printf("%s activated %s: holding and billing start now.\n", r.Provider, r.ID)
+						printResource(p, r)
+						p.Printf("Next: its metering agent submits usage (fedmeter usage submit --help).\n")
+						return nil
+					})
+				},
+			},
+			{
+				Name:      "release",
+				Usage:     "release a resource; an active one is billed for the period since its last bill",
+				UsageText: "fedmeter resource release ID",
+				Description: `Either org may release. The bill is computed on the ledger by the rule active
+for the resource's type; if the rule fails, nothing is written (exit 4).`,
+				Action: func(c *cli.Context) error {
+					a, err := args(c, 1, 1, "ID")
+					if err != nil {
+						return err
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						rel, err := cl.ReleaseResource(c.Context, a[0])
+						if err != nil {
+							return err
+						}
+						if p.json {
+							return p.JSON(rel)
+						}
+						p.Printf("Released %s; its quota is returned.\n", rel.Resource.ID)
+						if rel.Bill == nil {
+							p.Printf("It was never activated, so there is no bill.\n")
+							return nil
+						}
+						p.Printf("\n")
+						printBill(p, rel.Bill)
+						p.Printf("\nAnyone of %s and %s can check it offline: fedmeter bill verify %s\n", rel.Bill.Provider, rel.Bill.Consumer, rel.Bill.ID)
+						return nil
+					})
+				},
+			},
+			{
+				Name:      "get",
+				Usage:     "show a resource",
+				UsageText: "fedmeter resource get ID",
+				Action: func(c *cli.Context) error {
+					a, err := args(c, 1, 1, "ID")
+					if err != nil {
+						return err
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						r, err := cl.Resource(c.Context, a[0])
+						if err != nil {
+							return err
+						}
+						if p.json {
+							return p.JSON(r)
+						}
+						p.Printf("Resource %s\n", r.ID)
+						printResource(p, r)
+						return nil
+					})
+				},
+			},
+			{
+				Name:      "list",
+				Usage:     "list the caller's org's resources, as provider and consumer",
+				UsageText: "fedmeter resource list [--role provider|consumer] [--status requested|active|released]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "role", Usage: "only as `ROLE`: provider or consumer"},
+					&cli.StringFlag{Name: "status", Usage: "only with `STATUS`: requested, active or released"},
+				},
+				Action: func(c *cli.Context) error {
+					if _, err := args(c, 0, 0); err != nil {
+						return err
+					}
+					roles := []string{"provider", "consumer"}
+					switch c.String("role") {
+					case "":
+					case "provider", "consumer":
+						roles = []string{c.String("role")}
+					default:
+						return usageErr(c, "--role %q is not valid: it must be provider or consumer", c.String("role"))
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						var all []chaincode.Resource
+						var rows [][]string
+						for _, role := range roles {
+							rs, err := cl.Resources(c.Context, role, c.String("status"))
+							if err != nil {
+								return err
+							}
+							all = append(all, rs...)
+							for _, r := range rs {
+								other := r.Consumer
+								if role == "consumer" {
+									other = r.Provider
+								}
+								rows = append(rows, []string{r.ID, r.Type, role, other, r.Status, ints(r.Spec), fmt.Sprint(r.Bills)})
+							}
+						}
+						if p.json {
+							if all == nil {
+								all = []chaincode.Resource{}
+							}
+							return p.JSON(all)
+						}
+						p.Table("No resources.", []string{"ID", "TYPE", "ROLE", "COUNTERPARTY", "STATUS", "SPEC", "BILLS"}, rows)
+						return nil
+					})
+				},
+			},
+		},
+	}
+}
+
+func printResource(p *printer, r *chaincode.Resource) {
+	activated, released := "", ""
+	if r.Activated != nil {
+		activated = ts(r.Activated.Time) + " (expires " + ts(r.ExpiresAt) + ")"
+	}
+	if r.Released != nil {
+		released = ts(r.Released.Time)
+	}
+	billed := ""
+	if r.Activated != nil && r.Bills > 0 {
+		billed = fmt.Sprintf("up to %s, %d bills", ts(r.BilledTo), r.Bills)
+	}
+	p.KV(
+		"id", r.ID,
+		"type", r.Type,
+		"provider", r.Provider,
+		"consumer", r.Consumer,
+		"status", r.Status,
+		"spec", ints(r.Spec),
+		"attributes", strs(r.Attributes),
+		"days", fmt.Sprint(r.Days),
+		"requested", ts(r.Requested.Time),
+		"activated", activated,
+		"released", released,
+		"billed", billed,
+	)
+}
+
+func usageCommand(st *state) *cli.Command {
+	return &cli.Command{
+		Name:     "usage",
+		Category: "Resources",
+		Usage:    "usage records from a provider's metering agent (submit, list)",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "submit",
+				Usage:     "submit usage records from a file or stdin, in batches; safe to rerun",
+				UsageText: "fedmeter usage submit [FILE|-] [--format jsonl|csv] [--batch N]",
+				Description: `Reads records with resource, metric, quantity, start and end (times in Unix
+seconds or RFC 3339) and an optional id, as JSON lines (or one JSON array):
+  {"id":"u-1","resource":"ecs-1","metric":"egress_gib","quantity":3,"start":"2026-01-01T00:00:00Z","end":"2026-01-01T10:00:00Z"}
+or CSV with a header line:
+  id,resource,metric,quantity,start,end
+  u-1,ecs-1,egress_gib,3,2026-01-01T00:00:00Z,2026-01-01T10:00:00Z
+
+The whole file is checked before anything is sent; a malformed line is named
+(exit 1). Records go in batches (each all or nothing). Each record ID is kept
+once per provider: a record the ledger already has is a duplicate and changes
+nothing, so after a failure, rerun the same command. A record without an id
+gets one derived from its resource, metric, start and end. Submitted by an
+identity of the resources' provider, e.g. --as Org1/Agent1. A progress bar is
+drawn on a terminal.`,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "format", Usage: "`FORMAT` jsonl or csv (default: by file extension or content)"},
+					&cli.IntFlag{Name: "batch", Value: 500, Usage: "records per transaction, `N` (at most 1000)"},
+					&cli.BoolFlag{Name: "no-progress", Usage: "never draw the progress bar"},
+				},
+				Action: func(c *cli.Context) error {
+					a, err := args(c, 0, 1, "[FILE|-]")
+					if err != nil {
+						return err
+					}
+					name, in := "stdin", st.io.Stdin
+					if len(a) == 1 && a[0] != "-" {
+						f, err := os.Open(a[0])
+						if err != nil {
+							return client.Errorf(client.KindInvalid, "the usage file %s cannot be read: %v", a[0], errUnwrap(err))
+						}
+						defer f.Close()
+						name, in = a[0], f
+					}
+					if in == nil {
+						in = strings.NewReader("")
+					}
+					uf, err := client.ReadUsage(in, name, c.String("format"))
+					if err != nil {
+						return err
+					}
+					if b := c.Int("batch"); b < 1 || b > client.MaxUsageBatch {
+						return usageErr(c, "--batch %d is not valid: it must be between 1 and %d", b, client.MaxUsageBatch)
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						o := client.UsageOptions{BatchSize: c.Int("batch")}
+						var bar *progress
+						if !p.json && !c.Bool("no-progress") && st.io.Terminal != nil && st.io.Terminal(st.io.Stderr) {
+							bar = &progress{w: st.io.Stderr, label: "usage " + name}
+							o.Progress = bar.update
+						}
+						rep, err := cl.SubmitUsageFile(c.Context, uf, o)
+						bar.done()
+						if err != nil {
+							return err
+						}
+						if p.json {
+							return p.JSON(rep)
+						}
+						p.Printf("Submitted %s: %d records in %s: %d accepted, %d already on the ledger (duplicates, not counted again).\n",
+							name, rep.Records, plural(rep.Batches, "batch"), rep.Accepted, rep.Duplicates)
+						if uf.Derived > 0 {
+							p.Printf("%d records had no id; each got one derived from its content, so rerunning stays safe.\n", uf.Derived)
+						}
+						return nil
+					})
+				},
+			},
+			{
+				Name:      "list",
+				Usage:     "list a resource's usage records",
+				UsageText: "fedmeter usage list RESOURCE",
+				Action: func(c *cli.Context) error {
+					a, err := args(c, 1, 1, "RESOURCE")
+					if err != nil {
+						return err
+					}
+					return st.withClient(c, func(cl *client.Client, p *printer) error {
+						recs, err := cl.Usage(c.Context, a[0])
+						if err != nil {
+							return err
+						}
+						if p.json {
+							if recs == nil {
+								recs = []chaincode.UsageRecord{}
+							}
+							return p.JSON(recs)
+						}
+						rows := make([][]string, len(recs))
+						for i, u := range recs {
+							rows[i] = []string{u.ID, u.Metric, fmt.Sprint(u.Quantity), ts(u.Start), ts(u.End)}
+						}
+						p.Table("No usage records for "+a[0]+".", []string{"ID", "METRIC", "QUANTITY", "START", "END"}, rows)
+						return nil
+					})
+				},
+			},
+		},
+	}
+}
+
+// progress draws a one-line progress bar on a terminal.
+type progress struct {
+	w     io.Writer
+	label string
+	drawn bool
+}
+
+func (b *progress) update(done, total int) {
+	const width = 30
+	n := 0
+	if total > 0 {
+		n = done * width / total
+	}
+	fmt.Fprintf(b.w, "\r%s [%s%s] %d/%d records", b.label, strings.Repeat("=", n), strings.Repeat(" ", width-n), done, total)
+	b.drawn = true
+}
+
+func (b *progress) done() {
+	if b != nil && b.drawn {
+		fmt.Fprintf(b.w, "\n")
+	}
+}
+
+func errUnwrap(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
