@@ -5,14 +5,17 @@
 GO        ?= go
 BUILD     ?= build
 RULES_OUT ?= $(BUILD)/rules
+BIN       ?= bin
 BENCHTIME ?= 1s
 
 .PHONY: all build test vet fmt-check bench rules demo fixtures fuzz clean
 
 all: build
 
+# Everything compiles; the fedmeter command goes to $(BIN)/fedmeter.
 build:
 	$(GO) build ./...
+	$(GO) build -o $(BIN)/fedmeter ./cli/cmd/fedmeter
 
 vet:
 	$(GO) vet ./...
@@ -35,6 +38,13 @@ bench:
 RULE_DIRS ?= rules/ecs rules/storage rules/bandwidth rules/gpu rules/wat-flat
 rules:
 	$(GO) run ./sdk-rules/cmd/buildrules -check -out $(RULES_OUT) $(RULE_DIRS)
+
+# The main job on a fresh machine: build the command and the rules, then play
+# the seed's story through the command on a fresh embedded ledger (cli/demo.sh).
+# DEMO_KEEP=1 keeps the ledger; DEMO_DIR=dir puts it there.
+demo: rules
+	$(GO) build -o $(BIN)/fedmeter ./cli/cmd/fedmeter
+	FEDMETER=$(BIN)/fedmeter RULES_OUT=$(RULES_OUT) ./cli/demo.sh
 
 # Short fuzz runs of every parser of untrusted bytes.
 fuzz:

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The seed's story, played through the fedmeter command on a fresh embedded
+# ledger: three research clouds, a price book and a quota, an ECS server
+# requested and used, the ECS billing rule uploaded and approved by two of
+# the three orgs, the server released, the bill computed on the ledger,
+# listed, totalled and verified offline, and the ledger verified.
+#
+# `make demo` builds the command and the rules and runs this. By hand:
+#   FEDMETER=bin/fedmeter RULES_OUT=build/rules cli/demo.sh
+# Environment:
+#   FEDMETER   the fedmeter binary (default: bin/fedmeter)
+#   RULES_OUT  where `make rules` put the modules (default: build/rules)
+#   DEMO_DIR   the ledger directory (default: a new temporary one, removed at
+#              the end unless DEMO_KEEP=1); must not hold a ledger yet
+# Exits non-zero as soon as a step fails.
+set -Eeuo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FEDMETER=${FEDMETER:-$root/bin/fedmeter}
+RULES_OUT=${RULES_OUT:-$root/build/rules}
+ECS_WASM=$RULES_OUT/ecs.wasm
+
+[[ -x $FEDMETER ]] || { echo "demo: $FEDMETER is missing; run make build (or make demo)" >&2; exit 1; }
+[[ -f $ECS_WASM ]] || { echo "demo: $ECS_WASM is missing; run make rules (or make demo)" >&2; exit 1; }
+
+keep=${DEMO_KEEP:-}
+if [[ -z ${DEMO_DIR:-} ]]; then
+	DEMO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/fedmeter-demo.XXXXXX")
+	[[ $keep == 1 ]] || trap 'rm -rf "$DEMO_DIR"' EXIT
+else
+	keep=1
+	mkdir -p "$DEMO_DIR"
+fi
+export FEDMETER_DATA=$DEMO_DIR/ledger
+unset FEDMETER_PROFILE FEDMETER_AS FEDMETER_OUTPUT FEDMETER_AT
+
+if [[ -t 1 ]]; then B=$'\033[1m' N=$'\033[0m'; else B="" N=""; fi
+step=""
+trap 'rc=$?; [[ $rc == 0 ]] || echo "demo: FAILED during: $step (exit $rc)" >&2' ERR
+
+say() { # a chapter of the story
+	step=$1
+	printf '\n%s== %s%s\n' "$B" "$1" "$N"
+	shift
+	for line in "$@"; do printf '   %s\n' "$line"; done
+}
+clock() { # the story's clock: every transaction from now on happens at $1
+	export FEDMETER_AT=$1
+	printf '   (clock: %s)\n' "$1"
+}
+show() { # print a command line, quoting what the shell would need quoted
+	local out="" a
+	for a in "$@"; do
+		a=${a#"$root/"}
+		if [[ $a =~ [^A-Za-z0-9_./:=@,+-] ]]; then a="'${a//\'/\'\\\'\'}'"; fi
+		out+=" $a"
+	done
+	printf '\n$ fedmeter%s\n' "$out"
+}
+fm() { # run and show a fedmeter command
+	show "$@"
+	"$FEDMETER" "$@"
+}
+fm_refused() { # a command that must be refused with exit code $1
+	local want=$1 rc=0
+	shift
+	show "$@"
+	"$FEDMETER" "$@" || rc=$?
+	if [[ $rc != "$want" ]]; then
+		echo "demo: expected exit code $want, got $rc" >&2
+		return 1
+	fi
+	printf '   (refused with exit code %s, as it should be)\n' "$rc"
+}
+
+T0=2026-01-01T00:00:00Z     # the server is provisioned
+RES=ecs-00002001             # the seed's server
+BILL=$RES:000001
+
+say "1. Three research clouds form a consortium" \
+	"Org1, Org2 and Org3 each get a CA and identities (Admin, User1, Agent1)." \
+	"The consortium's policy: a strict majority (2 of 3) approves rules and changes."
+clock 2025-12-31T22:00:00Z
+fm init
+
+say "2. Org1, a provider, publishes its price book for cloud servers (ecs)" \
+	"Unit prices in CNY cents: 0.12 per vCPU-hour, 0.03 per GiB of memory-hour, ..." \
+	"Prices are public: Org3 reads them too."
+clock $T0
+fm --as Org1/Admin price set ecs --currency CNY --scale 2 \
+	vcpu_hour=12 memory_gib_hour=3 disk_gib_hour=1 public_ip_hour=5 egress_gib=80
+fm --as Org3/User1 price get Org1MSP ecs
+
+say "3. Org1 grants Org2 a quota"
+fm --as Org1/Admin quota set Org2MSP max_days=365 vcpu=16 memory_gib=64 system_disk_gib=100 data_disk_gib=500 public_ips=2
+
+say "4. Org2 requests a server from Org1; Org1 provisions it" \
+	"The request is checked against the quota; activation starts the billing."
+fm --as Org2/User1 resource request --id $RES --provider Org1MSP --type ecs --days 30 \
+	--spec vcpu=2,memory_gib=4,system_disk_gib=40,data_disk_gib=100,public_ips=1 --attr zone=bj-1
+fm --as Org2/User1 quota get Org1MSP
+fm --as Org1/Agent1 resource activate $RES
+
+say "5. Org1's metering agent submits the server's usage" \
+	"7 GiB sent out and 150,000 CPU-seconds over 20 hours, as CSV. Submitting" \
+	"the same file again changes nothing: each record ID counts once."
+clock 2026-01-01T20:00:00Z
+cat >"$DEMO_DIR/usage.csv" <<EOF
+id,resource,metric,quantity,start,end
+u-0001,$RES,egress_gib,3,2026-01-01T00:00:00Z,2026-01-01T10:00:00Z
+u-0002,$RES,egress_gib,4,2026-01-01T10:00:00Z,2026-01-01T20:00:00Z
+u-0003,$RES,cpu_seconds,150000,2026-01-01T00:00:00Z,2026-01-01T20:00:00Z
+EOF
+fm --as Org1/Agent1 usage submit "$DEMO_DIR/usage.csv"
+fm --as Org1/Agent1 usage submit "$DEMO_DIR/usage.csv"
+
+say "6. The ECS billing rule: tested, uploaded, approved by 2 of 3, activated" \
+	"rules/ecs, built reproducibly by make rules into $ECS_WASM." \
+	"Votes name the module's SHA-256: what runs is exactly what was voted."
+clock 2026-01-01T21:00:00Z
+fm rule test "$ECS_WASM" --vectors "$root/rules/ecs/testdata/vectors/*.json"
+fm --as Org1/User1 rule upload "$ECS_WASM" --name ecs --version 1.0.0 --types ecs \
+	--description "the standard ECS rule: per-second holding at hourly prices, egress per GiB"
+fm --as Org1/Admin rule vote approve ecs@1.0.0
+fm --as Org2/Admin rule vote approve ecs@1.0.0
+fm_refused 1 --as Org3/Admin rule vote reject ecs@1.0.0
+fm --as Org1/Admin rule activate ecs ecs@1.0.0
+
+say "7. Org2 releases the server after one day: the ledger bills it" \
+	"The contract builds the rule's input from ledger data alone and runs the" \
+	"approved Wasm rule, gas-metered, on the ledger."
+clock 2026-01-02T00:00:00Z
+fm --as Org2/User1 resource release $RES
+fm_refused 3 --as Org3/Admin bill show $BILL
+
+say "8. Org1 lists the bills it issued and its total receivables"
+fm --as Org1/Admin bill list --role provider
+fm --as Org1/Admin bill total --provider
+
+say "9. Org2 verifies its bill offline" \
+	"It fetches the rule's code by hash, rebuilds the input from the ledger and" \
+	"reruns the rule locally: amount, lines and gas must match exactly."
+fm --as Org2/User1 bill verify $BILL
+
+say "10. The ledger verifies: an unbroken hash chain, state and history match the log"
+fm ledger verify
+
+step=""
+printf '\n%sThe story played to the end.%s\n' "$B" "$N"
+if [[ $keep == 1 ]]; then
+	printf 'The ledger is in %s; explore it with: FEDMETER_DATA=%s %s --help\n' "$FEDMETER_DATA" "$FEDMETER_DATA" "$FEDMETER"
+else
+	printf 'Run DEMO_KEEP=1 make demo to keep the ledger and explore it.\n'
+fi
