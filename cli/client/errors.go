@@ -95,7 +95,7 @@ func KindOf(err error) Kind {
 // the kind. These patterns follow chaincode/README.md's conventions.
 var (
 	reDenied   = regexp.MustCompile(`(^|[:;] )only [^;]*\bmay\b`)
-	reNotFound = regexp.MustCompile(`\bnames no\b|\bhas no quota from\b|\bhas no price for type\b|\bis not initialized yet\b`)
+	reNotFound = regexp.MustCompile(`\bnames no\b|\bdoes not exist\b|\bhas no quota from\b|\bhas no price for type\b|\bis not initialized yet\b`)
 	reRule     = regexp.MustCompile(`^rule .*(failed|ran out of gas|trapped|returned a bad output|refused the input|hit a limit|billed in)|^module was rejected by the host|\bno longer prepares\b|\bprepares to\b|^no rule is active for type|was revoked; an admin activates`)
 	// contractapi's own refusals: the CLI and the contract disagree.
 	reAPI = regexp.MustCompile(`^Function .* not found in contract|^Incorrect number of params|^Error managing parameter`)

@@ -1,0 +1,391 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fedmeter/fedmeter/cli/client"
+)
+
+// t0 is 2026-01-01T00:00:00Z, the story's start (as in chaincode's tests).
+var t0 = time.Unix(1767225600, 0).UTC()
+
+// ledger is a fresh embedded ledger with the seed's orgs and a clock the
+// test moves.
+type ledger struct {
+	t   *testing.T
+	dir string
+	now time.Time
+	e   *client.Embedded
+}
+
+func newLedger(t *testing.T) *ledger {
+	t.Helper()
+	l := &ledger{t: t, dir: filepath.Join(t.TempDir(), "ledger"), now: t0.Add(-time.Hour)}
+	clock := func() time.Time { return l.now }
+	if _, err := client.InitEmbedded(context.Background(), l.dir, client.InitOptions{Clock: clock, NoSync: true}); err != nil {
+		t.Fatalf("InitEmbedded: %v", err)
+	}
+	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{Clock: clock, NoSync: true})
+	if err != nil {
+		t.Fatalf("OpenEmbedded: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	l.e = e
+	return l
+}
+
+// as returns a client acting as who ("Org2/User1").
+func (l *ledger) as(who string) *client.Client {
+	l.t.Helper()
+	v, err := l.e.As(who)
+	if err != nil {
+		l.t.Fatalf("As(%s): %v", who, err)
+	}
+	return client.New(v)
+}
+
+// must1 returns f's value, failing the test on its error:
+// must1(t)(c.Bill(ctx, id)) is not Go, so: v := must1(t, c.Bill)(ctx, id)
+// would be clumsy; instead ok wraps a (value, error) pair after the call:
+//
+//	b := ok(c.Bill(ctx, id))(t)
+func ok[T any](v T, err error) func(t *testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func ecsHourly(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "chaincode", "testdata", "ecs_hourly.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// story plays the seed's story through the typed helpers and returns the
+// bill: Org2 holds a server of Org1 for 47.5 hours with 5 GiB of egress,
+// billed by the hourly ECS test rule (chaincode/testdata/ecs_hourly.wat).
+func (l *ledger) story() *client.Bill {
+	t, ctx := l.t, context.Background()
+	l.now = t0
+	org1, org2 := l.as("Org1/Admin"), l.as("Org2/User1")
+	ok(org1.SetPrice(ctx, "ecs", client.Prices{Currency: "CNY", Scale: 2, UnitPrices: map[string]int64{
+		"vcpu_hour": 12, "memory_gib_hour": 3, "disk_gib_hour": 1, "public_ip_hour": 5, "egress_gib": 80}}, ""))(t)
+	ok(org1.SetQuota(ctx, "Org2MSP", map[string]int64{"max_days": 365, "vcpu": 10, "memory_gib": 40, "system_disk_gib": 40, "public_ips": 2}))(t)
+	ok(org2.RequestResource(ctx, client.ResourceRequest{ID: "202202150002", Provider: "Org1MSP", Type: "ecs",
+		Spec: map[string]int64{"vcpu": 2, "memory_gib": 4, "system_disk_gib": 40, "public_ips": 1}, Days: 30}))(t)
+	ok(l.as("Org1/Agent1").ActivateResource(ctx, "202202150002"))(t)
+	l.now = t0.Add(20 * time.Hour)
+	recs := []client.UsageRecord{
+		{Resource: "202202150002", Metric: "egress_gib", Quantity: 3, Start: t0.Unix(), End: t0.Unix() + 36000},
+		{Resource: "202202150002", Metric: "egress_gib", Quantity: 2, Start: t0.Unix() + 36000, End: t0.Unix() + 72000},
+	}
+	rep := ok(l.as("Org1/Agent1").SubmitUsage(ctx, recs, client.UsageOptions{BatchSize: 1}))(t)
+	if rep.Accepted != 2 || rep.Batches != 2 {
+		t.Fatalf("usage: %+v", rep)
+	}
+	rep = ok(l.as("Org1/Agent1").SubmitUsage(ctx, recs, client.UsageOptions{}))(t)
+	if rep.Accepted != 0 || rep.Duplicates != 2 {
+		t.Fatalf("usage resubmitted (derived IDs must repeat): %+v", rep)
+	}
+	r := ok(l.as("Org1/User1").UploadRule(ctx, client.RuleMeta{Name: "ecs", Version: "1.0.0", Types: []string{"ecs"}, Author: "tests"}, ecsHourly(t)))(t)
+	if _, _, err := l.as("Org1/Admin").VoteRule(ctx, "ecs@1.0.0", "approve"); err != nil {
+		t.Fatal(err)
+	}
+	_, rule, err := l.as("Org2/Admin").VoteRule(ctx, r.Hash, "approve")
+	if err != nil || rule.Status != "approved" {
+		t.Fatalf("second approval: %+v, %v", rule, err)
+	}
+	ok(l.as("Org3/Admin").ActivateRule(ctx, "ecs", "ecs@1.0.0", ""))(t)
+	l.now = t0.Add(47*time.Hour + 30*time.Minute)
+	rel := ok(org2.ReleaseResource(ctx, "202202150002"))(t)
+	if rel.Bill == nil || rel.Bill.Amount != 4288 {
+		t.Fatalf("release: %+v", rel)
+	}
+	return rel.Bill
+}
+
+func TestStoryThroughClient(t *testing.T) {
+	l := newLedger(t)
+	b := l.story()
+	ctx := context.Background()
+	org1 := l.as("Org1/Admin")
+	bills := ok(org1.Bills(ctx, client.BillFilter{Role: "provider"}))(t)
+	if len(bills) != 1 || bills[0].ID != b.ID {
+		t.Fatalf("provider bills %+v", bills)
+	}
+	tot := ok(org1.ProviderTotalCost(ctx, "Org1MSP"))(t)
+	if len(tot.Receivable) != 1 || tot.Receivable[0].Amount != 4288 || tot.Receivable[0].Counterparty != "Org2MSP" {
+		t.Fatalf("provider totals %+v", tot)
+	}
+	for _, who := range []string{"Org1/Agent1", "Org2/User1"} {
+		v := ok(l.as(who).VerifyBill(ctx, b.ID))(t)
+		if !v.OK || v.Err() != nil || v.Amount != 4288 || v.GasUsed != b.GasUsed {
+			t.Fatalf("verify as %s: %+v", who, v)
+		}
+	}
+	// A later change of the quota does not break the recomputation: the
+	// version in force when the bill was issued is found in the history.
+	l.now = l.now.Add(time.Hour)
+	ok(org1.SetQuota(ctx, "Org2MSP", map[string]int64{"max_days": 30, "vcpu": 4}))(t)
+	if v := ok(l.as("Org2/User1").VerifyBill(ctx, b.ID))(t); !v.OK {
+		t.Fatalf("verify after a quota change: %+v", v.Checks)
+	}
+	code, hash, err := l.as("Org3/User1").RuleCode(ctx, "ecs@1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hash != b.Rule.Hash || len(code) == 0 {
+		t.Fatalf("RuleCode: %s", hash)
+	}
+	h := ok(l.as("Org2/User1").History(ctx, "resource/202202150002"))(t)
+	if len(h) != 3 { // requested, active, released
+		t.Fatalf("history: %d versions", len(h))
+	}
+	if _, err := org1.History(ctx, "usage/x"); client.KindOf(err) != client.KindInvalid {
+		t.Fatalf("history of a key without history: %v", err)
+	}
+}
+
+// tampered returns a bill with a different amount than the ledger holds,
+// as a compromised or buggy peer might.
+type tampered struct{ client.Backend }
+
+func (b tampered) Evaluate(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	out, err := b.Backend.Evaluate(ctx, fn, args...)
+	if err != nil || fn != "BillGet" {
+		return out, err
+	}
+	var bill map[string]any
+	if err := json.Unmarshal(out, &bill); err != nil {
+		return nil, err
+	}
+	bill["amount"] = 4289
+	return json.Marshal(bill)
+}
+
+func TestVerifyBillMismatch(t *testing.T) {
+	l := newLedger(t)
+	b := l.story()
+	v2, _ := l.e.As("Org2/User1")
+	v, err := client.New(tampered{v2}).VerifyBill(context.Background(), b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.OK {
+		t.Fatal("a tampered amount verified")
+	}
+	var bad []string
+	for _, c := range v.Checks {
+		if !c.OK {
+			bad = append(bad, c.Name)
+		}
+	}
+	if strings.Join(bad, ",") != "amount" {
+		t.Fatalf("failed checks %v, want amount only", bad)
+	}
+	var ce *client.Error
+	if !errors.As(v.Err(), &ce) || ce.Kind != client.KindMismatch || ce.ExitCode() != 5 || !strings.Contains(ce.Msg, "amount differ") {
+		t.Fatalf("Err() = %#v", v.Err())
+	}
+}
+
+func TestEmbeddedIdentities(t *testing.T) {
+	l := newLedger(t)
+	l.e.Close()
+	for _, tc := range []struct {
+		as, msp string
+		kind    client.Kind
+		msg     string
+	}{
+		{"", "Org1MSP", 0, ""},
+		{"Org2/User1", "Org2MSP", 0, ""},
+		{"org3msp/agent1", "Org3MSP", 0, ""}, // MSP ID and user, any case
+		{"Org2", "", client.KindInvalid, "must be ORG/USER"},
+		{"Org9/Admin", "", client.KindInvalid, "names no local org Org9"},
+		{"Org1/Bob", "", client.KindInvalid, "names no user Bob of Org1"},
+	} {
+		t.Run(tc.as, func(t *testing.T) {
+			e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: tc.as, NoSync: true})
+			if tc.msg == "" {
+				if err != nil || e.MSPID() != tc.msp {
+					t.Fatalf("got %v, %v", e, err)
+				}
+				e.Close()
+				return
+			}
+			var ce *client.Error
+			if !errors.As(err, &ce) || ce.Kind != tc.kind || !strings.Contains(ce.Msg, tc.msg) || ce.Hint == "" {
+				t.Fatalf("got %#v; want %q", err, tc.msg)
+			}
+		})
+	}
+	if _, err := client.OpenEmbedded(t.TempDir(), client.EmbeddedOptions{}); client.KindOf(err) != client.KindNotFound {
+		t.Fatalf("an empty directory: %v", err)
+	}
+	if _, err := client.InitEmbedded(context.Background(), l.dir, client.InitOptions{}); err == nil || !strings.Contains(err.Error(), "already holds a fedmeter ledger") {
+		t.Fatalf("init twice: %v", err)
+	}
+	// One process at a time: a second open waits, then says who holds it.
+	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{NoSync: true}); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second open: %v", err)
+	}
+}
+
+func TestInitEmbeddedRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    client.InitOptions
+		msg  string
+	}{
+		{"bad org name", client.InitOptions{Orgs: []client.OrgSpec{{Name: "1org", MSPID: "X"}}}, "org name \"1org\" is not valid"},
+		{"twice", client.InitOptions{Orgs: []client.OrgSpec{{Name: "A", MSPID: "AMSP"}, {Name: "a", MSPID: "BMSP"}}}, "is given twice"},
+		{"bad policy", client.InitOptions{Policy: "most"}, "policy \"most\" is not valid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "l")
+			_, err := client.InitEmbedded(context.Background(), dir, tc.o)
+			if err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v; want %q", err, tc.msg)
+			}
+			if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
+				t.Fatalf("a failed init left %s behind", dir)
+			}
+		})
+	}
+}
+
+func TestContractErrorKinds(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		who  string
+		run  func(c *client.Client) error
+		kind client.Kind
+	}{
+		{"unknown resource", "Org2/User1", func(c *client.Client) error { _, err := c.Resource(ctx, "nope"); return err }, client.KindNotFound},
+		{"unknown bill", "Org2/User1", func(c *client.Client) error { _, err := c.Bill(ctx, "nope:000001"); return err }, client.KindNotFound},
+		{"unknown rule", "Org2/User1", func(c *client.Client) error { _, err := c.Rule(ctx, "nope@1.0.0"); return err }, client.KindNotFound},
+		{"no quota", "Org2/User1", func(c *client.Client) error { _, err := c.Quota(ctx, "Org1MSP", "Org2MSP"); return err }, client.KindNotFound},
+		{"not an admin", "Org1/User1", func(c *client.Client) error {
+			_, err := c.SetPrice(ctx, "ecs", client.Prices{Currency: "CNY", Scale: 2, UnitPrices: map[string]int64{"vcpu_hour": 1}}, "")
+			return err
+		}, client.KindDenied},
+		{"bad argument", "Org1/Admin", func(c *client.Client) error {
+			_, err := c.SetPrice(ctx, "ecs", client.Prices{Currency: "cny", Scale: 2, UnitPrices: map[string]int64{"vcpu_hour": 1}}, "")
+			return err
+		}, client.KindInvalid},
+		{"module rejected", "Org1/User1", func(c *client.Client) error {
+			_, err := c.UploadRule(ctx, client.RuleMeta{Name: "junk", Version: "1.0.0", Types: []string{"ecs"}, Author: "t"}, []byte("not wasm"))
+			return err
+		}, client.KindRule},
+		{"bad role", "Org1/Admin", func(c *client.Client) error { _, err := c.Bills(ctx, client.BillFilter{Role: "both"}); return err }, client.KindInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.run(l.as(tc.who))
+			var ce *client.Error
+			if !errors.As(err, &ce) || ce.Kind != tc.kind {
+				t.Fatalf("got %#v (%v); want kind %v", err, err, tc.kind)
+			}
+			if ce.Msg == "" || strings.Contains(ce.Msg, "\n") {
+				t.Fatalf("message %q is not one line", ce.Msg)
+			}
+		})
+	}
+}
+
+func TestOpenAt(t *testing.T) {
+	l := newLedger(t)
+	l.e.Close()
+	// The ledger's last transaction is at t0-1h: --at cannot go before it.
+	if _, err := client.Open(context.Background(), client.Options{Data: l.dir, At: t0.Add(-2 * time.Hour)}); err == nil || !strings.Contains(err.Error(), "time cannot go backwards") {
+		t.Fatalf("--at in the past: %v", err)
+	}
+	b, err := client.Open(context.Background(), client.Options{Data: l.dir, At: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	e := b.(*client.Embedded)
+	if _, err := b.Submit(context.Background(), "PriceSet", "ecs", `{"currency":"CNY","scale":2,"unit_prices":{"vcpu_hour":1}}`, ""); err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := e.LastTxTime(); !last.Equal(t0) {
+		t.Fatalf("the transaction ran at %v, want %v", last, t0)
+	}
+}
+
+// A batch refused halfway leaves the earlier batches on the ledger; after
+// the bad record is fixed, the same submission finishes the job and counts
+// nothing twice.
+func TestSubmitUsageRerunAfterFailure(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	l.now = t0
+	ok(l.as("Org1/Admin").SetPrice(ctx, "ecs", client.Prices{Currency: "CNY", Scale: 2, UnitPrices: map[string]int64{"vcpu_hour": 12}}, ""))(t)
+	ok(l.as("Org1/Admin").SetQuota(ctx, "Org2MSP", map[string]int64{"vcpu": 4}))(t)
+	ok(l.as("Org2/User1").RequestResource(ctx, client.ResourceRequest{ID: "r-1", Provider: "Org1MSP", Type: "ecs", Days: 1, Spec: map[string]int64{"vcpu": 1}}))(t)
+	ok(l.as("Org1/Agent1").ActivateResource(ctx, "r-1"))(t)
+	l.now = t0.Add(10 * time.Hour)
+	var csv strings.Builder
+	csv.WriteString("id,resource,metric,quantity,start,end\n")
+	for i := 0; i < 10; i++ {
+		end := t0.Unix() + int64(i+1)*3600
+		metric := "egress_gib"
+		if i == 7 {
+			metric = "gpu_seconds" // not a metric of type ecs: refused by the contract
+		}
+		fmt.Fprintf(&csv, "u-%d,r-1,%s,1,%d,%d\n", i, metric, end-3600, end)
+	}
+	f, err := client.ReadUsage(strings.NewReader(csv.String()), "usage.csv", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := l.as("Org1/Agent1")
+	rep, err := agent.SubmitUsageFile(ctx, f, client.UsageOptions{BatchSize: 3})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Kind != client.KindInvalid ||
+		!strings.Contains(ce.Msg, "usage.csv line 9: batch 3 of 4 was refused (batches 1 to 2, 6 records, are on the ledger)") ||
+		!strings.Contains(ce.Msg, "gpu_seconds is not a metric of type ecs") || !strings.Contains(ce.Hint, "run the same command again") {
+		t.Fatalf("got %#v", err)
+	}
+	if rep.Accepted != 6 {
+		t.Fatalf("before the failure: %+v", rep)
+	}
+	f.Records[7].Metric = "egress_gib"
+	f.Records[7].ID = "u-7b"
+	rep, err = agent.SubmitUsageFile(ctx, f, client.UsageOptions{BatchSize: 3})
+	if err != nil || rep.Accepted != 4 || rep.Duplicates != 6 {
+		t.Fatalf("rerun: %+v, %v", rep, err)
+	}
+	recs := ok(l.as("Org2/User1").Usage(ctx, "r-1"))(t)
+	if len(recs) != 10 {
+		t.Fatalf("%d records on the ledger, want 10", len(recs))
+	}
+	if _, err := l.as("Org2/User1").SubmitUsage(ctx, f.Records[:1], client.UsageOptions{}); client.KindOf(err) != client.KindDenied {
+		t.Fatalf("usage from the consumer: %v", err)
+	}
+	if _, err := agent.SubmitUsage(ctx, f.Records, client.UsageOptions{BatchSize: 1001}); client.KindOf(err) != client.KindInvalid {
+		t.Fatalf("batch too large: %v", err)
+	}
+}
