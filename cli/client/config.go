@@ -28,28 +28,28 @@ const (
 type Config struct {
 	// Channel and Chaincode name the ledger's binding (defaults channelall
 	// and fedmeter, as on the seed's Fabric network).
-	Channel   string `yaml:"channel"`
-	Chaincode string `yaml:"chaincode"`
+	Channel   string `yaml:"channel" json:"channel"`
+	Chaincode string `yaml:"chaincode" json:"chaincode"`
 	// DefaultIdentity is used when --as is not given ("Org1/Admin").
-	DefaultIdentity string      `yaml:"default_identity"`
-	Orgs            []OrgConfig `yaml:"orgs"`
+	DefaultIdentity string      `yaml:"default_identity" json:"default_identity"`
+	Orgs            []OrgConfig `yaml:"orgs" json:"orgs"`
 }
 
 // OrgConfig is one org with local identities.
 type OrgConfig struct {
 	// Name is the short name used in --as ("Org1").
-	Name  string `yaml:"name"`
-	MSPID string `yaml:"msp_id"`
+	Name  string `yaml:"name" json:"name"`
+	MSPID string `yaml:"msp_id" json:"msp_id"`
 	// Domain names the org's folder under orgs/ and its certificates.
-	Domain string       `yaml:"domain"`
-	Users  []UserConfig `yaml:"users"`
+	Domain string       `yaml:"domain" json:"domain"`
+	Users  []UserConfig `yaml:"users" json:"users"`
 }
 
 // UserConfig is a local identity of an org.
 type UserConfig struct {
-	Name string `yaml:"name"`
+	Name string `yaml:"name" json:"name"`
 	// Role is admin, member or agent (network/msp).
-	Role string `yaml:"role"`
+	Role string `yaml:"role" json:"role"`
 }
 
 // DefaultUsers are the identities init and org add issue for each org: an
