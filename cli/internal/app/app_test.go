@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,9 +27,15 @@ type result struct {
 
 // fedmeter runs the command in process against the ledger in dir.
 func fedmeter(dir, stdin string, args ...string) result {
+	return fedmeterTTY(false, dir, stdin, args...)
+}
+
+// fedmeterTTY runs it as if on a terminal when tty is set.
+func fedmeterTTY(tty bool, dir, stdin string, args ...string) result {
 	var out, errOut bytes.Buffer
 	full := append([]string{"fedmeter", "--data", dir}, args...)
-	code := Main(context.Background(), full, IO{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut})
+	code := Main(context.Background(), full, IO{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut,
+		Terminal: func(io.Writer) bool { return tty }})
 	return result{code, out.String(), errOut.String()}
 }
 
@@ -43,6 +50,7 @@ type step struct {
 	json  bool     // stdout must be one JSON document
 	save  string   // store the match of saveRe in stdout under this name
 	re    string
+	tty   bool // run as on a terminal
 }
 
 // a splits a command line on spaces (arguments with spaces use []string).
@@ -59,7 +67,7 @@ func play(t *testing.T, dir string, vars map[string]string, steps []step) {
 		for i, x := range s.args {
 			args[i] = reVar.ReplaceAllStringFunc(x, func(m string) string { return vars[m[2:len(m)-2]] })
 		}
-		r := fedmeter(dir, s.stdin, args...)
+		r := fedmeterTTY(s.tty, dir, s.stdin, args...)
 		ctx := s.name + ": fedmeter " + strings.Join(args, " ")
 		if r.code != s.code {
 			t.Fatalf("%s\nexit %d, want %d\nstdout:\n%s\nstderr:\n%s", ctx, r.code, s.code, r.out, r.errOut)
@@ -99,6 +107,17 @@ func checkErrOut(t *testing.T, ctx string, r result) {
 		t.Fatalf("%s\nstderr looks like a Go stack trace:\n%s", ctx, r.errOut)
 	}
 	if r.code == 0 {
+		return
+	}
+	if strings.HasPrefix(r.errOut, "{") { // --output json: one JSON error
+		var e struct {
+			Error string `json:"error"`
+			Kind  string `json:"kind"`
+			Exit  int    `json:"exit"`
+		}
+		if err := json.Unmarshal([]byte(r.errOut), &e); err != nil || e.Error == "" || e.Exit != r.code || strings.Contains(e.Error, "\n") {
+			t.Fatalf("%s\nthe JSON error is not valid: %s", ctx, r.errOut)
+		}
 		return
 	}
 	lines := strings.Split(strings.TrimRight(r.errOut, "\n"), "\n")
@@ -225,6 +244,8 @@ func TestCommands(t *testing.T) {
 			{name: "unknown resource", args: at(T20, "--as Org1/Agent1 usage submit "+unknown), code: 2, err: []string{"unknown.jsonl line 1: batch 1 of 1 was refused: resource: resource_id nope names no resource"}},
 			{name: "in the future", args: at(T20, "--as Org1/Agent1 usage submit "+future), code: 1, err: []string{"is in the future"}},
 			{name: "batch too big", args: at(T20, "--as Org1/Agent1 usage submit --batch 5000 "+usageCSV), code: 1, err: []string{"--batch 5000 is not valid"}},
+			{name: "progress bar on a terminal", tty: true, args: at(T20, "--as Org1/Agent1 usage submit --batch 1 "+usageCSV), out: []string{"0 accepted, 2 already"},
+				err: []string{"[===============               ] 1/2 records", "[==============================] 2/2 records\n"}},
 			{name: "json report", args: at(T20, "--as Org1/Agent1 -o json usage submit "+usageCSV), json: true, out: []string{`"duplicates": 2`}},
 			{name: "list", args: a("--as Org2/User1 usage list ecs-1"), out: []string{"u-1", "u-2", "cpu_seconds"}},
 		})
@@ -282,6 +303,7 @@ func TestCommands(t *testing.T) {
 			{name: "verify", args: a("--as Org2/User1 bill verify ecs-1:000001"), out: []string{"input hash", "gas used", "Bill ecs-1:000001 verified"}},
 			{name: "verify json", args: a("--as Org1/Agent1 -o json bill verify ecs-1:000001"), json: true, out: []string{`"ok": true`}},
 			{name: "verify unknown", args: a("bill verify nope:000001"), code: 2},
+			{name: "json error", args: a("-o json bill show nope:000001"), code: 2, err: []string{`"kind":"not_found"`, `"exit":2`, `"op":"BillGet"`}},
 			{name: "close a period", args: at(T24, "--as Org1/Agent1 bill close ecs-2 --end "+T23), out: []string{"Bill ecs-2:000001 (period)"}},
 		})
 	})

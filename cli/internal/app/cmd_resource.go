@@ -255,7 +255,7 @@ once per provider: a record the ledger already has is a duplicate and changes
 nothing, so after a failure, rerun the same command. A record without an id
 gets one derived from its resource, metric, start and end. Submitted by an
 identity of the resources' provider, e.g. --as Org1/Agent1. A progress bar is
-drawn on a terminal.`,
+drawn (on stderr) when run on a terminal, never in scripts or pipes.`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "format", Usage: "`FORMAT` jsonl or csv (default: by file extension or content)"},
 					&cli.IntFlag{Name: "batch", Value: 500, Usage: "records per transaction, `N` (at most 1000)"},
@@ -288,7 +288,7 @@ drawn on a terminal.`,
 					return st.withClient(c, func(cl *client.Client, p *printer) error {
 						o := client.UsageOptions{BatchSize: c.Int("batch")}
 						var bar *progress
-						if !p.json && !c.Bool("no-progress") && st.io.Terminal != nil && st.io.Terminal(st.io.Stderr) {
+						if !p.json && !c.Bool("no-progress") && st.io.Terminal != nil && st.io.Terminal(st.io.Stdout) && st.io.Terminal(st.io.Stderr) {
 							bar = &progress{w: st.io.Stderr, label: "usage " + name}
 							o.Progress = bar.update
 						}
