@@ -244,8 +244,8 @@ func newApp(st *state) *cli.App {
 			completionCommand(st),
 		},
 	}
-	var setup func(cmds []*cli.Command)
-	setup = func(cmds []*cli.Command) {
+	var setup func(prefix string, cmds []*cli.Command)
+	setup = func(prefix string, cmds []*cli.Command) {
 		for _, c := range cmds {
 			if c.OnUsageError == nil {
 				c.OnUsageError = onUsageError
@@ -254,14 +254,36 @@ func newApp(st *state) *cli.App {
 				if c.Action == nil {
 					c.Action = unknownCommand
 				}
+				if c.UsageText == "" {
+					c.UsageText = prefix + " " + c.Name + " COMMAND [options] [arguments...]"
+				}
 				c.HideHelpCommand = true
-				setup(c.Subcommands)
+				setup(prefix+" "+c.Name, c.Subcommands)
 			}
 		}
 	}
-	setup(app.Commands)
+	setup("fedmeter", app.Commands)
 	app.OnUsageError = onUsageError
+	app.CustomAppHelpTemplate = strings.Replace(cli.AppHelpTemplate,
+		`{{template "visibleCommandCategoryTemplate" .}}`, commandList(app.Commands), 1)
 	return app
+}
+
+// categories in the order of the story (urfave/cli sorts them by name).
+var categories = []string{"Setup", "Market", "Resources", "Rules", "Bills", "Governance", "Ledger", "Shell"}
+
+// commandList is the root help's COMMANDS section, by category in story order.
+func commandList(cmds []*cli.Command) string {
+	var b strings.Builder
+	for _, cat := range categories {
+		fmt.Fprintf(&b, "\n   %s:", cat)
+		for _, c := range cmds {
+			if c.Category == cat && !c.Hidden {
+				fmt.Fprintf(&b, "\n     %s\t%s", c.Name, strings.ReplaceAll(c.Usage, "{{", "{{`{{`}}"))
+			}
+		}
+	}
+	return b.String()
 }
 
 func onUsageError(c *cli.Context, err error, _ bool) error {
@@ -276,8 +298,9 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 // unknownCommand is the action of the root and of each command group: with
 // no argument it shows the help; with one it refuses the unknown name.
 func unknownCommand(c *cli.Context) error {
+	group := c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name
 	if !c.Args().Present() {
-		if c.Command != nil && c.Command.Name != "" {
+		if group {
 			return cli.ShowSubcommandHelp(c)
 		}
 		return cli.ShowAppHelp(c)
@@ -285,10 +308,19 @@ func unknownCommand(c *cli.Context) error {
 	name := c.Args().First()
 	var cmds []*cli.Command
 	where := "fedmeter"
-	if c.Command != nil && c.Command.Name != "" {
+	if group {
 		cmds, where = c.Command.Subcommands, c.Command.HelpName
 	} else {
 		cmds = c.App.Commands
+	}
+	if name == "help" { // "fedmeter help", "fedmeter rule help", "fedmeter help rule"
+		if sub := findCommand(cmds, c.Args().Get(1)); sub != nil {
+			return cli.ShowCommandHelp(c, sub.Name)
+		}
+		if group {
+			return cli.ShowSubcommandHelp(c)
+		}
+		return cli.ShowAppHelp(c)
 	}
 	names := make([]string, 0, len(cmds))
 	for _, x := range cmds {
@@ -297,7 +329,8 @@ func unknownCommand(c *cli.Context) error {
 		}
 	}
 	e := client.Errorf(client.KindInvalid, "%q is not a command of %s (commands: %s)", name, where, strings.Join(names, ", "))
-	if s := cli.SuggestCommand(cmds, name); s != "" {
+	if s := cli.SuggestCommand(cmds, name); s != "" && !strings.Contains(s, `"help"`) && !strings.Contains(s, `"h"`) &&
+		name != "" && strings.Contains(s, `"`+name[:1]) {
 		e.Hint = strings.TrimSuffix(s, "?") + "? See `" + where + " --help`"
 	} else {
 		e.Hint = "see `" + where + " --help`"

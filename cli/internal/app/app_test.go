@@ -188,6 +188,11 @@ func TestCommands(t *testing.T) {
 			{name: "too many args", args: a("member list extra"), code: 1, err: []string{"takes no arguments"}},
 			{name: "member list", args: a("member list"), out: []string{"Org1MSP, Org2MSP, Org3MSP", "ecs", "egress_gib"}},
 			{name: "group alone shows help", args: a("bill"), out: []string{"USAGE", "verify"}},
+			{name: "help", args: a("help"), out: []string{"GETTING STARTED"}},
+			{name: "no command", args: nil, out: []string{"GETTING STARTED", "COMMANDS:\n   Setup:\n     init"}},
+			{name: "help of a group", args: a("help rule"), out: []string{"fedmeter rule COMMAND [options]", "upload"}},
+			{name: "help in a group", args: a("rule help"), out: []string{"fedmeter rule COMMAND [options]", "upload"}},
+			{name: "help of a command", args: a("rule help upload"), out: []string{"fedmeter rule upload MODULE.wasm|DIR --version VERSION"}},
 		})
 	})
 
