@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
 	"os/signal"
 
@@ -23,9 +22,10 @@ func main() {
 	os.Exit(code)
 }
 
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether v is a file that is a character device (a
+// terminal).
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
 	if !ok {
 		return false
 	}

@@ -33,9 +33,10 @@ type IO struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
-	// Terminal reports whether w is an interactive terminal (progress bars
-	// are drawn only then). Nil means never.
-	Terminal func(w io.Writer) bool
+	// Terminal reports whether f (Stdin, Stdout or Stderr) is an
+	// interactive terminal: progress bars are drawn only then, and stdin is
+	// not read without "-". Nil means never.
+	Terminal func(f any) bool
 }
 
 // Main runs the fedmeter command with args (args[0] is the program name)

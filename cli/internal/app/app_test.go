@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,7 +34,7 @@ func fedmeterTTY(tty bool, dir, stdin string, args ...string) result {
 	var out, errOut bytes.Buffer
 	full := append([]string{"fedmeter", "--data", dir}, args...)
 	code := Main(context.Background(), full, IO{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut,
-		Terminal: func(io.Writer) bool { return tty }})
+		Terminal: func(any) bool { return tty }})
 	return result{code, out.String(), errOut.String()}
 }
 
@@ -251,6 +250,7 @@ func TestCommands(t *testing.T) {
 			{name: "batch too big", args: at(T20, "--as Org1/Agent1 usage submit --batch 5000 "+usageCSV), code: 1, err: []string{"--batch 5000 is not valid"}},
 			{name: "progress bar on a terminal", tty: true, args: at(T20, "--as Org1/Agent1 usage submit --batch 1 "+usageCSV), out: []string{"0 accepted, 2 already"},
 				err: []string{"[===============               ] 1/2 records", "[==============================] 2/2 records\n"}},
+			{name: "stdin on a terminal needs -", tty: true, args: at(T20, "--as Org1/Agent1 usage submit"), code: 1, err: []string{"needs a FILE, or - to read the records from stdin"}},
 			{name: "json report", args: at(T20, "--as Org1/Agent1 -o json usage submit "+usageCSV), json: true, out: []string{`"duplicates": 2`}},
 			{name: "list", args: a("--as Org2/User1 usage list ecs-1"), out: []string{"u-1", "u-2", "cpu_seconds"}},
 		})

@@ -267,6 +267,9 @@ drawn (on stderr) when run on a terminal, never in scripts or pipes.`,
 						return err
 					}
 					name, in := "stdin", st.io.Stdin
+					if len(a) == 0 && st.io.Terminal != nil && st.io.Terminal(st.io.Stdin) {
+						return usageErr(c, "%s needs a FILE, or - to read the records from stdin", c.Command.HelpName)
+					}
 					if len(a) == 1 && a[0] != "-" {
 						f, err := os.Open(a[0])
 						if err != nil {
