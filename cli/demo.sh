@@ -118,7 +118,7 @@ say "6. The ECS billing rule: tested, uploaded, approved by 2 of 3, activated" \
 	"rules/ecs, built reproducibly by make rules into $ECS_WASM." \
 	"Votes name the module's SHA-256: what runs is exactly what was voted."
 clock 2026-01-01T21:00:00Z
-fm rule test "$ECS_WASM" --vectors "$root/rules/ecs/testdata/vectors/*.json"
+fm rule test "$ECS_WASM" --vectors "$root/rules/ecs/testdata/vectors/*.json" --brief
 fm --as Org1/User1 rule upload "$ECS_WASM" --name ecs --version 1.0.0 --types ecs \
 	--description "the standard ECS rule: per-second holding at hourly prices, egress per GiB"
 fm --as Org1/Admin rule vote approve ecs@1.0.0

@@ -195,6 +195,7 @@ directory is built first and its vectors are DIR/testdata/vectors/*.json
 A module that fails to prepare is reported with the host's reason (exit 4).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "vectors", Usage: "vector files `GLOB` (default DIR/testdata/vectors/*.json)"},
+			&cli.BoolFlag{Name: "brief", Usage: "list only the failing vectors, then the summary"},
 		},
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 1, "DIR|MODULE.wasm")
@@ -253,15 +254,19 @@ A module that fails to prepare is reported with the host's reason (exit 4).`,
 				}
 			} else {
 				p.Printf("Prepared %s (%d bytes; prepared hash %s…, profile %s)\n", a[0], len(code), fmt.Sprintf("%x", prep.Hash[:6]), prep.Profile)
-				rows := make([][]string, len(results))
-				for i, r := range results {
+				var rows [][]string
+				for _, r := range results {
 					status := "ok"
 					if !r.OK {
 						status = "FAIL: " + r.Reason
+					} else if c.Bool("brief") {
+						continue
 					}
-					rows[i] = []string{"  " + filepath.Base(r.File), fmt.Sprint(r.Gas), status}
+					rows = append(rows, []string{"  " + filepath.Base(r.File), fmt.Sprint(r.Gas), status})
 				}
-				p.Table("", []string{"  VECTOR", "GAS", "RESULT"}, rows)
+				if len(rows) > 0 {
+					p.Table("", []string{"  VECTOR", "GAS", "RESULT"}, rows)
+				}
 			}
 			if failed > 0 {
 				return client.Errorf(client.KindRule, "%d of %d vectors failed", failed, len(files))
