@@ -59,6 +59,7 @@ fixtures:
 	@command -v wat2wasm >/dev/null || { echo "wat2wasm missing: apt-get install wabt"; exit 1; }
 	cd host/testdata/hostile && for f in *.wat; do \
 		wat2wasm --enable-all --no-check "$$f" -o "$${f%.wat}.wasm" || exit 1; done && $(GO) run gen.go
+	cd host/testdata/bench && for f in *.wat; do wat2wasm "$$f" -o "$${f%.wat}.wasm" || exit 1; done
 	cd host/internal/instrument/testdata && for f in *.wat; do wat2wasm --enable-all "$$f" -o "$${f%.wat}.wasm" || exit 1; done
 	cd host/internal/wasi/testdata && for f in *.wat; do wat2wasm "$$f" -o "$${f%.wat}.wasm" || exit 1; done
 	cd chaincode/testdata && for f in *.wat; do wat2wasm "$$f" -o "$${f%.wat}.wasm" || exit 1; done

@@ -152,7 +152,7 @@ type ctlFrame struct {
 // Entering a block is unconditional, so block does not end a segment; the
 // code after a block's end is a join point only if some branch targets the
 // block. loop starts a segment (its head is a branch target), if/else start
-// one per arm, and every branch ends one.
+// one per arm, and unconditional branches end one. br_if does not (see below).
 func (fr *funcRewriter) segmentEnds(in *wasm.Instr) bool {
 	switch in.Class {
 	case wasm.Block:
@@ -170,7 +170,14 @@ func (fr *funcRewriter) segmentEnds(in *wasm.Instr) bool {
 		top := fr.ctl[len(fr.ctl)-1]
 		fr.ctl = fr.ctl[:len(fr.ctl)-1]
 		return top.class != wasm.Block || top.targeted
-	case wasm.Br, wasm.BrIf:
+	case wasm.BrIf:
+		// The code after a br_if is reached only by falling through, so
+		// it is charged with the segment before it: a taken branch pays
+		// in advance for the run it skipped. This halves the charges of
+		// the usual loop shape (test, br_if out, body, br back).
+		fr.markTargets(in)
+		return false
+	case wasm.Br:
 		fr.markTargets(in)
 		return true
 	case wasm.Return:
