@@ -111,7 +111,7 @@ func BenchmarkPricer(b *testing.B) {
 	r := &Resource{ID: "r1", Type: "ecs", Provider: org1, Consumer: org2,
 		Spec: map[string]int64{"vcpu": 2, "memory_gib": 4, "system_disk_gib": 40, "public_ips": 1}, Attributes: map[string]string{"zone": "bj-1"}}
 	price := &PriceEntry{Currency: "CNY", Scale: 2, UnitPrices: map[string]int64{"vcpu_hour": 12, "memory_gib_hour": 3, "disk_gib_hour": 1, "public_ip_hour": 5, "egress_gib": 80}}
-	in, err := encodeInput(r, price, map[string]int64{"vcpu": 10}, map[string]int64{"egress_gib": 7}, t0.Unix(), t0.Unix()+36000, "tx", t0.Unix())
+	in, err := EncodeInput(r, price, map[string]int64{"vcpu": 10}, map[string]int64{"egress_gib": 7}, t0.Unix(), t0.Unix()+36000, "tx", t0.Unix())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -87,11 +87,17 @@ func (t *txn) buildInput(r *Resource, start, end int64) ([]byte, *PriceEntry, er
 	if err != nil {
 		return nil, nil, err
 	}
-	in, err := encodeInput(r, price, limits, usage, start, end, t.id, t.now)
+	in, err := EncodeInput(r, price, limits, usage, start, end, t.id, t.now)
 	return in, price, err
 }
 
-func encodeInput(r *Resource, price *PriceEntry, limits, usage map[string]int64, start, end int64, txID string, now int64) ([]byte, error) {
+// EncodeInput is the ABI v1 rule input (host/ABI.md) the contract builds for
+// resource r billed over (start, end] with the given price book entry, quota
+// limits and usage sums, in transaction txID at Unix time now. encoding/json
+// sorts map keys and the struct fields are in key order, so the bytes, and the
+// input hash a bill records, are canonical. Offline verifiers (fedmeter bill
+// verify) call it to rebuild a bill's input byte for byte.
+func EncodeInput(r *Resource, price *PriceEntry, limits, usage map[string]int64, start, end int64, txID string, now int64) ([]byte, error) {
 	in := ruleInput{
 		ABI: 1, Currency: price.Currency, Scale: price.Scale,
 		Period: Period{Start: start, End: end},
@@ -124,7 +130,10 @@ func (c *Contract) runRule(t *txn, r *Rule, input []byte, price *PriceEntry) (*h
 		}
 		return b, nil
 	}
-	call := host.Call{Input: input, GasLimit: BillGasLimit, TxTime: time.Unix(t.now, int64(t.nanos)).UTC(), TxID: t.id}
+	// The rule's clock reads the transaction time in whole seconds, as
+	// the input's tx.time does, so anyone holding a bill (IssuedAt is in
+	// seconds) can rerun the rule exactly.
+	call := host.Call{Input: input, GasLimit: BillGasLimit, TxTime: time.Unix(t.now, 0).UTC(), TxID: t.id}
 	res, err := c.pricer.Price(context.Background(), r, code, call)
 	if err != nil {
 		return nil, ruleFailure(r, err)
@@ -547,7 +556,7 @@ func (c *Contract) BillQuote(ctx contractapi.TransactionContextInterface, provid
 		limits = q.Limits
 	}
 	r := &Resource{ID: "quote", Type: resourceType, Provider: provider, Consumer: t.msp, Spec: sp}
-	input, err := encodeInput(r, price, limits, us, s, e, t.id, t.now)
+	input, err := EncodeInput(r, price, limits, us, s, e, t.id, t.now)
 	if err != nil {
 		return "", err
 	}

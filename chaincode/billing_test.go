@@ -265,7 +265,7 @@ func TestWasmMatchesNative(t *testing.T) {
 	}
 	for i, c := range cases {
 		r := &Resource{ID: "r", Type: "ecs", Provider: org1, Consumer: org2, Spec: c.spec, Attributes: map[string]string{"note": `a "quoted" {brace}`}}
-		in, err := encodeInput(r, prices, map[string]int64{"vcpu": 10}, c.usage, t0.Unix(), t0.Unix()+c.secs, "tx", t0.Unix())
+		in, err := EncodeInput(r, prices, map[string]int64{"vcpu": 10}, c.usage, t0.Unix(), t0.Unix()+c.secs, "tx", t0.Unix())
 		if err != nil {
 			t.Fatal(err)
 		}

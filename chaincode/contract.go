@@ -94,7 +94,6 @@ type txn struct {
 	ctx      contractapi.TransactionContextInterface
 	id       string
 	now      int64 // tx timestamp, Unix seconds
-	nanos    int32
 	msp      string
 	clientID string
 	admin    bool
@@ -111,7 +110,7 @@ func begin(ctx contractapi.TransactionContextInterface) (*txn, error) {
 	if err != nil || ts == nil {
 		return nil, errors.New("the transaction timestamp could not be read")
 	}
-	t := &txn{stub: stub, ctx: ctx, id: stub.GetTxID(), now: ts.GetSeconds(), nanos: ts.GetNanos()}
+	t := &txn{stub: stub, ctx: ctx, id: stub.GetTxID(), now: ts.GetSeconds()}
 	ci := ctx.GetClientIdentity()
 	if ci == nil {
 		return nil, errors.New("the client identity could not be read from the transaction")

@@ -184,6 +184,10 @@ type UsageRecord struct {
 	End      int64  `json:"end"`
 }
 
+// BilledIn reports whether u counts toward the bill of period p: a record
+// belongs to the bill whose period contains its end, (p.Start, p.End].
+func (u UsageRecord) BilledIn(p Period) bool { return u.End > p.Start && u.End <= p.End }
+
 // usageSeen marks a record ID as used, with the digest of what it carried.
 type usageSeen struct {
 	Resource string `json:"resource"`

@@ -71,8 +71,9 @@ func scanAll(t *txn, start, end string, f func(k string, v []byte) error) error 
 	return nil
 }
 
-// History returns every version of one ledger entry, oldest first as the
-// ledger gives them. kind and ref name the entry:
+// History returns every version of one ledger entry in the order the ledger
+// gives them (Fabric v2 and the embedded ledger: newest first). kind and ref
+// name the entry:
 //
 //	consortium  ""                 any member
 //	proposal    proposal ID        any member

@@ -132,7 +132,7 @@ func recompute(t *testing.T, e *env, who string, b *Bill) {
 			usage[u.Metric] += u.Quantity
 		}
 	}
-	in, err := encodeInput(&res, &price.Entry, q.Limits, usage, b.Period.Start, b.Period.End, b.Tx, b.IssuedAt)
+	in, err := EncodeInput(&res, &price.Entry, q.Limits, usage, b.Period.Start, b.Period.End, b.Tx, b.IssuedAt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,14 +36,6 @@ type Backend interface {
 	Close() error
 }
 
-// TxTimer is implemented by backends that can tell a committed
-// transaction's exact timestamp (the embedded ledger). Offline bill
-// verification uses it for the rule's clock; without it, the bill's issue
-// time (whole seconds) is used.
-type TxTimer interface {
-	TxTime(ctx context.Context, txID string) (time.Time, error)
-}
-
 // Options selects and configures a backend for Open.
 type Options struct {
 	// Profile is a connection profile (YAML, see Profile): use the Gateway

@@ -181,22 +181,6 @@ func (e *Embedded) LastTxTime() (time.Time, error) {
 	return b.Timestamp, nil
 }
 
-// TxTime returns a committed transaction's exact timestamp.
-func (e *Embedded) TxTime(ctx context.Context, txID string) (time.Time, error) {
-	n, err := e.led.FindTx(txID)
-	if err != nil {
-		if errors.Is(err, embedded.ErrNotFound) {
-			return time.Time{}, Errorf(KindNotFound, "transaction %s is not on this ledger", txID)
-		}
-		return time.Time{}, Errorf(KindRule, "transaction %s cannot be looked up: %v", txID, errText(err))
-	}
-	b, err := e.led.Block(n)
-	if err != nil {
-		return time.Time{}, Errorf(KindRule, "block %d cannot be read: %v", n, errText(err))
-	}
-	return b.Timestamp, nil
-}
-
 // InitOptions configures InitEmbedded.
 type InitOptions struct {
 	// Orgs are the founding members, the first one creating the consortium

@@ -96,13 +96,10 @@ func (c *Client) VerifyBill(ctx context.Context, billID string) (*Verification, 
 	check("prepared hash", prepared == b.Rule.PreparedHash && p.Profile == b.Rule.Profile,
 		b.Rule.PreparedHash+" ("+b.Rule.Profile+")", prepared+" ("+p.Profile+")")
 
-	txTime := time.Unix(b.IssuedAt, 0).UTC()
-	if tt, ok := c.b.(TxTimer); ok {
-		if t, err := tt.TxTime(ctx, b.Tx); err == nil {
-			txTime = t.UTC()
-		}
-	}
-	res, err := runRule(ctx, p, host.Call{Input: in, GasLimit: chaincode.BillGasLimit, TxTime: txTime, TxID: b.Tx})
+	// The contract gives rules the transaction time in whole seconds,
+	// which the bill records, so this is exact on every backend.
+	call := host.Call{Input: in, GasLimit: chaincode.BillGasLimit, TxTime: time.Unix(b.IssuedAt, 0).UTC(), TxID: b.Tx}
+	res, err := runRule(ctx, p, call)
 	if err != nil {
 		v.RuleError = errText(err)
 		check("rule runs", false, "billed "+money(b.Amount, b.Scale, b.Currency), "failed: "+v.RuleError)
@@ -147,50 +144,6 @@ func runRule(ctx context.Context, p *host.Prepared, call host.Call) (*host.Resul
 	return m.Bill(ctx, call)
 }
 
-// The rule input of ABI v1 (host/ABI.md), encoded as the contract encodes it
-// (encoding/json; struct fields in key order, map keys sorted): the input
-// hash must come out byte for byte the same.
-//
-// TODO(chaincode): this mirrors chaincode's unexported encodeInput; switch
-// to an exported input builder when the contract offers one.
-type abiInput struct {
-	ABI      int              `json:"abi"`
-	Currency string           `json:"currency"`
-	Period   chaincode.Period `json:"period"`
-	Price    abiPrice         `json:"price"`
-	Quota    map[string]int64 `json:"quota"`
-	Resource abiResource      `json:"resource"`
-	Scale    int              `json:"scale"`
-	Tx       abiTx            `json:"tx"`
-	Usage    map[string]int64 `json:"usage"`
-}
-
-type abiPrice struct {
-	EffectiveFrom int64            `json:"effective_from"`
-	UnitPrices    map[string]int64 `json:"unit_prices"`
-}
-
-type abiResource struct {
-	Attributes map[string]string `json:"attributes"`
-	Consumer   string            `json:"consumer"`
-	ID         string            `json:"id"`
-	Provider   string            `json:"provider"`
-	Spec       map[string]int64  `json:"spec"`
-	Type       string            `json:"type"`
-}
-
-type abiTx struct {
-	ID   string `json:"id"`
-	Time int64  `json:"time"`
-}
-
-func nonNil[V any](m map[string]V) map[string]V {
-	if m == nil {
-		return map[string]V{}
-	}
-	return m
-}
-
 // rebuildInput rebuilds a bill's rule input from ledger queries.
 func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, error) {
 	r, err := c.Resource(ctx, b.Resource)
@@ -207,17 +160,9 @@ func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, e
 	}
 	usage := map[string]int64{}
 	for _, u := range recs {
-		if u.End > b.Period.Start && u.End <= b.Period.End {
+		if u.BilledIn(b.Period) {
 			usage[u.Metric] += u.Quantity
 		}
-	}
-	in := abiInput{
-		ABI: 1, Currency: price.Entry.Currency, Scale: price.Entry.Scale, Period: b.Period,
-		Price: abiPrice{EffectiveFrom: price.Entry.EffectiveFrom, UnitPrices: nonNil(price.Entry.UnitPrices)},
-		Resource: abiResource{Attributes: nonNil(r.Attributes), Consumer: r.Consumer, ID: r.ID, Provider: r.Provider,
-			Spec: nonNil(r.Spec), Type: r.Type},
-		Tx:    abiTx{ID: b.Tx, Time: b.IssuedAt},
-		Usage: usage,
 	}
 	// The quota limits are those in force when the bill was issued. The
 	// quota may have changed since, so every version the ledger kept is a
@@ -227,7 +172,9 @@ func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, e
 	var cands []map[string]int64
 	seen := map[string]bool{}
 	add := func(l map[string]int64) {
-		l = nonNil(l)
+		if l == nil {
+			l = map[string]int64{}
+		}
 		k, _ := json.Marshal(l)
 		if !seen[string(k)] {
 			seen[string(k)] = true
@@ -248,8 +195,7 @@ func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, e
 	add(nil)
 	var first []byte
 	for _, l := range cands {
-		in.Quota = l
-		enc, err := json.Marshal(in)
+		enc, err := chaincode.EncodeInput(r, &price.Entry, l, usage, b.Period.Start, b.Period.End, b.Tx, b.IssuedAt)
 		if err != nil {
 			return nil, Errorf(KindRule, "the rule input of bill %s cannot be encoded: %v", b.ID, err)
 		}
