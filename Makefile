@@ -49,6 +49,7 @@ demo: rules
 # Short fuzz runs of every parser of untrusted bytes.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzPrepare -fuzztime 60s ./host/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeOutput -fuzztime 30s ./host/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeInput -fuzztime 60s ./sdk-rules/
 	$(GO) test -run '^$$' -fuzz FuzzMulDiv -fuzztime 30s ./sdk-rules/money/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeBlock -fuzztime 30s ./network/embedded/
