@@ -69,3 +69,24 @@ fixtures:
 
 clean:
 	rm -rf $(BUILD)
+
+# The seed topology on real Fabric nodes, as native processes (no Docker):
+# network/fabric/README.md. Needs Fabric's release binaries on PATH or in
+# FABRIC_BIN. State lives in $FEDMETER_NET_DIR (default ~/.fedmeter/fabric).
+.PHONY: network-up network-down network-status network-test
+network-up:
+	./network/fabric/network.sh up
+
+network-down:
+	./network/fabric/network.sh down
+
+network-status:
+	./network/fabric/network.sh status
+
+# Brings up its own network (~/.fedmeter/fabric-it, ports +10000), plays the
+# story on it and tears it down; skips when Fabric's binaries are absent. The
+# trailing down also cleans up after a test binary killed by its timeout.
+network-test:
+	FEDMETER_FABRIC_IT=1 $(GO) test -count=1 -timeout 20m -run TestFabricNetwork -v ./network/fabric/; rc=$$?; \
+	[ -n "$$FEDMETER_IT_KEEP" ] || FEDMETER_NET_DIR=$${FEDMETER_IT_NET_DIR:-$$HOME/.fedmeter/fabric-it} \
+		./network/fabric/network.sh down >/dev/null 2>&1 || true; exit $$rc

@@ -1,0 +1,62 @@
+// Command putget is a trivial Put/Get contract run as a Fabric chaincode
+// service. It is the baseline that fedmeter's own transactions are measured
+// against on the same network (see network/fabric/README.md), and the contract
+// network.sh deploys when the fedmeter chaincode is not built yet.
+//
+// It serves chaincode-as-a-service when CHAINCODE_SERVER_ADDRESS (host:port to
+// listen on) and CHAINCODE_ID (the package ID the peer knows it by) are set.
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+)
+
+// PutGet stores and reads plain values.
+type PutGet struct {
+	contractapi.Contract
+}
+
+// Put stores value under key.
+func (PutGet) Put(ctx contractapi.TransactionContextInterface, key, value string) error {
+	if key == "" {
+		return fmt.Errorf("empty key")
+	}
+	return ctx.GetStub().PutState(key, []byte(value))
+}
+
+// Get returns the value stored under key, or an error when there is none.
+func (PutGet) Get(ctx contractapi.TransactionContextInterface, key string) (string, error) {
+	v, err := ctx.GetStub().GetState(key)
+	if err != nil {
+		return "", err
+	}
+	if v == nil {
+		return "", fmt.Errorf("no value for key %q", key)
+	}
+	return string(v), nil
+}
+
+func main() {
+	cc, err := contractapi.NewChaincode(&PutGet{})
+	if err != nil {
+		log.Fatalf("putget: %v", err)
+	}
+	addr, id := os.Getenv("CHAINCODE_SERVER_ADDRESS"), os.Getenv("CHAINCODE_ID")
+	if addr == "" || id == "" {
+		log.Fatal("putget: set CHAINCODE_SERVER_ADDRESS and CHAINCODE_ID to run as a chaincode service")
+	}
+	srv := &shim.ChaincodeServer{
+		CCID:     id,
+		Address:  addr,
+		CC:       cc,
+		TLSProps: shim.TLSProperties{Disabled: true}, // 127.0.0.1 only
+	}
+	if err := srv.Start(); err != nil {
+		log.Fatalf("putget: %v", err)
+	}
+}
