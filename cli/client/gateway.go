@@ -182,7 +182,10 @@ func DialGateway(ctx context.Context, p *Profile) (*Gateway, error) {
 		}
 		creds = credentials.NewClientTLSFromCert(pool, p.ServerName)
 	}
-	conn, err := grpc.NewClient(p.Endpoint, grpc.WithTransportCredentials(creds))
+	// A rule module travels twice in an upload (the argument and the
+	// written state), so 8 MiB modules need more than gRPC's 4 MiB default.
+	conn, err := grpc.NewClient(p.Endpoint, grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)))
 	if err != nil {
 		return nil, Errorf(KindInvalid, "endpoint %q in the connection profile %s is not valid: %v", p.Endpoint, p.file, errText(err))
 	}
@@ -201,13 +204,54 @@ func DialGateway(ctx context.Context, p *Profile) (*Gateway, error) {
 	return &Gateway{prof: p, conn: conn, gw: g, contract: c, mspID: p.MSPID}, nil
 }
 
+// maxMessage bounds gRPC messages both ways: room for the largest module
+// (host.ProfileV1.MaxModuleBytes) twice, base64-encoded, plus envelope.
+const maxMessage = 32 << 20
+
 // Submit endorses, orders and commits a transaction and returns its result.
+//
+// Submit returns once the gateway's own peer has committed, but another org's
+// endorsing peer may still be a block behind; a transaction sent right after
+// the one it depends on can then fail endorsement there alone. When only
+// other orgs' peers refused, Submit tries again, up to three times, after
+// 250, 500 and 1000 ms. A refusal by the caller's own org is the contract's
+// answer and is returned at once.
 func (g *Gateway) Submit(ctx context.Context, fn string, args ...string) ([]byte, error) {
-	b, err := g.contract.SubmitWithContext(ctx, fn, gw.WithArguments(args...))
-	if err != nil {
-		return nil, g.wrap(fn, err)
+	for attempt := 0; ; attempt++ {
+		b, err := g.contract.SubmitWithContext(ctx, fn, gw.WithArguments(args...))
+		if err == nil {
+			return b, nil
+		}
+		if attempt >= 3 || !refusedOnlyElsewhere(err, g.mspID) {
+			return nil, g.wrap(fn, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, g.wrap(fn, err)
+		case <-time.After(250 * time.Millisecond << attempt):
+		}
 	}
-	return b, nil
+}
+
+// refusedOnlyElsewhere reports whether err is an endorsement failure whose
+// every failing endorser belongs to an org other than mspID.
+func refusedOnlyElsewhere(err error, mspID string) bool {
+	var ee *gw.EndorseError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	n := 0
+	for _, d := range status.Convert(err).Details() {
+		ed, ok := d.(*gwproto.ErrorDetail)
+		if !ok {
+			continue
+		}
+		if ed.GetMspId() == mspID {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // Evaluate runs a query on one peer.

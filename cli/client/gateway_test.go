@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
@@ -122,7 +123,7 @@ func startGateway(t *testing.T, g *fakeGateway) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(grpc.MaxRecvMsgSize(100<<20), grpc.MaxSendMsgSize(100<<20)) // as a Fabric peer
 	gateway.RegisterGatewayServer(srv, g)
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
@@ -285,5 +286,51 @@ func TestLoadProfile(t *testing.T) {
 	// --as and --at belong to the embedded ledger.
 	if _, err := client.Open(context.Background(), client.Options{Profile: good, As: "Org1/Admin"}); client.KindOf(err) != client.KindInvalid {
 		t.Fatalf("profile with As: %v", err)
+	}
+}
+
+// refusedBy is an endorsement refusal reported by a peer of org mspID.
+func refusedBy(mspID, msg string) error {
+	st, _ := status.New(codes.Aborted, "failed to endorse transaction, see attached details for more info").
+		WithDetails(&gateway.ErrorDetail{Address: "peer0." + mspID + ":7051", MspId: mspID, Message: "chaincode response 500, " + msg})
+	return st.Err()
+}
+
+// TestGatewayRetriesLaggingOrgs: a refusal by another org's peer alone (a peer
+// a block behind) is tried again; a refusal by the caller's own org is final;
+// and messages beyond gRPC's 4 MiB default get through.
+func TestGatewayRetriesLaggingOrgs(t *testing.T) {
+	lagging := 0
+	big := bytes.Repeat([]byte("x"), 6<<20)
+	g := &fakeGateway{commit: map[string]peer.TxValidationCode{}, answers: map[string]func([]string) ([]byte, error){
+		"Lagging": func([]string) ([]byte, error) {
+			if lagging++; lagging < 3 {
+				return nil, refusedBy("Org2MSP", "the consortium is not initialized")
+			}
+			return []byte(`{}`), nil
+		},
+		"Refused": func([]string) ([]byte, error) { return nil, refusedBy("Org1MSP", "quota exceeded") },
+		"Big":     func(a []string) ([]byte, error) { return big[:len(a[0])], nil },
+	}}
+	b, err := client.Open(context.Background(), client.Options{Profile: startGateway(t, g)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Submit(context.Background(), "Lagging"); err != nil || lagging != 3 {
+		t.Fatalf("lagging org: err %v after %d tries, want success on the third", err, lagging)
+	}
+	if _, err := b.Submit(context.Background(), "Refused"); err == nil || !strings.Contains(err.Error(), "quota exceeded") {
+		t.Fatalf("own org's refusal: err %v", err)
+	}
+	g.mu.Lock()
+	refusals := strings.Count(strings.Join(g.calls, "\n"), "Refused")
+	g.mu.Unlock()
+	if refusals != 1 {
+		t.Fatalf("own org's refusal was tried %d times, want once", refusals)
+	}
+	out, err := b.Evaluate(context.Background(), "Big", string(big[:5<<20]))
+	if err != nil || len(out) != 5<<20 {
+		t.Fatalf("5 MiB each way: %d bytes, %v", len(out), err)
 	}
 }
