@@ -30,7 +30,7 @@ test: fmt-check vet
 
 # Speed goals live here, never in timed tests. Numbers: docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/... ./chaincode/... ./network/embedded/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/... ./chaincode/... ./network/embedded/... ./rules/ecs/ ./sdk-rules/...
 
 # The standard rules, built reproducibly (-trimpath, no build ID, no VCS stamp)
 # into $(RULES_OUT), which is not committed; prints each module's SHA-256.
