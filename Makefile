@@ -53,6 +53,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeInput -fuzztime 60s ./sdk-rules/
 	$(GO) test -run '^$$' -fuzz FuzzMulDiv -fuzztime 30s ./sdk-rules/money/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeBlock -fuzztime 30s ./network/embedded/
+	$(GO) test -run '^$$' -fuzz FuzzArgs -fuzztime 30s ./chaincode/
+	$(GO) test -run '^$$' -fuzz FuzzReadUsage -fuzztime 30s ./cli/client/
 
 # Regenerate every committed .wasm from its .wat source (CI never needs this:
 # the .wasm files are committed). Needs wat2wasm: apt-get install wabt.
