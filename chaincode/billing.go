@@ -123,13 +123,7 @@ func EncodeInput(r *Resource, price *PriceEntry, limits, usage map[string]int64,
 // runRule runs rule r on input and checks that it billed in the price
 // book's currency and scale.
 func (c *Contract) runRule(t *txn, r *Rule, input []byte, price *PriceEntry) (*host.Result, error) {
-	code := func() ([]byte, error) {
-		b, err := t.stub.GetState(key(pfxRuleCode, r.Hash))
-		if err != nil || b == nil {
-			return nil, fmt.Errorf("the code of rule %s could not be read", r.Hash)
-		}
-		return b, nil
-	}
+	code := func() ([]byte, error) { return t.ruleCodeUnrecorded(r.Hash) }
 	// The rule's clock reads the transaction time in whole seconds, as
 	// the input's tx.time does, so anyone holding a bill (IssuedAt is in
 	// seconds) can rerun the rule exactly.
@@ -143,6 +137,43 @@ func (c *Contract) runRule(t *txn, r *Rule, input []byte, price *PriceEntry) (*h
 			r.Name, r.Version, r.Hash, res.Bill.Currency, res.Bill.Scale, price.Currency, price.Scale)
 	}
 	return res, nil
+}
+
+// ruleCodeUnrecorded reads a rule's module for the pricer, which asks only
+// when its process has not prepared the rule yet. The read must not enter
+// the transaction's read set: whether an endorser's process had the rule
+// cached would then change the read set, and endorsers with different
+// caches would return different results (an endorsement mismatch that
+// fails the transaction). So the module is read through the key's history,
+// which Fabric does not record: rule-code/<hash> is written once, at
+// upload, and never changes, and the prepared module's hash is checked
+// against the rule record, which is read as usual. A peer that has no
+// history of the key (one bootstrapped from a snapshot taken after the
+// upload) reads it as state instead.
+func (t *txn) ruleCodeUnrecorded(hash string) ([]byte, error) {
+	k := key(pfxRuleCode, hash)
+	if it, err := t.stub.GetHistoryForKey(k); err == nil {
+		var latest []byte
+		for it.HasNext() {
+			m, err := it.Next()
+			if err != nil {
+				latest = nil
+				break
+			}
+			if !m.GetIsDelete() && len(m.GetValue()) > 0 && latest == nil {
+				latest = m.GetValue() // newest first
+			}
+		}
+		it.Close()
+		if latest != nil {
+			return latest, nil
+		}
+	}
+	b, err := t.stub.GetState(k)
+	if err != nil || b == nil {
+		return nil, fmt.Errorf("the code of rule %s could not be read", hash)
+	}
+	return b, nil
 }
 
 func lines(b host.Bill) []BillLine {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -335,3 +336,45 @@ func TestStandardECSRule(t *testing.T) {
 }
 
 func hexOf(b []byte) string { return hex.EncodeToString(b) }
+
+// TestReadSetIndependentOfRuleCache: an endorser whose process has not
+// prepared the rule yet reads its module, one that has does not; the read
+// set must be the same either way, or the two endorsements differ and the
+// transaction fails on Fabric (an endorsement mismatch). The module is read
+// through its key's history, which is not part of the read set.
+func TestReadSetIndependentOfRuleCache(t *testing.T) {
+	cold := &wasmPricer{prepared: map[string]*host.Prepared{}}
+	e := newEnv(t, WithPricer(cold))
+	e.initConsortium()
+	e.market()
+	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+	e.ok("org1.admin", "QuotaSet", org2, `{"max_days":365,"vcpu":10,"memory_gib":40,"system_disk_gib":100,"public_ips":2}`)
+	e.activeResource("r1")
+	e.activeResource("r2")
+	e.advance(time.Hour)
+	release := func(id string) []string {
+		t.Helper()
+		r, err := e.l.Submit(e.id("org2.user"), "ResourceRelease", id)
+		if err != nil {
+			t.Fatalf("release %s: %v", id, err)
+		}
+		var keys []string
+		for _, k := range r.Reads {
+			keys = append(keys, strings.ReplaceAll(k, id, "<id>"))
+		}
+		return keys
+	}
+	first := release("r1") // the pricer prepares the rule: reads its module
+	if len(cold.prepared) != 1 {
+		t.Fatalf("the rule was not prepared by the first release")
+	}
+	second := release("r2") // prepared already
+	if !reflect.DeepEqual(first, second) {
+		t.Fatalf("the read set depends on the pricer's cache:\ncold: %v\nwarm: %v", first, second)
+	}
+	for _, k := range first {
+		if strings.HasPrefix(k, "rule-code/") {
+			t.Fatalf("the read set holds %s", k)
+		}
+	}
+}

@@ -176,6 +176,52 @@ func (t *txn) put(k string, b []byte) error {
 	return nil
 }
 
+// prefetch reads keys in one round trip to the peer (GetMultipleStates)
+// instead of one each; the reads are recorded as GetState's are. Missing
+// keys map to nil.
+func (t *txn) prefetch(keys []string) (map[string][]byte, error) {
+	m := make(map[string][]byte, len(keys))
+	if len(keys) == 0 {
+		return m, nil
+	}
+	vals, err := t.stub.GetMultipleStates(keys...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s and %d more keys failed: %v", keys[0], len(keys)-1, err)
+	}
+	if len(vals) != len(keys) {
+		return nil, fmt.Errorf("reading %d keys returned %d values", len(keys), len(vals))
+	}
+	for i, k := range keys {
+		m[k] = vals[i]
+	}
+	return m, nil
+}
+
+// decodeStored decodes a stored value read by prefetch, as getJSON does.
+func decodeStored(k string, b []byte, v any) (bool, error) {
+	if b == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("the stored value of %s is corrupt: %v", k, err)
+	}
+	return true, nil
+}
+
+// batchWrites makes the transaction's writes travel to the peer together
+// when flushWrites is called (the shim's write batch: one message instead of
+// one round trip per write; peers that do not support it get them one by
+// one as before). A transaction that batches must flush before it returns
+// success; one that fails writes nothing anyway.
+func (t *txn) batchWrites() { t.stub.StartWriteBatch() }
+
+func (t *txn) flushWrites() error {
+	if err := t.stub.FinishWriteBatch(); err != nil {
+		return fmt.Errorf("writing the transaction's changes failed: %v", err)
+	}
+	return nil
+}
+
 func (t *txn) exists(k string) (bool, error) {
 	b, err := t.stub.GetState(k)
 	if err != nil {

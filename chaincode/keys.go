@@ -19,6 +19,7 @@ const (
 	pfxActivation   = "activation/"    // activation/<type>
 	pfxPrice        = "price/"         // price/<provider>/<type>
 	pfxQuota        = "quota/"         // quota/<provider>/<consumer>
+	pfxQuotaFree    = "quota-free/"    // quota-free/<provider>/<consumer>/<resource> -> spec returned at release
 	pfxResource     = "resource/"      // resource/<id>
 	pfxResProvider  = "resource-by-provider/"
 	pfxResConsumer  = "resource-by-consumer/"

@@ -2,6 +2,7 @@ package chaincode
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -234,12 +235,18 @@ func (c *Contract) QuotaSet(ctx contractapi.TransactionContextInterface, consume
 	if len(lim) == 0 {
 		return "", errf("limits must name at least one limit")
 	}
-	q := Quota{Provider: t.msp, Consumer: consumer, Used: map[string]int64{}}
-	if _, err := t.getJSON(key(pfxQuota, t.msp, consumer), &q); err != nil {
+	q := &Quota{Provider: t.msp, Consumer: consumer, Used: map[string]int64{}}
+	var freed []string
+	if ok, err := t.exists(key(pfxQuota, t.msp, consumer)); err != nil {
 		return "", err
+	} else if ok {
+		// Fold the releases' returns in with the limits they were made under.
+		if q, freed, err = t.quota(t.msp, consumer); err != nil {
+			return "", err
+		}
 	}
 	q.Limits, q.By, q.Updated = lim, t.actor(), t.stamp()
-	if err := t.putJSON(key(pfxQuota, t.msp, consumer), q); err != nil {
+	if err := t.saveQuota(q, freed); err != nil {
 		return "", err
 	}
 	return out(q)
@@ -264,24 +271,63 @@ func (c *Contract) QuotaGet(ctx contractapi.TransactionContextInterface, provide
 	if err := t.party("the quota "+provider+" granted "+consumer, provider, consumer); err != nil {
 		return "", err
 	}
-	q, err := t.quota(provider, consumer)
+	q, _, err := t.quota(provider, consumer)
 	if err != nil {
 		return "", err
 	}
 	return out(q)
 }
 
-func (t *txn) quota(provider, consumer string) (*Quota, error) {
-	var q Quota
-	ok, err := t.getJSON(key(pfxQuota, provider, consumer), &q)
+// quota returns the quota provider granted consumer with what is held now:
+// the use stored in quota/<provider>/<consumer> (updated by requests) less
+// what releases returned since, each in its own quota-free/ key (so that
+// releases between the same two orgs do not all write one key, which on
+// Fabric would let only one release per block commit). freed are those
+// keys: a transaction that saves the quota deletes them (saveQuota).
+func (t *txn) quota(provider, consumer string) (q *Quota, freed []string, err error) {
+	q = &Quota{}
+	ok, err := t.getJSON(key(pfxQuota, provider, consumer), q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !ok {
-		return nil, errf("%s has no quota from %s; the provider grants one with QuotaSet", consumer, provider)
+		return nil, nil, errf("%s has no quota from %s; the provider grants one with QuotaSet", consumer, provider)
 	}
 	if q.Used == nil {
 		q.Used = map[string]int64{}
 	}
-	return &q, nil
+	pfx := key(pfxQuotaFree, provider, consumer) + "/"
+	err = scanAll(t, pfx, prefixEnd(pfx), func(k string, v []byte) error {
+		var spec map[string]int64
+		if err := json.Unmarshal(v, &spec); err != nil {
+			return fmt.Errorf("%s is not valid: %v", k, err)
+		}
+		for _, name := range sortedKeys(spec) {
+			if _, limited := q.Limits[name]; limited || q.Used[name] != 0 {
+				q.Used[name] -= spec[name]
+				if q.Used[name] < 0 {
+					q.Used[name] = 0
+				}
+			}
+		}
+		freed = append(freed, k)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, freed, nil
+}
+
+// saveQuota writes q and deletes the returns folded into it.
+func (t *txn) saveQuota(q *Quota, freed []string) error {
+	if err := t.putJSON(key(pfxQuota, q.Provider, q.Consumer), q); err != nil {
+		return err
+	}
+	for _, k := range freed {
+		if err := t.stub.DelState(k); err != nil {
+			return fmt.Errorf("deleting %s failed: %v", k, err)
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package chaincode
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"testing"
@@ -226,4 +227,60 @@ func TestUsage(t *testing.T) {
 	// Sums that overflow int64 fail the bill, naming the metric.
 	e.ok("org1.agent", "UsageSubmit", batch(rec("big1", "r1", "egress_gib", int64(math.MaxInt64), now, now+60), rec("big2", "r1", "egress_gib", 1, now, now+120)))
 	e.fail("usage of egress_gib for resource r1 over the period overflows a 64-bit integer", "org2.user", "ResourceRelease", "r1")
+}
+
+// TestQuotaReturns: a release returns its quota in a key of its own
+// (quota-free/<provider>/<consumer>/<resource>), never writing the quota
+// itself, so that releases between the same two orgs do not conflict on
+// Fabric; what is held is the same as if it had written the quota, and the
+// next request or QuotaSet folds the returns in.
+func TestQuotaReturns(t *testing.T) {
+	e := newEnv(t)
+	e.initConsortium()
+	e.market() // Org1 grants Org2 vcpu 10
+	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+	held := func(want int64) {
+		t.Helper()
+		if q := decode[Quota](t, e.eval("org2.user", "QuotaGet", org1, org2)); q.Used["vcpu"] != want {
+			t.Fatalf("vcpu held %d, want %d (%+v)", q.Used["vcpu"], want, q.Used)
+		}
+	}
+	quotaKey := "quota/" + org1 + "/" + org2
+	for _, id := range []string{"a", "b", "c"} {
+		e.ok("org2.user", "ResourceRequest", id, org1, "ecs", `{"vcpu":3}`, "30", "")
+	}
+	e.ok("org1.agent", "ResourceActivate", "a")
+	held(9)
+	e.fail("spec field vcpu of 2 exceeds the remaining quota: Org1MSP granted Org2MSP 10 and 9 are held", "org2.user", "ResourceRequest", "d", org1, "ecs", `{"vcpu":2}`, "30", "")
+	e.advance(time.Hour)
+	before := e.snapshot()[quotaKey]
+	e.ok("org2.user", "ResourceRelease", "b") // requested: no bill
+	e.ok("org1.user", "ResourceRelease", "a") // active: billed
+	if after := e.snapshot()[quotaKey]; after != before {
+		t.Fatalf("a release wrote the quota:\n%s\n%s", before, after)
+	}
+	if free := e.l.Keys("quota-free/"); len(free) != 2 || free[0] != "quota-free/"+org1+"/"+org2+"/a" {
+		t.Fatalf("returns %v", free)
+	}
+	held(3)
+	e.fail("resource b was already released", "org2.user", "ResourceRelease", "b")
+	// A request folds the returns into the quota and deletes them.
+	e.ok("org2.user", "ResourceRequest", "d", org1, "ecs", `{"vcpu":7}`, "30", "")
+	if free := e.l.Keys("quota-free/"); len(free) != 0 {
+		t.Fatalf("returns left after a request: %v", free)
+	}
+	held(10)
+	var q Quota
+	if err := json.Unmarshal([]byte(e.snapshot()[quotaKey]), &q); err != nil || q.Used["vcpu"] != 10 {
+		t.Fatalf("stored quota %s (%v)", e.snapshot()[quotaKey], err)
+	}
+	// QuotaSet folds them too, with the limits they were returned under.
+	e.ok("org2.user", "ResourceRelease", "d")
+	e.ok("org1.admin", "QuotaSet", org2, `{"max_days":30,"vcpu":5}`)
+	if free := e.l.Keys("quota-free/"); len(free) != 0 {
+		t.Fatalf("returns left after QuotaSet: %v", free)
+	}
+	held(3)
+	e.ok("org2.user", "ResourceRequest", "e", org1, "ecs", `{"vcpu":2}`, "30", "")
+	held(5)
 }

@@ -25,6 +25,8 @@ type Embedded struct {
 	owner bool // Close closes the ledger
 	who   string
 	id    *msp.Identity
+	// noSync is how the ledger was opened (OpenBaseline opens its own alike).
+	noSync bool
 }
 
 // EmbeddedOptions configures OpenEmbedded.
@@ -60,7 +62,7 @@ func OpenEmbedded(dir string, o EmbeddedOptions) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Embedded{dir: dir, cfg: cfg, led: led, owner: true, who: who, id: id}, nil
+	return &Embedded{dir: dir, cfg: cfg, led: led, owner: true, who: who, id: id, noSync: o.NoSync}, nil
 }
 
 // DefaultDataDir is $FEDMETER_DATA, or ./.fedmeter.
@@ -109,7 +111,7 @@ func (e *Embedded) As(who string) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Embedded{dir: e.dir, cfg: e.cfg, led: e.led, who: who, id: id}, nil
+	return &Embedded{dir: e.dir, cfg: e.cfg, led: e.led, who: who, id: id, noSync: e.noSync}, nil
 }
 
 // Submit runs a transaction and returns its payload once it is committed.

@@ -136,6 +136,12 @@ type Gateway struct {
 	gw       *gw.Gateway
 	contract *gw.Contract
 	mspID    string
+
+	// OnRetry, if set, is called with each failed attempt that Submit
+	// retries (an endorsement refused only by other orgs' peers) before it
+	// tries again; the error Submit finally returns is not passed to it.
+	// fedmeter bench counts endorsement mismatches with it.
+	OnRetry func(fn string, err error)
 }
 
 // DialGateway connects to the peer of profile p. gRPC connects lazily: an
@@ -225,6 +231,9 @@ func (g *Gateway) Submit(ctx context.Context, fn string, args ...string) ([]byte
 		if attempt >= 3 || !refusedOnlyElsewhere(err, g.mspID) {
 			return nil, g.wrap(fn, err)
 		}
+		if g.OnRetry != nil {
+			g.OnRetry(fn, err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil, g.wrap(fn, err)
@@ -265,6 +274,29 @@ func (g *Gateway) Evaluate(ctx context.Context, fn string, args ...string) ([]by
 
 // MSPID is the profile's MSP ID.
 func (g *Gateway) MSPID() string { return g.mspID }
+
+// Profile is the connection profile the gateway was dialed with.
+func (g *Gateway) Profile() *Profile { return g.prof }
+
+// ErrorDetails returns the per-peer details a Fabric gateway attached to
+// err ("address (MSP): message"), e.g. why each endorser refused; nil for
+// errors without them (the embedded ledger's, or a local one).
+func ErrorDetails(err error) []string {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, d := range st.Details() {
+		if ed, ok := d.(*gwproto.ErrorDetail); ok {
+			out = append(out, fmt.Sprintf("%s (%s): %s", ed.GetAddress(), ed.GetMspId(), ed.GetMessage()))
+		}
+	}
+	return out
+}
 
 // Close closes the gateway and its connection.
 func (g *Gateway) Close() error {

@@ -115,6 +115,10 @@ type Result struct {
 	TxID    string
 	Payload []byte
 	Event   *Event
+	// Reads are the keys the transaction read as Fabric records them in
+	// its read set (GetState, GetMultipleStates, and the keys a range
+	// query returned), sorted; history queries are not recorded.
+	Reads []string
 }
 
 // Error is a transaction the contract refused (status >= 400).
@@ -201,12 +205,16 @@ func (l *Ledger) run(id *Identity, commit bool, fn string, args ...string) (*Res
 	l.n++
 	sum := sha256.Sum256([]byte(fmt.Sprintf("stubtest-tx-%d", l.n)))
 	s := &Stub{l: l, txID: hex.EncodeToString(sum[:]), ts: l.now, creator: id.Creator,
-		args: append([]string{fn}, args...), writes: map[string][]byte{}}
+		args: append([]string{fn}, args...), writes: map[string][]byte{}, reads: map[string]bool{}}
 	resp := l.cc.Invoke(s)
 	if resp.GetStatus() >= shim.ERRORTHRESHOLD {
 		return nil, &Error{TxID: s.txID, Status: resp.GetStatus(), Message: resp.GetMessage()}
 	}
 	res := &Result{TxID: s.txID, Payload: resp.GetPayload(), Event: s.event}
+	for k := range s.reads {
+		res.Reads = append(res.Reads, k)
+	}
+	sort.Strings(res.Reads)
 	if commit {
 		keys := make([]string, 0, len(s.writes))
 		for k := range s.writes {
@@ -245,6 +253,7 @@ type Stub struct {
 	creator []byte
 	args    []string
 	writes  map[string][]byte
+	reads   map[string]bool
 	event   *Event
 }
 
@@ -286,12 +295,31 @@ func (s *Stub) GetState(k string) ([]byte, error) {
 	if err := checkKey(k); err != nil {
 		return nil, err
 	}
+	s.reads[k] = true
 	v := s.l.state[k]
 	if v == nil {
 		return nil, nil
 	}
 	return append([]byte(nil), v...), nil
 }
+
+// GetMultipleStates reads several keys at once, as GetState each.
+func (s *Stub) GetMultipleStates(keys ...string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, err := s.GetState(k)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// StartWriteBatch and FinishWriteBatch are the shim's transport
+// optimisation (writes sent to the peer together); writes here are local.
+func (s *Stub) StartWriteBatch()        {}
+func (s *Stub) FinishWriteBatch() error { return nil }
 
 func (s *Stub) PutState(k string, v []byte) error {
 	if err := checkKey(k); err != nil {
@@ -331,6 +359,7 @@ func (s *Stub) GetStateByRange(start, end string) (shim.StateQueryIteratorInterf
 			break
 		}
 		kvs = append(kvs, &queryresult.KV{Namespace: "fedmeter", Key: k, Value: append([]byte(nil), s.l.state[k]...)})
+		s.reads[k] = true
 	}
 	return &rangeIter{kvs: kvs}, nil
 }

@@ -242,6 +242,7 @@ func newApp(st *state) *cli.App {
 			memberCommand(st),
 			historyCommand(st),
 			ledgerCommand(st),
+			benchCommand(st),
 			completionCommand(st),
 		},
 	}

@@ -1,0 +1,189 @@
+package app
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// benchJSON runs fedmeter bench with -o json and decodes its report.
+func benchJSON(t *testing.T, dir string, args ...string) *benchReport {
+	t.Helper()
+	r := fedmeter(dir, "", append([]string{"-o", "json", "bench"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("fedmeter bench %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.out, r.errOut)
+	}
+	var rep benchReport
+	if err := json.Unmarshal([]byte(r.out), &rep); err != nil {
+		t.Fatalf("fedmeter bench %s: stdout is not the JSON report (%v):\n%s", strings.Join(args, " "), err, r.out)
+	}
+	return &rep
+}
+
+// listJSON runs a list command with -o json and returns the items.
+func listJSON(t *testing.T, dir string, args ...string) []map[string]any {
+	t.Helper()
+	r := fedmeter(dir, "", append([]string{"-o", "json"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("fedmeter %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.out, r.errOut)
+	}
+	var items []map[string]any
+	if err := json.Unmarshal([]byte(r.out), &items); err != nil {
+		t.Fatalf("fedmeter %s: %v\n%s", strings.Join(args, " "), err, r.out)
+	}
+	return items
+}
+
+// checkStep holds a step to what it says about itself: no errors, and the
+// window's counts within what the step put on the ledger.
+func checkStep(t *testing.T, s *benchStep, workload string, batch int) {
+	t.Helper()
+	if s.Workload != workload {
+		t.Fatalf("step is %s, want %s", s.Workload, workload)
+	}
+	if s.ErrorCount != 0 || len(s.Errors) != 0 || s.Mismatches != 0 {
+		t.Fatalf("%s: errors %v (%d), mismatches %d, first: %s", workload, s.Errors, s.ErrorCount, s.Mismatches, s.FirstError)
+	}
+	if s.Tx <= 0 || s.Tx > s.AllTx {
+		t.Fatalf("%s: tx %d in the window, %d in all", workload, s.Tx, s.AllTx)
+	}
+	if batch > 0 && (s.Records != s.Tx*batch || s.AllRecords != s.AllTx*batch || s.Batch != batch) {
+		t.Fatalf("%s: %d records in %d tx (all: %d in %d), batch %d", workload, s.Records, s.Tx, s.AllRecords, s.AllTx, batch)
+	}
+	if s.Seconds <= 0 || s.TxPerSec <= 0 || s.P50Ms > s.P99Ms || s.P99Ms > s.MaxMs {
+		t.Fatalf("%s: %.3f s, %.1f tx/s, p50 %.2f p99 %.2f max %.2f", workload, s.Seconds, s.TxPerSec, s.P50Ms, s.P99Ms, s.MaxMs)
+	}
+}
+
+// TestBench runs every workload of fedmeter bench on the embedded ledger,
+// briefly, and checks its counts against the ledger: the usage records and
+// the bills it reports are the ones the ledger holds.
+func TestBench(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "ledger")
+	if r := fedmeter(dir, "", "init"); r.code != 0 {
+		t.Fatalf("init: %s%s", r.out, r.errOut)
+	}
+	short := []string{"--warmup", "0s", "--duration", "400ms"}
+
+	// Refusals, before anything is set up.
+	play(t, dir, map[string]string{}, []step{
+		{name: "no workload", args: a("bench"), code: 1, err: []string{"needs a workload", "fedmeter bench --help"}},
+		{name: "unknown workload", args: a("bench usage nope"), code: 1, err: []string{`"nope" is not a workload`}},
+		{name: "bad batch", args: a("bench usage --batch 1001"), code: 1, err: []string{"--batch 1001 is not valid"}},
+		{name: "bad inflight", args: a("bench put --inflight 0"), code: 1, err: []string{"--inflight \"0\" is not valid"}},
+		{name: "rate with two inflight", args: a("bench put --rate 10 --inflight 1,2"), code: 1, err: []string{"with --rate, --inflight is one number"}},
+		{name: "at", args: a("bench put --at 2026-01-01T00:00:00Z"), code: 1, err: []string{"--at cannot be used with bench"}},
+		{name: "no rule", args: append(a("bench release --resources 2"), short...), code: 1, err: []string{"no rule is active for type ecs", "--rule MODULE.wasm"}},
+		{name: "json error", args: a("-o json bench"), code: 1, err: []string{`"kind":"invalid"`}},
+	})
+
+	// usage: batches of 10 records on one resource.
+	rep := benchJSON(t, dir, append(a("usage --inflight 2 --batch 10"), short...)...)
+	if len(rep.Steps) != 1 || rep.Identity != "Org1MSP" || rep.Chaincode != "fedmeter" {
+		t.Fatalf("report: %+v", rep)
+	}
+	us := rep.Steps[0]
+	checkStep(t, us, "usage", 10)
+	var usageRes string
+	for _, r := range listJSON(t, dir, "resource", "list", "--role", "provider") {
+		if attrs, _ := r["attributes"].(map[string]any); attrs["bench"] == rep.Run {
+			usageRes = r["id"].(string)
+		}
+	}
+	if usageRes == "" {
+		t.Fatal("the bench's usage resource is not on the ledger")
+	}
+	if n := len(listJSON(t, dir, "usage", "list", usageRes)); n != us.AllRecords {
+		t.Fatalf("the ledger holds %d usage records of %s; the bench reported %d", n, usageRes, us.AllRecords)
+	}
+
+	// release: a pool of 25 resources, released by 4 clients until the
+	// pool is empty; every release is a bill on the ledger.
+	rep = benchJSON(t, dir, append(a("release --inflight 4 --resources 25 --duration 20s --rule"), wasm("ecs_hourly.wasm"), "--warmup", "0s")...)
+	rel := rep.Steps[0]
+	checkStep(t, rel, "release", 0)
+	if !rel.PoolExhausted || rel.AllTx != 25 || rel.Seconds >= 20 {
+		t.Fatalf("release: pool exhausted %v, %d released, %.1f s", rel.PoolExhausted, rel.AllTx, rel.Seconds)
+	}
+	if n := len(listJSON(t, dir, "bill", "list", "--role", "provider")); n != 25 {
+		t.Fatalf("the provider has %d bills, want the 25 the bench released", n)
+	}
+
+	// The baseline at a fixed rate: no more operations than were due.
+	rep = benchJSON(t, dir, append(a("put get --rate 40"), short...)...)
+	for i, w := range []string{"put", "get"} {
+		s := rep.Steps[i]
+		checkStep(t, s, w, 0)
+		if s.Rate != 40 || s.Load != "rate=40/s" || s.Tx > 17 || s.AllTx > 17 {
+			t.Fatalf("%s at 40/s for 0.4 s: %d in the window, %d in all (%s)", w, s.Tx, s.AllTx, s.Load)
+		}
+	}
+	if rep.Baseline != "putget" {
+		t.Fatalf("baseline %q", rep.Baseline)
+	}
+
+	// --compare: every workload at two loads, ratios of the baseline's.
+	rep = benchJSON(t, dir, append(a("--compare --inflight 1,2 --batch 5 --resources 40"), short...)...)
+	if len(rep.Steps) != 12 {
+		t.Fatalf("%d steps, want 6 workloads x 2 loads", len(rep.Steps))
+	}
+	for i, s := range rep.Steps {
+		w := benchWorkloads[i%6]
+		if w == "release" {
+			if s.Workload != w || s.ErrorCount != 0 || s.AllTx == 0 {
+				t.Fatalf("release step: %+v", s)
+			}
+			continue
+		}
+		batch := 0
+		if w == "usage" {
+			batch = 5
+		}
+		checkStep(t, s, w, batch)
+	}
+	if len(rep.Ratios) != 10 || len(rep.Goals) != 3 {
+		t.Fatalf("%d ratios, %d goals", len(rep.Ratios), len(rep.Goals))
+	}
+	for _, r := range rep.Ratios {
+		if r.Ratio <= 0 || r.Baseline <= 0 {
+			t.Fatalf("ratio %+v", r)
+		}
+	}
+	if g := rep.Goals[2]; g.Goal != "0 endorsement mismatches" || !g.Met {
+		t.Fatalf("goal %+v", g)
+	}
+
+	// The table: a line per step, the ratios and the goals.
+	r := fedmeter(dir, "", append(a("bench --compare --inflight 1 --batch 5 --resources 20"), short...)...)
+	if r.code != 0 {
+		t.Fatalf("bench --compare: exit %d\n%s%s", r.code, r.out, r.errOut)
+	}
+	for _, w := range []string{"WORKLOAD", "usage x5", "release", "bills", "Ratios to the baseline", "release tx/s", "usage records/s", ">= 50x", "Goals", "0 endorsement mismatches"} {
+		if !strings.Contains(r.out, w) {
+			t.Fatalf("bench --compare lacks %q:\n%s", w, r.out)
+		}
+	}
+}
+
+func TestErrorKind(t *testing.T) {
+	for _, c := range []struct {
+		msg, kind string
+		mismatch  bool
+	}{
+		{"UsageSubmit failed at the gateway 127.0.0.1:7051: failed to collect enough transaction endorsements: ProposalResponsePayloads do not match", "endorsement_mismatch", true},
+		{"ResourceRelease was endorsed but not committed: the peers marked it MVCC_READ_CONFLICT", "mvcc_conflict", false},
+		{"Put failed at the gateway: exceeding concurrency limit (500)", "gateway_busy", false},
+		{"Put timed out at the gateway 127.0.0.1:7051", "timeout", false},
+	} {
+		kind, mm := errorKind(errString(c.msg))
+		if kind != c.kind || mm != c.mismatch {
+			t.Errorf("%q: %s %v, want %s %v", c.msg, kind, mm, c.kind, c.mismatch)
+		}
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }

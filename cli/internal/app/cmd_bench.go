@@ -1,0 +1,1195 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/urfave/cli/v2"
+)
+
+const benchHelp = `Measures the ledger under load: fedmeter's own transactions, and the same
+network running a trivial Put/Get contract as the baseline they are compared
+with. Works on the embedded ledger (--data) and on Fabric (--profile).
+
+WORKLOADS (one or more; each runs at every load given):
+   usage     UsageSubmit of --batch records per transaction (writes; records/s)
+   release   ResourceRelease of an active resource: the rule bills it (writes).
+             Setup, not timed: request and activate a pool of resources
+   quote     BillQuote: the active rule prices a server for a day (reads)
+   bills     BillListByProvider: one page of 50 of the provider's bills (reads)
+   put       the baseline: Put(key, value) of a fresh key on --baseline-chaincode
+   get       the baseline: Get(key) on --baseline-chaincode
+
+LOAD: --inflight N keeps N operations in flight (closed loop: the maximum
+the ledger sustains with N clients); --rate R starts R operations a second
+whatever happens (open loop; latency counts from when each was due, and
+--inflight caps how many wait). Both take a comma list, one step each:
+--inflight 1,32,128. Each step warms up for --warmup, then measures
+--duration: tx/s (records/s for usage), p50/p99/max latency, errors by kind
+and endorsement mismatches (endorsers that computed different results).
+
+--compare runs put, usage, release, get, quote and bills at each load (or
+the workloads named, with their baselines) and prints fedmeter's figures as
+ratios of the baseline's, with the goals: release >= 0.7x Put tx/s, usage
+records/s >= 50x Put tx/s, no endorsement mismatches.
+
+SETUP (done by the bench, not timed): the caller's org is the provider. It
+needs a consortium with the type ecs (fedmeter init makes one). The bench
+publishes ecs prices and grants the consumer a quota for the pool if there
+are none, and the workloads that bill (release, quote, bills) need a rule
+active for ecs: if none is, --rule MODULE.wasm is uploaded, approved and
+activated (by the provider, the consumers and the --voter identities, who
+must be admins). Resources are named bench-<run>-<n>; usage goes to one
+resource. A consumer is --consumer: ORG/USER on the embedded ledger
+(default: User1 of another local org), a connection profile on Fabric
+(repeat it to spread the pool over several consumers). The setup leaves
+its prices, quota, rule, resources, usage and bills on the ledger: run the
+bench on a ledger made for it.
+
+FABRIC: with --netdir (the network's state folder, ~/.fedmeter/fabric) it
+also reports the CPU the network's processes spent per transaction (peers,
+orderers, chaincode services; Linux) and counts mismatches the peers logged.
+
+Examples:
+   fedmeter init --data /tmp/b && fedmeter --data /tmp/b bench usage release --rule build/rules/ecs.wasm
+   fedmeter --profile ~/.fedmeter/fabric/profiles/org1-admin.yaml bench --compare \
+       --consumer ~/.fedmeter/fabric/profiles/org2-admin.yaml --rule build/rules/ecs.wasm \
+       --inflight 1,32,128 --netdir ~/.fedmeter/fabric
+   network/fabric/bench.sh runs that comparison on a fresh network (network/fabric/README.md).`
+
+var benchWorkloads = []string{"put", "usage", "release", "get", "quote", "bills"}
+
+func benchCommand(st *state) *cli.Command {
+	return &cli.Command{
+		Name:        "bench",
+		Category:    "Ledger",
+		Usage:       "load-test the ledger: usage, release-and-bill, quotes and bill lists against a trivial Put/Get baseline",
+		UsageText:   "fedmeter bench WORKLOAD... [--inflight N,...|--rate R,...] [--duration D] [--batch N] [--compare] [--rule MODULE.wasm] [--consumer WHO]...",
+		Description: benchHelp,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "inflight", Usage: "operations in flight, `N` or a comma list (one step each); with --rate, the most that may wait (default 32, with --rate 1000)"},
+			&cli.StringFlag{Name: "rate", Usage: "open loop: start `R` operations a second (a comma list: one step each) instead of keeping --inflight busy"},
+			&cli.DurationFlag{Name: "duration", Value: 10 * time.Second, Usage: "measured time per step, `D`"},
+			&cli.DurationFlag{Name: "warmup", Value: 3 * time.Second, Usage: "unmeasured time before each step, `D`"},
+			&cli.IntFlag{Name: "batch", Value: 500, Usage: "usage: records per transaction, `N` (1 to 1000)"},
+			&cli.IntFlag{Name: "resources", Usage: "release: resources to prepare per step, `N` (default: enough for the baseline's rate, or 200/s on Fabric, 2000/s embedded, over warm-up and duration)"},
+			&cli.StringSliceFlag{Name: "consumer", Usage: "the consumer that requests the resources, `WHO`: ORG/USER (embedded) or a profile FILE (Fabric); repeat to spread them"},
+			&cli.StringSliceFlag{Name: "voter", Usage: "another org admin to approve --rule, `WHO`: ORG/USER (embedded) or a profile FILE (Fabric)"},
+			&cli.StringFlag{Name: "rule", Usage: "Wasm `MODULE` to upload, approve and activate for ecs if no rule is active (e.g. build/rules/ecs.wasm from make rules)"},
+			&cli.StringFlag{Name: "baseline-chaincode", Value: "putget", Usage: "the trivial Put/Get contract's chaincode `NAME` on the same network (Fabric)"},
+			&cli.BoolFlag{Name: "compare", Usage: "run the baseline (put, get) and fedmeter's workloads at each load and print ratios and goals"},
+			&cli.StringFlag{Name: "netdir", Usage: "Fabric network state `DIR` (network.sh's, e.g. ~/.fedmeter/fabric): CPU per transaction and the peers' mismatch logs"},
+		},
+		Action: func(c *cli.Context) error { return st.bench(c) },
+	}
+}
+
+// benchReport is the JSON document of a run.
+type benchReport struct {
+	Backend   string        `json:"backend"`
+	Identity  string        `json:"identity"`
+	Chaincode string        `json:"chaincode"`
+	Baseline  string        `json:"baseline_chaincode,omitempty"`
+	Run       string        `json:"run"`
+	Steps     []*benchStep  `json:"steps"`
+	Ratios    []*benchRatio `json:"ratios,omitempty"`
+	Goals     []*benchGoal  `json:"goals,omitempty"`
+}
+
+// benchRatio is a fedmeter workload's figure over the baseline's at one load.
+type benchRatio struct {
+	Load     string  `json:"load"`
+	Name     string  `json:"name"`
+	Value    float64 `json:"value"`
+	Of       string  `json:"of"`
+	Baseline float64 `json:"baseline"`
+	Ratio    float64 `json:"ratio"`
+	Goal     float64 `json:"goal,omitempty"`
+}
+
+// benchGoal is one of issue 7's goals over the whole run.
+type benchGoal struct {
+	Goal string `json:"goal"`
+	// Capacity compares the best figure of any load with the baseline's
+	// best (the goal's measure: the Put TPS the network can do); SameLoad
+	// is the range of the ratios at equal loads.
+	Capacity string `json:"capacity"`
+	SameLoad string `json:"same_load,omitempty"`
+	Met      bool   `json:"met"`
+}
+
+func (st *state) bench(c *cli.Context) error {
+	work, err := args(c, 0, -1, "WORKLOAD...")
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, w := range benchWorkloads {
+		known[w] = true
+	}
+	for _, w := range work {
+		if !known[w] {
+			return usageErr(c, "%q is not a workload: they are usage, release, quote, bills, put and get", w)
+		}
+	}
+	compare := c.Bool("compare")
+	if len(work) == 0 && !compare {
+		return usageErr(c, "fedmeter bench needs a workload (usage, release, quote, bills, put, get) or --compare")
+	}
+	if compare {
+		want := map[string]bool{}
+		for _, w := range work {
+			want[w] = true
+		}
+		if len(work) == 0 {
+			for _, w := range benchWorkloads {
+				want[w] = true
+			}
+		}
+		if want["usage"] || want["release"] {
+			want["put"] = true
+		}
+		if want["quote"] || want["bills"] {
+			want["get"] = true
+		}
+		work = work[:0]
+		for _, w := range benchWorkloads {
+			if want[w] {
+				work = append(work, w)
+			}
+		}
+	} else {
+		// Story order, each once.
+		seen := map[string]bool{}
+		var ordered []string
+		for _, w := range benchWorkloads {
+			for _, x := range work {
+				if x == w && !seen[w] {
+					seen[w] = true
+					ordered = append(ordered, w)
+				}
+			}
+		}
+		work = ordered
+	}
+	loads, err := benchLoads(c)
+	if err != nil {
+		return err
+	}
+	if b := c.Int("batch"); b < 1 || b > client.MaxUsageBatch {
+		return usageErr(c, "--batch %d is not valid: it must be between 1 and %d", b, client.MaxUsageBatch)
+	}
+	if c.Int("resources") < 0 {
+		return usageErr(c, "--resources %d is not valid: it must be positive", c.Int("resources"))
+	}
+	if c.String("at") != "" {
+		return usageErr(c, "--at cannot be used with bench: the bench measures with the clock")
+	}
+	if f := c.String("rule"); f != "" {
+		if _, err := os.Stat(f); err != nil {
+			return client.Errorf(client.KindInvalid, "--rule %s cannot be read: %v", f, errUnwrap(err)).
+				WithHint("build the standard rule with `make rules` (build/rules/ecs.wasm)")
+		}
+	}
+	if d := c.String("netdir"); d != "" {
+		if _, err := os.Stat(d); err != nil {
+			return client.Errorf(client.KindNotFound, "--netdir %s cannot be read: %v", d, errUnwrap(err)).
+				WithHint("give the Fabric network's state folder (FEDMETER_NET_DIR of network.sh, default ~/.fedmeter/fabric)")
+		}
+	}
+
+	env, err := st.openBench(c)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	p := st.printer(c)
+	rep := &benchReport{Backend: env.backendName(), Identity: env.provider, Chaincode: env.chaincode(), Run: env.run, Steps: []*benchStep{}}
+	for _, w := range work {
+		if w == "put" || w == "get" {
+			rep.Baseline = c.String("baseline-chaincode")
+		}
+	}
+	p.Printf("fedmeter bench on %s as %s (run %s): %s of warm-up, then %s measured per step\n",
+		rep.Backend, env.provider, env.run, c.Duration("warmup"), c.Duration("duration"))
+	head := []string{"WORKLOAD", "LOAD", "TX", "TX/S", "RECORDS/S", "P50 MS", "P99 MS", "MAX MS", "CPU MS/TX", "MISMATCHES", "ERRORS"}
+	var rows [][]string
+	p.Printf("%s\n", streamRow(head))
+	for _, ls := range loads {
+		putTPS := 0.0
+		for _, w := range work {
+			step, err := env.step(c.Context, w, ls, putTPS)
+			if err != nil {
+				return err
+			}
+			if w == "put" {
+				putTPS = step.TxPerSec
+			}
+			rep.Steps = append(rep.Steps, step)
+			row := benchRow(step, env.fabric())
+			rows = append(rows, row)
+			// One line per step as it finishes: a run can be long.
+			p.Printf("%s\n", streamRow(row))
+			if step.FirstError != "" {
+				p.Printf("  first error: %s\n", step.FirstError)
+			}
+			if step.PoolExhausted {
+				p.Printf("  the prepared resources ran out after %.1f s of measurement (the figures cover that); raise --resources for a longer window\n", step.Seconds)
+			}
+		}
+	}
+	if compare {
+		rep.Ratios, rep.Goals = benchRatios(rep.Steps)
+	}
+	if p.json {
+		return p.JSON(rep)
+	}
+	if len(rows) > 1 {
+		p.Printf("\nAll steps:\n")
+		p.Table("", head, rows)
+	}
+	if compare {
+		printRatios(p, rep)
+	}
+	return nil
+}
+
+func benchRow(s *benchStep, fabric bool) []string {
+	rec := "-"
+	if s.Workload == "usage" {
+		rec = fmt.Sprintf("%.0f", s.RecordsPerSec)
+	}
+	errs := "0"
+	if s.ErrorCount > 0 {
+		keys := make([]string, 0, len(s.Errors))
+		for k := range s.Errors {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s=%d", k, s.Errors[k])
+		}
+		errs = strings.Join(parts, ",")
+	}
+	mm := strconv.Itoa(s.Mismatches)
+	if s.LoggedMismatches != nil {
+		mm += fmt.Sprintf(" (logged %d)", *s.LoggedMismatches)
+	}
+	cpu := "-"
+	if s.CPU != nil {
+		if s.CPU.Network != nil {
+			cpu = fmt.Sprintf("%.2f", *s.CPU.Network)
+		} else if !fabric {
+			cpu = fmt.Sprintf("%.2f", s.CPU.Client) // the ledger runs in this process
+		}
+	}
+	name := s.Workload
+	if s.Workload == "usage" {
+		name = fmt.Sprintf("usage x%d", s.Batch)
+	}
+	return []string{name, s.Load, strconv.Itoa(s.Tx), fmt.Sprintf("%.1f", s.TxPerSec), rec,
+		fmt.Sprintf("%.1f", s.P50Ms), fmt.Sprintf("%.1f", s.P99Ms), fmt.Sprintf("%.1f", s.MaxMs), cpu, mm, errs}
+}
+
+// streamRow lays out a row of the results table in fixed columns, for
+// printing each step as it finishes.
+func streamRow(r []string) string {
+	widths := []int{11, 14, 7, 9, 10, 8, 8, 8, 14, 11}
+	var b strings.Builder
+	for i, x := range r {
+		if i < len(widths) {
+			fmt.Fprintf(&b, "%-*s ", widths[i], x)
+		} else {
+			b.WriteString(x)
+		}
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+func benchLoads(c *cli.Context) ([]loadSpec, error) {
+	list := func(flag string) ([]float64, error) {
+		var out []float64
+		for _, s := range strings.Split(c.String(flag), ",") {
+			s = strings.TrimSpace(s)
+			if s == "" {
+				continue
+			}
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+				return nil, usageErr(c, "--%s %q is not valid: give a positive number or a comma list of them", flag, s)
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	inflight, err := list("inflight")
+	if err != nil {
+		return nil, err
+	}
+	rates, err := list("rate")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range inflight {
+		if n != math.Trunc(n) || n > 100000 {
+			return nil, usageErr(c, "--inflight %v is not valid: give whole numbers of operations (at most 100000)", n)
+		}
+	}
+	if c.Duration("duration") <= 0 || c.Duration("warmup") < 0 {
+		return nil, usageErr(c, "--duration must be positive and --warmup not negative")
+	}
+	base := loadSpec{Warmup: c.Duration("warmup"), Duration: c.Duration("duration")}
+	var loads []loadSpec
+	if len(rates) > 0 {
+		if len(inflight) > 1 {
+			return nil, usageErr(c, "with --rate, --inflight is one number: the most operations that may wait")
+		}
+		cap := 1000
+		if len(inflight) == 1 {
+			cap = int(inflight[0])
+		}
+		for _, r := range rates {
+			l := base
+			l.Rate, l.InFlight = r, cap
+			loads = append(loads, l)
+		}
+		return loads, nil
+	}
+	if len(inflight) == 0 {
+		inflight = []float64{32}
+	}
+	for _, n := range inflight {
+		l := base
+		l.InFlight = int(n)
+		loads = append(loads, l)
+	}
+	return loads, nil
+}
+
+// ---- the bench's identities and setup ----
+
+type benchEnv struct {
+	st        *state
+	c         *cli.Context
+	main      client.Backend // the provider: measured
+	cl        *client.Client
+	provider  string
+	admin     client.Backend   // the provider's admin (setup)
+	consumers []client.Backend // request resources
+	voters    []client.Backend // approve --rule
+	closers   []func() error
+	baseline  client.Backend
+	run       string
+	seq       atomic.Uint64
+	retryMu   sync.Mutex
+	retries   map[string]int // failed attempts the gateway backends retried, by kind
+
+	marketFor int  // quota granted for this many bench resources per consumer
+	ruleOK    bool // a rule is active for ecs
+	usageRes  *chaincode.Resource
+	getKey    string
+	quoteArgs []string
+	billsOK   bool
+	nextCons  atomic.Uint64
+}
+
+const (
+	benchType = "ecs"
+	benchDays = 30
+)
+
+var benchSpec = map[string]int64{"vcpu": 1, "memory_gib": 1, "system_disk_gib": 1}
+
+func (st *state) openBench(c *cli.Context) (*benchEnv, error) {
+	main, err := st.open(c)
+	if err != nil {
+		return nil, err
+	}
+	var rb [4]byte
+	rand.Read(rb[:])
+	env := &benchEnv{st: st, c: c, main: main, cl: client.New(main), provider: main.MSPID(), run: hex.EncodeToString(rb[:]),
+		closers: []func() error{main.Close}}
+	env.observe(main)
+	ok := false
+	defer func() {
+		if !ok {
+			env.close()
+		}
+	}()
+	if e, isEmb := main.(*client.Embedded); isEmb {
+		org, _, _ := strings.Cut(e.Who(), "/")
+		if env.admin, err = e.As(org + "/Admin"); err != nil {
+			return nil, err
+		}
+		cons := c.StringSlice("consumer")
+		if len(cons) == 0 {
+			for _, o := range e.Config().Orgs {
+				if o.MSPID != env.provider {
+					cons = append(cons, o.Name+"/User1")
+					break
+				}
+			}
+		}
+		for _, who := range cons {
+			b, err := e.As(who)
+			if err != nil {
+				return nil, err
+			}
+			env.consumers = append(env.consumers, b)
+		}
+		voters := c.StringSlice("voter")
+		if len(voters) == 0 {
+			for _, o := range e.Config().Orgs {
+				voters = append(voters, o.Name+"/Admin")
+			}
+		}
+		for _, who := range voters {
+			b, err := e.As(who)
+			if err != nil {
+				return nil, err
+			}
+			env.voters = append(env.voters, b)
+		}
+	} else {
+		env.admin = main
+		open := func(flag, f string) (client.Backend, error) {
+			if strings.Contains(f, "/") && !strings.HasSuffix(f, ".yaml") && !strings.HasSuffix(f, ".yml") {
+				if _, err := os.Stat(f); err != nil {
+					return nil, client.Errorf(client.KindInvalid, "--%s %s is not a connection profile; with --profile, --%s names another org's profile FILE", flag, f, flag).
+						WithHint("network.sh writes them: e.g. --%s ~/.fedmeter/fabric/profiles/org2-admin.yaml", flag)
+				}
+			}
+			b, err := client.Open(c.Context, client.Options{Profile: f})
+			if err != nil {
+				return nil, err
+			}
+			env.closers = append(env.closers, b.Close)
+			env.observe(b)
+			return b, nil
+		}
+		for _, f := range c.StringSlice("consumer") {
+			b, err := open("consumer", f)
+			if err != nil {
+				return nil, err
+			}
+			if b.MSPID() == env.provider {
+				return nil, client.Errorf(client.KindInvalid, "--consumer %s is of %s, the provider (the --profile's org); a consumer is another org", f, b.MSPID()).
+					WithHint("give another org's profile, e.g. profiles/org2-admin.yaml")
+			}
+			env.consumers = append(env.consumers, b)
+		}
+		env.voters = append(env.voters, main)
+		env.voters = append(env.voters, env.consumers...)
+		for _, f := range c.StringSlice("voter") {
+			b, err := open("voter", f)
+			if err != nil {
+				return nil, err
+			}
+			env.voters = append(env.voters, b)
+		}
+	}
+	ok = true
+	return env, nil
+}
+
+// observe counts the failed attempts a gateway backend retries, by kind
+// (endorsement mismatches among them).
+func (env *benchEnv) observe(b client.Backend) {
+	if g, ok := b.(*client.Gateway); ok {
+		g.OnRetry = func(_ string, err error) {
+			kind, _ := errorKind(err)
+			env.retryMu.Lock()
+			if env.retries == nil {
+				env.retries = map[string]int{}
+			}
+			env.retries[kind]++
+			env.retryMu.Unlock()
+		}
+	}
+}
+
+func (env *benchEnv) retried() map[string]int {
+	env.retryMu.Lock()
+	defer env.retryMu.Unlock()
+	m := make(map[string]int, len(env.retries))
+	for k, v := range env.retries {
+		m[k] = v
+	}
+	return m
+}
+
+func (env *benchEnv) close() {
+	if env.baseline != nil {
+		env.baseline.Close()
+	}
+	for i := len(env.closers) - 1; i >= 0; i-- {
+		env.closers[i]()
+	}
+}
+
+func (env *benchEnv) fabric() bool {
+	_, ok := env.main.(*client.Gateway)
+	return ok
+}
+
+func (env *benchEnv) backendName() string {
+	switch b := env.main.(type) {
+	case *client.Gateway:
+		p := b.Profile()
+		return fmt.Sprintf("Fabric (gateway %s, channel %s)", p.Endpoint, p.Channel)
+	case *client.Embedded:
+		return "the embedded ledger in " + b.Dir()
+	}
+	return fmt.Sprintf("%T", env.main)
+}
+
+func (env *benchEnv) chaincode() string {
+	switch b := env.main.(type) {
+	case *client.Gateway:
+		return b.Profile().Chaincode
+	case *client.Embedded:
+		return b.Config().Chaincode
+	}
+	return ""
+}
+
+// note prints a setup message among the results (table output only;
+// stderr is for the error alone).
+func (env *benchEnv) note(format string, args ...any) {
+	if env.st.jsonOn {
+		return
+	}
+	fmt.Fprintf(env.st.io.Stdout, "bench: "+format+"\n", args...)
+}
+
+// step prepares workload w (untimed) and measures it under ls.
+func (env *benchEnv) step(ctx context.Context, w string, ls loadSpec, putTPS float64) (*benchStep, error) {
+	t0 := time.Now()
+	op, meta, err := env.prepare(ctx, w, ls, putTPS)
+	if err != nil {
+		return nil, err
+	}
+	setup := time.Since(t0)
+	st := runLoad(ctx, ls, op, env.c.String("netdir"), env.retried)
+	st.Workload, st.Chaincode, st.Function, st.Kind, st.Batch = w, meta.chaincode, meta.fn, meta.kind, meta.batch
+	st.SetupSeconds = math.Round(setup.Seconds()*100) / 100
+	if ctx.Err() != nil {
+		return nil, client.Errorf(client.KindRule, "the bench was interrupted during %s at %s", w, ls)
+	}
+	return st, nil
+}
+
+type opMeta struct {
+	chaincode, fn, kind string
+	batch               int
+}
+
+func (env *benchEnv) prepare(ctx context.Context, w string, ls loadSpec, putTPS float64) (opFunc, opMeta, error) {
+	cc := env.chaincode()
+	switch w {
+	case "put", "get":
+		name := env.c.String("baseline-chaincode")
+		if env.baseline == nil {
+			b, err := client.OpenBaseline(ctx, env.main, name)
+			if err != nil {
+				return nil, opMeta{}, err
+			}
+			env.observe(b)
+			env.baseline = b
+		}
+		b := env.baseline
+		if w == "put" {
+			return func(ctx context.Context) (int, error) {
+				n := strconv.FormatUint(env.seq.Add(1), 10)
+				_, err := b.Submit(ctx, "Put", "bench-"+env.run+"-"+n, "value-"+n)
+				return 1, err
+			}, opMeta{name, "Put", "write", 0}, nil
+		}
+		if env.getKey == "" {
+			k := "bench-" + env.run + "-get"
+			if _, err := b.Submit(ctx, "Put", k, "value"); err != nil {
+				return nil, opMeta{}, baselineErr(err, name)
+			}
+			env.getKey = k
+		}
+		return func(ctx context.Context) (int, error) {
+			_, err := b.Evaluate(ctx, "Get", env.getKey)
+			return 1, err
+		}, opMeta{name, "Get", "read", 0}, nil
+
+	case "usage":
+		if err := env.market(ctx, 1, false); err != nil {
+			return nil, opMeta{}, err
+		}
+		if env.usageRes == nil {
+			ids, err := env.resources(ctx, 1)
+			if err != nil {
+				return nil, opMeta{}, err
+			}
+			r, err := env.cl.Resource(ctx, ids[0])
+			if err != nil {
+				return nil, opMeta{}, err
+			}
+			env.usageRes = r
+		}
+		r := env.usageRes
+		// A record may not end in the future: wait for the second after
+		// the activation.
+		waitUntil(ctx, time.Unix(r.Activated.Time+2, 0))
+		batch := env.c.Int("batch")
+		return func(ctx context.Context) (int, error) {
+			n := strconv.FormatUint(env.seq.Add(1), 10)
+			recs := make([]chaincode.UsageRecord, batch)
+			for i := range recs {
+				recs[i] = chaincode.UsageRecord{ID: "u" + env.run + "-" + n + "-" + strconv.Itoa(i), Resource: r.ID, Metric: "egress_gib",
+					Quantity: 1, Start: r.Activated.Time, End: r.Activated.Time + 1}
+			}
+			arg, _ := json.Marshal(recs)
+			out, err := env.main.Submit(ctx, "UsageSubmit", string(arg))
+			if err != nil {
+				return 0, err
+			}
+			var res chaincode.UsageResult
+			if err := json.Unmarshal(out, &res); err != nil || len(res.Accepted) != batch {
+				return 0, client.Errorf(client.KindRule, "UsageSubmit accepted %d of %d records", len(res.Accepted), batch)
+			}
+			return batch, nil
+		}, opMeta{cc, "UsageSubmit", "write", batch}, nil
+
+	case "release":
+		n := env.c.Int("resources")
+		if n == 0 {
+			rate := ls.Rate
+			if rate == 0 {
+				rate = putTPS
+			}
+			if rate == 0 {
+				rate = 2000
+				if env.fabric() {
+					rate = 200
+				}
+			}
+			n = int(math.Ceil(rate*(ls.Warmup+ls.Duration).Seconds()*1.1)) + ls.InFlight
+		}
+		if err := env.market(ctx, n, true); err != nil {
+			return nil, opMeta{}, err
+		}
+		ids, err := env.resources(ctx, n)
+		if err != nil {
+			return nil, opMeta{}, err
+		}
+		pool := &idPool{ids: ids}
+		return func(ctx context.Context) (int, error) {
+			id, ok := pool.take()
+			if !ok {
+				return 0, errPoolEmpty
+			}
+			rel, err := env.cl.ReleaseResource(ctx, id)
+			if err != nil {
+				if kind, _ := errorKind(err); kind == "mvcc_conflict" {
+					pool.give(id) // not committed: still active, release it again
+				}
+				return 0, err
+			}
+			if rel.Bill == nil {
+				return 0, client.Errorf(client.KindRule, "ResourceRelease of %s issued no bill", id)
+			}
+			return 1, nil
+		}, opMeta{cc, "ResourceRelease", "write", 0}, nil
+
+	case "quote":
+		if err := env.market(ctx, 1, true); err != nil {
+			return nil, opMeta{}, err
+		}
+		if env.quoteArgs == nil {
+			// A server for a day from now: the prices and the rule are in
+			// force then.
+			start := time.Now().Unix()
+			env.quoteArgs = []string{env.provider, benchType, `{"memory_gib":4,"public_ips":1,"system_disk_gib":40,"vcpu":2}`, `{"egress_gib":3}`,
+				strconv.FormatInt(start, 10), strconv.FormatInt(start+86400, 10), ""}
+			if _, err := env.main.Evaluate(ctx, "BillQuote", env.quoteArgs...); err != nil {
+				return nil, opMeta{}, err
+			}
+		}
+		return func(ctx context.Context) (int, error) {
+			_, err := env.main.Evaluate(ctx, "BillQuote", env.quoteArgs...)
+			return 1, err
+		}, opMeta{cc, "BillQuote", "read", 0}, nil
+
+	case "bills":
+		if !env.billsOK {
+			const n = 20
+			if err := env.market(ctx, n, true); err != nil {
+				return nil, opMeta{}, err
+			}
+			ids, err := env.resources(ctx, n)
+			if err != nil {
+				return nil, opMeta{}, err
+			}
+			env.note("releasing %d resources so that there are bills to list", n)
+			for _, id := range ids {
+				if _, err := env.cl.ReleaseResource(ctx, id); err != nil {
+					return nil, opMeta{}, err
+				}
+			}
+			env.billsOK = true
+		}
+		args := []string{env.provider, "", "", "50", ""}
+		return func(ctx context.Context) (int, error) {
+			_, err := env.main.Evaluate(ctx, "BillListByProvider", args...)
+			return 1, err
+		}, opMeta{cc, "BillListByProvider", "read", 0}, nil
+	}
+	return nil, opMeta{}, client.Errorf(client.KindInvalid, "%q is not a workload", w)
+}
+
+// idPool hands out the prepared resources, each once, except those given
+// back (a release that did not commit).
+type idPool struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (p *idPool) take() (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.ids) == 0 {
+		return "", false
+	}
+	id := p.ids[len(p.ids)-1]
+	p.ids = p.ids[:len(p.ids)-1]
+	return id, true
+}
+
+func (p *idPool) give(id string) {
+	p.mu.Lock()
+	p.ids = append([]string{id}, p.ids...)
+	p.mu.Unlock()
+}
+
+func baselineErr(err error, name string) error {
+	if ce, ok := err.(*client.Error); ok && ce.Hint == "" {
+		ce.Hint = fmt.Sprintf("the baseline is a Put/Get chaincode named %s on the same channel: deploy it (FEDMETER_CHAINCODES=\"fedmeter putget\" make network-up) or name it with --baseline-chaincode", name)
+	}
+	return err
+}
+
+func waitUntil(ctx context.Context, t time.Time) {
+	if d := time.Until(t); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+		}
+	}
+}
+
+// market makes sure the provider has ecs prices, each consumer a quota
+// for n more bench resources, and (withRule) a rule is active for ecs.
+func (env *benchEnv) market(ctx context.Context, n int, withRule bool) error {
+	if len(env.consumers) == 0 {
+		return client.Errorf(client.KindInvalid, "the bench needs a consumer org to request resources from %s", env.provider).
+			WithHint("give --consumer with another org's connection profile, e.g. --consumer ~/.fedmeter/fabric/profiles/org2-admin.yaml")
+	}
+	cons, err := env.cl.Consortium(ctx)
+	if err != nil {
+		if client.KindOf(err) == client.KindNotFound {
+			err.(*client.Error).Hint = "create the consortium first: fedmeter init (embedded), or fedmeter --profile ORG1-ADMIN.yaml init (Fabric)"
+		}
+		return err
+	}
+	var td *chaincode.TypeDef
+	for i := range cons.Types {
+		if cons.Types[i].Name == benchType {
+			td = &cons.Types[i]
+		}
+	}
+	if td == nil || !containsAll(td.Spec, "vcpu", "memory_gib", "system_disk_gib") || !containsAll(td.Metrics, "egress_gib") {
+		return client.Errorf(client.KindInvalid, "the consortium has no type ecs with spec vcpu, memory_gib and system_disk_gib and metric egress_gib; the bench uses it").
+			WithHint("init's default catalog has it (fedmeter init without --types)")
+	}
+	if withRule && !env.ruleOK {
+		if err := env.rule(ctx); err != nil {
+			return err
+		}
+		env.ruleOK = true
+	}
+	if _, err := env.cl.Price(ctx, env.provider, benchType, ""); err != nil {
+		if client.KindOf(err) != client.KindNotFound {
+			return err
+		}
+		env.note("publishing ecs prices of %s", env.provider)
+		if _, err := client.New(env.admin).SetPrice(ctx, benchType, client.Prices{Currency: "CNY", Scale: 2,
+			UnitPrices: map[string]int64{"vcpu_hour": 12, "memory_gib_hour": 3, "disk_gib_hour": 1, "public_ip_hour": 5, "egress_gib": 80}}, ""); err != nil {
+			return adminErr(err, env)
+		}
+	}
+	if n > env.marketFor {
+		for _, cb := range env.consumers {
+			if err := env.quota(ctx, cb.MSPID(), n); err != nil {
+				return err
+			}
+		}
+		env.marketFor = n
+	}
+	return nil
+}
+
+func containsAll(list []string, want ...string) bool {
+	for _, w := range want {
+		found := false
+		for _, x := range list {
+			found = found || x == w
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func adminErr(err error, env *benchEnv) error {
+	if client.KindOf(err) == client.KindDenied && env.fabric() {
+		if ce, ok := err.(*client.Error); ok {
+			ce.Hint = "the bench's setup needs the provider's admin: use its admin profile (network.sh writes profiles/orgN-admin.yaml)"
+		}
+	}
+	return err
+}
+
+// quota grants consumer room for n more bench resources, keeping larger
+// limits as they are.
+func (env *benchEnv) quota(ctx context.Context, consumer string, n int) error {
+	limits := map[string]int64{}
+	used := map[string]int64{}
+	q, err := env.cl.Quota(ctx, env.provider, consumer)
+	switch {
+	case err == nil:
+		for k, v := range q.Limits {
+			limits[k] = v
+		}
+		used = q.Used
+	case client.KindOf(err) != client.KindNotFound:
+		return err
+	}
+	change := false
+	if limits["max_days"] < benchDays {
+		limits["max_days"], change = benchDays, true
+	}
+	for k, v := range benchSpec {
+		need := used[k] + int64(n)*v
+		if limits[k] < need {
+			limits[k], change = max(need*2, 1000), true
+		}
+	}
+	if !change {
+		return nil
+	}
+	env.note("granting %s a quota at %s for %d more resources", consumer, env.provider, n)
+	_, err = client.New(env.admin).SetQuota(ctx, consumer, limits)
+	return adminErr(err, env)
+}
+
+// rule makes sure a rule is active for ecs: --rule uploaded, approved and
+// activated if none is.
+func (env *benchEnv) rule(ctx context.Context) error {
+	acts, err := env.cl.Activations(ctx, benchType)
+	if err != nil {
+		return err
+	}
+	now := time.Now().Unix()
+	for _, a := range acts.Entries {
+		if a.EffectiveFrom <= now {
+			return nil
+		}
+	}
+	f := env.c.String("rule")
+	if f == "" {
+		return client.Errorf(client.KindInvalid, "no rule is active for type ecs, and release, quote and bills need one to bill").
+			WithHint("give --rule MODULE.wasm (make rules builds build/rules/ecs.wasm), or activate one: fedmeter rule --help")
+	}
+	code, err := os.ReadFile(f)
+	if err != nil {
+		return client.Errorf(client.KindInvalid, "--rule %s cannot be read: %v", f, errUnwrap(err))
+	}
+	sum := sha256.Sum256(code)
+	hash := hex.EncodeToString(sum[:])
+	r, err := env.cl.Rule(ctx, hash)
+	if client.KindOf(err) == client.KindNotFound {
+		env.note("uploading %s as rule bench-ecs for ecs", f)
+		r, err = env.cl.UploadRule(ctx, client.RuleMeta{Name: "bench-ecs", Version: "1.0.0-h" + hash[:12], Types: []string{benchType},
+			Author: "fedmeter bench", Description: "uploaded by fedmeter bench from " + f}, code)
+	}
+	if err != nil {
+		return err
+	}
+	for _, v := range env.voters {
+		if r.Status != chaincode.RuleProposed {
+			break
+		}
+		_, r2, err := client.New(v).VoteRule(ctx, hash, "approve")
+		if err != nil {
+			if strings.Contains(err.Error(), "already voted") {
+				continue
+			}
+			return adminErr(err, env)
+		}
+		r = r2
+	}
+	if r.Status != chaincode.RuleApproved {
+		return client.Errorf(client.KindInvalid, "the rule %s is %s after the votes of the provider, the consumers and the voters", hash[:12], r.Status).
+			WithHint("give admins of more member orgs with --voter, or approve it with fedmeter rule vote")
+	}
+	env.note("activating rule %s@%s for ecs", r.Name, r.Version)
+	if _, err := client.New(env.admin).ActivateRule(ctx, benchType, hash, ""); err != nil {
+		return adminErr(err, env)
+	}
+	return nil
+}
+
+// resources requests n resources (spread over the consumers) and activates
+// them, then waits for the next second so that a release bills a period.
+// On Fabric each request updates the consumer's quota, so the requests of
+// one consumer go one at a time (concurrent ones would conflict).
+func (env *benchEnv) resources(ctx context.Context, n int) ([]string, error) {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("bench-%s-%d", env.run, env.seq.Add(1))
+	}
+	perConsumer := 32
+	if env.fabric() {
+		perConsumer = 1
+	}
+	t0 := time.Now()
+	if n > 1 {
+		env.note("requesting %d resources (consumers: %d, %d at a time each) and activating them", n, len(env.consumers), perConsumer)
+	}
+	var done atomic.Int64
+	stopProgress := env.progress("requested", &done, n)
+	errs := make([]error, len(env.consumers))
+	var wg sync.WaitGroup
+	for k, cb := range env.consumers {
+		var mine []string
+		for i := k; i < n; i += len(env.consumers) {
+			mine = append(mine, ids[i])
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[k] = parallel(ctx, len(mine), perConsumer, func(i int) error {
+				_, err := client.New(cb).RequestResource(ctx, client.ResourceRequest{ID: mine[i], Provider: env.provider, Type: benchType,
+					Spec: benchSpec, Days: benchDays, Attributes: map[string]string{"bench": env.run}})
+				done.Add(1)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	stopProgress()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	var latest atomic.Int64
+	done.Store(0)
+	stopProgress = env.progress("activated", &done, n)
+	err := parallel(ctx, len(ids), 32, func(i int) error {
+		r, err := env.cl.ActivateResource(ctx, ids[i])
+		if err == nil {
+			for {
+				cur := latest.Load()
+				if r.Activated.Time <= cur || latest.CompareAndSwap(cur, r.Activated.Time) {
+					break
+				}
+			}
+		}
+		done.Add(1)
+		return err
+	})
+	stopProgress()
+	if err != nil {
+		return nil, err
+	}
+	if n > 1 {
+		env.note("%d resources ready in %.1f s", n, time.Since(t0).Seconds())
+	}
+	waitUntil(ctx, time.Unix(latest.Load()+1, 200e6))
+	return ids, nil
+}
+
+// progress prints count/n every 10 s until stopped.
+func (env *benchEnv) progress(what string, count *atomic.Int64, n int) func() {
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				env.note("  %d of %d %s", count.Load(), n, what)
+			}
+		}
+	}()
+	return func() { close(stop) }
+}
+
+// parallel runs f(0..n-1) with at most width at once; the first error
+// stops it.
+func parallel(ctx context.Context, n, width int, f func(i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		once     sync.Once
+		firstErr error
+		wg       sync.WaitGroup
+		next     atomic.Int64
+	)
+	for w := 0; w < min(width, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return firstErr
+}
+
+// ---- ratios ----
+
+func benchRatios(steps []*benchStep) ([]*benchRatio, []*benchGoal) {
+	var ratios []*benchRatio
+	byLoad := map[string]map[string]*benchStep{}
+	var order []string
+	for _, s := range steps {
+		if byLoad[s.Load] == nil {
+			byLoad[s.Load] = map[string]*benchStep{}
+			order = append(order, s.Load)
+		}
+		byLoad[s.Load][s.Workload] = s
+	}
+	r2 := func(v float64) float64 { return math.Round(v*1000) / 1000 }
+	mismatches := 0
+	for _, s := range steps {
+		mismatches += s.Mismatches
+		if s.LoggedMismatches != nil {
+			mismatches += *s.LoggedMismatches
+		}
+	}
+	// Best of each figure over the loads, and the same-load ratio range.
+	best := map[string]float64{}
+	type span struct{ lo, hi float64 }
+	same := map[string]*span{}
+	note := func(name string, r float64) {
+		if sp := same[name]; sp == nil {
+			same[name] = &span{r, r}
+		} else {
+			sp.lo, sp.hi = math.Min(sp.lo, r), math.Max(sp.hi, r)
+		}
+	}
+	for _, load := range order {
+		m := byLoad[load]
+		add := func(name string, v float64, of string, base float64, goal float64) {
+			if base <= 0 {
+				return
+			}
+			ratios = append(ratios, &benchRatio{Load: load, Name: name, Value: r2(v), Of: of, Baseline: r2(base), Ratio: r2(v / base), Goal: goal})
+			note(name, v/base)
+		}
+		for w, s := range m {
+			best[w] = math.Max(best[w], s.TxPerSec)
+			if w == "usage" {
+				best["usage records"] = math.Max(best["usage records"], s.RecordsPerSec)
+			}
+		}
+		if put := m["put"]; put != nil {
+			if s := m["release"]; s != nil {
+				add("release tx/s", s.TxPerSec, "put tx/s", put.TxPerSec, 0.7)
+			}
+			if s := m["usage"]; s != nil {
+				add("usage records/s", s.RecordsPerSec, "put tx/s", put.TxPerSec, 50)
+				add("usage tx/s", s.TxPerSec, "put tx/s", put.TxPerSec, 0)
+			}
+		}
+		if get := m["get"]; get != nil {
+			if s := m["quote"]; s != nil {
+				add("quote/s", s.TxPerSec, "get/s", get.TxPerSec, 0)
+			}
+			if s := m["bills"]; s != nil {
+				add("bill list/s", s.TxPerSec, "get/s", get.TxPerSec, 0)
+			}
+		}
+	}
+	var goals []*benchGoal
+	goal := func(text, ratioName, fig string, want float64, digits int) {
+		if best["put"] <= 0 || same[ratioName] == nil {
+			return
+		}
+		r := best[fig] / best["put"]
+		sp := same[ratioName]
+		goals = append(goals, &benchGoal{Goal: text, Met: r >= want,
+			Capacity: fmt.Sprintf("%.*fx (%.0f / %.0f)", digits, r, best[fig], best["put"]),
+			SameLoad: fmt.Sprintf("%.*fx to %.*fx", digits, sp.lo, digits, sp.hi)})
+	}
+	goal("release-and-bill >= 0.7x Put tx/s", "release tx/s", "release", 0.7, 2)
+	goal("usage records/s >= 50x Put tx/s", "usage records/s", "usage records", 50, 1)
+	goals = append(goals, &benchGoal{Goal: "0 endorsement mismatches", Capacity: strconv.Itoa(mismatches), Met: mismatches == 0})
+	return ratios, goals
+}
+
+func printRatios(p *printer, rep *benchReport) {
+	rows := make([][]string, 0, len(rep.Ratios))
+	for _, r := range rep.Ratios {
+		goal := ""
+		if r.Goal > 0 {
+			goal = fmt.Sprintf(">= %gx", r.Goal)
+			if r.Ratio >= r.Goal {
+				goal += " (met)"
+			} else {
+				goal += " (not met)"
+			}
+		}
+		rows = append(rows, []string{r.Load, r.Name, fmt.Sprintf("%.1f", r.Value), r.Of, fmt.Sprintf("%.1f", r.Baseline), fmt.Sprintf("%.3fx", r.Ratio), goal})
+	}
+	p.Printf("\nRatios to the baseline at the same load:\n")
+	p.Table("(no baseline steps)", []string{"LOAD", "FEDMETER", "VALUE", "BASELINE", "VALUE", "RATIO", "GOAL"}, rows)
+	p.Printf("\nGoals: each figure at its best load over Put's best (the network's capacity), and the range at equal loads:\n")
+	grows := make([][]string, len(rep.Goals))
+	for i, g := range rep.Goals {
+		met := "not met"
+		if g.Met {
+			met = "met"
+		}
+		grows[i] = []string{"  " + g.Goal, g.Capacity, g.SameLoad, met}
+	}
+	p.Table("", []string{"  GOAL", "AT CAPACITY", "AT EQUAL LOADS", ""}, grows)
+}
