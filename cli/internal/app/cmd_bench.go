@@ -614,19 +614,20 @@ func (env *benchEnv) prepare(ctx context.Context, w string, ls loadSpec, putTPS 
 			env.baseline = b
 		}
 		b := env.baseline
+		if env.getKey == "" {
+			// The key Get reads, and a check that the baseline is there.
+			k := "bench-" + env.run + "-get"
+			if _, err := b.Submit(ctx, "Put", k, "value"); err != nil {
+				return nil, opMeta{}, baselineErr(err, name)
+			}
+			env.getKey = k
+		}
 		if w == "put" {
 			return func(ctx context.Context) (int, error) {
 				n := strconv.FormatUint(env.seq.Add(1), 10)
 				_, err := b.Submit(ctx, "Put", "bench-"+env.run+"-"+n, "value-"+n)
 				return 1, err
 			}, opMeta{name, "Put", "write", 0}, nil
-		}
-		if env.getKey == "" {
-			k := "bench-" + env.run + "-get"
-			if _, err := b.Submit(ctx, "Put", k, "value"); err != nil {
-				return nil, opMeta{}, baselineErr(err, name)
-			}
-			env.getKey = k
 		}
 		return func(ctx context.Context) (int, error) {
 			_, err := b.Evaluate(ctx, "Get", env.getKey)
@@ -784,7 +785,7 @@ func (p *idPool) give(id string) {
 }
 
 func baselineErr(err error, name string) error {
-	if ce, ok := err.(*client.Error); ok && ce.Hint == "" {
+	if ce, ok := err.(*client.Error); ok {
 		ce.Hint = fmt.Sprintf("the baseline is a Put/Get chaincode named %s on the same channel: deploy it (FEDMETER_CHAINCODES=\"fedmeter putget\" make network-up) or name it with --baseline-chaincode", name)
 	}
 	return err
