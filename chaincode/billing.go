@@ -73,15 +73,17 @@ func (t *txn) buildInput(r *Resource, start, end int64) ([]byte, *PriceEntry, er
 	usage := map[string]int64{}
 	pfx := key(pfxUsage, r.ID) + "/"
 	err = scanAll(t, pfx+pad(start+1), pfx+pad(end+1), func(k string, v []byte) error {
-		var u UsageRecord
-		if err := json.Unmarshal(v, &u); err != nil {
+		var entries []usageEntry
+		if err := json.Unmarshal(v, &entries); err != nil {
 			return fmt.Errorf("the stored value of %s is corrupt: %v", k, err)
 		}
-		s, err := addChecked("usage of "+u.Metric+" for resource "+r.ID+" over the period", usage[u.Metric], u.Quantity)
-		if err != nil {
-			return err
+		for _, u := range entries {
+			s, err := addChecked("usage of "+u.Metric+" for resource "+r.ID+" over the period", usage[u.Metric], u.Quantity)
+			if err != nil {
+				return err
+			}
+			usage[u.Metric] = s
 		}
-		usage[u.Metric] = s
 		return nil
 	})
 	if err != nil {

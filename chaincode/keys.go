@@ -23,8 +23,8 @@ const (
 	pfxResource     = "resource/"      // resource/<id>
 	pfxResProvider  = "resource-by-provider/"
 	pfxResConsumer  = "resource-by-consumer/"
-	pfxUsage        = "usage/"    // usage/<resource>/<end:020>/<record id>
-	pfxUsageID      = "usage-id/" // usage-id/<provider>/<record id>
+	pfxUsage        = "usage/"    // usage/<resource>/<end:020>/<start:020> -> the period's records (usage.go)
+	pfxUsageID      = "usage-id/" // usage-id/<provider>/<record id>: chosen IDs only
 	pfxBill         = "bill/"     // bill/<bill id>
 	pfxBillProvider = "bill-by-provider/"
 	pfxBillConsumer = "bill-by-consumer/"

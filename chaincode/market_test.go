@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -185,7 +186,8 @@ func TestUsage(t *testing.T) {
 		{"fraction", "org1.agent", batch(rec("u1", "r1", "egress_gib", 1.5, start, now)), "records[0].quantity must be an integer, got 1.5"},
 		{"overflow literal", "org1.agent", `[{"id":"u1","resource":"r1","metric":"egress_gib","quantity":99999999999999999999,"start":1,"end":2}]`, "records[0].quantity 99999999999999999999 does not fit in a 64-bit integer"},
 		{"missing quantity", "org1.agent", `[{"id":"u1","resource":"r1","metric":"egress_gib","start":1,"end":2}]`, "records[0].quantity is required"},
-		{"bad id", "org1.agent", batch(rec("", "r1", "egress_gib", 1, start, now)), "records[0].id is required"},
+		{"bad id", "org1.agent", batch(rec("-u1", "r1", "egress_gib", 1, start, now)), `records[0].id "-u1" is not valid`},
+		{"not the derived id", "org1.agent", batch(rec("u-"+strings.Repeat("ab", 20), "r1", "egress_gib", 1, start, now)), "records[0].id u-abab"},
 		{"empty period", "org1.agent", batch(rec("u1", "r1", "egress_gib", 1, now, now)), "records[0].end " + fmt.Sprint(now) + " must be after records[0].start"},
 		{"before activation", "org1.agent", batch(rec("u1", "r1", "egress_gib", 1, start-1, now)), "records[0].start " + fmt.Sprint(start-1) + " is before resource r1 was activated"},
 		{"future", "org1.agent", batch(rec("u1", "r1", "egress_gib", 1, start, now+1)), "is in the future"},
@@ -202,11 +204,11 @@ func TestUsage(t *testing.T) {
 	e.tb = t
 
 	ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", batch(rec("u1", "r1", "egress_gib", 4, start, now), rec("u1", "r1", "egress_gib", 4, start, now))))
-	if js(ur) != `{"accepted":["u1"],"duplicates":["u1"]}` {
+	if js(ur) != `{"accepted":1,"duplicates":["u1"]}` {
 		t.Fatalf("usage result %s", js(ur))
 	}
 	ur = decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", batch(rec("u1", "r1", "egress_gib", 4, start, now), rec("u2", "r1", "cpu_seconds", 7200, start, now))))
-	if js(ur) != `{"accepted":["u2"],"duplicates":["u1"]}` {
+	if js(ur) != `{"accepted":1,"duplicates":["u1"]}` {
 		t.Fatalf("usage result %s", js(ur))
 	}
 	e.fail("records[0].id u1 was already submitted", "org1.agent", "UsageSubmit", batch(rec("u1", "r1", "egress_gib", 5, start, now)))

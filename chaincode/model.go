@@ -188,16 +188,11 @@ type UsageRecord struct {
 // belongs to the bill whose period contains its end, (p.Start, p.End].
 func (u UsageRecord) BilledIn(p Period) bool { return u.End > p.Start && u.End <= p.End }
 
-// usageSeen marks a record ID as used, with the digest of what it carried.
-type usageSeen struct {
-	Resource string `json:"resource"`
-	Digest   string `json:"digest"`
-	Stamp
-}
-
-// UsageResult is what UsageSubmit returns.
+// UsageResult is what UsageSubmit returns: how many records it stored and
+// the IDs of those the ledger already held (or the batch repeated), which it
+// left unchanged.
 type UsageResult struct {
-	Accepted   []string `json:"accepted"`
+	Accepted   int      `json:"accepted"`
 	Duplicates []string `json:"duplicates"`
 }
 

@@ -46,11 +46,11 @@ func seedStory(t *testing.T, e *env) {
 		{"id": "u-2", "resource": "202202150002", "metric": "egress_gib", "quantity": 2, "start": t0.Unix() + 36000, "end": t0.Unix() + 72000},
 	})
 	ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", batch))
-	if len(ur.Accepted) != 2 || len(ur.Duplicates) != 0 {
+	if ur.Accepted != 2 || len(ur.Duplicates) != 0 {
 		t.Fatalf("usage: %+v", ur)
 	}
 	ur = decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", batch))
-	if len(ur.Accepted) != 0 || len(ur.Duplicates) != 2 {
+	if ur.Accepted != 0 || len(ur.Duplicates) != 2 {
 		t.Fatalf("usage resubmitted: %+v", ur)
 	}
 

@@ -173,7 +173,7 @@ func TestGatewayBackend(t *testing.T) {
 			return nil, chaincodeErr("only Org1MSP (provider) and Org2MSP (consumer) may read bill " + a[0] + "; the caller is an admin of Org3MSP")
 		},
 		"UsageSubmit": func(a []string) ([]byte, error) {
-			return []byte(`{"accepted":["u-1"],"duplicates":[]}`), nil
+			return []byte(`{"accepted":1,"duplicates":[]}`), nil
 		},
 		"Conflict": func([]string) ([]byte, error) { return []byte(`{}`), nil },
 	}}

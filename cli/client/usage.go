@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -311,6 +309,8 @@ func (f *UsageFile) add(line int, u chaincode.UsageRecord) error {
 		f.Derived++
 	} else if !reRecordID.MatchString(u.ID) {
 		return f.lineErr(line, "id %q is not valid: it must be 1 to 64 letters, digits, '.', '_' or '-'", u.ID)
+	} else if reDerivedID.MatchString(u.ID) && u.ID != DeriveUsageID(u) {
+		return f.lineErr(line, "id %s has the form of a derived ID (u- and 40 hex digits) but this record derives %s; leave id empty to have it derived, or choose an ID of another form", u.ID, DeriveUsageID(u))
 	}
 	if f.byID == nil {
 		f.byID = map[string]int{}
@@ -329,12 +329,37 @@ func (f *UsageFile) add(line int, u chaincode.UsageRecord) error {
 }
 
 // DeriveUsageID is the ID of a record that has none: "u-" and 40 hex digits
-// of the SHA-256 of its resource, metric, start and end. The quantity is
+// of the SHA-256 of its resource, metric, start and end
+// (chaincode.DeriveUsageID: the contract derives the same). The quantity is
 // left out on purpose: a corrected quantity for the same period keeps the
 // ID, and the contract refuses it instead of counting it twice.
-func DeriveUsageID(u chaincode.UsageRecord) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\n%s\n%d\n%d", u.Resource, u.Metric, u.Start, u.End)))
-	return "u-" + hex.EncodeToString(sum[:20])
+func DeriveUsageID(u chaincode.UsageRecord) string { return chaincode.DeriveUsageID(u) }
+
+// reDerivedID is the form reserved for derived IDs.
+var reDerivedID = regexp.MustCompile(`^u-[0-9a-f]{40}$`)
+
+// wireRecord is a record as UsageSubmit takes it: a derived ID is left out
+// (the contract derives it again), which keeps the transaction smaller.
+type wireRecord struct {
+	ID       string `json:"id,omitempty"`
+	Resource string `json:"resource"`
+	Metric   string `json:"metric"`
+	Quantity int64  `json:"quantity"`
+	Start    int64  `json:"start"`
+	End      int64  `json:"end"`
+}
+
+// EncodeUsageBatch is the UsageSubmit argument for records.
+func EncodeUsageBatch(records []chaincode.UsageRecord) string {
+	w := make([]wireRecord, len(records))
+	for i, u := range records {
+		w[i] = wireRecord{ID: u.ID, Resource: u.Resource, Metric: u.Metric, Quantity: u.Quantity, Start: u.Start, End: u.End}
+		if u.ID == DeriveUsageID(u) {
+			w[i].ID = ""
+		}
+	}
+	b, _ := json.Marshal(w)
+	return string(b)
 }
 
 // UsageOptions configures SubmitUsage.
@@ -386,13 +411,12 @@ func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptio
 	batches := (total + n - 1) / n
 	for b := 0; b < batches; b++ {
 		lo, hi := b*n, min((b+1)*n, total)
-		arg, _ := json.Marshal(f.Records[lo:hi])
-		res, err := call[chaincode.UsageResult](ctx, c, true, "UsageSubmit", string(arg))
+		res, err := call[chaincode.UsageResult](ctx, c, true, "UsageSubmit", EncodeUsageBatch(f.Records[lo:hi]))
 		if err != nil {
 			return rep, c.batchErr(err, f, b, batches, lo, rep)
 		}
 		rep.Batches++
-		rep.Accepted += len(res.Accepted)
+		rep.Accepted += res.Accepted
 		rep.Duplicates += len(res.Duplicates)
 		if o.Progress != nil {
 			o.Progress(hi, total)

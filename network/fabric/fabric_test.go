@@ -293,11 +293,11 @@ func story(t *testing.T, n *itNet) {
 	})
 	var ur chaincode.UsageResult
 	decode(t, submit("org1", "UsageSubmit", string(usage)), &ur)
-	if len(ur.Accepted) != 2 {
+	if ur.Accepted != 2 {
 		t.Fatalf("usage %+v", ur)
 	}
 	decode(t, submit("org1", "UsageSubmit", string(usage)), &ur)
-	if len(ur.Accepted) != 0 || len(ur.Duplicates) != 2 {
+	if ur.Accepted != 0 || len(ur.Duplicates) != 2 {
 		t.Fatalf("usage resubmitted %+v", ur)
 	}
 	time.Sleep(1100 * time.Millisecond)

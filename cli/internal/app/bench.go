@@ -97,9 +97,12 @@ type benchStep struct {
 	AllTx      int `json:"all_tx"`
 	AllRecords int `json:"all_records,omitempty"`
 	// AllErrors counts failed operations at any time, warm-up included.
-	AllErrors     int     `json:"all_errors"`
-	PoolExhausted bool    `json:"pool_exhausted,omitempty"`
-	SetupSeconds  float64 `json:"setup_seconds"`
+	AllErrors     int  `json:"all_errors"`
+	PoolExhausted bool `json:"pool_exhausted,omitempty"`
+	// UsageWaits counts usage batches that waited for their synthetic
+	// periods to end (usageBatch): the rate was then held back by the clock.
+	UsageWaits   int64   `json:"usage_waits,omitempty"`
+	SetupSeconds float64 `json:"setup_seconds"`
 	// CPU is CPU time per committed operation in the window, in ms.
 	CPU *cpuPerOp `json:"cpu_ms_per_tx,omitempty"`
 }

@@ -79,24 +79,34 @@ func TestBench(t *testing.T) {
 		{name: "json error", args: a("-o json bench"), code: 1, err: []string{`"kind":"invalid"`}},
 	})
 
-	// usage: batches of 10 records on one resource.
-	rep := benchJSON(t, dir, append(a("usage --inflight 2 --batch 10"), short...)...)
+	// usage: batches of 10 records (5 resources x 2 metrics a period).
+	rep := benchJSON(t, dir, append(a("usage --inflight 2 --batch 10 --usage-resources 5"), short...)...)
 	if len(rep.Steps) != 1 || rep.Identity != "Org1MSP" || rep.Chaincode != "fedmeter" {
 		t.Fatalf("report: %+v", rep)
 	}
 	us := rep.Steps[0]
 	checkStep(t, us, "usage", 10)
-	var usageRes string
+	var usageRes []string
 	for _, r := range listJSON(t, dir, "resource", "list", "--role", "provider") {
 		if attrs, _ := r["attributes"].(map[string]any); attrs["bench"] == rep.Run {
-			usageRes = r["id"].(string)
+			usageRes = append(usageRes, r["id"].(string))
 		}
 	}
-	if usageRes == "" {
-		t.Fatal("the bench's usage resource is not on the ledger")
+	if len(usageRes) != 5 {
+		t.Fatalf("the bench's usage resources on the ledger: %v, want 5", usageRes)
 	}
-	if n := len(listJSON(t, dir, "usage", "list", usageRes)); n != us.AllRecords {
-		t.Fatalf("the ledger holds %d usage records of %s; the bench reported %d", n, usageRes, us.AllRecords)
+	held := 0
+	for _, id := range usageRes {
+		recs := listJSON(t, dir, "usage", "list", id)
+		for _, u := range recs {
+			if !strings.HasPrefix(u["id"].(string), "u-") {
+				t.Fatalf("usage record %v: the bench's IDs are derived", u)
+			}
+		}
+		held += len(recs)
+	}
+	if held != us.AllRecords {
+		t.Fatalf("the ledger holds %d usage records of %v; the bench reported %d", held, usageRes, us.AllRecords)
 	}
 
 	// release: a pool of 25 resources, released by 4 clients until the
@@ -187,3 +197,30 @@ func TestErrorKind(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestPeriodPair: the synthetic usage periods are every (start, end) with
+// base <= start < end, each once, ordered by end.
+func TestPeriodPair(t *testing.T) {
+	const base = 1000
+	seen := map[[2]int64]bool{}
+	prevEnd := int64(base)
+	for k := uint64(0); k < 5050; k++ { // every pair with end <= base+100
+		s, e := periodPair(base, k)
+		if s < base || e <= s || e < prevEnd || e > base+100 {
+			t.Fatalf("pair %d = (%d, %d) after end %d", k, s, e, prevEnd)
+		}
+		if seen[[2]int64{s, e}] {
+			t.Fatalf("pair %d = (%d, %d) repeats", k, s, e)
+		}
+		seen[[2]int64{s, e}] = true
+		prevEnd = e
+	}
+	for _, c := range []struct {
+		k    uint64
+		s, e int64
+	}{{0, 0, 1}, {1, 0, 2}, {2, 1, 2}, {3, 0, 3}, {5, 2, 3}, {6, 0, 4}, {1 << 40, 1335181, 1482910}} {
+		if s, e := periodPair(0, c.k); s != c.s || e != c.e {
+			t.Errorf("periodPair(0, %d) = (%d, %d), want (%d, %d)", c.k, s, e, c.s, c.e)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,7 +27,10 @@ network running a trivial Put/Get contract as the baseline they are compared
 with. Works on the embedded ledger (--data) and on Fabric (--profile).
 
 WORKLOADS (one or more; each runs at every load given):
-   usage     UsageSubmit of --batch records per transaction (writes; records/s)
+   usage     UsageSubmit of --batch records per transaction (writes; records/s):
+             cpu_seconds and egress_gib of --usage-resources resources over
+             periods, IDs derived by the contract, as a metering agent sends
+             them. Setup, not timed: request and activate those resources
    release   ResourceRelease of an active resource: the rule bills it (writes).
              Setup, not timed: request and activate a pool of resources
    quote     BillQuote: the active rule prices a server for a day (reads)
@@ -54,8 +58,9 @@ publishes ecs prices and grants the consumer a quota for the pool if there
 are none, and the workloads that bill (release, quote, bills) need a rule
 active for ecs: if none is, --rule MODULE.wasm is uploaded, approved and
 activated (by the provider, the consumers and the --voter identities, who
-must be admins). Resources are named bench-<run>-<n>; usage goes to one
-resource. A consumer is --consumer: ORG/USER on the embedded ledger
+must be admins). Resources are named bench-<run>-<n>. Usage periods are
+synthetic: every (start, end) pair after the resources' activation, one
+record per metric, each resource and period once. A consumer is --consumer: ORG/USER on the embedded ledger
 (default: User1 of another local org), a connection profile on Fabric
 (repeat it to spread the pool over several consumers). The setup leaves
 its prices, quota, rule, resources, usage and bills on the ledger: run the
@@ -87,6 +92,7 @@ func benchCommand(st *state) *cli.Command {
 			&cli.DurationFlag{Name: "duration", Value: 10 * time.Second, Usage: "measured time per step, `D`"},
 			&cli.DurationFlag{Name: "warmup", Value: 3 * time.Second, Usage: "unmeasured time before each step, `D`"},
 			&cli.IntFlag{Name: "batch", Value: 500, Usage: "usage: records per transaction, `N` (1 to 1000)"},
+			&cli.IntFlag{Name: "usage-resources", DefaultText: "500 on Fabric, 4000 embedded", Usage: "usage: resources the records are spread over, `N` (set up once per run, not timed)"},
 			&cli.IntFlag{Name: "resources", DefaultText: "auto", Usage: "release: resources to prepare per step, `N` (default: enough for the baseline's rate, or 200/s on Fabric, 2000/s embedded, over warm-up and duration)"},
 			&cli.StringSliceFlag{Name: "consumer", Usage: "the consumer that requests the resources, `WHO`: ORG/USER (embedded) or a profile FILE (Fabric); repeat to spread them"},
 			&cli.StringSliceFlag{Name: "voter", Usage: "another org admin to approve --rule, `WHO`: ORG/USER (embedded) or a profile FILE (Fabric)"},
@@ -194,6 +200,9 @@ func (st *state) bench(c *cli.Context) error {
 	if b := c.Int("batch"); b < 1 || b > client.MaxUsageBatch {
 		return usageErr(c, "--batch %d is not valid: it must be between 1 and %d", b, client.MaxUsageBatch)
 	}
+	if c.Int("usage-resources") < 0 {
+		return usageErr(c, "--usage-resources %d is not valid: it must be positive", c.Int("usage-resources"))
+	}
 	if c.Int("resources") < 0 {
 		return usageErr(c, "--resources %d is not valid: it must be positive", c.Int("resources"))
 	}
@@ -230,6 +239,13 @@ func (st *state) bench(c *cli.Context) error {
 	head := []string{"WORKLOAD", "LOAD", "TX", "TX/S", "RECORDS/S", "P50 MS", "P99 MS", "MAX MS", "CPU MS/TX", "MISMATCHES", "ERRORS"}
 	var rows [][]string
 	p.Printf("%s\n", streamRow(head))
+	if slices.Contains(work, "usage") {
+		// Early, so that the synthetic periods (usageBatch) have time to
+		// accumulate while the steps before usage run.
+		if err := env.prepareUsage(c.Context); err != nil {
+			return err
+		}
+	}
 	for _, ls := range loads {
 		putTPS := 0.0
 		for _, w := range work {
@@ -247,6 +263,9 @@ func (st *state) bench(c *cli.Context) error {
 			p.Printf("%s\n", streamRow(row))
 			if step.FirstError != "" {
 				p.Printf("  first error: %s\n", step.FirstError)
+			}
+			if step.UsageWaits > 0 {
+				p.Printf("  %d batches waited for their synthetic periods to end; raise --usage-resources to spread the records wider\n", step.UsageWaits)
 			}
 			if step.PoolExhausted {
 				p.Printf("  the prepared resources ran out after %.1f s of measurement (the figures cover that); raise --resources for a longer window\n", step.Seconds)
@@ -400,13 +419,15 @@ type benchEnv struct {
 	retryMu   sync.Mutex
 	retries   map[string]int // failed attempts the gateway backends retried, by kind
 
-	marketFor int  // quota granted for this many bench resources per consumer
-	ruleOK    bool // a rule is active for ecs
-	usageRes  *chaincode.Resource
-	getKey    string
-	quoteArgs []string
-	billsOK   bool
-	nextCons  atomic.Uint64
+	ruleOK     bool          // a rule is active for ecs
+	usagePool  []string      // resources the usage workload reports on
+	usageBase  int64         // the latest of their activation times
+	usageSlot  atomic.Uint64 // next (resource, period) slot
+	usageWaits atomic.Int64  // batches that waited for their periods to end
+	getKey     string
+	quoteArgs  []string
+	billsOK    bool
+	nextCons   atomic.Uint64
 }
 
 const (
@@ -586,7 +607,9 @@ func (env *benchEnv) step(ctx context.Context, w string, ls loadSpec, putTPS flo
 		return nil, err
 	}
 	setup := time.Since(t0)
+	waits := env.usageWaits.Load()
 	st := runLoad(ctx, ls, op, env.c.String("netdir"), env.retried)
+	st.UsageWaits = env.usageWaits.Load() - waits
 	st.Workload, st.Chaincode, st.Function, st.Kind, st.Batch = w, meta.chaincode, meta.fn, meta.kind, meta.batch
 	st.SetupSeconds = math.Round(setup.Seconds()*100) / 100
 	if ctx.Err() != nil {
@@ -635,40 +658,22 @@ func (env *benchEnv) prepare(ctx context.Context, w string, ls loadSpec, putTPS 
 		}, opMeta{name, "Get", "read", 0}, nil
 
 	case "usage":
-		if err := env.market(ctx, 1, false); err != nil {
+		if err := env.prepareUsage(ctx); err != nil {
 			return nil, opMeta{}, err
 		}
-		if env.usageRes == nil {
-			ids, err := env.resources(ctx, 1)
-			if err != nil {
-				return nil, opMeta{}, err
-			}
-			r, err := env.cl.Resource(ctx, ids[0])
-			if err != nil {
-				return nil, opMeta{}, err
-			}
-			env.usageRes = r
-		}
-		r := env.usageRes
-		// A record may not end in the future: wait for the second after
-		// the activation.
-		waitUntil(ctx, time.Unix(r.Activated.Time+2, 0))
 		batch := env.c.Int("batch")
 		return func(ctx context.Context) (int, error) {
-			n := strconv.FormatUint(env.seq.Add(1), 10)
-			recs := make([]chaincode.UsageRecord, batch)
-			for i := range recs {
-				recs[i] = chaincode.UsageRecord{ID: "u" + env.run + "-" + n + "-" + strconv.Itoa(i), Resource: r.ID, Metric: "egress_gib",
-					Quantity: 1, Start: r.Activated.Time, End: r.Activated.Time + 1}
+			recs, err := env.usageBatch(ctx, batch)
+			if err != nil {
+				return 0, err
 			}
-			arg, _ := json.Marshal(recs)
-			out, err := env.main.Submit(ctx, "UsageSubmit", string(arg))
+			out, err := env.main.Submit(ctx, "UsageSubmit", client.EncodeUsageBatch(recs))
 			if err != nil {
 				return 0, err
 			}
 			var res chaincode.UsageResult
-			if err := json.Unmarshal(out, &res); err != nil || len(res.Accepted) != batch {
-				return 0, client.Errorf(client.KindRule, "UsageSubmit accepted %d of %d records", len(res.Accepted), batch)
+			if err := json.Unmarshal(out, &res); err != nil || res.Accepted != batch {
+				return 0, client.Errorf(client.KindRule, "UsageSubmit accepted %d of %d records", res.Accepted, batch)
 			}
 			return batch, nil
 		}, opMeta{cc, "UsageSubmit", "write", batch}, nil
@@ -791,6 +796,84 @@ func baselineErr(err error, name string) error {
 	return err
 }
 
+// usageMetrics are the metrics an ECS agent reports for each resource and
+// period: two records that share one key on the ledger.
+var usageMetrics = []string{"cpu_seconds", "egress_gib"}
+
+// prepareUsage requests and activates the resources the usage workload
+// reports on (--usage-resources), once per run.
+func (env *benchEnv) prepareUsage(ctx context.Context) error {
+	if env.usagePool != nil {
+		return nil
+	}
+	n := env.c.Int("usage-resources")
+	if n == 0 {
+		n = 4000
+		if env.fabric() {
+			n = 500
+		}
+	}
+	if err := env.market(ctx, n, false); err != nil {
+		return err
+	}
+	ids, err := env.resources(ctx, n)
+	if err != nil {
+		return err
+	}
+	var base int64
+	for _, id := range ids {
+		r, err := env.cl.Resource(ctx, id)
+		if err != nil {
+			return err
+		}
+		base = max(base, r.Activated.Time)
+	}
+	env.usagePool, env.usageBase = ids, base
+	return nil
+}
+
+// usageBatch is the next n records of the usage workload, as a metering
+// agent sends them: every metric of a resource over a period, for the
+// resources of the pool in turn, IDs left to the contract to derive. Each
+// (resource, period) is used once, so no record is a duplicate. Periods
+// must lie between activation and now, so they are synthetic: period k is
+// the k-th pair (start, end) with base <= start < end, ordered by end, and
+// a batch whose periods have not ended yet waits for them (usageWaits
+// counts those waits: raise --usage-resources if it grows).
+func (env *benchEnv) usageBatch(ctx context.Context, n int) ([]chaincode.UsageRecord, error) {
+	m := uint64(len(usageMetrics))
+	slots := (uint64(n) + m - 1) / m
+	first := env.usageSlot.Add(slots) - slots
+	recs := make([]chaincode.UsageRecord, n)
+	pool := uint64(len(env.usagePool))
+	var latest int64
+	for i := range recs {
+		slot := first + uint64(i)/m
+		start, end := periodPair(env.usageBase, slot/pool)
+		latest = max(latest, end)
+		recs[i] = chaincode.UsageRecord{Resource: env.usagePool[slot%pool], Metric: usageMetrics[uint64(i)%m],
+			Quantity: int64(1 + slot%97), Start: start, End: end}
+	}
+	if time.Now().Unix() < latest {
+		env.usageWaits.Add(1)
+		waitUntil(ctx, time.Unix(latest, 0))
+	}
+	return recs, ctx.Err()
+}
+
+// periodPair is the k-th (start, end) with base <= start < end, by end then
+// start: (b, b+1), (b, b+2), (b+1, b+2), (b, b+3), ...
+func periodPair(base int64, k uint64) (start, end int64) {
+	d := uint64((1 + math.Sqrt(1+8*float64(k))) / 2) // d(d-1)/2 <= k < d(d+1)/2
+	for d*(d-1)/2 > k {
+		d--
+	}
+	for d*(d+1)/2 <= k {
+		d++
+	}
+	return base + int64(k-d*(d-1)/2), base + int64(d)
+}
+
 func waitUntil(ctx context.Context, t time.Time) {
 	if d := time.Until(t); d > 0 {
 		select {
@@ -840,13 +923,10 @@ func (env *benchEnv) market(ctx context.Context, n int, withRule bool) error {
 			return adminErr(err, env)
 		}
 	}
-	if n > env.marketFor {
-		for _, cb := range env.consumers {
-			if err := env.quota(ctx, cb.MSPID(), n); err != nil {
-				return err
-			}
+	for _, cb := range env.consumers {
+		if err := env.quota(ctx, cb.MSPID(), n); err != nil {
+			return err
 		}
-		env.marketFor = n
 	}
 	return nil
 }

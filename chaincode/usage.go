@@ -1,0 +1,402 @@
+package chaincode
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+)
+
+// Usage storage (chaincode/README.md, "Usage layout"). The records of one
+// resource over one period are stored together, one key per
+// (resource, end, start):
+//
+//	usage/<resource>/<end:020>/<start:020> -> [{"metric","quantity"[,"id"]}, ...]
+//
+// A metering agent reports every metric of a resource for the same period,
+// so a period's records share one key instead of writing two keys each (the
+// record and its dedupe marker): on Fabric every written key costs every
+// peer a validation and a commit, and that, not the contract, bounded usage
+// import. Billing's range scan by end time is unchanged.
+//
+// A record's ID is derived (DeriveUsageID) unless the agent chose one. A
+// derived ID names its resource, metric and period, so a resubmission can
+// only land in the same key: reading that key deduplicates it and no marker
+// is written. A chosen ID keeps a marker, usage-id/<provider>/<id>, holding
+// the digest of what it carried.
+
+// reDerivedID is the form of derived record IDs, reserved for them: a record
+// whose ID has this form must carry the ID its content derives.
+var reDerivedID = regexp.MustCompile(`^u-[0-9a-f]{40}$`)
+
+// DeriveUsageID is the ID of a record submitted without one: "u-" and 40
+// hex digits of the SHA-256 of its resource, metric, start and end. The
+// quantity is left out on purpose: a corrected quantity for the same period
+// keeps the ID, and the contract refuses it instead of counting it twice.
+func DeriveUsageID(u UsageRecord) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\n%s\n%d\n%d", u.Resource, u.Metric, u.Start, u.End)))
+	return "u-" + hex.EncodeToString(sum[:20])
+}
+
+// usageEntry is one record inside a period's value; its resource and period
+// are in the key. ID is empty for a derived ID.
+type usageEntry struct {
+	ID       string `json:"id,omitempty"`
+	Metric   string `json:"metric"`
+	Quantity int64  `json:"quantity"`
+}
+
+// usageMarker records that a chosen record ID is used, with the digest of
+// the record it carried and the transaction that submitted it.
+type usageMarker struct {
+	Digest string `json:"digest"`
+	Tx     string `json:"tx"`
+}
+
+func usageKey(resource string, start, end int64) string {
+	return key(pfxUsage, resource, pad(end), pad(start))
+}
+
+// decodePeriod decodes a stored period value into records, with derived IDs
+// filled in.
+func decodePeriod(k string, v []byte) ([]UsageRecord, error) {
+	rest, ok := strings.CutPrefix(k, pfxUsage)
+	parts := strings.Split(rest, "/")
+	if !ok || len(parts) != 3 {
+		return nil, fmt.Errorf("%s is not a usage key", k)
+	}
+	var end, start int64
+	if _, err := fmt.Sscanf(parts[1]+" "+parts[2], "%d %d", &end, &start); err != nil {
+		return nil, fmt.Errorf("%s is not a usage key: %v", k, err)
+	}
+	var entries []usageEntry
+	if err := json.Unmarshal(v, &entries); err != nil {
+		return nil, err
+	}
+	recs := make([]UsageRecord, len(entries))
+	for i, e := range entries {
+		recs[i] = UsageRecord{ID: e.ID, Resource: parts[0], Metric: e.Metric, Quantity: e.Quantity, Start: start, End: end}
+		if e.ID == "" {
+			recs[i].ID = DeriveUsageID(recs[i])
+		}
+	}
+	return recs, nil
+}
+
+// usageArg is one record of UsageSubmit's argument.
+type usageArg struct {
+	ID       string          `json:"id"`
+	Resource string          `json:"resource"`
+	Metric   string          `json:"metric"`
+	Quantity json.RawMessage `json:"quantity"`
+	Start    json.RawMessage `json:"start"`
+	End      json.RawMessage `json:"end"`
+}
+
+// parsedUsage is a record of the argument after the checks that need no
+// state; err is the first of them that failed.
+type parsedUsage struct {
+	rec     UsageRecord
+	derived bool
+	err     error
+}
+
+func parseUsageArg(i int, a usageArg) parsedUsage {
+	f := func(name string) string { return "records[" + itoa(i) + "]." + name }
+	rec := UsageRecord{ID: a.ID, Resource: a.Resource, Metric: a.Metric}
+	if a.ID != "" {
+		if err := checkID(f("id"), a.ID); err != nil {
+			return parsedUsage{err: err}
+		}
+	}
+	if err := checkID(f("resource"), a.Resource); err != nil {
+		return parsedUsage{err: err}
+	}
+	if err := checkField(f("metric"), a.Metric); err != nil {
+		return parsedUsage{err: err}
+	}
+	for _, p := range []struct {
+		name string
+		raw  json.RawMessage
+		dst  *int64
+	}{{"quantity", a.Quantity, &rec.Quantity}, {"start", a.Start, &rec.Start}, {"end", a.End, &rec.End}} {
+		if p.raw == nil {
+			return parsedUsage{err: errf("%s is required", f(p.name))}
+		}
+		v, err := jsonInt(f(p.name), p.raw)
+		if err != nil {
+			return parsedUsage{err: err}
+		}
+		if v < 0 {
+			return parsedUsage{err: errf("%s must not be negative, got %d", f(p.name), v)}
+		}
+		*p.dst = v
+	}
+	if rec.End <= rec.Start {
+		return parsedUsage{err: errf("%s %d must be after %s %d", f("end"), rec.End, f("start"), rec.Start)}
+	}
+	derived := DeriveUsageID(rec)
+	switch {
+	case rec.ID == "":
+		rec.ID = derived
+	case reDerivedID.MatchString(rec.ID) && rec.ID != derived:
+		return parsedUsage{err: errf("%s %s has the form of a derived ID (u- and 40 hex digits) but is not the one this record derives (%s); leave id out to have it derived, or choose an ID of another form", f("id"), rec.ID, derived)}
+	}
+	return parsedUsage{rec: rec, derived: rec.ID == derived}
+}
+
+// UsageSubmit records a batch of usage records, a JSON array of
+// {"id","resource","metric","quantity","start","end"} (times in Unix
+// seconds). id may be left out: the record then gets DeriveUsageID's ID,
+// which IDs of the form u-<40 hex digits> are reserved for. Each record's ID
+// is unique per provider: resubmitting an ID with the same content is a
+// no-op (reported under duplicates); with different content it is refused.
+// Each record must be for an active resource of the calling provider, for a
+// metric its type defines, with a non-negative integer quantity, over a
+// period inside the allocation (from activation to expiry, not in the
+// future) that ends after the resource's last bill. The batch is all or
+// nothing; the result counts the records accepted and lists the IDs of the
+// duplicates. Any identity of the provider org.
+func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, records string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	cons, err := t.member("submit usage")
+	if err != nil {
+		return "", err
+	}
+	var args []usageArg
+	if err := decodeJSON("records", records, &args); err != nil {
+		return "", err
+	}
+	if len(args) == 0 {
+		return "", errf("records must hold at least one record")
+	}
+	if len(args) > maxUsageBatch {
+		return "", errf("records holds %d records; at most %d are allowed per batch", len(args), maxUsageBatch)
+	}
+	// Parse everything first, then read every resource, period and marker
+	// the batch touches in one round trip to the peer, and send the writes
+	// together at the end (chaincode/README.md, "Usage throughput").
+	parsed := make([]parsedUsage, len(args))
+	var keys []string
+	wanted := map[string]bool{}
+	want := func(k string) {
+		if !wanted[k] {
+			wanted[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for i, a := range args {
+		p := parseUsageArg(i, a)
+		parsed[i] = p
+		if p.err != nil {
+			continue
+		}
+		want(key(pfxResource, p.rec.Resource))
+		want(usageKey(p.rec.Resource, p.rec.Start, p.rec.End))
+		if !p.derived {
+			want(key(pfxUsageID, t.msp, p.rec.ID))
+		}
+	}
+	state, err := t.prefetch(keys)
+	if err != nil {
+		return "", err
+	}
+	t.batchWrites()
+	res := UsageResult{Duplicates: []string{}}
+	resources := map[string]*Resource{}
+	periods := map[string][]usageEntry{}
+	loaded := map[string]int{} // entries of periods[k] already on the ledger
+	inBatch := map[string]string{}
+	for i, p := range parsed {
+		f := func(name string) string { return "records[" + itoa(i) + "]." + name }
+		if p.err != nil {
+			return "", p.err
+		}
+		rec := p.rec
+		r := resources[rec.Resource]
+		if r == nil {
+			r = new(Resource)
+			k := key(pfxResource, rec.Resource)
+			if ok, err := decodeStored(k, state[k], r); err != nil {
+				return "", err
+			} else if !ok {
+				return "", errf("%s: resource_id %s names no resource", f("resource"), rec.Resource)
+			}
+			resources[rec.Resource] = r
+		}
+		if r.Provider != t.msp {
+			return "", errf("%s: resource %s is provided by %s; only identities of %s may submit its usage, not %s", f("resource"), r.ID, r.Provider, r.Provider, t.msp)
+		}
+		if td := cons.typeDef(r.Type); td == nil || !contains(td.Metrics, rec.Metric) {
+			defined := "none"
+			if td != nil && len(td.Metrics) > 0 {
+				defined = strings.Join(td.Metrics, ", ")
+			}
+			return "", errf("%s %s is not a metric of type %s (defined: %s)", f("metric"), rec.Metric, r.Type, defined)
+		}
+		b, _ := json.Marshal(rec)
+		sum := sha256.Sum256(b)
+		digest := hex.EncodeToString(sum[:])
+		if prev, ok := inBatch[rec.ID]; ok {
+			if prev != digest {
+				return "", errf("%s %s appears twice in the batch with different content", f("id"), rec.ID)
+			}
+			res.Duplicates = append(res.Duplicates, rec.ID)
+			continue
+		}
+		inBatch[rec.ID] = digest
+		pk := usageKey(r.ID, rec.Start, rec.End)
+		entries, ok := periods[pk]
+		if !ok {
+			if state[pk] != nil {
+				if err := json.Unmarshal(state[pk], &entries); err != nil {
+					return "", fmt.Errorf("the stored value of %s is corrupt: %v", pk, err)
+				}
+			}
+			loaded[pk] = len(entries)
+		}
+		if p.derived {
+			// The same derived ID can only be a record of this metric in
+			// this period's value.
+			if prev := findDerived(entries[:loaded[pk]], rec.Metric); prev != nil {
+				if prev.Quantity != rec.Quantity {
+					return "", errf("%s %s was already submitted with quantity %d, not %d: resource %s's %s over (%d, %d] is recorded; a record cannot be changed", f("id"), rec.ID, prev.Quantity, rec.Quantity, r.ID, rec.Metric, rec.Start, rec.End)
+				}
+				res.Duplicates = append(res.Duplicates, rec.ID)
+				continue
+			}
+		} else {
+			var seen usageMarker
+			mk := key(pfxUsageID, t.msp, rec.ID)
+			if ok, err := decodeStored(mk, state[mk], &seen); err != nil {
+				return "", err
+			} else if ok {
+				if seen.Digest != digest {
+					return "", errf("%s %s was already submitted (transaction %s) with different content; a record ID cannot be reused", f("id"), rec.ID, seen.Tx)
+				}
+				res.Duplicates = append(res.Duplicates, rec.ID)
+				continue
+			}
+		}
+		switch r.Status {
+		case StatusRequested:
+			return "", errf("%s: resource %s is not active yet; usage starts at activation", f("resource"), r.ID)
+		case StatusReleased:
+			return "", errf("%s: resource %s was released; its usage is closed", f("resource"), r.ID)
+		}
+		if rec.Start < r.Activated.Time {
+			return "", errf("%s %d is before resource %s was activated (%d)", f("start"), rec.Start, r.ID, r.Activated.Time)
+		}
+		if rec.End > r.ExpiresAt {
+			return "", errf("%s %d is after resource %s's allocation expires (%d)", f("end"), rec.End, r.ID, r.ExpiresAt)
+		}
+		if rec.End > t.now {
+			return "", errf("%s %d is in the future (transaction time %d)", f("end"), rec.End, t.now)
+		}
+		if rec.End <= r.BilledTo {
+			return "", errf("%s %d is not after the end of resource %s's last bill (%d); billed periods are closed", f("end"), rec.End, r.ID, r.BilledTo)
+		}
+		e := usageEntry{Metric: rec.Metric, Quantity: rec.Quantity}
+		if !p.derived {
+			e.ID = rec.ID
+			if err := t.putJSON(key(pfxUsageID, t.msp, rec.ID), usageMarker{Digest: digest, Tx: t.id}); err != nil {
+				return "", err
+			}
+		}
+		periods[pk] = append(entries, e)
+		res.Accepted++
+	}
+	changed := make([]string, 0, len(periods))
+	for k, entries := range periods {
+		if len(entries) > loaded[k] {
+			changed = append(changed, k)
+		}
+	}
+	sort.Strings(changed)
+	for _, k := range changed {
+		if err := t.putJSON(k, periods[k]); err != nil {
+			return "", err
+		}
+	}
+	if err := t.flushWrites(); err != nil {
+		return "", err
+	}
+	return out(res)
+}
+
+// findDerived returns the record with a derived ID for metric in a period's
+// entries, or nil.
+func findDerived(entries []usageEntry, metric string) *usageEntry {
+	for i := range entries {
+		if entries[i].ID == "" && entries[i].Metric == metric {
+			return &entries[i]
+		}
+	}
+	return nil
+}
+
+// UsageList lists a resource's usage records by end time, then start time,
+// then submission, a page at a time. A period's records are never split
+// across pages, so a page may hold a few more records than pageSize. Its
+// provider and consumer only.
+func (c *Contract) UsageList(ctx contractapi.TransactionContextInterface, resourceID, pageSize, bookmark string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := t.member("read usage"); err != nil {
+		return "", err
+	}
+	r, err := t.loadResource(resourceID)
+	if err != nil {
+		return "", err
+	}
+	if err := t.party("the usage of resource "+r.ID, r.Provider, r.Consumer); err != nil {
+		return "", err
+	}
+	n, err := parsePage(pageSize)
+	if err != nil {
+		return "", err
+	}
+	pfx := key(pfxUsage, r.ID) + "/"
+	from, end := pfx, prefixEnd(pfx)
+	if bookmark != "" {
+		if bookmark < from || bookmark >= end {
+			return "", errf("bookmark %q is not from this query", bookmark)
+		}
+		from = bookmark + "\x00"
+	}
+	it, err := t.stub.GetStateByRange(from, end)
+	if err != nil {
+		return "", fmt.Errorf("range query failed: %v", err)
+	}
+	defer it.Close()
+	page := &Page[UsageRecord]{Items: []UsageRecord{}}
+	last := ""
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return "", fmt.Errorf("range query failed: %v", err)
+		}
+		if len(page.Items) >= n {
+			page.Bookmark = last
+			break
+		}
+		recs, err := decodePeriod(kv.GetKey(), kv.GetValue())
+		if err != nil {
+			return "", fmt.Errorf("the stored value of %s is corrupt: %v", kv.GetKey(), err)
+		}
+		page.Items = append(page.Items, recs...)
+		last = kv.GetKey()
+	}
+	page.Count = len(page.Items)
+	return out(page)
+}

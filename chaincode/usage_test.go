@@ -1,0 +1,139 @@
+package chaincode
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestUsageLayout: a period's records share one key, derived IDs write no
+// marker and are deduplicated through that key, chosen IDs keep theirs, and
+// billing and UsageList read the packed records back.
+func TestUsageLayout(t *testing.T) {
+	e := newEnv(t)
+	e.initConsortium()
+	e.market()
+	e.activeResource("r1")
+	e.advance(10 * time.Hour)
+	s, n := t0.Unix(), t0.Unix()+10*3600
+	mid := s + 5*3600
+	rec := func(id, metric string, q, start, end int64) map[string]any {
+		m := map[string]any{"resource": "r1", "metric": metric, "quantity": q, "start": start, "end": end}
+		if id != "" {
+			m["id"] = id
+		}
+		return m
+	}
+	batch := func(recs ...map[string]any) string { return js(recs) }
+	usageKeys := func() []string {
+		var ks []string
+		for k := range e.snapshot() {
+			if strings.HasPrefix(k, "usage") {
+				ks = append(ks, k)
+			}
+		}
+		sort.Strings(ks)
+		return ks
+	}
+
+	ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", batch(
+		rec("", "cpu_seconds", 3600, s, mid), rec("", "egress_gib", 2, s, mid),
+		rec("", "cpu_seconds", 1800, mid, n), rec("", "egress_gib", 1, mid, n))))
+	if ur.Accepted != 4 || len(ur.Duplicates) != 0 {
+		t.Fatalf("first batch: %+v", ur)
+	}
+	want := []string{usageKey("r1", s, mid), usageKey("r1", mid, n)}
+	if got := usageKeys(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("usage keys %v, want one per period %v", got, want)
+	}
+	if v := e.snapshot()[want[0]]; v != `[{"metric":"cpu_seconds","quantity":3600},{"metric":"egress_gib","quantity":2}]` {
+		t.Fatalf("stored period %s", v)
+	}
+
+	// Resubmitted, with or without the derived ID spelled out: no change.
+	before := e.snapshot()
+	derived := DeriveUsageID(UsageRecord{Resource: "r1", Metric: "cpu_seconds", Start: s, End: mid})
+	ur = decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", batch(rec("", "cpu_seconds", 3600, s, mid), rec(derived, "cpu_seconds", 3600, s, mid))))
+	if ur.Accepted != 0 || strings.Join(ur.Duplicates, ",") != derived+","+derived {
+		t.Fatalf("resubmission: %+v (derived %s)", ur, derived)
+	}
+	if js(e.snapshot()) != js(before) {
+		t.Fatal("a resubmission changed the state")
+	}
+	// A changed quantity for a recorded period is refused.
+	e.fail("records[0].id "+derived+" was already submitted with quantity 3600, not 3601", "org1.agent", "UsageSubmit", batch(rec("", "cpu_seconds", 3601, s, mid)))
+
+	// A chosen ID joins its period's value and keeps a marker; a record
+	// with a chosen ID is not a duplicate of a derived one.
+	ur = decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", batch(rec("agent-7", "cpu_seconds", 3600, s, mid))))
+	if ur.Accepted != 1 {
+		t.Fatalf("chosen id: %+v", ur)
+	}
+	if got := usageKeys(); len(got) != 3 || got[0] != "usage-id/"+org1+"/agent-7" {
+		t.Fatalf("usage keys after a chosen ID: %v", got)
+	}
+	var marker usageMarker
+	if err := json.Unmarshal([]byte(e.snapshot()["usage-id/"+org1+"/agent-7"]), &marker); err != nil || len(marker.Digest) != 64 || marker.Tx == "" {
+		t.Fatalf("marker %+v (%v)", marker, err)
+	}
+	e.fail("records[0].id agent-7 was already submitted (transaction", "org1.agent", "UsageSubmit", batch(rec("agent-7", "cpu_seconds", 1, s, mid)))
+
+	// UsageList: by end, then start, then submission, IDs filled in; a
+	// period is never split across pages.
+	all := decode[Page[UsageRecord]](t, e.eval("org2.user", "UsageList", "r1", "", ""))
+	var ids []string
+	for _, u := range all.Items {
+		ids = append(ids, u.ID+":"+u.Metric)
+		if u.Resource != "r1" || (u.ID != "agent-7" && u.ID != DeriveUsageID(UsageRecord{Resource: u.Resource, Metric: u.Metric, Start: u.Start, End: u.End})) {
+			t.Fatalf("listed record %+v", u)
+		}
+	}
+	if all.Count != 5 || all.Items[2].ID != "agent-7" || all.Items[4].End != n {
+		t.Fatalf("usage list %v", ids)
+	}
+	p1 := decode[Page[UsageRecord]](t, e.eval("org2.user", "UsageList", "r1", "1", ""))
+	if p1.Count != 3 || p1.Bookmark != want[0] {
+		t.Fatalf("first page of 1: %+v", p1)
+	}
+	p2 := decode[Page[UsageRecord]](t, e.eval("org2.user", "UsageList", "r1", "1", p1.Bookmark))
+	if p2.Count != 2 || p2.Bookmark != "" || p2.Items[0].End != n {
+		t.Fatalf("second page: %+v", p2)
+	}
+
+	// The bill sums every packed record of its period.
+	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+	rel := decode[struct {
+		Bill *Bill `json:"bill"`
+	}](t, e.ok("org2.user", "ResourceRelease", "r1"))
+	if rel.Bill == nil {
+		t.Fatal("release issued no bill")
+	}
+	egress := int64(-1)
+	for _, l := range rel.Bill.Lines {
+		if l.Item == "egress" {
+			egress = l.Quantity
+		}
+	}
+	if egress != 3 {
+		t.Fatalf("billed egress %d, want 2+1 from two periods: %s", egress, js(rel.Bill))
+	}
+}
+
+// TestUsageDerivedIDBatch: within one batch, the same derived record twice
+// is one record; with different quantities it is refused.
+func TestUsageDerivedIDBatch(t *testing.T) {
+	e := newEnv(t)
+	e.initConsortium()
+	e.market()
+	e.activeResource("r1")
+	e.advance(time.Hour)
+	r := map[string]any{"resource": "r1", "metric": "egress_gib", "quantity": 1, "start": t0.Unix(), "end": t0.Unix() + 60}
+	r2 := map[string]any{"resource": "r1", "metric": "egress_gib", "quantity": 2, "start": t0.Unix(), "end": t0.Unix() + 60}
+	e.fail("records[1].id u-", "org1.agent", "UsageSubmit", js([]any{r, r2}))
+	ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", js([]any{r, r})))
+	if ur.Accepted != 1 || len(ur.Duplicates) != 1 {
+		t.Fatalf("%+v", ur)
+	}
+}
