@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -16,7 +17,8 @@ import (
 // resource over one period are stored together, one key per
 // (resource, end, start):
 //
-//	usage/<resource>/<end:020>/<start:020> -> [{"metric","quantity"[,"id"]}, ...]
+//	usage/<resource>/<end:020>/<start:020>         -> [{"metric","quantity"}, ...]
+//	usage/<resource>/<end:020>/<start:020>/<tx id> -> [{"id","metric","quantity"}, ...]
 //
 // A metering agent reports every metric of a resource for the same period,
 // so a period's records share one key instead of writing two keys each (the
@@ -27,8 +29,12 @@ import (
 // A record's ID is derived (DeriveUsageID) unless the agent chose one. A
 // derived ID names its resource, metric and period, so a resubmission can
 // only land in the same key: reading that key deduplicates it and no marker
-// is written. A chosen ID keeps a marker, usage-id/<provider>/<id>, holding
-// the digest of what it carried.
+// is written; such a key holds at most one record per metric. A chosen ID
+// keeps a marker, usage-id/<provider>/<id>, holding the digest of what it
+// carried, and its record goes to a key of the period and the submitting
+// transaction (any number of chosen IDs may share a period: one growing
+// value rewritten by every batch would make each batch cost more than the
+// last).
 
 // reDerivedID is the form of derived record IDs, reserved for them: a record
 // whose ID has this form must carry the ID its content derives.
@@ -67,7 +73,7 @@ func usageKey(resource string, start, end int64) string {
 func decodePeriod(k string, v []byte) ([]UsageRecord, error) {
 	rest, ok := strings.CutPrefix(k, pfxUsage)
 	parts := strings.Split(rest, "/")
-	if !ok || len(parts) != 3 {
+	if !ok || len(parts) < 3 || len(parts) > 4 {
 		return nil, fmt.Errorf("%s is not a usage key", k)
 	}
 	var end, start int64
@@ -200,8 +206,9 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 			continue
 		}
 		want(key(pfxResource, p.rec.Resource))
-		want(usageKey(p.rec.Resource, p.rec.Start, p.rec.End))
-		if !p.derived {
+		if p.derived {
+			want(usageKey(p.rec.Resource, p.rec.Start, p.rec.End))
+		} else {
 			want(key(pfxUsageID, t.msp, p.rec.ID))
 		}
 	}
@@ -242,9 +249,14 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 			}
 			return "", errf("%s %s is not a metric of type %s (defined: %s)", f("metric"), rec.Metric, r.Type, defined)
 		}
-		b, _ := json.Marshal(rec)
-		sum := sha256.Sum256(b)
-		digest := hex.EncodeToString(sum[:])
+		// What a repeated ID is compared with: for a derived ID only the
+		// quantity can differ.
+		digest := strconv.FormatInt(rec.Quantity, 10)
+		if !p.derived {
+			b, _ := json.Marshal(rec)
+			sum := sha256.Sum256(b)
+			digest = hex.EncodeToString(sum[:])
+		}
 		if prev, ok := inBatch[rec.ID]; ok {
 			if prev != digest {
 				return "", errf("%s %s appears twice in the batch with different content", f("id"), rec.ID)
@@ -253,7 +265,13 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 			continue
 		}
 		inBatch[rec.ID] = digest
+		// Derived records share their period's key (at most one per
+		// metric); records with chosen IDs, which any number may share,
+		// go to a key of the period and the transaction, written blind.
 		pk := usageKey(r.ID, rec.Start, rec.End)
+		if !p.derived {
+			pk += "/" + t.id
+		}
 		entries, ok := periods[pk]
 		if !ok {
 			if state[pk] != nil {

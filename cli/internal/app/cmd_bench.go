@@ -800,6 +800,8 @@ func baselineErr(err error, name string) error {
 // period: two records that share one key on the ledger.
 var usageMetrics = []string{"cpu_seconds", "egress_gib"}
 
+const usageHeadStart = 10 // seconds between activation and the first usage batch
+
 // prepareUsage requests and activates the resources the usage workload
 // reports on (--usage-resources), once per run.
 func (env *benchEnv) prepareUsage(ctx context.Context) error {
@@ -829,6 +831,13 @@ func (env *benchEnv) prepareUsage(ctx context.Context) error {
 		base = max(base, r.Activated.Time)
 	}
 	env.usagePool, env.usageBase = ids, base
+	// The (start, end) pairs after base grow with the square of the time
+	// since it: 10 s of head start keep ~10,000 records/s over 500
+	// resources (or ~50,000 over 4000) from ever waiting for a period.
+	if d := time.Until(time.Unix(base+usageHeadStart, 0)); d > 0 {
+		env.note("waiting %.0f s for the usage periods (synthetic: after the resources' activation)", d.Seconds())
+		waitUntil(ctx, time.Unix(base+usageHeadStart, 0))
+	}
 	return nil
 }
 
