@@ -1,8 +1,8 @@
 package chaincode
 
 import (
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
