@@ -14,7 +14,7 @@ import (
 // BenchmarkReleaseAndBill times one ResourceRelease transaction through the
 // contract router on the in-memory stub: load the resource, the active rule,
 // the price book, the quota and the usage records, build the input, run the
-// rule, store the bill, its three index entries, the quota and the resource.
+// rule, store the bill, its two index entries, the quota and the resource.
 // "wasm" runs testdata/ecs_hourly.wasm with package host; "native" runs the
 // same formula in Go (nativePricer). The goal is wasm < 1.5 x native.
 // Request, activation and usage are set up outside the timer.

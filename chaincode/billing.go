@@ -236,9 +236,6 @@ func (c *Contract) issueBill(t *txn, r *Resource, end int64, kind string) (*Bill
 	if err := t.putJSON(key(pfxBillConsumer, b.Consumer, pad(end), b.ID), idx(b.Provider)); err != nil {
 		return nil, err
 	}
-	if err := t.putJSON(key(pfxBillResource, b.Resource, b.ID), idx(b.Consumer)); err != nil {
-		return nil, err
-	}
 	if err := t.setEvent("BillIssued", billEvent{ID: b.ID, Kind: b.Kind, Provider: b.Provider, Consumer: b.Consumer,
 		Resource: b.Resource, Period: b.Period, Amount: b.Amount, Currency: b.Currency, Scale: b.Scale, RuleHash: rule.Hash}); err != nil {
 		return nil, err
@@ -420,10 +417,13 @@ func (c *Contract) BillListByResource(ctx contractapi.TransactionContextInterfac
 	if err := t.party("the bills of resource "+r.ID, r.Provider, r.Consumer); err != nil {
 		return "", err
 	}
-	pfx := key(pfxBillResource, r.ID) + "/"
+	// Bill IDs are <resource>:<seq:06>, so the resource's bills are the
+	// range bill/<resource>: in order; no index is needed (and none is
+	// written: every key a release writes costs every peer).
+	pfx := key(pfxBill, r.ID) + ":"
 	page, err := scanPage(t, pfx, prefixEnd(pfx), pageSize, bookmark, func(k string, v []byte) (*Bill, bool, error) {
-		b, err := t.loadBill(strings.TrimPrefix(k, pfx))
-		return b, err == nil, err
+		var b Bill
+		return &b, true, json.Unmarshal(v, &b)
 	})
 	if err != nil {
 		return "", err

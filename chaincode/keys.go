@@ -28,7 +28,6 @@ const (
 	pfxBill         = "bill/"     // bill/<bill id>
 	pfxBillProvider = "bill-by-provider/"
 	pfxBillConsumer = "bill-by-consumer/"
-	pfxBillResource = "bill-by-resource/"
 )
 
 // consortiumProposalSubject is the subject under which the one open
