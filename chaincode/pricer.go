@@ -31,8 +31,9 @@ type wasmPricer struct {
 	h    *host.Host
 	err  error
 
-	mu       sync.Mutex
-	prepared map[string]*host.Prepared
+	mu        sync.Mutex
+	prepared  map[string]*host.Prepared
+	preparing map[string]*flight // first uses in progress, by rule hash
 }
 
 // maxPrepared bounds the prepared modules kept in memory.
@@ -50,18 +51,63 @@ func (w *wasmPricer) host() (*host.Host, error) {
 	return w.h, w.err
 }
 
+// preparedFor returns the rule's prepared module, preparing it on first
+// use. Concurrent first uses prepare it once: after a chaincode service
+// starts, every transaction in flight asks for the rule at the same moment,
+// and each reading the module (megabytes, through the peer) and preparing
+// it (~100 ms of CPU for a Go rule) held the first 128 releases on the seed
+// network for over 13 s. A caller that waited for another's preparation
+// that failed tries itself: the failure may have been that transaction's.
 func (w *wasmPricer) preparedFor(rule *Rule, code func() ([]byte, error)) (*host.Prepared, error) {
-	w.mu.Lock()
-	p := w.prepared[rule.Hash]
-	w.mu.Unlock()
-	if p != nil {
-		return p, nil
+	for {
+		w.mu.Lock()
+		if p := w.prepared[rule.Hash]; p != nil {
+			w.mu.Unlock()
+			return p, nil
+		}
+		if f := w.preparing[rule.Hash]; f != nil {
+			w.mu.Unlock()
+			<-f.done
+			if f.err == nil {
+				return f.p, nil
+			}
+			continue
+		}
+		f := &flight{done: make(chan struct{})}
+		if w.preparing == nil {
+			w.preparing = map[string]*flight{}
+		}
+		w.preparing[rule.Hash] = f
+		w.mu.Unlock()
+
+		f.p, f.err = prepareRule(rule, code)
+		w.mu.Lock()
+		delete(w.preparing, rule.Hash)
+		if f.err == nil {
+			if len(w.prepared) >= maxPrepared {
+				w.prepared = map[string]*host.Prepared{}
+			}
+			w.prepared[rule.Hash] = f.p
+		}
+		w.mu.Unlock()
+		close(f.done)
+		return f.p, f.err
 	}
+}
+
+// flight is a preparation in progress; done is closed when p or err is set.
+type flight struct {
+	done chan struct{}
+	p    *host.Prepared
+	err  error
+}
+
+func prepareRule(rule *Rule, code func() ([]byte, error)) (*host.Prepared, error) {
 	b, err := code()
 	if err != nil {
 		return nil, err
 	}
-	p, err = prepare(b)
+	p, err := prepare(b)
 	if err != nil {
 		return nil, fmt.Errorf("rule %s %s no longer prepares on this peer: %v", rule.Name, rule.Version, err)
 	}
@@ -69,12 +115,6 @@ func (w *wasmPricer) preparedFor(rule *Rule, code func() ([]byte, error)) (*host
 		return nil, fmt.Errorf("rule %s %s prepares to %s on this peer but to %s (profile %s) at upload; peers must run the same fedmeter release",
 			rule.Name, rule.Version, got, rule.PreparedHash, rule.Profile)
 	}
-	w.mu.Lock()
-	if len(w.prepared) >= maxPrepared {
-		w.prepared = map[string]*host.Prepared{}
-	}
-	w.prepared[rule.Hash] = p
-	w.mu.Unlock()
 	return p, nil
 }
 
