@@ -1,9 +1,11 @@
 package chaincode
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -81,5 +83,56 @@ func TestPricerPreparesOnce(t *testing.T) {
 		if len(w.prepared) != 1 || len(w.preparing) != 0 {
 			t.Errorf("failFirst=%v: prepared %d, preparing %d", failFirst, len(w.prepared), len(w.preparing))
 		}
+	}
+}
+
+// TestPricerDiskCache: a pricer with a directory keeps the modules it ran,
+// so that the next process (a restarted chaincode service) does not read
+// them from the peer again; a kept file that no longer hashes to its name
+// is ignored.
+func TestPricerDiskCache(t *testing.T) {
+	dir := t.TempDir()
+	code := wasmFile(t, "ecs_hourly.wasm")
+	p, err := host.Prepare(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(code)
+	rule := &Rule{Name: "ecs", Version: "1.0.0", Hash: hex.EncodeToString(h[:]), PreparedHash: hex.EncodeToString(p.Hash[:])}
+	var reads atomic.Int32
+	read := func() ([]byte, error) { reads.Add(1); return code, nil }
+
+	first := NewWasmPricer(dir).(*wasmPricer)
+	if _, err := first.preparedFor(rule, read); err != nil {
+		t.Fatal(err)
+	}
+	restarted := NewWasmPricer(dir).(*wasmPricer)
+	got, err := restarted.preparedFor(rule, read)
+	if err != nil || got.Hash != p.Hash {
+		t.Fatalf("restarted: %v", err)
+	}
+	if n := reads.Load(); n != 1 {
+		t.Fatalf("the module was read from the ledger %d times by two processes sharing %s, want 1", n, dir)
+	}
+	// A damaged file is not used: the module is read again and rewritten.
+	if err := os.WriteFile(first.moduleFile(rule.Hash), []byte("\x00asm damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewWasmPricer(dir).(*wasmPricer).preparedFor(rule, read); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n != 2 {
+		t.Fatalf("after damaging the kept module: %d reads, want 2", n)
+	}
+	if b, err := os.ReadFile(first.moduleFile(rule.Hash)); err != nil || string(b) != string(code) {
+		t.Fatalf("the kept module was not rewritten: %v", err)
+	}
+	// The module loads through the compilation cache too.
+	h1, err := restarted.host()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h1.Load(context.Background(), got); err != nil {
+		t.Fatalf("loading through the compilation cache: %v", err)
 	}
 }

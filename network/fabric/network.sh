@@ -178,7 +178,7 @@ dump_env() { # name
 	local v
 	mkdir -p "$NET/env"
 	for v in $(compgen -e); do
-		case $v in CORE_* | ORDERER_* | FABRIC_LOGGING_* | CHAINCODE_*) printf '%s=%s\n' "$v" "${!v}" ;; esac
+		case $v in CORE_* | ORDERER_* | FABRIC_LOGGING_* | CHAINCODE_* | FEDMETER_RULE_CACHE) printf '%s=%s\n' "$v" "${!v}" ;; esac
 	done >"$NET/env/$1.env"
 }
 
@@ -535,6 +535,9 @@ deploy() { # contract: build, package, install, start services, approve, commit
 		stop_proc "cc-$cc-org$o"
 		(
 			export CHAINCODE_SERVER_ADDRESS=127.0.0.1:$(cc_port "$cc" "$o") CHAINCODE_ID=$id
+			# fedmeter keeps the rules it ran here: a restarted service
+			# neither reads them from the peer again nor recompiles them.
+			[ "$cc" = fedmeter ] && [ "$RUNTIME" != docker ] && export FEDMETER_RULE_CACHE=$NET/data/cc-$cc-org$o/rules
 			start_proc "cc-$cc-org$o" "$NET/bin/$cc"
 		)
 		wait_port "cc-$cc-org$o" "$(cc_port "$cc" "$o")"

@@ -7,6 +7,11 @@
 // peer's client certificate), and off when they are unset or
 // CHAINCODE_TLS_DISABLED=true. Otherwise it starts the classic way, dialing
 // the peer named by the CORE_* variables the peer sets (shim.Start).
+//
+// FEDMETER_RULE_CACHE, if set, names a directory where the service keeps
+// the rules it has run (their modules and compiled code,
+// chaincode.NewWasmPricer), so that after a restart it neither reads them
+// from the peer again nor compiles them again. Bills do not depend on it.
 package main
 
 import (
@@ -20,7 +25,12 @@ import (
 )
 
 func main() {
-	cc, err := chaincode.NewChaincode()
+	var opts []chaincode.Option
+	if dir := os.Getenv("FEDMETER_RULE_CACHE"); dir != "" {
+		opts = append(opts, chaincode.WithPricer(chaincode.NewWasmPricer(dir)))
+		log.Printf("fedmeter-cc: keeping rules in %s", dir)
+	}
+	cc, err := chaincode.NewChaincode(opts...)
 	if err != nil {
 		log.Fatalf("fedmeter-cc: building the chaincode failed: %v", err)
 	}
