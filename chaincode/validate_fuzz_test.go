@@ -1,6 +1,7 @@
 package chaincode
 
 import (
+	"encoding/json"
 	"testing"
 )
 
@@ -41,5 +42,48 @@ func FuzzArgs(f *testing.F) {
 			t.Fatalf("parseInt accepted %d outside [-5, 5] from %q", v, s)
 		}
 		parsePage(s)
+	})
+}
+
+// FuzzUsageArg: a UsageSubmit record (untrusted JSON) either fails to parse
+// or is a valid record whose ID is its derived one exactly when it has the
+// derived form, and that survives the storage layout: stored in its
+// period's key and decoded back, it is the same record.
+//
+//	go test -run '^$' -fuzz FuzzUsageArg -fuzztime 60s ./chaincode/
+func FuzzUsageArg(f *testing.F) {
+	for _, s := range []string{
+		`{"resource":"r1","metric":"cpu_seconds","quantity":5,"start":10,"end":20}`,
+		`{"id":"agent-7","resource":"r1","metric":"egress_gib","quantity":0,"start":0,"end":1}`,
+		`{"id":"u-0123456789abcdef0123456789abcdef01234567","resource":"r1","metric":"m","quantity":1,"start":1,"end":2}`,
+		`{"resource":"r1","metric":"m","quantity":1.5,"start":1,"end":2}`, `{"resource":"r/1","metric":"m","quantity":1,"start":2,"end":1}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var a usageArg
+		if decodeJSON("records[0]", s, &a) != nil {
+			return
+		}
+		p := parseUsageArg(0, a)
+		if p.err != nil {
+			return
+		}
+		r := p.rec
+		if r.End <= r.Start || r.Start < 0 || r.Quantity < 0 || checkID("id", r.ID) != nil || checkID("resource", r.Resource) != nil || checkField("metric", r.Metric) != nil {
+			t.Fatalf("accepted an invalid record %+v from %q", r, s)
+		}
+		if p.derived != (r.ID == DeriveUsageID(r)) || (!p.derived && reDerivedID.MatchString(r.ID)) {
+			t.Fatalf("record %+v: derived %v, derives %s", r, p.derived, DeriveUsageID(r))
+		}
+		k, e := usageKey(r.Resource, r.Start, r.End), usageEntry{Metric: r.Metric, Quantity: r.Quantity}
+		if !p.derived {
+			k, e.ID = k+"/0123456789abcdef", r.ID
+		}
+		v, _ := json.Marshal([]usageEntry{e})
+		got, err := decodePeriod(k, v)
+		if err != nil || len(got) != 1 || got[0] != r {
+			t.Fatalf("stored as %s = %s, decoded %+v (%v), want %+v", k, v, got, err, r)
+		}
 	})
 }
