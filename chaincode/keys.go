@@ -2,6 +2,7 @@ package chaincode
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -38,8 +39,17 @@ func key(prefix string, parts ...string) string {
 	return prefix + strings.Join(parts, "/")
 }
 
-// pad formats a Unix time so that string order is numeric order.
-func pad(t int64) string { return fmt.Sprintf("%020d", t) }
+// pad formats a Unix time so that string order is numeric order: 20
+// digits, zero-padded (negative times, which the contract never stores,
+// keep fmt's "%020d" form).
+func pad(t int64) string {
+	if t < 0 {
+		return fmt.Sprintf("%020d", t)
+	}
+	const zeros = "00000000000000000000"
+	d := strconv.FormatInt(t, 10)
+	return zeros[len(d):] + d
+}
 
 // prefixEnd is the smallest key greater than every key that starts with p.
 func prefixEnd(p string) string {

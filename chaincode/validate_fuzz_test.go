@@ -2,6 +2,8 @@ package chaincode
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"testing"
 )
 
@@ -11,7 +13,7 @@ import (
 //	go test -run '^$' -fuzz FuzzArgs -fuzztime 60s ./chaincode/
 func FuzzArgs(f *testing.F) {
 	for _, s := range []string{`{"vcpu":2,"memory_gib":4}`, `{"zone":"bj-1"}`, `["Org1MSP","Org2MSP"]`,
-		`1767225600`, `2026-01-01T00:00:00Z`, `{"a":1e3}`, `{"a":-1}`, `{"a":9223372036854775808}`, ``, `null`, `{}`} {
+		`1767225600`, `2026-01-01T00:00:00Z`, `{"a":1e3}`, `{"a":-1}`, `{"a":9223372036854775808}`, ``, `null`, `{}`, `-`, `-0`, `0042`, `99999999999999999999`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -42,6 +44,12 @@ func FuzzArgs(f *testing.F) {
 			t.Fatalf("parseInt accepted %d outside [-5, 5] from %q", v, s)
 		}
 		parsePage(s)
+		if isIntLiteral(s) != reInt.MatchString(s) {
+			t.Fatalf("isIntLiteral(%q) = %v, reInt says %v", s, isIntLiteral(s), !isIntLiteral(s))
+		}
+		if v, err := strconv.ParseInt(s, 10, 64); err == nil && pad(v) != fmt.Sprintf("%020d", v) {
+			t.Fatalf("pad(%d) = %s, want %020d", v, pad(v), v)
+		}
 	})
 }
 
