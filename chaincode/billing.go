@@ -73,8 +73,8 @@ func (t *txn) buildInput(r *Resource, start, end int64) ([]byte, *PriceEntry, er
 	usage := map[string]int64{}
 	pfx := key(pfxUsage, r.ID) + "/"
 	err = scanAll(t, pfx+pad(start+1), pfx+pad(end+1), func(k string, v []byte) error {
-		var entries []usageEntry
-		if err := json.Unmarshal(v, &entries); err != nil {
+		entries, err := decodeEntries(k, v)
+		if err != nil {
 			return fmt.Errorf("the stored value of %s is corrupt: %v", k, err)
 		}
 		for _, u := range entries {

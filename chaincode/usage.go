@@ -1,6 +1,7 @@
 package chaincode
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -17,7 +18,7 @@ import (
 // resource over one period are stored together, one key per
 // (resource, end, start):
 //
-//	usage/<resource>/<end:020>/<start:020>         -> [{"metric","quantity"}, ...]
+//	usage/<resource>/<end:020>/<start:020>         -> {"<metric>": quantity, ...}
 //	usage/<resource>/<end:020>/<start:020>/<tx id> -> [{"id","metric","quantity"}, ...]
 //
 // A metering agent reports every metric of a resource for the same period,
@@ -68,6 +69,46 @@ func usageKey(resource string, start, end int64) string {
 	return key(pfxUsage, resource, pad(end), pad(start))
 }
 
+// derivedKey reports whether k is a period's key for derived records
+// (usage/<resource>/<end>/<start>, no transaction ID).
+func derivedKey(k string) bool { return strings.Count(k, "/") == 3 }
+
+// encodeEntries is the stored value of a period key: for derived records,
+// which are one per metric, an object of metric to quantity
+// ({"cpu_seconds":3600,"egress_gib":2}: encoding/json sorts the keys); for
+// chosen IDs, an array of {"id","metric","quantity"}.
+func encodeEntries(k string, entries []usageEntry) []byte {
+	if !derivedKey(k) {
+		b, _ := json.Marshal(entries)
+		return b
+	}
+	m := make(map[string]int64, len(entries))
+	for _, e := range entries {
+		m[e.Metric] = e.Quantity
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// decodeEntries reads what encodeEntries wrote; derived records come back
+// ordered by metric.
+func decodeEntries(k string, v []byte) ([]usageEntry, error) {
+	var entries []usageEntry
+	if !derivedKey(k) {
+		err := json.Unmarshal(v, &entries)
+		return entries, err
+	}
+	var m map[string]int64
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, err
+	}
+	for metric, q := range m {
+		entries = append(entries, usageEntry{Metric: metric, Quantity: q})
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Metric < entries[j].Metric })
+	return entries, nil
+}
+
 // decodePeriod decodes a stored period value into records, with derived IDs
 // filled in.
 func decodePeriod(k string, v []byte) ([]UsageRecord, error) {
@@ -80,8 +121,8 @@ func decodePeriod(k string, v []byte) ([]UsageRecord, error) {
 	if _, err := fmt.Sscanf(parts[1]+" "+parts[2], "%d %d", &end, &start); err != nil {
 		return nil, fmt.Errorf("%s is not a usage key: %v", k, err)
 	}
-	var entries []usageEntry
-	if err := json.Unmarshal(v, &entries); err != nil {
+	entries, err := decodeEntries(k, v)
+	if err != nil {
 		return nil, err
 	}
 	recs := make([]UsageRecord, len(entries))
@@ -117,6 +158,48 @@ type usageArg struct {
 	Quantity json.RawMessage `json:"quantity"`
 	Start    json.RawMessage `json:"start"`
 	End      json.RawMessage `json:"end"`
+}
+
+// UnmarshalJSON reads a record in either of UsageSubmit's forms: an object
+// {"id","resource","metric","quantity","start","end"} (unknown fields
+// refused), or a row [resource, metric, quantity, start, end] with an
+// optional sixth element, the id. Rows are what the CLI sends: half the
+// bytes of objects, and on Fabric every byte of a transaction is carried,
+// checked and stored by every peer.
+func (a *usageArg) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '[' {
+		type object usageArg // without this method
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		return dec.Decode((*object)(a))
+	}
+	var row []json.RawMessage
+	if err := json.Unmarshal(b, &row); err != nil {
+		return err
+	}
+	if len(row) != 5 && len(row) != 6 {
+		return fmt.Errorf("a record row is [resource, metric, quantity, start, end] or [resource, metric, quantity, start, end, id], not %d elements", len(row))
+	}
+	strs := []struct {
+		name string
+		raw  json.RawMessage
+		dst  *string
+	}{{"resource", row[0], &a.Resource}, {"metric", row[1], &a.Metric}}
+	if len(row) == 6 {
+		strs = append(strs, struct {
+			name string
+			raw  json.RawMessage
+			dst  *string
+		}{"id", row[5], &a.ID})
+	}
+	for _, f := range strs {
+		if err := json.Unmarshal(f.raw, f.dst); err != nil {
+			return fmt.Errorf("a record row's %s must be a string, got %s", f.name, f.raw)
+		}
+	}
+	a.Quantity, a.Start, a.End = row[2], row[3], row[4]
+	return nil
 }
 
 // parsedUsage is a record of the argument after the checks that need no
@@ -173,7 +256,9 @@ func parseUsageArg(i int, a usageArg) parsedUsage {
 
 // UsageSubmit records a batch of usage records, a JSON array of
 // {"id","resource","metric","quantity","start","end"} (times in Unix
-// seconds). id may be left out: the record then gets DeriveUsageID's ID,
+// seconds), or of rows [resource, metric, quantity, start, end] with an
+// optional sixth element, the id (the same record in half the bytes; the
+// forms may be mixed). id may be left out: the record then gets DeriveUsageID's ID,
 // which IDs of the form u-<40 hex digits> are reserved for. Each record's ID
 // is unique per provider: resubmitting an ID with the same content is a
 // no-op (reported under duplicates); with different content it is refused.
@@ -290,7 +375,8 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 		entries, ok := periods[pk]
 		if !ok {
 			if state[pk] != nil {
-				if err := json.Unmarshal(state[pk], &entries); err != nil {
+				var err error
+				if entries, err = decodeEntries(pk, state[pk]); err != nil {
 					return "", fmt.Errorf("the stored value of %s is corrupt: %v", pk, err)
 				}
 			}
@@ -355,7 +441,7 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 	}
 	sort.Strings(changed)
 	for _, k := range changed {
-		if err := t.putJSON(k, periods[k]); err != nil {
+		if err := t.put(k, encodeEntries(k, periods[k])); err != nil {
 			return "", err
 		}
 	}
@@ -376,8 +462,9 @@ func findDerived(entries []usageEntry, metric string) *usageEntry {
 	return nil
 }
 
-// UsageList lists a resource's usage records by end time, then start time,
-// then submission, a page at a time. A period's records are never split
+// UsageList lists a resource's usage records by end time, then start time
+// (then derived IDs by metric, then chosen IDs by transaction and
+// submission), a page at a time. A period's records are never split
 // across pages, so a page may hold a few more records than pageSize. Its
 // provider and consumer only.
 func (c *Contract) UsageList(ctx contractapi.TransactionContextInterface, resourceID, pageSize, bookmark string) (string, error) {

@@ -49,7 +49,7 @@ func TestUsageLayout(t *testing.T) {
 	if got := usageKeys(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("usage keys %v, want one per period %v", got, want)
 	}
-	if v := e.snapshot()[want[0]]; v != `[{"metric":"cpu_seconds","quantity":3600},{"metric":"egress_gib","quantity":2}]` {
+	if v := e.snapshot()[want[0]]; v != `{"cpu_seconds":3600,"egress_gib":2}` {
 		t.Fatalf("stored period %s", v)
 	}
 
@@ -146,5 +146,46 @@ func TestUsageDerivedIDBatch(t *testing.T) {
 	ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", js([]any{r, r})))
 	if ur.Accepted != 1 || len(ur.Duplicates) != 1 {
 		t.Fatalf("%+v", ur)
+	}
+}
+
+// TestUsageRows: records may be rows [resource, metric, quantity, start,
+// end(, id)], mixed with objects; they mean what the objects mean.
+func TestUsageRows(t *testing.T) {
+	e := newEnv(t)
+	e.initConsortium()
+	e.market()
+	e.activeResource("r1")
+	e.advance(time.Hour)
+	s := t0.Unix()
+	rows := fmt.Sprintf(`[["r1","cpu_seconds",60,%d,%d],["r1","egress_gib",2,%d,%d,"agent-1"],{"resource":"r1","metric":"egress_gib","quantity":1,"start":%d,"end":%d}]`,
+		s, s+60, s, s+60, s, s+60)
+	ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", rows))
+	if ur.Accepted != 3 {
+		t.Fatalf("rows: %+v", ur)
+	}
+	list := decode[Page[UsageRecord]](t, e.eval("org1.user", "UsageList", "r1", "", ""))
+	want := []UsageRecord{
+		{Resource: "r1", Metric: "cpu_seconds", Quantity: 60, Start: s, End: s + 60},
+		{Resource: "r1", Metric: "egress_gib", Quantity: 1, Start: s, End: s + 60},
+		{ID: "agent-1", Resource: "r1", Metric: "egress_gib", Quantity: 2, Start: s, End: s + 60},
+	}
+	for i := range want[:2] {
+		want[i].ID = DeriveUsageID(want[i])
+	}
+	if js(list.Items) != js(want) {
+		t.Fatalf("listed %s\nwant %s", js(list.Items), js(want))
+	}
+	for _, c := range []struct{ rows, want string }{
+		{`[["r1","cpu_seconds",1,1]]`, "a record row is [resource, metric, quantity, start, end] or [resource, metric, quantity, start, end, id], not 4 elements"},
+		{`[[7,"cpu_seconds",1,1,2]]`, "a record row's resource must be a string, got 7"},
+		{fmt.Sprintf(`[["r1","cpu_seconds",1.5,%d,%d]]`, s, s+1), "records[0].quantity must be an integer, got 1.5"},
+		{fmt.Sprintf(`[["r1","cpu_seconds",1,%d,%d,""]]`, s, s+2), "accepted"},
+	} {
+		if c.want == "accepted" {
+			e.ok("org1.agent", "UsageSubmit", c.rows) // an empty id is a derived one
+			continue
+		}
+		e.fail(c.want, "org1.agent", "UsageSubmit", c.rows)
 	}
 }

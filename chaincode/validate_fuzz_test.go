@@ -1,7 +1,6 @@
 package chaincode
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"testing"
@@ -65,6 +64,7 @@ func FuzzUsageArg(f *testing.F) {
 		`{"id":"agent-7","resource":"r1","metric":"egress_gib","quantity":0,"start":0,"end":1}`,
 		`{"id":"u-0123456789abcdef0123456789abcdef01234567","resource":"r1","metric":"m","quantity":1,"start":1,"end":2}`,
 		`{"resource":"r1","metric":"m","quantity":1.5,"start":1,"end":2}`, `{"resource":"r/1","metric":"m","quantity":1,"start":2,"end":1}`,
+		`["r1","cpu_seconds",5,10,20]`, `["r1","m",1,1,2,"agent-7"]`, `["r1","m",1,1]`, `[1,"m",1,1,2]`,
 	} {
 		f.Add(s)
 	}
@@ -88,7 +88,7 @@ func FuzzUsageArg(f *testing.F) {
 		if !p.derived {
 			k, e.ID = k+"/0123456789abcdef", r.ID
 		}
-		v, _ := json.Marshal([]usageEntry{e})
+		v := encodeEntries(k, []usageEntry{e})
 		got, err := decodePeriod(k, v)
 		if err != nil || len(got) != 1 || got[0] != r {
 			t.Fatalf("stored as %s = %s, decoded %+v (%v), want %+v", k, v, got, err, r)

@@ -222,7 +222,7 @@ func TestGatewayBackend(t *testing.T) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if got := g.calls[1]; !strings.HasPrefix(got, `UsageSubmit [{"id":"u-1","resource":"ecs-1"`) {
+	if got := g.calls[1]; got != `UsageSubmit [["ecs-1","egress_gib",3,10,20,"u-1"]]` {
 		t.Fatalf("the gateway saw %q", got)
 	}
 }

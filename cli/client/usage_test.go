@@ -1,10 +1,12 @@
 package client_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
 )
 
@@ -98,5 +100,20 @@ func TestFormatMoney(t *testing.T) {
 		if got := client.FormatMoney(tc.amount, tc.scale); got != tc.want {
 			t.Errorf("FormatMoney(%d, %d) = %s, want %s", tc.amount, tc.scale, got, tc.want)
 		}
+	}
+}
+
+// TestEncodeUsageBatch: rows, derived IDs left out, strings valid JSON.
+func TestEncodeUsageBatch(t *testing.T) {
+	derived := chaincode.UsageRecord{Resource: "ecs-1", Metric: "cpu_seconds", Quantity: 60, Start: 10, End: 20}
+	derived.ID = client.DeriveUsageID(derived)
+	chosen := chaincode.UsageRecord{ID: `a"b`, Resource: "ecs-2", Metric: "egress_gib", Quantity: 3, Start: 10, End: 20}
+	got := client.EncodeUsageBatch([]chaincode.UsageRecord{derived, chosen})
+	if want := `[["ecs-1","cpu_seconds",60,10,20],["ecs-2","egress_gib",3,10,20,"a\"b"]]`; got != want {
+		t.Fatalf("EncodeUsageBatch = %s, want %s", got, want)
+	}
+	var rows [][]any
+	if err := json.Unmarshal([]byte(got), &rows); err != nil || len(rows) != 2 || rows[1][5] != `a"b` {
+		t.Fatalf("not the JSON it should be: %v %v", rows, err)
 	}
 }
