@@ -181,21 +181,15 @@ func (a *usageArg) UnmarshalJSON(b []byte) error {
 	if len(row) != 5 && len(row) != 6 {
 		return fmt.Errorf("a record row is [resource, metric, quantity, start, end] or [resource, metric, quantity, start, end, id], not %d elements", len(row))
 	}
-	strs := []struct {
+	strs := map[int]struct {
 		name string
-		raw  json.RawMessage
 		dst  *string
-	}{{"resource", row[0], &a.Resource}, {"metric", row[1], &a.Metric}}
-	if len(row) == 6 {
-		strs = append(strs, struct {
-			name string
-			raw  json.RawMessage
-			dst  *string
-		}{"id", row[5], &a.ID})
-	}
-	for _, f := range strs {
-		if err := json.Unmarshal(f.raw, f.dst); err != nil {
-			return fmt.Errorf("a record row's %s must be a string, got %s", f.name, f.raw)
+	}{0: {"resource", &a.Resource}, 1: {"metric", &a.Metric}, 5: {"id", &a.ID}}
+	for i, raw := range row {
+		if f, ok := strs[i]; ok {
+			if err := json.Unmarshal(raw, f.dst); err != nil {
+				return fmt.Errorf("a record row's %s must be a string, got %s", f.name, raw)
+			}
 		}
 	}
 	a.Quantity, a.Start, a.End = row[2], row[3], row[4]
