@@ -80,7 +80,7 @@ func TestBench(t *testing.T) {
 	})
 
 	// usage: batches of 10 records (5 resources x 2 metrics a period).
-	rep := benchJSON(t, dir, append(a("usage --inflight 2 --batch 10 --usage-resources 5"), short...)...)
+	rep := benchJSON(t, dir, append(a("usage --inflight 2 --batch 10 --usage-resources 5 --usage-head-start 2s"), short...)...)
 	if len(rep.Steps) != 1 || rep.Identity != "Org1MSP" || rep.Chaincode != "fedmeter" {
 		t.Fatalf("report: %+v", rep)
 	}
@@ -135,7 +135,7 @@ func TestBench(t *testing.T) {
 	}
 
 	// --compare: every workload at two loads, ratios of the baseline's.
-	rep = benchJSON(t, dir, append(a("--compare --inflight 1,2 --batch 5 --resources 40"), short...)...)
+	rep = benchJSON(t, dir, append(a("--compare --inflight 1,2 --batch 5 --resources 40 --usage-resources 10 --usage-head-start 2s"), short...)...)
 	if len(rep.Steps) != 12 {
 		t.Fatalf("%d steps, want 6 workloads x 2 loads", len(rep.Steps))
 	}
@@ -166,7 +166,7 @@ func TestBench(t *testing.T) {
 	}
 
 	// The table: a line per step, the ratios and the goals.
-	r := fedmeter(dir, "", a("bench --compare --inflight 1 --batch 5 --resources 20 --warmup 0s --duration 150ms")...)
+	r := fedmeter(dir, "", a("bench --compare --inflight 1 --batch 5 --resources 20 --usage-resources 10 --usage-head-start 2s --warmup 0s --duration 150ms")...)
 	if r.code != 0 {
 		t.Fatalf("bench --compare: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}

@@ -92,6 +92,7 @@ func benchCommand(st *state) *cli.Command {
 			&cli.DurationFlag{Name: "duration", Value: 10 * time.Second, Usage: "measured time per step, `D`"},
 			&cli.DurationFlag{Name: "warmup", Value: 3 * time.Second, Usage: "unmeasured time before each step, `D`"},
 			&cli.IntFlag{Name: "batch", Value: 500, Usage: "usage: records per transaction, `N` (1 to 1000)"},
+			&cli.DurationFlag{Name: "usage-head-start", Value: 10 * time.Second, Usage: "usage: time from the resources' activation to the first batch, `D`, for the synthetic periods to accumulate (not timed)"},
 			&cli.IntFlag{Name: "usage-resources", DefaultText: "500 on Fabric, 4000 embedded", Usage: "usage: resources the records are spread over, `N` (set up once per run, not timed)"},
 			&cli.IntFlag{Name: "resources", DefaultText: "auto", Usage: "release: resources to prepare per step, `N` (default: enough for the baseline's rate, or 200/s on Fabric, 2000/s embedded, over warm-up and duration)"},
 			&cli.StringSliceFlag{Name: "consumer", Usage: "the consumer that requests the resources, `WHO`: ORG/USER (embedded) or a profile FILE (Fabric); repeat to spread them"},
@@ -199,6 +200,9 @@ func (st *state) bench(c *cli.Context) error {
 	}
 	if b := c.Int("batch"); b < 1 || b > client.MaxUsageBatch {
 		return usageErr(c, "--batch %d is not valid: it must be between 1 and %d", b, client.MaxUsageBatch)
+	}
+	if c.Duration("usage-head-start") < 0 {
+		return usageErr(c, "--usage-head-start must not be negative")
 	}
 	if c.Int("usage-resources") < 0 {
 		return usageErr(c, "--usage-resources %d is not valid: it must be positive", c.Int("usage-resources"))
@@ -800,8 +804,6 @@ func baselineErr(err error, name string) error {
 // period: two records that share one key on the ledger.
 var usageMetrics = []string{"cpu_seconds", "egress_gib"}
 
-const usageHeadStart = 10 // seconds between activation and the first usage batch
-
 // prepareUsage requests and activates the resources the usage workload
 // reports on (--usage-resources), once per run.
 func (env *benchEnv) prepareUsage(ctx context.Context) error {
@@ -832,11 +834,13 @@ func (env *benchEnv) prepareUsage(ctx context.Context) error {
 	}
 	env.usagePool, env.usageBase = ids, base
 	// The (start, end) pairs after base grow with the square of the time
-	// since it: 10 s of head start keep ~10,000 records/s over 500
-	// resources (or ~50,000 over 4000) from ever waiting for a period.
-	if d := time.Until(time.Unix(base+usageHeadStart, 0)); d > 0 {
+	// since it: 10 s of head start (the default) keep ~10,000 records/s
+	// over 500 resources (or ~50,000 over 4000) from ever waiting for a
+	// period.
+	head := time.Unix(base, 0).Add(env.c.Duration("usage-head-start"))
+	if d := time.Until(head); d > 0 {
 		env.note("waiting %.0f s for the usage periods (synthetic: after the resources' activation)", d.Seconds())
-		waitUntil(ctx, time.Unix(base+usageHeadStart, 0))
+		waitUntil(ctx, head)
 	}
 	return nil
 }
