@@ -127,27 +127,23 @@ func BenchmarkEmbeddedUsageSubmit(b *testing.B) {
 				e := newEmbeddedEnvSync(b, true)
 				e.initConsortium()
 				e.market()
-				resources := 1
 				if ids == "derived" {
-					resources = 500
-					e.ok("org1.admin", "QuotaSet", org2, `{"max_days":365,"vcpu":1000000,"memory_gib":1000000,"system_disk_gib":10000000,"public_ips":1000000}`)
-				}
-				for r := range resources {
-					e.activeResource(fmt.Sprintf("r%d", r))
+					e.agentResources(500)
+				} else {
+					e.activeResource("r0")
 				}
 				start := e.now.Unix()
 				e.advance(10 * time.Hour)
 				batches := make([]string, b.N)
 				for i := range batches {
+					if ids == "derived" {
+						batches[i] = agentBatch(500, start+int64(i), start+int64(i)+1)
+						continue
+					}
 					recs := make([]map[string]any, 1000)
 					for j := range recs {
-						if ids == "derived" {
-							recs[j] = map[string]any{"resource": fmt.Sprintf("r%d", j/2), "metric": []string{"cpu_seconds", "egress_gib"}[j%2],
-								"quantity": 1 + j, "start": start + int64(i), "end": start + int64(i) + 1}
-						} else {
-							recs[j] = map[string]any{"id": fmt.Sprintf("u%d-%d", i, j), "resource": "r0", "metric": "egress_gib",
-								"quantity": 1, "start": start + int64(j), "end": start + int64(j) + 1}
-						}
+						recs[j] = map[string]any{"id": fmt.Sprintf("u%d-%d", i, j), "resource": "r0", "metric": "egress_gib",
+							"quantity": 1, "start": start + int64(j), "end": start + int64(j) + 1}
 					}
 					batches[i] = js(recs)
 				}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,5 +135,8 @@ func TestPricerDiskCache(t *testing.T) {
 	}
 	if _, err := h1.Load(context.Background(), got); err != nil {
 		t.Fatalf("loading through the compilation cache: %v", err)
+	}
+	if compiled, err := os.ReadDir(filepath.Join(dir, "compiled")); err != nil || len(compiled) == 0 {
+		t.Fatalf("no compiled code kept in %s/compiled (%v)", dir, err)
 	}
 }

@@ -17,22 +17,12 @@ func BenchmarkUsageSubmit(b *testing.B) {
 	e := newEnv(b)
 	e.initConsortium()
 	e.market()
-	e.ok("org1.admin", "QuotaSet", org2, `{"max_days":365,"vcpu":1000000,"memory_gib":1000000,"system_disk_gib":10000000,"public_ips":1000000}`)
-	for i := range resources {
-		e.activeResource(fmt.Sprintf("res-%d", i))
-	}
+	e.agentResources(resources)
 	base := e.now.Unix()
 	e.advance(100000 * time.Second)
 	batches := make([]string, b.N)
 	for n := range batches {
-		recs := make([]map[string]any, 0, 2*resources)
-		for i := range resources {
-			for _, m := range []string{"cpu_seconds", "egress_gib"} {
-				recs = append(recs, map[string]any{"resource": fmt.Sprintf("res-%d", i), "metric": m, "quantity": n + i,
-					"start": base + int64(n), "end": base + int64(n) + 1})
-			}
-		}
-		batches[n] = js(recs)
+		batches[n] = agentBatch(resources, base+int64(n), base+int64(n)+1)
 	}
 	b.ResetTimer()
 	for n := range batches {
@@ -41,4 +31,26 @@ func BenchmarkUsageSubmit(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*2*resources), "µs/record")
+}
+
+// agentResources makes n active resources, res-0 to res-<n-1>, under a
+// quota that holds them.
+func (e *env) agentResources(n int) {
+	e.ok("org1.admin", "QuotaSet", org2, `{"max_days":365,"vcpu":1000000,"memory_gib":1000000,"system_disk_gib":10000000,"public_ips":1000000}`)
+	for i := range n {
+		e.activeResource(fmt.Sprintf("res-%d", i))
+	}
+}
+
+// agentBatch is what a metering agent sends for the period (start, end]:
+// cpu_seconds and egress_gib of res-0 to res-<n-1>, IDs left to the
+// contract (2n records, one key per resource).
+func agentBatch(n int, start, end int64) string {
+	recs := make([]map[string]any, 0, 2*n)
+	for i := range n {
+		for _, m := range []string{"cpu_seconds", "egress_gib"} {
+			recs = append(recs, map[string]any{"resource": fmt.Sprintf("res-%d", i), "metric": m, "quantity": int64(i) + start, "start": start, "end": end})
+		}
+	}
+	return js(recs)
 }

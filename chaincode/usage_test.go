@@ -13,11 +13,7 @@ import (
 // marker and are deduplicated through that key, chosen IDs keep theirs, and
 // billing and UsageList read the packed records back.
 func TestUsageLayout(t *testing.T) {
-	e := newEnv(t)
-	e.initConsortium()
-	e.market()
-	e.activeResource("r1")
-	e.advance(10 * time.Hour)
+	e := usageEnv(t, 10*time.Hour)
 	s, n := t0.Unix(), t0.Unix()+10*3600
 	mid := s + 5*3600
 	rec := func(id, metric string, q, start, end int64) map[string]any {
@@ -135,11 +131,7 @@ func TestUsageLayout(t *testing.T) {
 // TestUsageDerivedIDBatch: within one batch, the same derived record twice
 // is one record; with different quantities it is refused.
 func TestUsageDerivedIDBatch(t *testing.T) {
-	e := newEnv(t)
-	e.initConsortium()
-	e.market()
-	e.activeResource("r1")
-	e.advance(time.Hour)
+	e := usageEnv(t, time.Hour)
 	r := map[string]any{"resource": "r1", "metric": "egress_gib", "quantity": 1, "start": t0.Unix(), "end": t0.Unix() + 60}
 	r2 := map[string]any{"resource": "r1", "metric": "egress_gib", "quantity": 2, "start": t0.Unix(), "end": t0.Unix() + 60}
 	e.fail("records[1].id u-", "org1.agent", "UsageSubmit", js([]any{r, r2}))
@@ -152,11 +144,7 @@ func TestUsageDerivedIDBatch(t *testing.T) {
 // TestUsageRows: records may be rows [resource, metric, quantity, start,
 // end(, id)], mixed with objects; they mean what the objects mean.
 func TestUsageRows(t *testing.T) {
-	e := newEnv(t)
-	e.initConsortium()
-	e.market()
-	e.activeResource("r1")
-	e.advance(time.Hour)
+	e := usageEnv(t, time.Hour)
 	s := t0.Unix()
 	rows := fmt.Sprintf(`[["r1","cpu_seconds",60,%d,%d],["r1","egress_gib",2,%d,%d,"agent-1"],{"resource":"r1","metric":"egress_gib","quantity":1,"start":%d,"end":%d}]`,
 		s, s+60, s, s+60, s, s+60)
@@ -188,4 +176,15 @@ func TestUsageRows(t *testing.T) {
 		}
 		e.fail(c.want, "org1.agent", "UsageSubmit", c.rows)
 	}
+}
+
+// usageEnv is a ledger with Org1's resource r1, requested by Org2, active
+// for held.
+func usageEnv(t *testing.T, held time.Duration) *env {
+	e := newEnv(t)
+	e.initConsortium()
+	e.market()
+	e.activeResource("r1")
+	e.advance(held)
+	return e
 }

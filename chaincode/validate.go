@@ -38,7 +38,6 @@ var (
 	reSemver   = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 	reHash     = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	reCurrency = regexp.MustCompile(`^[A-Z]{1,8}$`)
-	reInt      = regexp.MustCompile(`^-?[0-9]+$`)
 )
 
 // errf builds a rejection: one sentence naming the field.
@@ -101,7 +100,7 @@ func parseInt(field, s string, min, max int64) (int64, error) {
 	if s == "" {
 		return 0, errf("%s is required", field)
 	}
-	if !reInt.MatchString(s) {
+	if !isIntLiteral(s) {
 		return 0, errf("%s must be an integer, got %q", field, s)
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
@@ -119,7 +118,7 @@ func parseTime(field, s string, def int64) (int64, error) {
 	if s == "" {
 		return def, nil
 	}
-	if reInt.MatchString(s) {
+	if isIntLiteral(s) {
 		return parseInt(field, s, 0, math.MaxInt64/2)
 	}
 	t, err := time.Parse(time.RFC3339, s)
@@ -200,8 +199,9 @@ func jsonInt(field string, raw json.RawMessage) (int64, error) {
 	return v, nil
 }
 
-// isIntLiteral reports whether s matches reInt (^-?[0-9]+$), without the
-// regexp: UsageSubmit checks three per record.
+// isIntLiteral reports whether s is an optional '-' and one or more ASCII
+// digits (what ^-?[0-9]+$ matches), without a regexp: UsageSubmit checks
+// three per record.
 func isIntLiteral(s string) bool {
 	s = strings.TrimPrefix(s, "-")
 	if s == "" {
