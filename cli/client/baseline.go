@@ -2,10 +2,10 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/fedmeter/fedmeter/network/embedded"
+	"github.com/fedmeter/fedmeter/network/fabric/putget/contract"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
@@ -17,7 +17,7 @@ import (
 //     swapped for chaincode (network/fabric deploys one named putget:
 //     Put(key, value) writes one key, Get(key) reads it);
 //   - on the embedded ledger, a fresh ledger in a temporary folder, with the
-//     same durability, running PutGetContract under the name chaincode; it is
+//     same durability, running the same contract (network/fabric/putget/contract) under the name chaincode; it is
 //     removed on Close.
 func OpenBaseline(ctx context.Context, b Backend, chaincode string) (Backend, error) {
 	switch x := b.(type) {
@@ -30,7 +30,7 @@ func OpenBaseline(ctx context.Context, b Backend, chaincode string) (Backend, er
 		if err != nil {
 			return nil, Errorf(KindRule, "a folder for the baseline ledger cannot be made: %v", errText(err))
 		}
-		cc, err := contractapi.NewChaincode(&PutGetContract{})
+		cc, err := contractapi.NewChaincode(&contract.PutGet{})
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, Errorf(KindRule, "the baseline contract could not be loaded: %v", errText(err))
@@ -54,30 +54,4 @@ func (t *tempEmbedded) Close() error {
 		err = rerr
 	}
 	return err
-}
-
-// PutGetContract is the trivial contract of the baseline, the same as
-// network/fabric/putget's: Put writes one key, Get reads it.
-type PutGetContract struct {
-	contractapi.Contract
-}
-
-// Put stores value under key.
-func (PutGetContract) Put(ctx contractapi.TransactionContextInterface, key, value string) error {
-	if key == "" {
-		return fmt.Errorf("empty key")
-	}
-	return ctx.GetStub().PutState(key, []byte(value))
-}
-
-// Get returns the value stored under key, or an error when there is none.
-func (PutGetContract) Get(ctx contractapi.TransactionContextInterface, key string) (string, error) {
-	v, err := ctx.GetStub().GetState(key)
-	if err != nil {
-		return "", err
-	}
-	if v == nil {
-		return "", fmt.Errorf("no value for key %q", key)
-	}
-	return string(v), nil
 }
