@@ -195,6 +195,13 @@ type billIndex struct {
 	Amount       int64  `json:"amount"`
 }
 
+// billingKeys are the keys that billing r reads before its rule is known:
+// the type's activations, the provider's price book for the type and the
+// quota (issueBill then reads the rule and scans the usage).
+func billingKeys(r *Resource) []string {
+	return []string{key(pfxActivation, r.Type), key(pfxPrice, r.Provider, r.Type), key(pfxQuota, r.Provider, r.Consumer)}
+}
+
 // issueBill bills resource r for (r.BilledTo, end], stores the bill and its
 // indexes, advances r (the caller saves r) and emits BillIssued.
 func (c *Contract) issueBill(t *txn, r *Resource, end int64, kind string) (*Bill, error) {
@@ -265,6 +272,12 @@ func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resour
 	if err != nil {
 		return "", err
 	}
+	if err := checkID("resource_id", resourceID); err != nil {
+		return "", err
+	}
+	if err := t.readAhead(keyConsortium, key(pfxResource, resourceID)); err != nil {
+		return "", err
+	}
 	if _, err := t.member("close billing periods"); err != nil {
 		return "", err
 	}
@@ -287,6 +300,9 @@ func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resour
 	}
 	if e <= r.BilledTo {
 		return "", errf("end %d is not after the end of resource %s's last bill (%d)", e, r.ID, r.BilledTo)
+	}
+	if err := t.readAhead(billingKeys(r)...); err != nil {
+		return "", err
 	}
 	b, err := c.issueBill(t, r, e, "period")
 	if err != nil {

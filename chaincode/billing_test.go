@@ -378,3 +378,50 @@ func TestReadSetIndependentOfRuleCache(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseReadTrips: a release that bills reads what billing needs in
+// five messages to the peer, not one per key (each is a round trip on both
+// sides of every endorsement on Fabric): the consortium and the resource
+// together, then the activations, price book and quota together, the rule,
+// and the usage range (a query and its close). The read set is unchanged.
+func TestReleaseReadTrips(t *testing.T) {
+	e := newEnv(t)
+	e.initConsortium()
+	e.market()
+	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+	e.ok("org1.admin", "QuotaSet", org2, `{"max_days":365,"vcpu":10,"memory_gib":40,"system_disk_gib":200,"public_ips":3}`)
+	e.activeResource("r0")
+	e.activeResource("r1")
+	e.activeResource("r2")
+	e.advance(time.Hour)
+	e.ok("org2.user", "ResourceRelease", "r0") // the pricer prepares the rule (history reads)
+	cases := []struct {
+		name, fn, id string
+		args         []string
+		who          string
+	}{
+		{"release", "ResourceRelease", "r1", nil, "org2.user"},
+		{"close", "BillClose", "r2", []string{""}, "org1.user"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := e.l.Submit(e.id(c.who), c.fn, append([]string{c.id}, c.args...)...)
+			if err != nil {
+				t.Fatalf("%s %s: %v", c.fn, c.id, err)
+			}
+			if r.ReadTrips != 5 {
+				t.Errorf("%s read in %d trips to the peer, want 5", c.fn, r.ReadTrips)
+			}
+			var got []string
+			for _, k := range r.Reads {
+				if !strings.HasPrefix(k, "rule/") { // the rule record's key is its hash
+					got = append(got, k)
+				}
+			}
+			want := []string{"activation/ecs", "consortium", "price/" + org1 + "/ecs", "quota/" + org1 + "/" + org2, "resource/" + c.id}
+			if !reflect.DeepEqual(got, want) || len(r.Reads) != len(want)+1 {
+				t.Errorf("%s read %v, want %v and the rule", c.fn, r.Reads, want)
+			}
+		})
+	}
+}

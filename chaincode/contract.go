@@ -99,6 +99,12 @@ type txn struct {
 	admin    bool
 	cons     *Consortium // loaded lazily
 	event    bool
+	// read holds values read ahead by readAhead, which getJSON serves
+	// without asking the peer again: Fabric recorded them in the read set
+	// when they were fetched, and a transaction sees the state as of its
+	// start (its own writes are not visible to its reads), so the cached
+	// value is what GetState would return.
+	read map[string][]byte
 }
 
 func begin(ctx contractapi.TransactionContextInterface) (*txn, error) {
@@ -148,9 +154,12 @@ func (t *txn) role() string {
 // ---- state ----
 
 func (t *txn) getJSON(k string, v any) (bool, error) {
-	b, err := t.stub.GetState(k)
-	if err != nil {
-		return false, fmt.Errorf("reading %s failed: %v", k, err)
+	b, ok := t.read[k]
+	if !ok {
+		var err error
+		if b, err = t.stub.GetState(k); err != nil {
+			return false, fmt.Errorf("reading %s failed: %v", k, err)
+		}
 	}
 	if b == nil {
 		return false, nil
@@ -195,6 +204,25 @@ func (t *txn) prefetch(keys []string) (map[string][]byte, error) {
 		m[k] = vals[i]
 	}
 	return m, nil
+}
+
+// readAhead fetches keys in one round trip (prefetch) for later getJSON
+// calls of this transaction. A transaction that knows which keys its next
+// steps read asks for them together: on Fabric each GetState is a message
+// to the peer and back, on both sides of every endorsement.
+func (t *txn) readAhead(keys ...string) error {
+	m, err := t.prefetch(keys)
+	if err != nil {
+		return err
+	}
+	if t.read == nil {
+		t.read = m
+		return nil
+	}
+	for k, v := range m {
+		t.read[k] = v
+	}
+	return nil
 }
 
 // decodeStored decodes a stored value read by prefetch, as getJSON does.

@@ -166,10 +166,20 @@ func (c *Contract) ResourceActivate(ctx contractapi.TransactionContextInterface,
 	return out(r)
 }
 
-// releaseResult is what ResourceRelease returns.
+// releaseResult is what ResourceRelease returns: the bill, and the
+// resource's new status rather than the whole resource (ResourceGet has it).
+// A result travels in the transaction to every orderer and peer; the
+// resource would add ~650 bytes to each release.
 type releaseResult struct {
-	Resource *Resource `json:"resource"`
-	Bill     *Bill     `json:"bill,omitempty"`
+	Resource ReleasedResource `json:"resource"`
+	Bill     *Bill            `json:"bill,omitempty"`
+}
+
+// ReleasedResource is the resource part of ResourceRelease's result.
+type ReleasedResource struct {
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	Released *Stamp `json:"released"`
 }
 
 // ResourceRelease ends a resource's holding and returns its quota. An active
@@ -182,6 +192,15 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 	if err != nil {
 		return "", err
 	}
+	if err := checkID("resource_id", resourceID); err != nil {
+		return "", err
+	}
+	// Reads in three round trips instead of seven: the consortium with the
+	// resource, then what billing it reads (releaseReadAhead), then the rule
+	// and the usage.
+	if err := t.readAhead(keyConsortium, key(pfxResource, resourceID)); err != nil {
+		return "", err
+	}
 	if _, err := t.member("release resources"); err != nil {
 		return "", err
 	}
@@ -192,8 +211,13 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 	if t.msp != r.Provider && t.msp != r.Consumer {
 		return "", errf("only identities of %s (consumer) or %s (provider) may release resource %s; the caller is %s", r.Consumer, r.Provider, r.ID, t.role())
 	}
+	if r.Status == StatusActive && t.now > r.BilledTo {
+		if err := t.readAhead(billingKeys(r)...); err != nil {
+			return "", err
+		}
+	}
 	t.batchWrites() // the bill, its indexes, the quota return and the resource: one message to the peer
-	res := releaseResult{Resource: r}
+	var res releaseResult
 	switch r.Status {
 	case StatusReleased:
 		return "", errf("resource %s was already released in transaction %s", r.ID, r.Released.Tx)
@@ -218,6 +242,7 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 	if err := t.flushWrites(); err != nil {
 		return "", err
 	}
+	res.Resource = ReleasedResource{ID: r.ID, Status: r.Status, Released: r.Released}
 	return out(res)
 }
 

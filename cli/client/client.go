@@ -354,11 +354,11 @@ func (c *Client) ActivateResource(ctx context.Context, id string) (*chaincode.Re
 	return call[chaincode.Resource](ctx, c, true, "ResourceActivate", id)
 }
 
-// Release is the outcome of releasing a resource: the resource and, for an
+// Release is the outcome of releasing a resource: its ID and new status and, for an
 // active one, its final bill.
 type Release struct {
-	Resource *chaincode.Resource `json:"resource"`
-	Bill     *chaincode.Bill     `json:"bill,omitempty"`
+	Resource chaincode.ReleasedResource `json:"resource"`
+	Bill     *chaincode.Bill            `json:"bill,omitempty"`
 }
 
 // ReleaseResource ends a resource's holding and bills it.

@@ -119,6 +119,11 @@ type Result struct {
 	// its read set (GetState, GetMultipleStates, and the keys a range
 	// query returned), sorted; history queries are not recorded.
 	Reads []string
+	// ReadTrips counts the messages the reads would cost on Fabric, where
+	// each is a request to the peer and its answer: one per GetState,
+	// GetMultipleStates or history query, two per range query (the query
+	// and closing its iterator).
+	ReadTrips int
 }
 
 // Error is a transaction the contract refused (status >= 400).
@@ -210,7 +215,7 @@ func (l *Ledger) run(id *Identity, commit bool, fn string, args ...string) (*Res
 	if resp.GetStatus() >= shim.ERRORTHRESHOLD {
 		return nil, &Error{TxID: s.txID, Status: resp.GetStatus(), Message: resp.GetMessage()}
 	}
-	res := &Result{TxID: s.txID, Payload: resp.GetPayload(), Event: s.event}
+	res := &Result{TxID: s.txID, Payload: resp.GetPayload(), Event: s.event, ReadTrips: s.trips}
 	for k := range s.reads {
 		res.Reads = append(res.Reads, k)
 	}
@@ -254,6 +259,7 @@ type Stub struct {
 	args    []string
 	writes  map[string][]byte
 	reads   map[string]bool
+	trips   int
 	event   *Event
 }
 
@@ -292,6 +298,11 @@ func checkKey(k string) error {
 
 // GetState returns committed state: Fabric gives no read-your-writes.
 func (s *Stub) GetState(k string) ([]byte, error) {
+	s.trips++
+	return s.get(k)
+}
+
+func (s *Stub) get(k string) ([]byte, error) {
 	if err := checkKey(k); err != nil {
 		return nil, err
 	}
@@ -305,9 +316,10 @@ func (s *Stub) GetState(k string) ([]byte, error) {
 
 // GetMultipleStates reads several keys at once, as GetState each.
 func (s *Stub) GetMultipleStates(keys ...string) ([][]byte, error) {
+	s.trips++
 	out := make([][]byte, len(keys))
 	for i, k := range keys {
-		v, err := s.GetState(k)
+		v, err := s.get(k)
 		if err != nil {
 			return nil, err
 		}
@@ -352,6 +364,7 @@ func (s *Stub) GetStateByRange(start, end string) (shim.StateQueryIteratorInterf
 	if len(start) > 0 && start[0] == 0 || len(end) > 0 && end[0] == 0 {
 		return nil, errors.New("stubtest: range over composite keys")
 	}
+	s.trips += 2
 	var kvs []*queryresult.KV
 	for i := sort.SearchStrings(s.l.keys, start); i < len(s.l.keys); i++ {
 		k := s.l.keys[i]
@@ -365,6 +378,7 @@ func (s *Stub) GetStateByRange(start, end string) (shim.StateQueryIteratorInterf
 }
 
 func (s *Stub) GetHistoryForKey(k string) (shim.HistoryQueryIteratorInterface, error) {
+	s.trips += 2
 	var mods []*queryresult.KeyModification
 	for _, v := range s.l.history[k] {
 		mods = append(mods, &queryresult.KeyModification{TxId: v.tx, Value: v.value, Timestamp: timestamppb.New(v.time), IsDelete: v.value == nil})

@@ -224,3 +224,28 @@ func TestPeriodPair(t *testing.T) {
 		}
 	}
 }
+
+// TestSlotOf: the usage workload's slots cover each (resource, period) of
+// the pool once, p periods of a resource in a row.
+func TestSlotOf(t *testing.T) {
+	for _, c := range []struct{ pool, p uint64 }{{5, 1}, {5, 3}, {1, 4}, {7, 24}} {
+		seen := map[[2]uint64]bool{}
+		n := c.pool * c.p * 3
+		for k := uint64(0); k < n; k++ {
+			res, period := slotOf(k, c.pool, c.p)
+			if res >= c.pool || period >= 3*c.p {
+				t.Fatalf("pool %d, p %d: slot %d = (%d, %d) out of range", c.pool, c.p, k, res, period)
+			}
+			if seen[[2]uint64{res, period}] {
+				t.Fatalf("pool %d, p %d: slot %d = (%d, %d) repeats", c.pool, c.p, k, res, period)
+			}
+			seen[[2]uint64{res, period}] = true
+			if k%c.p != 0 { // within a run: the same resource, the next period
+				pr, pp := slotOf(k-1, c.pool, c.p)
+				if pr != res || pp+1 != period {
+					t.Fatalf("pool %d, p %d: slot %d = (%d, %d) does not follow (%d, %d)", c.pool, c.p, k, res, period, pr, pp)
+				}
+			}
+		}
+	}
+}

@@ -93,6 +93,7 @@ func benchCommand(st *state) *cli.Command {
 			&cli.DurationFlag{Name: "warmup", Value: 3 * time.Second, Usage: "unmeasured time before each step, `D`"},
 			&cli.IntFlag{Name: "batch", Value: 500, Usage: "usage: records per transaction, `N` (1 to 1000)"},
 			&cli.DurationFlag{Name: "usage-head-start", Value: 10 * time.Second, Usage: "usage: time from the resources' activation to the first batch, `D`, for the synthetic periods to accumulate (not timed)"},
+			&cli.IntFlag{Name: "usage-periods", Value: 1, Usage: "usage: consecutive periods of each resource in a batch, `N`: 1 is a metering agent sending every resource's last period, more a bulk import (24: a day of hourly records per resource)"},
 			&cli.IntFlag{Name: "usage-resources", DefaultText: "500 on Fabric, 4000 embedded", Usage: "usage: resources the records are spread over, `N` (set up once per run, not timed)"},
 			&cli.IntFlag{Name: "resources", DefaultText: "auto", Usage: "release: resources to prepare per step, `N` (default: enough for the baseline's rate, or 200/s on Fabric, 2000/s embedded, over warm-up and duration)"},
 			&cli.StringSliceFlag{Name: "consumer", Usage: "the consumer that requests the resources, `WHO`: ORG/USER (embedded) or a profile FILE (Fabric); repeat to spread them"},
@@ -203,6 +204,9 @@ func (st *state) bench(c *cli.Context) error {
 	}
 	if c.Duration("usage-head-start") < 0 {
 		return usageErr(c, "--usage-head-start must not be negative")
+	}
+	if n := c.Int("usage-periods"); n < 1 || n > 1000 {
+		return usageErr(c, "--usage-periods %d is not valid: it must be 1 to 1000", n)
 	}
 	if c.Int("usage-resources") < 0 {
 		return usageErr(c, "--usage-resources %d is not valid: it must be positive", c.Int("usage-resources"))
@@ -423,15 +427,16 @@ type benchEnv struct {
 	retryMu   sync.Mutex
 	retries   map[string]int // failed attempts the gateway backends retried, by kind
 
-	ruleOK     bool          // a rule is active for ecs
-	usagePool  []string      // resources the usage workload reports on
-	usageBase  int64         // the latest of their activation times
-	usageSlot  atomic.Uint64 // next (resource, period) slot
-	usageWaits atomic.Int64  // batches that waited for their periods to end
-	getKey     string
-	quoteArgs  []string
-	billsOK    bool
-	nextCons   atomic.Uint64
+	ruleOK       bool          // a rule is active for ecs
+	usagePool    []string      // resources the usage workload reports on
+	usageBase    int64         // the latest of their activation times
+	usageSlot    atomic.Uint64 // next (resource, period) slot
+	usagePeriods uint64        // periods of a resource in a row (--usage-periods)
+	usageWaits   atomic.Int64  // batches that waited for their periods to end
+	getKey       string
+	quoteArgs    []string
+	billsOK      bool
+	nextCons     atomic.Uint64
 }
 
 const (
@@ -449,7 +454,7 @@ func (st *state) openBench(c *cli.Context) (*benchEnv, error) {
 	var rb [4]byte
 	rand.Read(rb[:])
 	env := &benchEnv{st: st, c: c, main: main, cl: client.New(main), provider: main.MSPID(), run: hex.EncodeToString(rb[:]),
-		closers: []func() error{main.Close}}
+		closers: []func() error{main.Close}, usagePeriods: uint64(c.Int("usage-periods"))}
 	env.observe(main)
 	ok := false
 	defer func() {
@@ -862,9 +867,10 @@ func (env *benchEnv) usageBatch(ctx context.Context, n int) ([]chaincode.UsageRe
 	var latest int64
 	for i := range recs {
 		slot := first + uint64(i)/m
-		start, end := periodPair(env.usageBase, slot/pool)
+		res, period := slotOf(slot, pool, env.usagePeriods)
+		start, end := periodPair(env.usageBase, period)
 		latest = max(latest, end)
-		recs[i] = chaincode.UsageRecord{Resource: env.usagePool[slot%pool], Metric: usageMetrics[uint64(i)%m],
+		recs[i] = chaincode.UsageRecord{Resource: env.usagePool[res], Metric: usageMetrics[uint64(i)%m],
 			Quantity: int64(1 + slot%97), Start: start, End: end}
 	}
 	if time.Now().Unix() < latest {
@@ -872,6 +878,18 @@ func (env *benchEnv) usageBatch(ctx context.Context, n int) ([]chaincode.UsageRe
 		waitUntil(ctx, time.Unix(latest, 0))
 	}
 	return recs, ctx.Err()
+}
+
+// slotOf maps slot k of the usage workload to a resource of the pool
+// and a period number, each pair once: p consecutive periods of a resource
+// (--usage-periods), then the same periods of the next resource; after the
+// whole pool, the next p periods. p = 1 is the agent's shape (every
+// resource over one period), a larger p a bulk import's (a day of hourly
+// records for fewer resources per batch).
+func slotOf(k, pool, p uint64) (res, period uint64) {
+	block := k / (pool * p)
+	in := k % (pool * p)
+	return in / p, block*p + in%p
 }
 
 // periodPair is the k-th (start, end) with base <= start < end, by end then
