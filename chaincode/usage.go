@@ -150,7 +150,8 @@ type usageResource struct {
 	BilledTo  int64 `json:"billed_to"`
 }
 
-// usageArg is one record of UsageSubmit's argument.
+// usageArg is one element of UsageSubmit's argument: a record, or a period
+// row (metrics set) that expandUsage turns into one record per metric.
 type usageArg struct {
 	ID       string          `json:"id"`
 	Resource string          `json:"resource"`
@@ -158,14 +159,41 @@ type usageArg struct {
 	Quantity json.RawMessage `json:"quantity"`
 	Start    json.RawMessage `json:"start"`
 	End      json.RawMessage `json:"end"`
+
+	metrics map[string]json.RawMessage // a period row's {metric: quantity}
+	label   string                     // how errors name it: records[i], or records[i]["<metric>"] in a period row
 }
 
-// UnmarshalJSON reads a record in either of UsageSubmit's forms: an object
+// expandUsage turns UsageSubmit's argument into one usageArg per record:
+// a period row becomes a record for each of its metrics, in metric order
+// (never map order: every endorser must build the same batch).
+func expandUsage(args []usageArg) ([]usageArg, error) {
+	out := make([]usageArg, 0, len(args))
+	for i, a := range args {
+		label := "records[" + itoa(i) + "]"
+		if a.metrics == nil {
+			a.label = label
+			out = append(out, a)
+			continue
+		}
+		if len(a.metrics) == 0 {
+			return nil, errf("%s is a period row without metrics; its fourth element is {\"<metric>\": quantity, ...} with at least one", label)
+		}
+		for _, m := range sortedKeys(a.metrics) {
+			out = append(out, usageArg{Resource: a.Resource, Metric: m, Quantity: a.metrics[m], Start: a.Start, End: a.End, label: label + `["` + m + `"]`})
+		}
+	}
+	return out, nil
+}
+
+// UnmarshalJSON reads an element in any of UsageSubmit's forms: an object
 // {"id","resource","metric","quantity","start","end"} (unknown fields
-// refused), or a row [resource, metric, quantity, start, end] with an
-// optional sixth element, the id. Rows are what the CLI sends: half the
-// bytes of objects, and on Fabric every byte of a transaction is carried,
-// checked and stored by every peer.
+// refused); a row [resource, metric, quantity, start, end] with an optional
+// sixth element, the id; or a period row [resource, start, end,
+// {"<metric>": quantity, ...}], every metric of a resource over one period,
+// IDs derived. Period rows are what the CLI sends: a third of the bytes of
+// objects, and on Fabric every byte of a transaction is carried, checked
+// and stored by every orderer and peer.
 func (a *usageArg) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '[' {
@@ -178,8 +206,24 @@ func (a *usageArg) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &row); err != nil {
 		return err
 	}
+	if len(row) == 4 {
+		if err := json.Unmarshal(row[0], &a.Resource); err != nil {
+			return fmt.Errorf("a period row's resource must be a string, got %s", row[0])
+		}
+		if t := bytes.TrimSpace(row[3]); len(t) == 0 || t[0] != '{' {
+			return fmt.Errorf("a period row's fourth element must be an object {\"<metric>\": quantity, ...}, got %s", row[3])
+		}
+		if err := json.Unmarshal(row[3], &a.metrics); err != nil {
+			return fmt.Errorf("a period row's metrics must be an object of quantities: %v", err)
+		}
+		if a.metrics == nil {
+			a.metrics = map[string]json.RawMessage{}
+		}
+		a.Start, a.End = row[1], row[2]
+		return nil
+	}
 	if len(row) != 5 && len(row) != 6 {
-		return fmt.Errorf("a record row is [resource, metric, quantity, start, end] or [resource, metric, quantity, start, end, id], not %d elements", len(row))
+		return fmt.Errorf("a record row is [resource, metric, quantity, start, end], [resource, metric, quantity, start, end, id] or [resource, start, end, {metric: quantity, ...}], not %d elements", len(row))
 	}
 	strs := map[int]struct {
 		name string
@@ -204,8 +248,8 @@ type parsedUsage struct {
 	err     error
 }
 
-func parseUsageArg(i int, a usageArg) parsedUsage {
-	f := func(name string) string { return "records[" + itoa(i) + "]." + name }
+func parseUsageArg(a usageArg) parsedUsage {
+	f := func(name string) string { return a.label + "." + name }
 	rec := UsageRecord{ID: a.ID, Resource: a.Resource, Metric: a.Metric}
 	if a.ID != "" {
 		if err := checkID(f("id"), a.ID); err != nil {
@@ -250,9 +294,11 @@ func parseUsageArg(i int, a usageArg) parsedUsage {
 
 // UsageSubmit records a batch of usage records, a JSON array of
 // {"id","resource","metric","quantity","start","end"} (times in Unix
-// seconds), or of rows [resource, metric, quantity, start, end] with an
-// optional sixth element, the id (the same record in half the bytes; the
-// forms may be mixed). id may be left out: the record then gets DeriveUsageID's ID,
+// seconds), of rows [resource, metric, quantity, start, end] with an
+// optional sixth element, the id (the same record in half the bytes), or of
+// period rows [resource, start, end, {"<metric>": quantity, ...}] (every
+// metric of a resource over a period, IDs derived); the forms may be mixed,
+// and at most 1,000 records are counted after period rows are expanded. id may be left out: the record then gets DeriveUsageID's ID,
 // which IDs of the form u-<40 hex digits> are reserved for. Each record's ID
 // is unique per provider: resubmitting an ID with the same content is a
 // no-op (reported under duplicates); with different content it is refused.
@@ -271,8 +317,12 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 	if err != nil {
 		return "", err
 	}
-	var args []usageArg
-	if err := decodeJSON("records", records, &args); err != nil {
+	var rows []usageArg
+	if err := decodeJSON("records", records, &rows); err != nil {
+		return "", err
+	}
+	args, err := expandUsage(rows)
+	if err != nil {
 		return "", err
 	}
 	if len(args) == 0 {
@@ -294,7 +344,7 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 		}
 	}
 	for i, a := range args {
-		p := parseUsageArg(i, a)
+		p := parseUsageArg(a)
 		parsed[i] = p
 		if p.err != nil {
 			continue
@@ -317,7 +367,7 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 	loaded := map[string]int{} // entries of periods[k] already on the ledger
 	inBatch := map[string]string{}
 	for i, p := range parsed {
-		f := func(name string) string { return "records[" + itoa(i) + "]." + name }
+		f := func(name string) string { return args[i].label + "." + name }
 		if p.err != nil {
 			return "", p.err
 		}

@@ -164,8 +164,23 @@ func TestUsageRows(t *testing.T) {
 	if js(list.Items) != js(want) {
 		t.Fatalf("listed %s\nwant %s", js(list.Items), js(want))
 	}
+	// A period row is every metric of a resource over a period: the same
+	// records (IDs derived) as one row per metric, so resending them as rows
+	// finds them all duplicates.
+	period := fmt.Sprintf(`[["r1",%d,%d,{"egress_gib":4,"cpu_seconds":120}]]`, s+60, s+120)
+	if ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", period)); ur.Accepted != 2 {
+		t.Fatalf("period row: %+v", ur)
+	}
+	again := fmt.Sprintf(`[["r1","cpu_seconds",120,%d,%d],["r1","egress_gib",4,%d,%d]]`, s+60, s+120, s+60, s+120)
+	if ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", again)); ur.Accepted != 0 || len(ur.Duplicates) != 2 {
+		t.Fatalf("the period row's records sent again as rows: %+v", ur)
+	}
 	for _, c := range []struct{ rows, want string }{
-		{`[["r1","cpu_seconds",1,1]]`, "a record row is [resource, metric, quantity, start, end] or [resource, metric, quantity, start, end, id], not 4 elements"},
+		{`[["r1","cpu_seconds",1,1]]`, "a period row's fourth element must be an object"},
+		{`[["r1","cpu_seconds",1]]`, "a record row is [resource, metric, quantity, start, end], [resource, metric, quantity, start, end, id] or [resource, start, end, {metric: quantity, ...}], not 3 elements"},
+		{fmt.Sprintf(`[["r1",%d,%d,{}]]`, s, s+3), "records[0] is a period row without metrics"},
+		{fmt.Sprintf(`[["r1",%d,%d,{"cpu_seconds":1,"egress_gib":-2}]]`, s, s+3), `records[0]["egress_gib"].quantity must not be negative, got -2`},
+		{fmt.Sprintf(`[["r1",%d,%d,{"cpu_seconds":1,"gpu_hours":1}]]`, s, s+3), `records[0]["gpu_hours"].metric gpu_hours is not a metric of type ecs`},
 		{`[[7,"cpu_seconds",1,1,2]]`, "a record row's resource must be a string, got 7"},
 		{fmt.Sprintf(`[["r1","cpu_seconds",1.5,%d,%d]]`, s, s+1), "records[0].quantity must be an integer, got 1.5"},
 		{fmt.Sprintf(`[["r1","cpu_seconds",1,%d,%d,""]]`, s, s+2), "accepted"},

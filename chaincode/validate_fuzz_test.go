@@ -69,6 +69,7 @@ func FuzzUsageArg(f *testing.F) {
 		`{"id":"u-0123456789abcdef0123456789abcdef01234567","resource":"r1","metric":"m","quantity":1,"start":1,"end":2}`,
 		`{"resource":"r1","metric":"m","quantity":1.5,"start":1,"end":2}`, `{"resource":"r/1","metric":"m","quantity":1,"start":2,"end":1}`,
 		`["r1","cpu_seconds",5,10,20]`, `["r1","m",1,1,2,"agent-7"]`, `["r1","m",1,1]`, `[1,"m",1,1,2]`,
+		`["r1",10,20,{"cpu_seconds":5,"egress_gib":0}]`, `["r1",10,20,{}]`, `["r1",10,20,[1]]`, `["r1",20,10,{"m":1.5}]`,
 	} {
 		f.Add(s)
 	}
@@ -77,25 +78,34 @@ func FuzzUsageArg(f *testing.F) {
 		if decodeJSON("records[0]", s, &a) != nil {
 			return
 		}
-		p := parseUsageArg(0, a)
-		if p.err != nil {
+		args, err := expandUsage([]usageArg{a})
+		if err != nil {
 			return
 		}
-		r := p.rec
-		if r.End <= r.Start || r.Start < 0 || r.Quantity < 0 || checkID("id", r.ID) != nil || checkID("resource", r.Resource) != nil || checkField("metric", r.Metric) != nil {
-			t.Fatalf("accepted an invalid record %+v from %q", r, s)
+		if a.metrics != nil && len(args) != len(a.metrics) {
+			t.Fatalf("period row %q expanded to %d records, it has %d metrics", s, len(args), len(a.metrics))
 		}
-		if p.derived != (r.ID == DeriveUsageID(r)) || (!p.derived && reDerivedID.MatchString(r.ID)) {
-			t.Fatalf("record %+v: derived %v, derives %s", r, p.derived, DeriveUsageID(r))
-		}
-		k, e := usageKey(r.Resource, r.Start, r.End), usageEntry{Metric: r.Metric, Quantity: r.Quantity}
-		if !p.derived {
-			k, e.ID = k+"/0123456789abcdef", r.ID
-		}
-		v := encodeEntries(k, []usageEntry{e})
-		got, err := decodePeriod(k, v)
-		if err != nil || len(got) != 1 || got[0] != r {
-			t.Fatalf("stored as %s = %s, decoded %+v (%v), want %+v", k, v, got, err, r)
+		for _, a := range args {
+			p := parseUsageArg(a)
+			if p.err != nil {
+				continue
+			}
+			r := p.rec
+			if r.End <= r.Start || r.Start < 0 || r.Quantity < 0 || checkID("id", r.ID) != nil || checkID("resource", r.Resource) != nil || checkField("metric", r.Metric) != nil {
+				t.Fatalf("accepted an invalid record %+v from %q", r, s)
+			}
+			if p.derived != (r.ID == DeriveUsageID(r)) || (!p.derived && reDerivedID.MatchString(r.ID)) {
+				t.Fatalf("record %+v: derived %v, derives %s", r, p.derived, DeriveUsageID(r))
+			}
+			k, e := usageKey(r.Resource, r.Start, r.End), usageEntry{Metric: r.Metric, Quantity: r.Quantity}
+			if !p.derived {
+				k, e.ID = k+"/0123456789abcdef", r.ID
+			}
+			v := encodeEntries(k, []usageEntry{e})
+			got, err := decodePeriod(k, v)
+			if err != nil || len(got) != 1 || got[0] != r {
+				t.Fatalf("stored as %s = %s, decoded %+v (%v), want %+v", k, v, got, err, r)
+			}
 		}
 	})
 }

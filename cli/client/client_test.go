@@ -338,6 +338,46 @@ func TestOpenAt(t *testing.T) {
 // A batch refused halfway leaves the earlier batches on the ledger; after
 // the bad record is fixed, the same submission finishes the job and counts
 // nothing twice.
+// TestSubmitUsagePeriodRowError: the metrics of a resource over one period
+// travel as one period row; a refused one is still named by its file line.
+func TestSubmitUsagePeriodRowError(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	l.now = t0
+	ok(l.as("Org1/Admin").SetPrice(ctx, "ecs", client.Prices{Currency: "CNY", Scale: 2, UnitPrices: map[string]int64{"vcpu_hour": 12}}, ""))(t)
+	ok(l.as("Org1/Admin").SetQuota(ctx, "Org2MSP", map[string]int64{"vcpu": 4}))(t)
+	ok(l.as("Org2/User1").RequestResource(ctx, client.ResourceRequest{ID: "r-1", Provider: "Org1MSP", Type: "ecs", Days: 1, Spec: map[string]int64{"vcpu": 1}}))(t)
+	ok(l.as("Org1/Agent1").ActivateResource(ctx, "r-1"))(t)
+	l.now = t0.Add(2 * time.Hour)
+	s := t0.Unix()
+	csv := fmt.Sprintf("resource,metric,quantity,start,end\nr-1,egress_gib,1,%d,%d\nr-1,cpu_seconds,60,%d,%d\nr-1,gpu_seconds,5,%d,%d\nr-1,egress_gib,2,%d,%d\n",
+		s, s+3600, s+3600, s+7200, s+3600, s+7200, s+3600, s+7200)
+	f, err := client.ReadUsage(strings.NewReader(csv), "usage.csv", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.as("Org1/Agent1").SubmitUsageFile(ctx, f, client.UsageOptions{})
+	var ce *client.Error
+	if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "usage.csv line 4: batch 1 of 1 was refused: metric gpu_seconds is not a metric of type ecs") {
+		t.Fatalf("got %v", err)
+	}
+	f.Records[2].Metric = "cpu_seconds" // now twice in the period: a row of its own, refused as a changed record
+	rep, err := l.as("Org1/Agent1").SubmitUsageFile(ctx, f, client.UsageOptions{})
+	if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "usage.csv line 4: batch 1 of 1 was refused") {
+		t.Fatalf("got %+v, %v", rep, err)
+	}
+	f.Records = append(f.Records[:2], f.Records[3])
+	f.Lines = append(f.Lines[:2], f.Lines[3])
+	rep, err = l.as("Org1/Agent1").SubmitUsageFile(ctx, f, client.UsageOptions{})
+	if err != nil || rep.Accepted != 3 {
+		t.Fatalf("got %+v, %v", rep, err)
+	}
+	recs := ok(l.as("Org2/User1").Usage(ctx, "r-1"))(t)
+	if len(recs) != 3 || recs[1].Metric != "cpu_seconds" || recs[1].Quantity != 60 || recs[2].Metric != "egress_gib" || recs[2].Quantity != 2 {
+		t.Fatalf("on the ledger: %+v", recs)
+	}
+}
+
 func TestSubmitUsageRerunAfterFailure(t *testing.T) {
 	l := newLedger(t)
 	ctx := context.Background()

@@ -338,18 +338,57 @@ func DeriveUsageID(u chaincode.UsageRecord) string { return chaincode.DeriveUsag
 // reDerivedID is the form reserved for derived IDs.
 var reDerivedID = regexp.MustCompile(`^u-[0-9a-f]{40}$`)
 
-// EncodeUsageBatch is the UsageSubmit argument for records, as rows
-// [resource, metric, quantity, start, end(, id)]: half the bytes of
-// objects, and a derived ID is left out (the contract derives it again).
-// On Fabric every byte of a transaction is carried, checked and stored by
-// every peer.
+// EncodeUsageBatch is the UsageSubmit argument for records, in the
+// contract's compact forms: consecutive records of one resource and period
+// with derived IDs and distinct metrics become one period row
+// [resource, start, end, {"<metric>": quantity, ...}] (what a metering
+// agent sends: a third of the bytes of JSON objects), any other record a
+// row [resource, metric, quantity, start, end(, id)], a derived ID left
+// out (the contract derives it again). On Fabric every byte of a
+// transaction is carried, checked and stored by every orderer and peer.
+// The records and their order are unchanged: the contract expands a period
+// row into its records in metric order, which may differ from the order
+// here only inside one period.
 func EncodeUsageBatch(records []chaincode.UsageRecord) string {
-	b := make([]byte, 0, 64*len(records))
+	arg, _ := encodeUsage(records)
+	return arg
+}
+
+// encodeUsage is EncodeUsageBatch, with the index of each element's first
+// record (errors name elements: records[i], or records[i]["<metric>"]
+// inside a period row).
+func encodeUsage(records []chaincode.UsageRecord) (string, []int) {
+	var first []int
+	b := make([]byte, 0, 40*len(records))
 	b = append(b, '[')
-	for i, u := range records {
+	for i := 0; i < len(records); {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		first = append(first, i)
+		n := periodRun(records[i:])
+		if n >= 2 {
+			u := records[i]
+			b = append(b, '[')
+			b = appendJSONString(b, u.Resource)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, u.Start, 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, u.End, 10)
+			b = append(b, ",{"...)
+			for j, r := range records[i : i+n] {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, r.Metric)
+				b = append(b, ':')
+				b = strconv.AppendInt(b, r.Quantity, 10)
+			}
+			b = append(b, "}]"...)
+			i += n
+			continue
+		}
+		u := records[i]
 		b = append(b, '[')
 		b = appendJSONString(b, u.Resource)
 		b = append(b, ',')
@@ -363,8 +402,28 @@ func EncodeUsageBatch(records []chaincode.UsageRecord) string {
 			b = appendJSONString(b, u.ID)
 		}
 		b = append(b, ']')
+		i++
 	}
-	return string(append(b, ']'))
+	return string(append(b, ']')), first
+}
+
+// periodRun is how many records at the start of rs can share a period row:
+// same resource and period, IDs derived (or absent), metrics distinct.
+func periodRun(rs []chaincode.UsageRecord) int {
+	derived := func(u chaincode.UsageRecord) bool { return u.ID == "" || u.ID == DeriveUsageID(u) }
+	if len(rs) == 0 || !derived(rs[0]) {
+		return 0
+	}
+	seen := map[string]bool{rs[0].Metric: true}
+	n := 1
+	for ; n < len(rs); n++ {
+		u := rs[n]
+		if u.Resource != rs[0].Resource || u.Start != rs[0].Start || u.End != rs[0].End || seen[u.Metric] || !derived(u) {
+			break
+		}
+		seen[u.Metric] = true
+	}
+	return n
 }
 
 func appendJSONString(b []byte, s string) []byte {
@@ -405,7 +464,7 @@ func (c *Client) SubmitUsage(ctx context.Context, records []chaincode.UsageRecor
 	return c.SubmitUsageFile(ctx, f, o)
 }
 
-var reRecordIndex = regexp.MustCompile(`records\[(\d+)\]\.?`)
+var reRecordIndex = regexp.MustCompile(`records\[(\d+)\](?:\["([^"]*)"\])?\.?`)
 
 // SubmitUsageFile submits a file read by ReadUsage; errors name its lines.
 func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptions) (*UsageReport, error) {
@@ -421,9 +480,10 @@ func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptio
 	batches := (total + n - 1) / n
 	for b := 0; b < batches; b++ {
 		lo, hi := b*n, min((b+1)*n, total)
-		res, err := call[chaincode.UsageResult](ctx, c, true, "UsageSubmit", EncodeUsageBatch(f.Records[lo:hi]))
+		arg, first := encodeUsage(f.Records[lo:hi])
+		res, err := call[chaincode.UsageResult](ctx, c, true, "UsageSubmit", arg)
 		if err != nil {
-			return rep, c.batchErr(err, f, b, batches, lo, rep)
+			return rep, c.batchErr(err, f, b, batches, lo, first)
 		}
 		rep.Batches++
 		rep.Accepted += res.Accepted
@@ -435,7 +495,10 @@ func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptio
 	return rep, nil
 }
 
-func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo int, rep *UsageReport) error {
+// batchErr names the file line of the record a refused batch's error is
+// about. The batch's elements start at records lo+first[i]; an element that
+// is a period row holds several records, and the error names the metric.
+func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo int, first []int) error {
 	e, ok := err.(*Error)
 	if !ok {
 		return err
@@ -443,10 +506,23 @@ func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo int, rep *Usag
 	msg := e.Msg
 	where := ""
 	if m := reRecordIndex.FindStringSubmatch(msg); m != nil {
-		i, _ := strconv.Atoi(m[1])
-		if lo+i < len(f.Lines) {
-			where = f.where(f.Lines[lo+i]) + ": "
-			msg = reRecordIndex.ReplaceAllString(msg, "")
+		if i, err := strconv.Atoi(m[1]); err == nil && i < len(first) {
+			r := lo + first[i]
+			if m[2] != "" { // the record of that metric in the period row
+				end := len(f.Records)
+				if i+1 < len(first) {
+					end = lo + first[i+1]
+				}
+				for j := r; j < end; j++ {
+					if f.Records[j].Metric == m[2] {
+						r = j
+					}
+				}
+			}
+			if r < len(f.Lines) {
+				where = f.where(f.Lines[r]) + ": "
+				msg = reRecordIndex.ReplaceAllString(msg, "")
+			}
 		}
 	}
 	done := ""

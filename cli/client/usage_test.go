@@ -103,17 +103,39 @@ func TestFormatMoney(t *testing.T) {
 	}
 }
 
-// TestEncodeUsageBatch: rows, derived IDs left out, strings valid JSON.
+// TestEncodeUsageBatch: period rows for a resource's metrics over one
+// period, rows otherwise, derived IDs left out, strings valid JSON; the
+// contract reads the same records back.
 func TestEncodeUsageBatch(t *testing.T) {
-	derived := chaincode.UsageRecord{Resource: "ecs-1", Metric: "cpu_seconds", Quantity: 60, Start: 10, End: 20}
-	derived.ID = client.DeriveUsageID(derived)
-	chosen := chaincode.UsageRecord{ID: `a"b`, Resource: "ecs-2", Metric: "egress_gib", Quantity: 3, Start: 10, End: 20}
-	got := client.EncodeUsageBatch([]chaincode.UsageRecord{derived, chosen})
-	if want := `[["ecs-1","cpu_seconds",60,10,20],["ecs-2","egress_gib",3,10,20,"a\"b"]]`; got != want {
-		t.Fatalf("EncodeUsageBatch = %s, want %s", got, want)
+	rec := func(id, res, metric string, q, start, end int64) chaincode.UsageRecord {
+		return chaincode.UsageRecord{ID: id, Resource: res, Metric: metric, Quantity: q, Start: start, End: end}
 	}
-	var rows [][]any
-	if err := json.Unmarshal([]byte(got), &rows); err != nil || len(rows) != 2 || rows[1][5] != `a"b` {
-		t.Fatalf("not the JSON it should be: %v %v", rows, err)
+	derived := rec("", "ecs-1", "cpu_seconds", 60, 10, 20)
+	derived.ID = client.DeriveUsageID(derived)
+	for _, c := range []struct {
+		name string
+		recs []chaincode.UsageRecord
+		want string
+	}{
+		{"single", []chaincode.UsageRecord{derived, rec(`a"b`, "ecs-2", "egress_gib", 3, 10, 20)},
+			`[["ecs-1","cpu_seconds",60,10,20],["ecs-2","egress_gib",3,10,20,"a\"b"]]`},
+		{"period", []chaincode.UsageRecord{derived, rec("", "ecs-1", "egress_gib", 2, 10, 20), rec("", "ecs-2", "cpu_seconds", 5, 10, 20)},
+			`[["ecs-1",10,20,{"cpu_seconds":60,"egress_gib":2}],["ecs-2","cpu_seconds",5,10,20]]`},
+		{"breaks", []chaincode.UsageRecord{ // a chosen ID, another period, a repeated metric
+			rec("", "r", "a", 1, 1, 2), rec("x-1", "r", "b", 1, 1, 2),
+			rec("", "r", "a", 1, 1, 2), rec("", "r", "b", 1, 1, 3),
+			rec("", "r", "a", 1, 1, 3), rec("", "r", "a", 2, 1, 3)},
+			`[["r","a",1,1,2],["r","b",1,1,2,"x-1"],["r","a",1,1,2],["r",1,3,{"b":1,"a":1}],["r","a",2,1,3]]`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := client.EncodeUsageBatch(c.recs)
+			if got != c.want {
+				t.Fatalf("EncodeUsageBatch = %s, want %s", got, c.want)
+			}
+			var rows []any
+			if err := json.Unmarshal([]byte(got), &rows); err != nil {
+				t.Fatalf("not JSON: %s: %v", got, err)
+			}
+		})
 	}
 }

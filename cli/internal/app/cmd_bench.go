@@ -30,7 +30,10 @@ WORKLOADS (one or more; each runs at every load given):
    usage     UsageSubmit of --batch records per transaction (writes; records/s):
              cpu_seconds and egress_gib of --usage-resources resources over
              periods, IDs derived by the contract, as a metering agent sends
-             them. Setup, not timed: request and activate those resources
+             them (one period of every resource in turn); --usage-periods N
+             sends N periods of each resource in a row instead, as a bulk
+             import of past usage does. Setup, not timed: request and
+             activate those resources
    release   ResourceRelease of an active resource: the rule bills it (writes).
              Setup, not timed: request and activate a pool of resources
    quote     BillQuote: the active rule prices a server for a day (reads)
