@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
@@ -46,7 +47,12 @@ var reDerivedID = regexp.MustCompile(`^u-[0-9a-f]{40}$`)
 // quantity is left out on purpose: a corrected quantity for the same period
 // keeps the ID, and the contract refuses it instead of counting it twice.
 func DeriveUsageID(u UsageRecord) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\n%s\n%d\n%d", u.Resource, u.Metric, u.Start, u.End)))
+	b := make([]byte, 0, len(u.Resource)+len(u.Metric)+44)
+	b = append(append(b, u.Resource...), '\n')
+	b = append(append(b, u.Metric...), '\n')
+	b = append(strconv.AppendInt(b, u.Start, 10), '\n')
+	b = strconv.AppendInt(b, u.End, 10)
+	sum := sha256.Sum256(b) // of "resource\nmetric\nstart\nend"
 	return "u-" + hex.EncodeToString(sum[:20])
 }
 
@@ -150,6 +156,46 @@ type usageResource struct {
 	BilledTo  int64 `json:"billed_to"`
 }
 
+// decodedResources keeps what UsageSubmit decoded of recently read resource
+// values, keyed by the stored bytes: a metering agent reports the same
+// resources batch after batch, and decoding their JSON was a fifth of the
+// contract's time per record. The decoded value is a function of the bytes
+// alone, so a hit returns exactly what decoding would (it is never
+// modified); a changed resource is a different key. Bounded: cleared when
+// full.
+var decodedResources = struct {
+	sync.Mutex
+	m map[string]*usageResource
+}{m: map[string]*usageResource{}}
+
+const maxDecodedResources = 20000
+
+// decodeUsageResource decodes the stored resource k (nil: absent) through
+// decodedResources.
+func decodeUsageResource(k string, v []byte) (*usageResource, bool, error) {
+	if v == nil {
+		return nil, false, nil
+	}
+	c := &decodedResources
+	c.Lock()
+	r := c.m[string(v)]
+	c.Unlock()
+	if r != nil {
+		return r, true, nil
+	}
+	r = new(usageResource)
+	if _, err := decodeStored(k, v, r); err != nil {
+		return nil, false, err
+	}
+	c.Lock()
+	if len(c.m) >= maxDecodedResources {
+		clear(c.m)
+	}
+	c.m[string(v)] = r
+	c.Unlock()
+	return r, true, nil
+}
+
 // usageArg is one element of UsageSubmit's argument: a record, or a period
 // row (metrics set) that expandUsage turns into one record per metric.
 type usageArg struct {
@@ -245,6 +291,7 @@ func (a *usageArg) UnmarshalJSON(b []byte) error {
 type parsedUsage struct {
 	rec     UsageRecord
 	derived bool
+	key     string // its period's key (usageKey)
 	err     error
 }
 
@@ -289,7 +336,7 @@ func parseUsageArg(a usageArg) parsedUsage {
 	case reDerivedID.MatchString(rec.ID) && rec.ID != derived:
 		return parsedUsage{err: errf("%s %s has the form of a derived ID (u- and 40 hex digits) but is not the one this record derives (%s); leave id out to have it derived, or choose an ID of another form", f("id"), rec.ID, derived)}
 	}
-	return parsedUsage{rec: rec, derived: rec.ID == derived}
+	return parsedUsage{rec: rec, derived: rec.ID == derived, key: usageKey(rec.Resource, rec.Start, rec.End)}
 }
 
 // UsageSubmit records a batch of usage records, a JSON array of
@@ -351,7 +398,7 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 		}
 		want(key(pfxResource, p.rec.Resource))
 		if p.derived {
-			want(usageKey(p.rec.Resource, p.rec.Start, p.rec.End))
+			want(p.key)
 		} else {
 			want(key(pfxUsageID, t.msp, p.rec.ID))
 		}
@@ -374,9 +421,9 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 		rec := p.rec
 		r := resources[rec.Resource]
 		if r == nil {
-			r = new(usageResource)
 			k := key(pfxResource, rec.Resource)
-			if ok, err := decodeStored(k, state[k], r); err != nil {
+			var ok bool
+			if r, ok, err = decodeUsageResource(k, state[k]); err != nil {
 				return "", err
 			} else if !ok {
 				return "", errf("%s: resource_id %s names no resource", f("resource"), rec.Resource)
@@ -412,7 +459,7 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 		// Derived records share their period's key (at most one per
 		// metric); records with chosen IDs, which any number may share,
 		// go to a key of the period and the transaction, written blind.
-		pk := usageKey(r.ID, rec.Start, rec.End)
+		pk := p.key
 		if !p.derived {
 			pk += "/" + t.id
 		}

@@ -2,6 +2,7 @@ package chaincode
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,24 +14,32 @@ import (
 //
 //	go test -run '^$' -bench UsageSubmit -benchmem ./chaincode/
 func BenchmarkUsageSubmit(b *testing.B) {
-	const resources = 250
-	e := newEnv(b)
-	e.initConsortium()
-	e.market()
-	e.agentResources(resources)
-	base := e.now.Unix()
-	e.advance(100000 * time.Second)
-	batches := make([]string, b.N)
-	for n := range batches {
-		batches[n] = agentBatch(resources, base+int64(n), base+int64(n)+1)
+	for _, form := range []string{"period-rows", "objects"} {
+		b.Run("form="+form, func(b *testing.B) {
+			const resources = 250
+			e := newEnv(b)
+			e.initConsortium()
+			e.market()
+			e.agentResources(resources)
+			base := e.now.Unix()
+			e.advance(100000 * time.Second)
+			batches := make([]string, b.N)
+			for n := range batches {
+				if form == "objects" {
+					batches[n] = agentObjects(resources, base+int64(n), base+int64(n)+1)
+				} else {
+					batches[n] = agentBatch(resources, base+int64(n), base+int64(n)+1)
+				}
+			}
+			b.ResetTimer()
+			for n := range batches {
+				if _, _, err := e.submit("org1.agent", "UsageSubmit", batches[n]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*2*resources), "µs/record")
+		})
 	}
-	b.ResetTimer()
-	for n := range batches {
-		if _, _, err := e.submit("org1.agent", "UsageSubmit", batches[n]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*2*resources), "µs/record")
 }
 
 // agentResources makes n active resources, res-0 to res-<n-1>, under a
@@ -44,8 +53,24 @@ func (e *env) agentResources(n int) {
 
 // agentBatch is what a metering agent sends for the period (start, end]:
 // cpu_seconds and egress_gib of res-0 to res-<n-1>, IDs left to the
-// contract (2n records, one key per resource).
+// contract (2n records, one key per resource), as period rows (what the
+// CLI sends).
 func agentBatch(n int, start, end int64) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		q := int64(i) + start
+		fmt.Fprintf(&b, `["res-%d",%d,%d,{"cpu_seconds":%d,"egress_gib":%d}]`, i, start, end, q, q)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// agentObjects is agentBatch's records as JSON objects.
+func agentObjects(n int, start, end int64) string {
 	recs := make([]map[string]any, 0, 2*n)
 	for i := range n {
 		for _, m := range []string{"cpu_seconds", "egress_gib"} {

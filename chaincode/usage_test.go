@@ -1,6 +1,8 @@
 package chaincode
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -202,4 +204,44 @@ func usageEnv(t *testing.T, held time.Duration) *env {
 	e.activeResource("r1")
 	e.advance(held)
 	return e
+}
+
+// TestDeriveUsageIDStable: derived IDs are recomputed from stored records
+// and by every client, so the function must never change: the SHA-256 of
+// "resource\nmetric\nstart\nend", as first defined (the oracle below).
+func TestDeriveUsageIDStable(t *testing.T) {
+	oracle := func(u UsageRecord) string {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s\n%s\n%d\n%d", u.Resource, u.Metric, u.Start, u.End)))
+		return "u-" + hex.EncodeToString(sum[:20])
+	}
+	for _, u := range []UsageRecord{
+		{Resource: "202202150002", Metric: "egress_gib", Start: 1767225600, End: 1767261600},
+		{Resource: "r", Metric: "m", Start: 0, End: 1},
+		{Resource: "bench-e55255e5-123", Metric: "cpu_seconds", Start: -5, End: 9223372036854775807, Quantity: 7},
+	} {
+		if got, want := DeriveUsageID(u), oracle(u); got != want {
+			t.Errorf("DeriveUsageID(%+v) = %s, want %s", u, got, want)
+		}
+	}
+	if got := DeriveUsageID(UsageRecord{Resource: "202202150002", Metric: "egress_gib", Start: 1767225600, End: 1767261600}); got != "u-46996146bde21624f56e862ce53fec95b958fc44" {
+		t.Fatalf("DeriveUsageID = %s, the ID the demo's records have always had is u-46996146bde21624f56e862ce53fec95b958fc44", got)
+	}
+}
+
+// TestUsageSeesResourceChanges: UsageSubmit keeps decoded resources by
+// their stored bytes (decodedResources); a resource that changed after a
+// batch used it (billed, then released) must be checked as it is now.
+func TestUsageSeesResourceChanges(t *testing.T) {
+	e := usageEnv(t, time.Hour)
+	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+	s := t0.Unix()
+	row := func(start, end int64) string {
+		return fmt.Sprintf(`[["r1",%d,%d,{"cpu_seconds":1,"egress_gib":1}]]`, start, end)
+	}
+	e.ok("org1.agent", "UsageSubmit", row(s, s+60))
+	e.ok("org1.agent", "UsageSubmit", row(s+60, s+120)) // the cached decode
+	e.ok("org1.user", "BillClose", "r1", "") // billed up to now
+	e.fail("is not after the end of resource r1's last bill", "org1.agent", "UsageSubmit", row(s+120, s+180))
+	e.ok("org2.user", "ResourceRelease", "r1")
+	e.fail("resource r1 was released; its usage is closed", "org1.agent", "UsageSubmit", row(s+1800, s+1860))
 }
