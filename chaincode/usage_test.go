@@ -240,7 +240,7 @@ func TestUsageSeesResourceChanges(t *testing.T) {
 	}
 	e.ok("org1.agent", "UsageSubmit", row(s, s+60))
 	e.ok("org1.agent", "UsageSubmit", row(s+60, s+120)) // the cached decode
-	e.ok("org1.user", "BillClose", "r1", "") // billed up to now
+	e.ok("org1.user", "BillClose", "r1", "")            // billed up to now
 	e.fail("is not after the end of resource r1's last bill", "org1.agent", "UsageSubmit", row(s+120, s+180))
 	e.ok("org2.user", "ResourceRelease", "r1")
 	e.fail("resource r1 was released; its usage is closed", "org1.agent", "UsageSubmit", row(s+1800, s+1860))
