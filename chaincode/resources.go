@@ -195,9 +195,9 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 	if err := checkID("resource_id", resourceID); err != nil {
 		return "", err
 	}
-	// Reads in three round trips instead of seven: the consortium with the
-	// resource, then what billing it reads (releaseReadAhead), then the rule
-	// and the usage.
+	// Reads in five messages to the peer instead of eight: the consortium
+	// with the resource, then what billing reads before the rule is known
+	// (billingKeys), then the rule, then the usage range (query and close).
 	if err := t.readAhead(keyConsortium, key(pfxResource, resourceID)); err != nil {
 		return "", err
 	}

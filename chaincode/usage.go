@@ -345,8 +345,9 @@ func parseUsageArg(a usageArg) parsedUsage {
 // optional sixth element, the id (the same record in half the bytes), or of
 // period rows [resource, start, end, {"<metric>": quantity, ...}] (every
 // metric of a resource over a period, IDs derived); the forms may be mixed,
-// and at most 1,000 records are counted after period rows are expanded. id may be left out: the record then gets DeriveUsageID's ID,
-// which IDs of the form u-<40 hex digits> are reserved for. Each record's ID
+// and the limit of 1,000 records counts a period row's records. id may be
+// left out: the record then gets DeriveUsageID's ID, which IDs of the form
+// u-<40 hex digits> are reserved for. Each record's ID
 // is unique per provider: resubmitting an ID with the same content is a
 // no-op (reported under duplicates); with different content it is refused.
 // Each record must be for an active resource of the calling provider, for a
