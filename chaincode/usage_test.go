@@ -181,6 +181,8 @@ func TestUsageRows(t *testing.T) {
 		{`[["r1","cpu_seconds",1,1]]`, "a period row's fourth element must be an object"},
 		{`[["r1","cpu_seconds",1]]`, "a record row is [resource, metric, quantity, start, end], [resource, metric, quantity, start, end, id] or [resource, start, end, {metric: quantity, ...}], not 3 elements"},
 		{fmt.Sprintf(`[["r1",%d,%d,{}]]`, s, s+3), "records[0] is a period row without metrics"},
+		{"[" + strings.Repeat(fmt.Sprintf(`["r1",%d,%d,{"cpu_seconds":1,"egress_gib":1}],`, s, s+3), 500) + fmt.Sprintf(`["r1",%d,%d,{"cpu_seconds":1}]]`, s, s+4),
+			"records holds 1001 records; at most 1000 are allowed per batch"}, // a period row counts its records
 		{fmt.Sprintf(`[["r1",%d,%d,{"cpu_seconds":1,"egress_gib":-2}]]`, s, s+3), `records[0]["egress_gib"].quantity must not be negative, got -2`},
 		{fmt.Sprintf(`[["r1",%d,%d,{"cpu_seconds":1,"gpu_hours":1}]]`, s, s+3), `records[0]["gpu_hours"].metric gpu_hours is not a metric of type ecs`},
 		{`[[7,"cpu_seconds",1,1,2]]`, "a record row's resource must be a string, got 7"},
