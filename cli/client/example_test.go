@@ -138,3 +138,17 @@ func exampleLedger() (string, func()) {
 	}
 	return dir, func() { os.RemoveAll(tmp) }
 }
+
+// EncodeUsageBatch is the UsageSubmit argument a metering agent's records
+// travel as: the metrics of a resource over one period as one period row,
+// IDs left for the contract to derive; a record with a chosen ID as a row
+// of its own.
+func ExampleEncodeUsageBatch() {
+	fmt.Println(client.EncodeUsageBatch([]client.UsageRecord{
+		{Resource: "ecs-1", Metric: "cpu_seconds", Quantity: 3600, Start: 1767225600, End: 1767229200},
+		{Resource: "ecs-1", Metric: "egress_gib", Quantity: 2, Start: 1767225600, End: 1767229200},
+		{ID: "agent-7", Resource: "ecs-2", Metric: "egress_gib", Quantity: 1, Start: 1767225600, End: 1767229200},
+	}))
+	// Output:
+	// [["ecs-1",1767225600,1767229200,{"cpu_seconds":3600,"egress_gib":2}],["ecs-2","egress_gib",1,1767225600,1767229200,"agent-7"]]
+}
