@@ -3,6 +3,7 @@ package chaincode
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -344,14 +345,7 @@ func hexOf(b []byte) string { return hex.EncodeToString(b) }
 // through its key's history, which is not part of the read set.
 func TestReadSetIndependentOfRuleCache(t *testing.T) {
 	cold := &wasmPricer{prepared: map[string]*host.Prepared{}}
-	e := newEnv(t, WithPricer(cold))
-	e.initConsortium()
-	e.market()
-	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
-	e.ok("org1.admin", "QuotaSet", org2, `{"max_days":365,"vcpu":10,"memory_gib":40,"system_disk_gib":100,"public_ips":2}`)
-	e.activeResource("r1")
-	e.activeResource("r2")
-	e.advance(time.Hour)
+	e := billedEnv(t, []Option{WithPricer(cold)}, "r1", "r2")
 	release := func(id string) []string {
 		t.Helper()
 		r, err := e.l.Submit(e.id("org2.user"), "ResourceRelease", id)
@@ -379,21 +373,30 @@ func TestReadSetIndependentOfRuleCache(t *testing.T) {
 	}
 }
 
+// billedEnv is a ledger with the hourly ECS rule active and Org2 holding
+// Org1's resources ids (active for an hour), under a quota that fits them.
+func billedEnv(t *testing.T, opts []Option, ids ...string) *env {
+	t.Helper()
+	e := newEnv(t, opts...)
+	e.initConsortium()
+	e.market()
+	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+	n := len(ids)
+	e.ok("org1.admin", "QuotaSet", org2, fmt.Sprintf(`{"max_days":365,"vcpu":%d,"memory_gib":%d,"system_disk_gib":%d,"public_ips":%d}`, 2*n, 4*n, 40*n, n))
+	for _, id := range ids {
+		e.activeResource(id)
+	}
+	e.advance(time.Hour)
+	return e
+}
+
 // TestReleaseReadTrips: a release that bills reads what billing needs in
 // five messages to the peer, not one per key (each is a round trip on both
 // sides of every endorsement on Fabric): the consortium and the resource
 // together, then the activations, price book and quota together, the rule,
 // and the usage range (a query and its close). The read set is unchanged.
 func TestReleaseReadTrips(t *testing.T) {
-	e := newEnv(t)
-	e.initConsortium()
-	e.market()
-	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
-	e.ok("org1.admin", "QuotaSet", org2, `{"max_days":365,"vcpu":10,"memory_gib":40,"system_disk_gib":200,"public_ips":3}`)
-	e.activeResource("r0")
-	e.activeResource("r1")
-	e.activeResource("r2")
-	e.advance(time.Hour)
+	e := billedEnv(t, nil, "r0", "r1", "r2")
 	e.ok("org2.user", "ResourceRelease", "r0") // the pricer prepares the rule (history reads)
 	cases := []struct {
 		name, fn, id string

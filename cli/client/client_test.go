@@ -335,12 +335,10 @@ func TestOpenAt(t *testing.T) {
 	}
 }
 
-// A batch refused halfway leaves the earlier batches on the ledger; after
-// the bad record is fixed, the same submission finishes the job and counts
-// nothing twice.
-// TestSubmitUsagePeriodRowError: the metrics of a resource over one period
-// travel as one period row; a refused one is still named by its file line.
-func TestSubmitUsagePeriodRowError(t *testing.T) {
+// usageLedger is a ledger at t0 where Org2 holds Org1's resource r-1
+// (type ecs, active) for Org1's agent to report on.
+func usageLedger(t *testing.T) (*ledger, context.Context) {
+	t.Helper()
 	l := newLedger(t)
 	ctx := context.Background()
 	l.now = t0
@@ -348,6 +346,13 @@ func TestSubmitUsagePeriodRowError(t *testing.T) {
 	ok(l.as("Org1/Admin").SetQuota(ctx, "Org2MSP", map[string]int64{"vcpu": 4}))(t)
 	ok(l.as("Org2/User1").RequestResource(ctx, client.ResourceRequest{ID: "r-1", Provider: "Org1MSP", Type: "ecs", Days: 1, Spec: map[string]int64{"vcpu": 1}}))(t)
 	ok(l.as("Org1/Agent1").ActivateResource(ctx, "r-1"))(t)
+	return l, ctx
+}
+
+// TestSubmitUsagePeriodRowError: the metrics of a resource over one period
+// travel as one period row; a refused one is still named by its file line.
+func TestSubmitUsagePeriodRowError(t *testing.T) {
+	l, ctx := usageLedger(t)
 	l.now = t0.Add(2 * time.Hour)
 	s := t0.Unix()
 	csv := fmt.Sprintf("resource,metric,quantity,start,end\nr-1,egress_gib,1,%d,%d\nr-1,cpu_seconds,60,%d,%d\nr-1,gpu_seconds,5,%d,%d\nr-1,egress_gib,2,%d,%d\n",
@@ -378,14 +383,11 @@ func TestSubmitUsagePeriodRowError(t *testing.T) {
 	}
 }
 
+// A batch refused halfway leaves the earlier batches on the ledger; after
+// the bad record is fixed, the same submission finishes the job and counts
+// nothing twice.
 func TestSubmitUsageRerunAfterFailure(t *testing.T) {
-	l := newLedger(t)
-	ctx := context.Background()
-	l.now = t0
-	ok(l.as("Org1/Admin").SetPrice(ctx, "ecs", client.Prices{Currency: "CNY", Scale: 2, UnitPrices: map[string]int64{"vcpu_hour": 12}}, ""))(t)
-	ok(l.as("Org1/Admin").SetQuota(ctx, "Org2MSP", map[string]int64{"vcpu": 4}))(t)
-	ok(l.as("Org2/User1").RequestResource(ctx, client.ResourceRequest{ID: "r-1", Provider: "Org1MSP", Type: "ecs", Days: 1, Spec: map[string]int64{"vcpu": 1}}))(t)
-	ok(l.as("Org1/Agent1").ActivateResource(ctx, "r-1"))(t)
+	l, ctx := usageLedger(t)
 	l.now = t0.Add(10 * time.Hour)
 	var csv strings.Builder
 	csv.WriteString("id,resource,metric,quantity,start,end\n")
