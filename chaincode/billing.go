@@ -72,7 +72,7 @@ func (t *txn) buildInput(r *Resource, start, end int64) ([]byte, *PriceEntry, er
 	}
 	usage := map[string]int64{}
 	pfx := key(pfxUsage, r.ID) + "/"
-	err = scanAll(t, pfx+pad(start+1), pfx+pad(end+1), func(k string, v []byte) error {
+	err = scanAll(t, pfx+usagePad(start+1), pfx+usagePad(end+1), func(k string, v []byte) error {
 		entries, err := decodeEntries(k, v)
 		if err != nil {
 			return fmt.Errorf("the stored value of %s is corrupt: %v", k, err)

@@ -180,7 +180,7 @@ func (c *Contract) ConsortiumInit(ctx contractapi.TransactionContextInterface, m
 			}
 		}
 	}
-	cons := &Consortium{Members: list, Policy: pol, Types: catalog, Version: 1, Created: t.stamp(), Updated: t.stamp()}
+	cons := &Consortium{Members: list, Policy: pol, Types: catalog, Version: 1, Layout: LedgerLayout, Created: t.stamp(), Updated: t.stamp()}
 	if err := t.putJSON(keyConsortium, cons); err != nil {
 		return "", err
 	}

@@ -285,6 +285,9 @@ func (t *txn) consortium() (*Consortium, error) {
 	if !ok {
 		return nil, errors.New("the consortium is not initialized yet; an admin of a founding org calls ConsortiumInit first")
 	}
+	if c.Layout != LedgerLayout {
+		return nil, fmt.Errorf("%w: this ledger is in key layout %d and this contract reads layout %d; it was made by another version of fedmeter, whose keys this one would not find (chaincode/README.md, \"Key layout\")", ErrLedgerLayout, c.Layout, LedgerLayout)
+	}
 	t.cons = &c
 	return t.cons, nil
 }

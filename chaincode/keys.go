@@ -1,6 +1,7 @@
 package chaincode
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,8 +9,19 @@ import (
 
 // Key layout. Every key is a simple (range-queryable) key made of a fixed
 // prefix and components joined by "/". Components are validated identifiers
-// that cannot contain "/", and times are zero-padded to 20 digits so that the
-// byte order of keys is the time order. chaincode/README.md documents each.
+// that cannot contain "/", and times are zero-padded so that the byte order
+// of keys is the time order: to 20 digits, except in usage keys (11 digits,
+// usagePad). chaincode/README.md documents each.
+//
+// LedgerLayout numbers this layout. ConsortiumInit records it in the
+// consortium, and every transaction refuses a ledger that records another:
+// a contract reading keys of a layout it does not know would not fail, it
+// would find nothing (usage billed as zero).
+const LedgerLayout = 2
+
+// ErrLedgerLayout is the error of a transaction on a ledger whose
+// consortium records another layout than LedgerLayout.
+var ErrLedgerLayout = errors.New("the ledger is in another key layout")
 const (
 	keyConsortium   = "consortium"
 	pfxProposal     = "proposal/"      // proposal/<id>
@@ -24,7 +36,7 @@ const (
 	pfxResource     = "resource/"      // resource/<id>
 	pfxResProvider  = "resource-by-provider/"
 	pfxResConsumer  = "resource-by-consumer/"
-	pfxUsage        = "usage/"    // usage/<resource>/<end:020>/<start:020> -> the period's records (usage.go)
+	pfxUsage        = "usage/"    // usage/<resource>/<end:011>/<start:011> -> the period's records (usage.go)
 	pfxUsageID      = "usage-id/" // usage-id/<provider>/<record id>: chosen IDs only
 	pfxBill         = "bill/"     // bill/<bill id>
 	pfxBillProvider = "bill-by-provider/"
@@ -47,6 +59,28 @@ func pad(t int64) string {
 		return fmt.Sprintf("%020d", t)
 	}
 	const zeros = "00000000000000000000"
+	d := strconv.FormatInt(t, 10)
+	return zeros[len(d):] + d
+}
+
+// maxUsageTime bounds the times of usage records (10^11 s, in the year
+// 5138), so that usagePad's 11 digits keep string order numeric. Usage
+// keys are the most numerous keys on the ledger; nine digits fewer in each
+// of their two times is 18 bytes less in every key an agent's batch reads
+// and writes, which the orderers carry and six peers validate and store.
+const maxUsageTime = 100_000_000_000
+
+// usagePad formats a time in a usage key: 11 digits, zero-padded. A time
+// past the last storable one (a range bound) formats as ";", which sorts
+// after every digit.
+func usagePad(t int64) string {
+	if t >= maxUsageTime {
+		return ";"
+	}
+	if t < 0 {
+		t = 0
+	}
+	const zeros = "00000000000"
 	d := strconv.FormatInt(t, 10)
 	return zeros[len(d):] + d
 }

@@ -41,7 +41,10 @@ type Consortium struct {
 	Policy  Policy    `json:"policy"`
 	Types   []TypeDef `json:"types"`
 	// Version counts the changes since ConsortiumInit (which makes it 1).
-	Version int   `json:"version"`
+	Version int `json:"version"`
+	// Layout is the key layout the ledger is written in (LedgerLayout when
+	// ConsortiumInit ran; 0 before layouts were numbered).
+	Layout  int   `json:"layout"`
 	Created Stamp `json:"created"`
 	Updated Stamp `json:"updated"`
 }

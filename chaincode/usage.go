@@ -19,8 +19,8 @@ import (
 // resource over one period are stored together, one key per
 // (resource, end, start):
 //
-//	usage/<resource>/<end:020>/<start:020>         -> {"<metric>": quantity, ...}
-//	usage/<resource>/<end:020>/<start:020>/<tx id> -> [{"id","metric","quantity"}, ...]
+//	usage/<resource>/<end:011>/<start:011>         -> {"<metric>": quantity, ...}
+//	usage/<resource>/<end:011>/<start:011>/<tx id> -> [{"id","metric","quantity"}, ...]
 //
 // A metering agent reports every metric of a resource for the same period,
 // so a period's records share one key instead of writing two keys each (the
@@ -72,7 +72,7 @@ type usageMarker struct {
 }
 
 func usageKey(resource string, start, end int64) string {
-	return key(pfxUsage, resource, pad(end), pad(start))
+	return key(pfxUsage, resource, usagePad(end), usagePad(start))
 }
 
 // derivedKey reports whether k is a period's key for derived records
@@ -328,6 +328,9 @@ func parseUsageArg(a usageArg) parsedUsage {
 	}
 	if rec.End <= rec.Start {
 		return parsedUsage{err: errf("%s %d must be after %s %d", f("end"), rec.End, f("start"), rec.Start)}
+	}
+	if rec.End >= maxUsageTime {
+		return parsedUsage{err: errf("%s %d is not a time fedmeter stores: usage times are Unix seconds below %d (the year 5138)", f("end"), rec.End, int64(maxUsageTime))}
 	}
 	derived := DeriveUsageID(rec)
 	switch {

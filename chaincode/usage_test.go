@@ -247,3 +247,64 @@ func TestUsageSeesResourceChanges(t *testing.T) {
 	e.ok("org2.user", "ResourceRelease", "r1")
 	e.fail("resource r1 was released; its usage is closed", "org1.agent", "UsageSubmit", row(s+1800, s+1860))
 }
+
+// TestUsagePadOrder: usage keys sort by time, including range bounds past
+// the last storable time, which sort after every stored key.
+func TestUsagePadOrder(t *testing.T) {
+	times := []int64{0, 1, 9, 10, 1767225600, 9_999_999_999, 10_000_000_000, maxUsageTime - 1, maxUsageTime, 1 << 62}
+	for i := 1; i < len(times); i++ {
+		a, b := usagePad(times[i-1]), usagePad(times[i])
+		if a > b {
+			t.Errorf("usagePad(%d) = %q sorts after usagePad(%d) = %q", times[i-1], a, times[i], b)
+		}
+		if times[i] < maxUsageTime && (len(b) != 11 || a == b) {
+			t.Errorf("usagePad(%d) = %q: want 11 digits, distinct from usagePad(%d)", times[i], b, times[i-1])
+		}
+	}
+	last := usageKey("r1", maxUsageTime-2, maxUsageTime-1)
+	if bound := key(pfxUsage, "r1") + "/" + usagePad(1<<62); bound <= last {
+		t.Errorf("the bound %q does not sort after the last storable key %q", bound, last)
+	}
+	if got, want := usageKey("r1", 1767225600, 1767229200), "usage/r1/01767229200/01767225600"; got != want {
+		t.Errorf("usageKey = %q, want %q", got, want)
+	}
+}
+
+// TestUsageTimeLimit: times that do not fit a usage key are refused with a
+// message that says why, not stored out of order.
+func TestUsageTimeLimit(t *testing.T) {
+	e := usageEnv(t, time.Hour)
+	e.fail("records[0].end 100000000000 is not a time fedmeter stores: usage times are Unix seconds below 100000000000",
+		"org1.agent", "UsageSubmit", js([][]any{{"r1", "cpu_seconds", 1, t0.Unix(), maxUsageTime}}))
+}
+
+// TestLedgerLayoutRefused: a ledger whose consortium records no layout or
+// another one (written by another version of the contract) is refused by
+// every transaction that reads the consortium, instead of being read with
+// keys it does not hold (its usage would bill as zero).
+func TestLedgerLayoutRefused(t *testing.T) {
+	e := usageEnv(t, time.Hour)
+	if c := decode[Consortium](t, e.eval("org1.user", "ConsortiumGet")); c.Layout != LedgerLayout {
+		t.Fatalf("ConsortiumInit recorded layout %d, want %d", c.Layout, LedgerLayout)
+	}
+	for _, layout := range []string{`,"layout":0`, `,"layout":1`, `,"layout":3`, ``} {
+		var c map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(e.snapshot()[keyConsortium]), &c); err != nil {
+			t.Fatal(err)
+		}
+		delete(c, "layout")
+		b, _ := json.Marshal(c)
+		old := strings.TrimSuffix(string(b), "}") + layout + "}"
+		e.l.Put(keyConsortium, []byte(old))
+		for _, tx := range [][]string{
+			{"UsageSubmit", js([][]any{{"r1", "cpu_seconds", 1, t0.Unix(), t0.Unix() + 60}})},
+			{"ResourceRelease", "r1"},
+			{"BillListByProvider", org1, "", "", "", ""},
+		} {
+			_, _, err := e.submit("org1.admin", tx[0], tx[1:]...)
+			if err == nil || !strings.Contains(err.Error(), "it was made by another version of fedmeter") {
+				t.Errorf("%s on a ledger with %q: %v, want the layout refused", tx[0], layout, err)
+			}
+		}
+	}
+}

@@ -227,25 +227,38 @@ func (l *Ledger) run(id *Identity, commit bool, fn string, args ...string) (*Res
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			v := s.writes[k]
-			_, had := l.state[k]
-			i := sort.SearchStrings(l.keys, k)
-			switch {
-			case v == nil && had:
-				delete(l.state, k)
-				l.keys = append(l.keys[:i], l.keys[i+1:]...)
-			case v != nil:
-				if !had {
-					l.keys = append(l.keys, "")
-					copy(l.keys[i+1:], l.keys[i:])
-					l.keys[i] = k
-				}
-				l.state[k] = v
-			}
-			l.history[k] = append(l.history[k], version{tx: s.txID, time: s.ts, value: v})
+			l.set(k, s.writes[k], s.txID, s.ts)
 		}
 	}
 	return res, nil
+}
+
+// Put commits value under k outside any transaction (nil deletes it), as
+// another program writing the same ledger would: tests use it to stand in
+// for state this contract did not write.
+func (l *Ledger) Put(k string, value []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n++
+	l.set(k, value, fmt.Sprintf("put-%d", l.n), l.now)
+}
+
+func (l *Ledger) set(k string, v []byte, tx string, ts time.Time) {
+	_, had := l.state[k]
+	i := sort.SearchStrings(l.keys, k)
+	switch {
+	case v == nil && had:
+		delete(l.state, k)
+		l.keys = append(l.keys[:i], l.keys[i+1:]...)
+	case v != nil:
+		if !had {
+			l.keys = append(l.keys, "")
+			copy(l.keys[i+1:], l.keys[i:])
+			l.keys[i] = k
+		}
+		l.state[k] = v
+	}
+	l.history[k] = append(l.history[k], version{tx: tx, time: ts, value: v})
 }
 
 // Stub is the shim.ChaincodeStubInterface of one transaction. Methods the
