@@ -22,6 +22,7 @@ const LedgerLayout = 2
 // ErrLedgerLayout is the error of a transaction on a ledger whose
 // consortium records another layout than LedgerLayout.
 var ErrLedgerLayout = errors.New("the ledger is in another key layout")
+
 const (
 	keyConsortium   = "consortium"
 	pfxProposal     = "proposal/"      // proposal/<id>
