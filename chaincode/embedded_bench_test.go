@@ -137,7 +137,7 @@ func BenchmarkEmbeddedUsageSubmit(b *testing.B) {
 				batches := make([]string, b.N)
 				for i := range batches {
 					if ids == "derived" {
-						batches[i] = agentBatch(500, start+int64(i), start+int64(i)+1)
+						batches[i] = agentTable(500, start+int64(i), start+int64(i)+1)
 						continue
 					}
 					recs := make([]map[string]any, 1000)

@@ -206,17 +206,44 @@ type usageArg struct {
 	Start    json.RawMessage `json:"start"`
 	End      json.RawMessage `json:"end"`
 
+	// A period table's columns and rows (usageTable).
+	Metrics []string            `json:"metrics"`
+	Rows    [][]json.RawMessage `json:"rows"`
+
 	metrics map[string]json.RawMessage // a period row's {metric: quantity}
-	label   string                     // how errors name it: records[i], or records[i]["<metric>"] in a period row
+	table   bool                       // a period table: Start, End, Metrics, Rows
+	label   string                     // how errors name it: records[i], records[i]["<metric>"] in a period row, records[i].rows[j]["<metric>"] in a table
 }
 
 // expandUsage turns UsageSubmit's argument into one usageArg per record:
 // a period row becomes a record for each of its metrics, in metric order
 // (never map order: every endorser must build the same batch).
 func expandUsage(args []usageArg) ([]usageArg, error) {
-	out := make([]usageArg, 0, len(args))
+	n := 0
+	for _, a := range args {
+		switch {
+		case a.table:
+			n += len(a.Rows) * len(a.Metrics)
+		case a.metrics != nil:
+			n += len(a.metrics)
+		default:
+			n++
+		}
+	}
+	if n > maxUsageBatch { // before expanding: a table multiplies
+		return nil, errf("records holds %d records; at most %d are allowed per batch", n, maxUsageBatch)
+	}
+	out := make([]usageArg, 0, n)
 	for i, a := range args {
 		label := "records[" + itoa(i) + "]"
+		if a.table {
+			rows, err := expandTable(a, label)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rows...)
+			continue
+		}
 		if a.metrics == nil {
 			a.label = label
 			out = append(out, a)
@@ -232,21 +259,67 @@ func expandUsage(args []usageArg) ([]usageArg, error) {
 	return out, nil
 }
 
+// expandTable turns a period table into its records: row by row, each
+// row's quantities in the order of the table's metrics.
+func expandTable(a usageArg, label string) ([]usageArg, error) {
+	if len(a.Metrics) == 0 {
+		return nil, errf("%s.metrics must name at least one metric", label)
+	}
+	seen := make(map[string]bool, len(a.Metrics))
+	for _, m := range a.Metrics {
+		if seen[m] {
+			return nil, errf("%s.metrics names %s twice", label, m)
+		}
+		seen[m] = true
+	}
+	if len(a.Rows) == 0 {
+		return nil, errf("%s.rows must hold at least one row [resource, quantity, ...]", label)
+	}
+	out := make([]usageArg, 0, len(a.Rows)*len(a.Metrics))
+	for j, row := range a.Rows {
+		rl := label + ".rows[" + itoa(j) + "]"
+		if len(row) != 1+len(a.Metrics) {
+			return nil, errf("%s has %d elements; a row of this table is [resource, %s] (%d elements)", rl, len(row), strings.Join(a.Metrics, ", "), 1+len(a.Metrics))
+		}
+		var res string
+		if err := json.Unmarshal(row[0], &res); err != nil {
+			return nil, errf("%s's first element, the resource, must be a string, got %s", rl, row[0])
+		}
+		for k, m := range a.Metrics {
+			out = append(out, usageArg{Resource: res, Metric: m, Quantity: row[1+k], Start: a.Start, End: a.End, label: rl + `["` + m + `"]`})
+		}
+	}
+	return out, nil
+}
+
 // UnmarshalJSON reads an element in any of UsageSubmit's forms: an object
 // {"id","resource","metric","quantity","start","end"} (unknown fields
 // refused); a row [resource, metric, quantity, start, end] with an optional
 // sixth element, the id; or a period row [resource, start, end,
 // {"<metric>": quantity, ...}], every metric of a resource over one period,
-// IDs derived. Period rows are what the CLI sends: a third of the bytes of
-// objects, and on Fabric every byte of a transaction is carried, checked
-// and stored by every orderer and peer.
+// IDs derived; or a period table {"start", "end", "metrics": [<metric>,
+// ...], "rows": [[resource, quantity, ...], ...]}, the same metrics of
+// many resources over one period, IDs derived. Tables and period rows are
+// what the CLI sends: a sixth and a third of the bytes of objects, and on
+// Fabric every byte of a transaction is carried, checked and stored by
+// every orderer and peer.
 func (a *usageArg) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '[' {
 		type object usageArg // without this method
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
-		return dec.Decode((*object)(a))
+		if err := dec.Decode((*object)(a)); err != nil {
+			return err
+		}
+		if a.Metrics == nil && a.Rows == nil {
+			return nil
+		}
+		if a.ID != "" || a.Resource != "" || a.Metric != "" || a.Quantity != nil {
+			return fmt.Errorf("an object is a record {id, resource, metric, quantity, start, end} or a period table {start, end, metrics, rows}, not both")
+		}
+		a.table = true
+		return nil
 	}
 	var row []json.RawMessage
 	if err := json.Unmarshal(b, &row); err != nil {
@@ -347,8 +420,12 @@ func parseUsageArg(a usageArg) parsedUsage {
 // seconds), of rows [resource, metric, quantity, start, end] with an
 // optional sixth element, the id (the same record in half the bytes), or of
 // period rows [resource, start, end, {"<metric>": quantity, ...}] (every
-// metric of a resource over a period, IDs derived); the forms may be mixed,
-// and the limit of 1,000 records counts a period row's records. id may be
+// metric of a resource over a period, IDs derived), or of period tables
+// {"start", "end", "metrics": [<metric>, ...], "rows": [[resource,
+// quantity, ...], ...]} (the same metrics of many resources over one
+// period, IDs derived: what a metering agent sends every period); the forms
+// may be mixed, and the limit of 1,000 records counts the records of period
+// rows and tables. id may be
 // left out: the record then gets DeriveUsageID's ID, which IDs of the form
 // u-<40 hex digits> are reserved for. Each record's ID
 // is unique per provider: resubmitting an ID with the same content is a

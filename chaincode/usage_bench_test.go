@@ -14,7 +14,7 @@ import (
 //
 //	go test -run '^$' -bench UsageSubmit -benchmem ./chaincode/
 func BenchmarkUsageSubmit(b *testing.B) {
-	for _, form := range []string{"period-rows", "objects"} {
+	for _, form := range []string{"table", "period-rows", "objects"} {
 		b.Run("form="+form, func(b *testing.B) {
 			const resources = 250
 			e := newEnv(b)
@@ -25,9 +25,12 @@ func BenchmarkUsageSubmit(b *testing.B) {
 			e.advance(100000 * time.Second)
 			batches := make([]string, b.N)
 			for n := range batches {
-				if form == "objects" {
+				switch form {
+				case "table":
+					batches[n] = agentTable(resources, base+int64(n), base+int64(n)+1)
+				case "objects":
 					batches[n] = agentObjects(resources, base+int64(n), base+int64(n)+1)
-				} else {
+				default:
 					batches[n] = agentBatch(resources, base+int64(n), base+int64(n)+1)
 				}
 			}
@@ -53,8 +56,7 @@ func (e *env) agentResources(n int) {
 
 // agentBatch is what a metering agent sends for the period (start, end]:
 // cpu_seconds and egress_gib of res-0 to res-<n-1>, IDs left to the
-// contract (2n records, one key per resource), as period rows (what the
-// CLI sends).
+// contract (2n records, one key per resource), as period rows.
 func agentBatch(n int, start, end int64) string {
 	var b strings.Builder
 	b.WriteByte('[')
@@ -66,6 +68,22 @@ func agentBatch(n int, start, end int64) string {
 		fmt.Fprintf(&b, `["res-%d",%d,%d,{"cpu_seconds":%d,"egress_gib":%d}]`, i, start, end, q, q)
 	}
 	b.WriteByte(']')
+	return b.String()
+}
+
+// agentTable is agentBatch's records as one period table (what the CLI
+// sends).
+func agentTable(n int, start, end int64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `[{"start":%d,"end":%d,"metrics":["cpu_seconds","egress_gib"],"rows":[`, start, end)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		q := int64(i) + start
+		fmt.Fprintf(&b, `["res-%d",%d,%d]`, i, q, q)
+	}
+	b.WriteString("]}]")
 	return b.String()
 }
 

@@ -197,6 +197,59 @@ func TestUsageRows(t *testing.T) {
 	}
 }
 
+// TestUsageTable: a period table stores the same records as period rows
+// (a resubmission as rows finds them all duplicates), counts its records
+// against the batch limit before expanding them, and names a refused
+// record by row and metric.
+func TestUsageTable(t *testing.T) {
+	e := usageEnv(t, time.Hour)
+	e.ok("org1.admin", "QuotaSet", org2, `{"max_days":365,"vcpu":10,"memory_gib":40,"system_disk_gib":80,"public_ips":2}`)
+	e.activeResource("r2")
+	e.advance(time.Hour)
+	s := e.now.Unix() - 600
+	table := fmt.Sprintf(`[{"start":%d,"end":%d,"metrics":["egress_gib","cpu_seconds"],"rows":[["r1",4,120],["r2",0,30]]}]`, s, s+60)
+	before := e.snapshot()
+	if ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", table)); ur.Accepted != 4 {
+		t.Fatalf("table: %+v", ur)
+	}
+	var written []string
+	for k, v := range e.snapshot() {
+		if before[k] != v {
+			written = append(written, k+"="+v)
+		}
+	}
+	sort.Strings(written)
+	want := []string{
+		usageKey("r1", s, s+60) + `={"cpu_seconds":120,"egress_gib":4}`,
+		usageKey("r2", s, s+60) + `={"cpu_seconds":30,"egress_gib":0}`,
+	}
+	if strings.Join(written, " ") != strings.Join(want, " ") {
+		t.Fatalf("a table wrote %v\nwant %v", written, want)
+	}
+	rows := fmt.Sprintf(`[["r1",%d,%d,{"cpu_seconds":120,"egress_gib":4}],["r2",%d,%d,{"cpu_seconds":30,"egress_gib":0}]]`, s, s+60, s, s+60)
+	if ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", rows)); ur.Accepted != 0 || len(ur.Duplicates) != 4 {
+		t.Fatalf("the table's records sent again as period rows: %+v", ur)
+	}
+	tbl := func(metrics, rows string) string {
+		return fmt.Sprintf(`[{"start":%d,"end":%d,"metrics":%s,"rows":%s}]`, s+60, s+120, metrics, rows)
+	}
+	many := "[" + strings.Repeat(`["r1",1,1],`, 500) + `["r2",1,1]]`
+	for _, c := range []struct{ arg, want string }{
+		{tbl(`["cpu_seconds"]`, `[["r1",1],["r2",-1]]`), `records[0].rows[1]["cpu_seconds"].quantity must not be negative, got -1`},
+		{tbl(`["cpu_seconds","gpu_hours"]`, `[["r1",1,1]]`), `records[0].rows[0]["gpu_hours"].metric gpu_hours is not a metric of type ecs`},
+		{tbl(`["cpu_seconds","cpu_seconds"]`, `[["r1",1,1]]`), "records[0].metrics names cpu_seconds twice"},
+		{tbl(`[]`, `[["r1"]]`), "records[0].metrics must name at least one metric"},
+		{tbl(`["cpu_seconds"]`, `[]`), "records[0].rows must hold at least one row"},
+		{tbl(`["cpu_seconds"]`, `[["r1",1,2]]`), "records[0].rows[0] has 3 elements; a row of this table is [resource, cpu_seconds] (2 elements)"},
+		{tbl(`["cpu_seconds"]`, `[[7,1]]`), "records[0].rows[0]'s first element, the resource, must be a string, got 7"},
+		{tbl(`["cpu_seconds","egress_gib"]`, many), "records holds 1002 records; at most 1000 are allowed per batch"},
+		{fmt.Sprintf(`[{"resource":"r1","start":%d,"end":%d,"metrics":["cpu_seconds"],"rows":[["r1",1]]}]`, s, s+60), "not both"},
+		{fmt.Sprintf(`[{"start":%d,"end":%d,"metrics":["cpu_seconds"],"rows":[["r1",1]],"id":"x"}]`, s, s+60), "not both"},
+	} {
+		e.fail(c.want, "org1.agent", "UsageSubmit", c.arg)
+	}
+}
+
 // usageEnv is a ledger with Org1's resource r1, requested by Org2, active
 // for held.
 func usageEnv(t *testing.T, held time.Duration) *env {

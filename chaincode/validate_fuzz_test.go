@@ -70,6 +70,9 @@ func FuzzUsageArg(f *testing.F) {
 		`{"resource":"r1","metric":"m","quantity":1.5,"start":1,"end":2}`, `{"resource":"r/1","metric":"m","quantity":1,"start":2,"end":1}`,
 		`["r1","cpu_seconds",5,10,20]`, `["r1","m",1,1,2,"agent-7"]`, `["r1","m",1,1]`, `[1,"m",1,1,2]`,
 		`["r1",10,20,{"cpu_seconds":5,"egress_gib":0}]`, `["r1",10,20,{}]`, `["r1",10,20,[1]]`, `["r1",20,10,{"m":1.5}]`,
+		`{"start":10,"end":20,"metrics":["cpu_seconds","egress_gib"],"rows":[["r1",5,0],["r2",1,2]]}`,
+		`{"start":10,"end":20,"metrics":["m","m"],"rows":[["r1",5,0]]}`, `{"start":10,"end":20,"metrics":[],"rows":[]}`,
+		`{"start":10,"end":20,"metrics":["m"],"rows":[["r1"],[1,2]]}`, `{"resource":"r1","start":1,"end":2,"metrics":["m"],"rows":[["r1",1]]}`,
 	} {
 		f.Add(s)
 	}
@@ -84,6 +87,12 @@ func FuzzUsageArg(f *testing.F) {
 		}
 		if a.metrics != nil && len(args) != len(a.metrics) {
 			t.Fatalf("period row %q expanded to %d records, it has %d metrics", s, len(args), len(a.metrics))
+		}
+		if a.table && len(args) != len(a.Rows)*len(a.Metrics) {
+			t.Fatalf("period table %q expanded to %d records, it has %d rows of %d metrics", s, len(args), len(a.Rows), len(a.Metrics))
+		}
+		if a.table && (a.ID != "" || a.Resource != "" || a.Metric != "" || a.Quantity != nil) {
+			t.Fatalf("%q decoded as a table and a record", s)
 		}
 		for _, a := range args {
 			p := parseUsageArg(a)

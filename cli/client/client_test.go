@@ -383,6 +383,45 @@ func TestSubmitUsagePeriodRowError(t *testing.T) {
 	}
 }
 
+// TestSubmitUsageTableError: the same metrics of several resources over one
+// period travel as one period table; a refused record in a later row is
+// still named by its file line.
+func TestSubmitUsageTableError(t *testing.T) {
+	l, ctx := usageLedger(t)
+	ok(l.as("Org2/User1").RequestResource(ctx, client.ResourceRequest{ID: "r-2", Provider: "Org1MSP", Type: "ecs", Days: 1, Spec: map[string]int64{"vcpu": 1}}))(t)
+	ok(l.as("Org1/Agent1").ActivateResource(ctx, "r-2"))(t)
+	l.now = t0.Add(2 * time.Hour)
+	s, e := t0.Unix()+60, t0.Unix()+3600
+	var csv strings.Builder
+	csv.WriteString("resource,metric,quantity,start,end\n")
+	for _, r := range []string{"r-1", "r-2", "r-3"} { // r-3 was never requested
+		fmt.Fprintf(&csv, "%s,egress_gib,1,%d,%d\n%s,cpu_seconds,60,%d,%d\n", r, s, e, r, s, e)
+	}
+	f, err := client.ReadUsage(strings.NewReader(csv.String()), "usage.csv", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arg := client.EncodeUsageBatch(f.Records); !strings.HasPrefix(arg, `[{"start":`) || strings.Count(arg, "{") != 1 {
+		t.Fatalf("not sent as one table: %s", arg)
+	}
+	_, err = l.as("Org1/Agent1").SubmitUsageFile(ctx, f, client.UsageOptions{})
+	var ce *client.Error
+	if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "usage.csv line 6: batch 1 of 1 was refused") || !strings.Contains(ce.Msg, "r-3") {
+		t.Fatalf("got %v", err)
+	}
+	f.Records, f.Lines = f.Records[:4], f.Lines[:4]
+	rep, err := l.as("Org1/Agent1").SubmitUsageFile(ctx, f, client.UsageOptions{})
+	if err != nil || rep.Accepted != 4 {
+		t.Fatalf("got %+v, %v", rep, err)
+	}
+	for _, r := range []string{"r-1", "r-2"} {
+		recs := ok(l.as("Org2/User1").Usage(ctx, r))(t)
+		if len(recs) != 2 || recs[0].Metric != "cpu_seconds" || recs[0].Quantity != 60 || recs[1].Metric != "egress_gib" || recs[1].Quantity != 1 {
+			t.Fatalf("%s on the ledger: %+v", r, recs)
+		}
+	}
+}
+
 // A batch refused halfway leaves the earlier batches on the ledger; after
 // the bad record is fixed, the same submission finishes the job and counts
 // nothing twice.

@@ -144,11 +144,19 @@ func exampleLedger() (string, func()) {
 // IDs left for the contract to derive; a record with a chosen ID as a row
 // of its own.
 func ExampleEncodeUsageBatch() {
+	const h = 1767225600 // 2026-01-01T00:00:00Z
 	fmt.Println(client.EncodeUsageBatch([]client.UsageRecord{
-		{Resource: "ecs-1", Metric: "cpu_seconds", Quantity: 3600, Start: 1767225600, End: 1767229200},
-		{Resource: "ecs-1", Metric: "egress_gib", Quantity: 2, Start: 1767225600, End: 1767229200},
-		{ID: "agent-7", Resource: "ecs-2", Metric: "egress_gib", Quantity: 1, Start: 1767225600, End: 1767229200},
+		// Two resources, the same metrics over one period: a period table.
+		{Resource: "ecs-1", Metric: "cpu_seconds", Quantity: 3600, Start: h, End: h + 3600},
+		{Resource: "ecs-1", Metric: "egress_gib", Quantity: 2, Start: h, End: h + 3600},
+		{Resource: "ecs-2", Metric: "cpu_seconds", Quantity: 1800, Start: h, End: h + 3600},
+		{Resource: "ecs-2", Metric: "egress_gib", Quantity: 0, Start: h, End: h + 3600},
+		// One resource's metrics over the next period: a period row.
+		{Resource: "ecs-1", Metric: "cpu_seconds", Quantity: 3000, Start: h + 3600, End: h + 7200},
+		{Resource: "ecs-1", Metric: "egress_gib", Quantity: 1, Start: h + 3600, End: h + 7200},
+		// A record with an ID of the agent's choosing: a row.
+		{ID: "agent-7", Resource: "ecs-2", Metric: "egress_gib", Quantity: 1, Start: h + 3600, End: h + 7200},
 	}))
 	// Output:
-	// [["ecs-1",1767225600,1767229200,{"cpu_seconds":3600,"egress_gib":2}],["ecs-2","egress_gib",1,1767225600,1767229200,"agent-7"]]
+	// [{"start":1767225600,"end":1767229200,"metrics":["cpu_seconds","egress_gib"],"rows":[["ecs-1",3600,2],["ecs-2",1800,0]]},["ecs-1",1767229200,1767232800,{"cpu_seconds":3000,"egress_gib":1}],["ecs-2","egress_gib",1,1767229200,1767232800,"agent-7"]]
 }

@@ -339,34 +339,50 @@ func DeriveUsageID(u chaincode.UsageRecord) string { return chaincode.DeriveUsag
 var reDerivedID = regexp.MustCompile(`^u-[0-9a-f]{40}$`)
 
 // EncodeUsageBatch is the UsageSubmit argument for records, in the
-// contract's compact forms: consecutive records of one resource and period
-// with derived IDs and distinct metrics become one period row
-// [resource, start, end, {"<metric>": quantity, ...}] (what a metering
-// agent sends: a third of the bytes of JSON objects), any other record a
-// row [resource, metric, quantity, start, end(, id)], a derived ID left
-// out (the contract derives it again). On Fabric every byte of a
-// transaction is carried, checked and stored by every orderer and peer.
-// The records and their order are unchanged: the contract expands a period
-// row into its records in metric order, which may differ from the order
-// here only inside one period.
+// contract's compact forms. Consecutive records of one resource and period
+// with derived IDs and distinct metrics are a period run; consecutive
+// period runs over the same period with the same metrics in the same order
+// (what a metering agent sends: every resource it watches, one period)
+// become one period table {"start", "end", "metrics": [...], "rows":
+// [[resource, quantity, ...], ...]}, about a sixth of the bytes of JSON
+// objects; a period run alone becomes a period row [resource, start, end,
+// {"<metric>": quantity, ...}]; any other record a row [resource, metric,
+// quantity, start, end(, id)], a derived ID left out (the contract derives
+// it again). On Fabric every byte of a transaction is carried, checked and
+// stored by every orderer and peer. The records and their order are
+// unchanged: the contract expands a table row by row in the table's metric
+// order, and a period row in metric order, which may differ from the order
+// here only inside one period of one resource.
 func EncodeUsageBatch(records []chaincode.UsageRecord) string {
 	arg, _ := encodeUsage(records)
 	return arg
 }
 
-// encodeUsage is EncodeUsageBatch, with the index of each element's first
-// record (errors name elements: records[i], or records[i]["<metric>"]
-// inside a period row).
-func encodeUsage(records []chaincode.UsageRecord) (string, []int) {
-	var first []int
+// usageElem is where an element of an encoded batch starts in its records
+// (errors name elements: records[i], records[i]["<metric>"] inside a
+// period row, records[i].rows[j]["<metric>"] inside a table, whose row j
+// starts at first + j*width).
+type usageElem struct{ first, width int }
+
+// encodeUsage is EncodeUsageBatch, with where each element starts.
+func encodeUsage(records []chaincode.UsageRecord) (string, []usageElem) {
+	var elems []usageElem
 	b := make([]byte, 0, 40*len(records))
 	b = append(b, '[')
 	for i := 0; i < len(records); {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		first = append(first, i)
 		n := periodRun(records[i:])
+		if n >= 1 {
+			if rows := tableRows(records[i:], n); rows >= 2 {
+				elems = append(elems, usageElem{i, n})
+				b = appendTable(b, records[i:i+rows*n], n)
+				i += rows * n
+				continue
+			}
+		}
+		elems = append(elems, usageElem{i, 0})
 		if n >= 2 {
 			u := records[i]
 			b = append(b, '[')
@@ -404,7 +420,55 @@ func encodeUsage(records []chaincode.UsageRecord) (string, []int) {
 		b = append(b, ']')
 		i++
 	}
-	return string(append(b, ']')), first
+	return string(append(b, ']')), elems
+}
+
+// tableRows is how many period runs of width n at the start of rs can be
+// rows of one table: runs of exactly n records over the first run's period
+// with its metrics in its order.
+func tableRows(rs []chaincode.UsageRecord, n int) int {
+	rows := 1
+	for at := n; at+n <= len(rs); at += n {
+		if periodRun(rs[at:]) != n {
+			break
+		}
+		for k := 0; k < n; k++ {
+			if u, h := rs[at+k], rs[k]; u.Start != h.Start || u.End != h.End || u.Metric != h.Metric {
+				return rows
+			}
+		}
+		rows++
+	}
+	return rows
+}
+
+// appendTable appends rs, rows of n records, as a period table.
+func appendTable(b []byte, rs []chaincode.UsageRecord, n int) []byte {
+	b = append(b, `{"start":`...)
+	b = strconv.AppendInt(b, rs[0].Start, 10)
+	b = append(b, `,"end":`...)
+	b = strconv.AppendInt(b, rs[0].End, 10)
+	b = append(b, `,"metrics":[`...)
+	for k := 0; k < n; k++ {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, rs[k].Metric)
+	}
+	b = append(b, `],"rows":[`...)
+	for at := 0; at < len(rs); at += n {
+		if at > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = appendJSONString(b, rs[at].Resource)
+		for _, u := range rs[at : at+n] {
+			b = append(b, ',')
+			b = strconv.AppendInt(b, u.Quantity, 10)
+		}
+		b = append(b, ']')
+	}
+	return append(b, "]}"...)
 }
 
 // periodRun is how many records at the start of rs can share a period row:
@@ -464,7 +528,7 @@ func (c *Client) SubmitUsage(ctx context.Context, records []chaincode.UsageRecor
 	return c.SubmitUsageFile(ctx, f, o)
 }
 
-var reRecordIndex = regexp.MustCompile(`records\[(\d+)\](?:\["([^"]*)"\])?\.?`)
+var reRecordIndex = regexp.MustCompile(`records\[(\d+)\](?:\.rows\[(\d+)\])?(?:\["([^"]*)"\])?\.?`)
 
 // SubmitUsageFile submits a file read by ReadUsage; errors name its lines.
 func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptions) (*UsageReport, error) {
@@ -480,10 +544,10 @@ func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptio
 	batches := (total + n - 1) / n
 	for b := 0; b < batches; b++ {
 		lo, hi := b*n, min((b+1)*n, total)
-		arg, first := encodeUsage(f.Records[lo:hi])
+		arg, elems := encodeUsage(f.Records[lo:hi])
 		res, err := call[chaincode.UsageResult](ctx, c, true, "UsageSubmit", arg)
 		if err != nil {
-			return rep, c.batchErr(err, f, b, batches, lo, first)
+			return rep, c.batchErr(err, f, b, batches, lo, hi, elems)
 		}
 		rep.Batches++
 		rep.Accepted += res.Accepted
@@ -496,9 +560,10 @@ func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptio
 }
 
 // batchErr names the file line of the record a refused batch's error is
-// about. The batch's elements start at records lo+first[i]; an element that
-// is a period row holds several records, and the error names the metric.
-func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo int, first []int) error {
+// about. The batch is records lo to hi, and elems say where its elements
+// start: a period row holds several records, and the error names the
+// metric; a table holds rows of several records, and it names the row too.
+func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo, hi int, elems []usageElem) error {
 	e, ok := err.(*Error)
 	if !ok {
 		return err
@@ -506,16 +571,20 @@ func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo int, first []i
 	msg := e.Msg
 	where := ""
 	if m := reRecordIndex.FindStringSubmatch(msg); m != nil {
-		if i, err := strconv.Atoi(m[1]); err == nil && i < len(first) {
-			r := lo + first[i]
-			if m[2] != "" { // the record of that metric in the period row
-				end := len(f.Records)
-				if i+1 < len(first) {
-					end = lo + first[i+1]
-				}
-				for j := r; j < end; j++ {
-					if f.Records[j].Metric == m[2] {
+		if i, err := strconv.Atoi(m[1]); err == nil && i < len(elems) {
+			r, end := lo+elems[i].first, hi
+			if i+1 < len(elems) {
+				end = lo + elems[i+1].first
+			}
+			if j, err := strconv.Atoi(m[2]); err == nil && elems[i].width > 0 { // row j of a table
+				r += j * elems[i].width
+				end = min(end, r+elems[i].width)
+			}
+			if m[3] != "" { // the record of that metric in the period row or table row
+				for j := r; j < end && j < len(f.Records); j++ {
+					if f.Records[j].Metric == m[3] {
 						r = j
+						break
 					}
 				}
 			}

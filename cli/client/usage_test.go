@@ -103,9 +103,10 @@ func TestFormatMoney(t *testing.T) {
 	}
 }
 
-// TestEncodeUsageBatch: period rows for a resource's metrics over one
-// period, rows otherwise, derived IDs left out, strings valid JSON; the
-// contract reads the same records back.
+// TestEncodeUsageBatch: period tables for resources with the same metrics
+// over one period, period rows for a resource's metrics over one period,
+// rows otherwise, derived IDs left out, strings valid JSON (the contract
+// reading them back: TestSubmitUsageTableError, TestSubmitUsagePeriodRowError).
 func TestEncodeUsageBatch(t *testing.T) {
 	rec := func(id, res, metric string, q, start, end int64) chaincode.UsageRecord {
 		return chaincode.UsageRecord{ID: id, Resource: res, Metric: metric, Quantity: q, Start: start, End: end}
@@ -126,6 +127,15 @@ func TestEncodeUsageBatch(t *testing.T) {
 			rec("", "r", "a", 1, 1, 2), rec("", "r", "b", 1, 1, 3),
 			rec("", "r", "a", 1, 1, 3), rec("", "r", "a", 2, 1, 3)},
 			`[["r","a",1,1,2],["r","b",1,1,2,"x-1"],["r","a",1,1,2],["r",1,3,{"b":1,"a":1}],["r","a",2,1,3]]`},
+		{"table", []chaincode.UsageRecord{ // runs of the same period and metrics, then one that differs in each way
+			rec("", "r1", "a", 1, 1, 2), rec("", "r1", "b", 2, 1, 2),
+			rec("", "r2", "a", 3, 1, 2), rec("", "r2", "b", 4, 1, 2),
+			rec("", "r3", "b", 5, 1, 2), rec("", "r3", "a", 6, 1, 2), // metrics in another order
+			rec("", "r4", "a", 7, 1, 2), rec("", "r4", "b", 8, 1, 2), rec("", "r4", "c", 9, 1, 2), // a longer run
+			rec("", "r5", "a", 1, 1, 3), rec("", "r6", "a", 2, 1, 3), rec("", "r7", "a", 3, 1, 3), // one metric each
+			rec("", "r8", "a", 4, 2, 3)}, // another period
+			`[{"start":1,"end":2,"metrics":["a","b"],"rows":[["r1",1,2],["r2",3,4]]},["r3",1,2,{"b":5,"a":6}],["r4",1,2,{"a":7,"b":8,"c":9}],` +
+				`{"start":1,"end":3,"metrics":["a"],"rows":[["r5",1],["r6",2],["r7",3]]},["r8","a",4,2,3]]`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := client.EncodeUsageBatch(c.recs)
