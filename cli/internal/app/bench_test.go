@@ -134,13 +134,18 @@ func TestBench(t *testing.T) {
 		t.Fatalf("baseline %q", rep.Baseline)
 	}
 
-	// --compare: every workload at two loads, ratios of the baseline's.
+	// --compare: every workload at two loads, workload by workload (the
+	// baselines first, usage last), ratios of the baseline's.
 	rep = benchJSON(t, dir, append(a("--compare --inflight 1,2 --batch 5 --resources 40 --usage-resources 10 --usage-head-start 2s"), short...)...)
 	if len(rep.Steps) != 12 {
 		t.Fatalf("%d steps, want 6 workloads x 2 loads", len(rep.Steps))
 	}
+	order := []string{"put", "get", "release", "quote", "bills", "usage"}
 	for i, s := range rep.Steps {
-		w := benchWorkloads[i%6]
+		w := order[i/2]
+		if load := []string{"inflight=1", "inflight=2"}[i%2]; s.Load != load {
+			t.Fatalf("step %d (%s) at %s, want %s", i, s.Workload, s.Load, load)
+		}
 		if w == "release" {
 			if s.Workload != w || s.ErrorCount != 0 || s.AllTx == 0 {
 				t.Fatalf("release step: %+v", s)
