@@ -281,8 +281,8 @@ func (st *state) bench(c *cli.Context) error {
 		// a ledger nothing has written much to yet, and usage, the heaviest
 		// writer, last. A step that writes a lot leaves the peers' LevelDB
 		// compacting for a minute and more, and whatever runs next pays for
-		// it (Put right after a usage step: 161/s at 12 ms of CPU each,
-		// 226/s at 8.4 ms on the same ledger five minutes later).
+		// it (Put on a ledger left quiet: 226/s at 8.4 ms of CPU each; on the
+		// same ledger right after a usage step: 161/s at 12 ms).
 		for _, w := range compareOrder(work) {
 			for _, ls := range loads {
 				order = append(order, stepAt{w, ls})
