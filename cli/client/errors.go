@@ -110,6 +110,9 @@ func contractError(op, msg, txID string, cause error) *Error {
 		e.Kind = KindInvalid
 		e.Msg = fmt.Sprintf("the contract on the ledger refused %s: %s", op, e.Msg)
 		e.Hint = "this fedmeter build and the deployed chaincode differ; use matching releases"
+	case strings.Contains(msg, "it was made by another version of fedmeter"):
+		e.Kind = KindRule
+		e.Hint = "the ledger and the contract are of different fedmeter releases, and there is no migration between key layouts: start a new ledger (embedded: fedmeter init with a new --data folder) or deploy the contract of the ledger's release"
 	case reDenied.MatchString(msg) || strings.Contains(msg, "is not a member of the consortium; "):
 		e.Kind = KindDenied
 		e.Hint = "run it as another identity with --as ORG/USER (fedmeter org list shows the local ones)"
