@@ -206,7 +206,7 @@ type usageArg struct {
 	Start    json.RawMessage `json:"start"`
 	End      json.RawMessage `json:"end"`
 
-	// A period table's columns and rows (usageTable).
+	// A period table's columns and rows (expandTable).
 	Metrics []string            `json:"metrics"`
 	Rows    [][]json.RawMessage `json:"rows"`
 
@@ -217,7 +217,9 @@ type usageArg struct {
 
 // expandUsage turns UsageSubmit's argument into one usageArg per record:
 // a period row becomes a record for each of its metrics, in metric order
-// (never map order: every endorser must build the same batch).
+// (never map order: every endorser must build the same batch), and a period
+// table a record for each metric of each row, row by row in the table's
+// metric order.
 func expandUsage(args []usageArg) ([]usageArg, error) {
 	n := 0
 	for _, a := range args {
