@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	gw "github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-gateway/pkg/identity"
 	gwproto "github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -138,10 +140,46 @@ type Gateway struct {
 	mspID    string
 
 	// OnRetry, if set, is called with each failed attempt that Submit
-	// retries (an endorsement refused only by other orgs' peers) before it
-	// tries again; the error Submit finally returns is not passed to it.
-	// fedmeter bench counts endorsement mismatches with it.
+	// retries (an endorsement refused only by other orgs' peers, a
+	// transaction that lost a conflict) before it tries again; the error
+	// Submit finally returns is not passed to it. fedmeter bench counts
+	// endorsement mismatches and conflicts with it.
 	OnRetry func(fn string, err error)
+
+	// ConflictRetries is how many times Submit sends a transaction again
+	// after the peers invalidated it because another transaction changed
+	// what it read first (MVCC_READ_CONFLICT, PHANTOM_READ_CONFLICT).
+	// Nothing of such a transaction is on the ledger, and endorsing it
+	// again reads the new state, so sending it again is what the caller
+	// would do by hand: two requests of one consumer's quota at once, for
+	// one, both succeed this way, one after the other. DialGateway sets 5;
+	// 0 returns the conflict instead.
+	ConflictRetries int
+}
+
+// retryAfter says whether Submit sends fn again after attempt (from 0)
+// failed with err, and how long it waits first.
+func (g *Gateway) retryAfter(err error, attempt int) (time.Duration, bool) {
+	if conflicted(err) {
+		if attempt >= g.ConflictRetries {
+			return 0, false
+		}
+		// Jittered: transactions that conflicted once would otherwise
+		// meet again in the same block.
+		base := 50 * time.Millisecond << min(attempt, 4)
+		return base + rand.N(base), true
+	}
+	if attempt >= 3 || !refusedOnlyElsewhere(err, g.mspID) {
+		return 0, false
+	}
+	return 250 * time.Millisecond << attempt, true
+}
+
+// conflicted reports whether err is a transaction the peers invalidated
+// for a read that another transaction changed first.
+func conflicted(err error) bool {
+	var ce *gw.CommitError
+	return errors.As(err, &ce) && (ce.Code == peer.TxValidationCode_MVCC_READ_CONFLICT || ce.Code == peer.TxValidationCode_PHANTOM_READ_CONFLICT)
 }
 
 // DialGateway connects to the peer of profile p. gRPC connects lazily: an
@@ -207,7 +245,7 @@ func DialGateway(ctx context.Context, p *Profile) (*Gateway, error) {
 		return nil, Errorf(KindInvalid, "the gateway of the connection profile %s cannot be set up: %v", p.file, errText(err))
 	}
 	c := g.GetNetwork(p.Channel).GetContractWithName(p.Chaincode, p.Contract)
-	return &Gateway{prof: p, conn: conn, gw: g, contract: c, mspID: p.MSPID}, nil
+	return &Gateway{prof: p, conn: conn, gw: g, contract: c, mspID: p.MSPID, ConflictRetries: 5}, nil
 }
 
 // maxMessage bounds gRPC messages both ways: room for the largest module
@@ -228,8 +266,13 @@ func (g *Gateway) Submit(ctx context.Context, fn string, args ...string) ([]byte
 		if err == nil {
 			return b, nil
 		}
-		if attempt >= 3 || !refusedOnlyElsewhere(err, g.mspID) {
-			return nil, g.wrap(fn, err)
+		wait, again := g.retryAfter(err, attempt)
+		if !again {
+			e := g.wrap(fn, err)
+			if ce, ok := e.(*Error); ok && attempt > 0 && conflicted(err) {
+				ce.Hint = fmt.Sprintf("it was sent %d times and lost to other transactions changing the same data each time; run the command again when they are done", attempt+1)
+			}
+			return nil, e
 		}
 		if g.OnRetry != nil {
 			g.OnRetry(fn, err)
@@ -237,7 +280,7 @@ func (g *Gateway) Submit(ctx context.Context, fn string, args ...string) ([]byte
 		select {
 		case <-ctx.Done():
 			return nil, g.wrap(fn, err)
-		case <-time.After(250 * time.Millisecond << attempt):
+		case <-time.After(wait):
 		}
 	}
 }

@@ -33,6 +33,9 @@ type fakeGateway struct {
 	calls   []string                                  // "fn arg1 arg2 ..." in order
 	answers map[string]func([]string) ([]byte, error) // by function name
 	commit  map[string]peer.TxValidationCode          // by tx ID
+	// conflicts is how many more times a function's transactions commit
+	// as MVCC_READ_CONFLICT ("Conflict": always).
+	conflicts map[string]int
 }
 
 func (g *fakeGateway) call(sp *peer.SignedProposal) (string, []byte, error) {
@@ -84,10 +87,13 @@ func (g *fakeGateway) Endorse(_ context.Context, r *gateway.EndorseRequest) (*ga
 		return nil, err
 	}
 	code := peer.TxValidationCode_VALID
+	g.mu.Lock()
 	if fn == "Conflict" {
 		code = peer.TxValidationCode_MVCC_READ_CONFLICT
+	} else if g.conflicts[fn] > 0 {
+		code = peer.TxValidationCode_MVCC_READ_CONFLICT
+		g.conflicts[fn]--
 	}
-	g.mu.Lock()
 	g.commit[r.GetTransactionId()] = code
 	g.mu.Unlock()
 	m := func(x proto.Message) []byte { b, _ := proto.Marshal(x); return b }
@@ -299,6 +305,41 @@ func refusedBy(mspID, msg string) error {
 // TestGatewayRetriesLaggingOrgs: a refusal by another org's peer alone (a peer
 // a block behind) is tried again; a refusal by the caller's own org is final;
 // and messages beyond gRPC's 4 MiB default get through.
+// TestGatewayRetriesConflicts: a transaction that lost a conflict (nothing
+// of it committed) is endorsed and sent again, up to ConflictRetries times.
+func TestGatewayRetriesConflicts(t *testing.T) {
+	ok := func([]string) ([]byte, error) { return []byte(`{}`), nil }
+	g := &fakeGateway{commit: map[string]peer.TxValidationCode{}, conflicts: map[string]int{"ConflictTwice": 2},
+		answers: map[string]func([]string) ([]byte, error){"ConflictTwice": ok, "Conflict": ok}}
+	b, err := client.Open(context.Background(), client.Options{Profile: startGateway(t, g)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	gwb := b.(*client.Gateway)
+	var retried []string
+	gwb.OnRetry = func(fn string, err error) { retried = append(retried, fn) }
+	if _, err := b.Submit(context.Background(), "ConflictTwice"); err != nil || len(retried) != 2 {
+		t.Fatalf("err %v after %d retries, want success on the third attempt", err, len(retried))
+	}
+	retried = nil
+	gwb.ConflictRetries = 1
+	if _, err := b.Submit(context.Background(), "Conflict"); err == nil || !strings.Contains(err.Error(), "MVCC_READ_CONFLICT") || len(retried) != 1 {
+		t.Fatalf("err %v after %d retries, want the conflict after one", err, len(retried))
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, c := range g.calls {
+		if c == "Conflict" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("Conflict was sent %d times, want 2 (ConflictRetries 1)", n)
+	}
+}
+
 func TestGatewayRetriesLaggingOrgs(t *testing.T) {
 	lagging := 0
 	big := bytes.Repeat([]byte("x"), 6<<20)

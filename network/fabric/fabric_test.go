@@ -41,10 +41,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/fedmeter/fedmeter/network/fabric/internal/gw"
 	"github.com/fedmeter/fedmeter/sdk-rules/build"
 )
@@ -401,6 +403,52 @@ func decode(t *testing.T, b []byte, v any) {
 // cliStory is cli/demo.sh on Fabric: the same commands, with --profile
 // instead of --as, and the real clock instead of --at (Fabric takes the
 // transaction time from the client, now).
+// concurrentRequests has Org2 request four resources from Org1 at once
+// through cli/client, whose quota already holds vcpu held. Each request
+// reads and writes the quota, so in every block all but one lose the
+// conflict (MVCC_READ_CONFLICT); the client sends those again
+// (Gateway.ConflictRetries) and all four commit, each counted once.
+func concurrentRequests(t *testing.T, profile string, held int64) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := client.Open(ctx, client.Options{Profile: profile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var mu sync.Mutex
+	conflicts := 0
+	b.(*client.Gateway).OnRetry = func(_ string, err error) {
+		if strings.Contains(err.Error(), "MVCC_READ_CONFLICT") {
+			mu.Lock()
+			conflicts++
+			mu.Unlock()
+		}
+	}
+	c := client.New(b)
+	const n = 4
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := c.RequestResource(ctx, client.ResourceRequest{ID: fmt.Sprintf("it-concurrent-%d", i), Provider: "Org1MSP", Type: "ecs", Days: 1, Spec: map[string]int64{"vcpu": 1}})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent request: %v", err)
+		}
+	}
+	q, err := c.Quota(ctx, "Org1MSP", "Org2MSP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Used["vcpu"] != held+n {
+		t.Fatalf("quota use of vcpu %d after %d concurrent requests, want %d", q.Used["vcpu"], n, held+n)
+	}
+	t.Logf("%d concurrent requests against one quota: all committed, after %d lost conflicts", n, conflicts)
+}
+
 func cliStory(t *testing.T, n *itNet) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -460,6 +508,7 @@ func cliStory(t *testing.T, n *itNet) {
 	fm(0, "org2", "resource", "request", "--id", res, "--provider", "Org1MSP", "--type", "ecs", "--days", "30",
 		"--spec", "vcpu=2,memory_gib=4,system_disk_gib=40,data_disk_gib=100,public_ips=1", "--attr", "zone=bj-1")
 	fm(0, "org2", "quota", "get", "Org1MSP")
+	concurrentRequests(t, filepath.Join(n.dir, "profiles", "channelall", "org2.yaml"), 2)
 	fm(0, "org1", "resource", "activate", res)
 	var r chaincode.Resource
 	decode(t, []byte(fm(0, "org1", "-o", "json", "resource", "get", res)), &r)

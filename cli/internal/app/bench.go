@@ -85,8 +85,9 @@ type benchStep struct {
 	// the gateway backend retried.
 	Mismatches int `json:"endorsement_mismatches"`
 	// Retried counts failed attempts that the gateway backend retried (an
-	// endorsement refused only by other orgs' peers) during the step, by
-	// kind; the operation itself may then have succeeded.
+	// endorsement refused only by other orgs' peers, a transaction that
+	// lost a conflict) during the step, by kind; the operation itself may
+	// then have succeeded.
 	Retried map[string]int `json:"retried,omitempty"`
 	// LoggedMismatches counts "ProposalResponsePayloads do not match" in the
 	// peers' logs during the step (with --netdir): it includes mismatches a
