@@ -21,7 +21,9 @@ package fabric_test
 //     checks they are identical;
 //   - plays the demo story (cli/demo.sh) through the fedmeter command on
 //     channelall, each org with its own connection profile from network.sh:
-//     init, prices, quota, request, activation, usage (twice), the rule built,
+//     init, prices, quota, request, four requests at once through
+//     cli/client (conflicts on the quota, retried: all commit), activation,
+//     usage (twice), the rule built,
 //     uploaded, approved by 2 of 3 (the third vote refused), activated,
 //     release and bill, Org3 refused the bill, lists, totals, and offline
 //     verification by the consumer; the bill shown to Org1 and Org2 and read
