@@ -53,9 +53,9 @@ and endorsement mismatches (endorsers that computed different results).
 in turn (or the workloads named, with their baselines; usage last: the
 compaction a heavy writer leaves behind slows the next steps for a minute
 and more) and prints fedmeter's figures as ratios of the baseline's at each
-load, and the goals: release >= 0.7x Put
-tx/s, usage records/s >= 50x Put tx/s (each judged at capacity: the best
-figure of any load over Put's best), no endorsement mismatches.
+load, and the goals: release >= 0.7x Put tx/s, usage records/s >= 50x Put
+tx/s (each judged at capacity: the best figure of any load over Put's
+best), no endorsement mismatches.
 
 SETUP (done by the bench, not timed): the caller's org is the provider. It
 needs a consortium with the type ecs (fedmeter init makes one). The bench
@@ -298,28 +298,26 @@ func (st *state) bench(c *cli.Context) error {
 	putTPS := map[string]float64{} // by load: sizes the release step's pool
 	for _, at := range order {
 		w, ls := at.w, at.ls
-		{
-			step, err := env.step(c.Context, w, ls, putTPS[ls.String()])
-			if err != nil {
-				return err
-			}
-			if w == "put" {
-				putTPS[ls.String()] = step.TxPerSec
-			}
-			rep.Steps = append(rep.Steps, step)
-			row := benchRow(step, env.fabric())
-			rows = append(rows, row)
-			// One line per step as it finishes: a run can be long.
-			p.Printf("%s\n", streamRow(row))
-			if step.FirstError != "" {
-				p.Printf("  first error: %s\n", step.FirstError)
-			}
-			if step.UsageWaits > 0 {
-				p.Printf("  %d batches waited for their synthetic periods to end; raise --usage-resources to spread the records wider\n", step.UsageWaits)
-			}
-			if step.PoolExhausted {
-				p.Printf("  the prepared resources ran out after %.1f s of measurement (the figures cover that); raise --resources for a longer window\n", step.Seconds)
-			}
+		step, err := env.step(c.Context, w, ls, putTPS[ls.String()])
+		if err != nil {
+			return err
+		}
+		if w == "put" {
+			putTPS[ls.String()] = step.TxPerSec
+		}
+		rep.Steps = append(rep.Steps, step)
+		row := benchRow(step, env.fabric())
+		rows = append(rows, row)
+		// One line per step as it finishes: a run can be long.
+		p.Printf("%s\n", streamRow(row))
+		if step.FirstError != "" {
+			p.Printf("  first error: %s\n", step.FirstError)
+		}
+		if step.UsageWaits > 0 {
+			p.Printf("  %d batches waited for their synthetic periods to end; raise --usage-resources to spread the records wider\n", step.UsageWaits)
+		}
+		if step.PoolExhausted {
+			p.Printf("  the prepared resources ran out after %.1f s of measurement (the figures cover that); raise --resources for a longer window\n", step.Seconds)
 		}
 	}
 	if compare {
