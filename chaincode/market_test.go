@@ -286,3 +286,48 @@ func TestQuotaReturns(t *testing.T) {
 	e.ok("org2.user", "ResourceRequest", "e", org1, "ecs", `{"vcpu":2}`, "30", "")
 	held(5)
 }
+
+// TestResourceRequestMany: several resources in one transaction are
+// counted against the quota together (all or nothing), get their IDs (or
+// derived ones) in order, and are each what ResourceRequest would make.
+func TestResourceRequestMany(t *testing.T) {
+	e := newEnv(t)
+	e.initConsortium()
+	e.market() // vcpu 10, memory_gib 40, system_disk_gib 40, public_ips 2
+	const small = `{"vcpu":2,"memory_gib":4}`
+	before := e.snapshot()
+	for _, c := range []struct{ ids, spec, want string }{
+		{`[]`, small, "ids must hold 1 to 100 IDs, got 0"},
+		{js(make([]string, 101)), small, "ids must hold 1 to 100 IDs, got 101"},
+		{`["a","b","a"]`, small, "ids[2] a is also ids[0]; each resource needs its own ID"},
+		{`["a","b/c"]`, small, `ids[1] "b/c" is not valid`},
+		{`"a"`, small, "ids is not valid JSON"},
+		{`["a","b","c","d","e","f"]`, small, "spec field vcpu of 2 for each of 6 resources exceeds the remaining quota: Org1MSP granted Org2MSP 10 and 0 are held"},
+	} {
+		e.fail(c.want, "org2.user", "ResourceRequestMany", c.ids, org1, "ecs", c.spec, "30", "")
+	}
+	if js(e.snapshot()) != js(before) {
+		t.Fatal("a refused request wrote state")
+	}
+	rs := decode[[]Resource](t, e.ok("org2.user", "ResourceRequestMany", `["web-1","","web-3"]`, org1, "ecs", small, "30", `{"zone":"bj-1"}`))
+	if len(rs) != 3 || rs[0].ID != "web-1" || rs[2].ID != "web-3" || !strings.HasPrefix(rs[1].ID, "r-") || len(rs[1].ID) != 18 {
+		t.Fatalf("resources %+v", rs)
+	}
+	for _, r := range rs {
+		got := decode[Resource](t, e.eval("org2.user", "ResourceGet", r.ID))
+		if js(got) != js(r) || got.Status != StatusRequested || got.Consumer != org2 || got.Attributes["zone"] != "bj-1" {
+			t.Fatalf("stored %s, returned %s", js(got), js(r))
+		}
+	}
+	q := decode[Quota](t, e.eval("org2.user", "QuotaGet", org1, org2))
+	if q.Used["vcpu"] != 6 || q.Used["memory_gib"] != 12 {
+		t.Fatalf("quota use %v, want vcpu 6 and memory_gib 12", q.Used)
+	}
+	e.fail("id web-3 is already taken by another resource", "org2.user", "ResourceRequestMany", `["web-4","web-3"]`, org1, "ecs", small, "30", "")
+	e.fail("spec field vcpu of 2 for each of 3 resources exceeds the remaining quota: Org1MSP granted Org2MSP 10 and 6 are held",
+		"org2.user", "ResourceRequestMany", `["web-4","web-5","web-6"]`, org1, "ecs", small, "30", "")
+	e.ok("org2.user", "ResourceRequestMany", `["web-4","web-5"]`, org1, "ecs", small, "30", "") // exactly the rest
+	if q := decode[Quota](t, e.eval("org2.user", "QuotaGet", org1, org2)); q.Used["vcpu"] != 10 {
+		t.Fatalf("quota use %v, want vcpu 10", q.Used)
+	}
+}

@@ -23,10 +23,6 @@ func (c *Contract) ResourceRequest(ctx contractapi.TransactionContextInterface, 
 	if err != nil {
 		return "", err
 	}
-	cons, err := t.member("request resources")
-	if err != nil {
-		return "", err
-	}
 	if id == "" {
 		sum := sha256.Sum256([]byte(t.id))
 		id = "r-" + hex.EncodeToString(sum[:8])
@@ -34,79 +30,158 @@ func (c *Contract) ResourceRequest(ctx contractapi.TransactionContextInterface, 
 	if err := checkID("id", id); err != nil {
 		return "", err
 	}
-	if err := checkOrg("provider", provider); err != nil {
+	rs, err := t.request([]string{id}, provider, resourceType, spec, days, attributes)
+	if err != nil {
 		return "", err
 	}
+	return out(rs[0])
+}
+
+// maxRequestBatch bounds ResourceRequestMany.
+const maxRequestBatch = 100
+
+// ResourceRequestMany requests several resources of one type, spec, days
+// and attributes from provider in one transaction, as ResourceRequest does
+// one: ids is a JSON array of 1 to 100 distinct IDs, where "" derives one
+// from the transaction ID and its position. The quota must hold them all;
+// the request is all or nothing. A cluster of servers is one transaction,
+// and the quota is read and written once: on Fabric, requests of one
+// consumer from one provider update the same quota key, so separate ones
+// commit one per block. Returns the resources in the order of ids. Any
+// identity of the consumer org.
+func (c *Contract) ResourceRequestMany(ctx contractapi.TransactionContextInterface, ids, provider, resourceType, spec, days, attributes string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	var list []string
+	if err := decodeJSON("ids", ids, &list); err != nil {
+		return "", err
+	}
+	if len(list) == 0 || len(list) > maxRequestBatch {
+		return "", errf("ids must hold 1 to %d IDs, got %d", maxRequestBatch, len(list))
+	}
+	seen := make(map[string]int, len(list))
+	for i, id := range list {
+		f := "ids[" + itoa(i) + "]"
+		if id == "" {
+			sum := sha256.Sum256([]byte(t.id + "/" + itoa(i)))
+			id = "r-" + hex.EncodeToString(sum[:8])
+			list[i] = id
+		}
+		if err := checkID(f, id); err != nil {
+			return "", err
+		}
+		if j, dup := seen[id]; dup {
+			return "", errf("%s %s is also ids[%d]; each resource needs its own ID", f, id, j)
+		}
+		seen[id] = i
+	}
+	rs, err := t.request(list, provider, resourceType, spec, days, attributes)
+	if err != nil {
+		return "", err
+	}
+	return out(rs)
+}
+
+// request creates one requested resource per ID (checked, distinct), all
+// of one type, spec, days and attributes, against the caller's quota at
+// provider, which must hold them all.
+func (t *txn) request(ids []string, provider, resourceType, spec, days, attributes string) ([]*Resource, error) {
+	cons, err := t.member("request resources")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOrg("provider", provider); err != nil {
+		return nil, err
+	}
 	if provider == t.msp {
-		return "", errf("provider %s is the caller's own org; a consumer requests from another member", provider)
+		return nil, errf("provider %s is the caller's own org; a consumer requests from another member", provider)
 	}
 	if !contains(cons.Members, provider) {
-		return "", errf("provider %s is not a member of the consortium", provider)
+		return nil, errf("provider %s is not a member of the consortium", provider)
 	}
 	td, err := cons.knownType("resource_type", resourceType)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	sp, err := parseIntMap("spec", spec, false)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	for _, k := range sortedKeys(sp) {
 		if !contains(td.Spec, k) {
-			return "", errf("spec field %s is not defined for type %s (defined: %s)", k, resourceType, strings.Join(td.Spec, ", "))
+			return nil, errf("spec field %s is not defined for type %s (defined: %s)", k, resourceType, strings.Join(td.Spec, ", "))
 		}
 	}
 	d, err := parseInt("days", days, 1, maxDays)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	attrs, err := parseStringMap("attributes", attributes)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if ok, err := t.exists(key(pfxResource, id)); err != nil {
-		return "", err
-	} else if ok {
-		return "", errf("id %s is already taken by another resource", id)
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = key(pfxResource, id)
+	}
+	held, err := t.prefetch(keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if held[key(pfxResource, id)] != nil {
+			return nil, errf("id %s is already taken by another resource", id)
+		}
 	}
 	q, freed, err := t.quota(provider, t.msp)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if max, ok := q.Limits["max_days"]; ok && d > max {
-		return "", errf("days %d exceeds the quota: %s allows %s at most %d days per resource", d, provider, t.msp, max)
+		return nil, errf("days %d exceeds the quota: %s allows %s at most %d days per resource", d, provider, t.msp, max)
 	}
+	n := int64(len(ids))
 	for _, k := range sortedKeys(sp) {
 		limit, ok := q.Limits[k]
 		if !ok {
 			if sp[k] == 0 {
 				continue
 			}
-			return "", errf("spec field %s has no limit in the quota %s granted %s, so none can be requested", k, provider, t.msp)
+			return nil, errf("spec field %s has no limit in the quota %s granted %s, so none can be requested", k, provider, t.msp)
 		}
-		used, err := addChecked("quota use of "+k, q.Used[k], sp[k])
-		if err != nil {
-			return "", err
+		used := q.Used[k]
+		for range n {
+			if used, err = addChecked("quota use of "+k, used, sp[k]); err != nil {
+				return nil, err
+			}
 		}
 		if used > limit {
-			return "", errf("spec field %s of %d exceeds the remaining quota: %s granted %s %d and %d are held", k, sp[k], provider, t.msp, limit, q.Used[k])
+			if n == 1 {
+				return nil, errf("spec field %s of %d exceeds the remaining quota: %s granted %s %d and %d are held", k, sp[k], provider, t.msp, limit, q.Used[k])
+			}
+			return nil, errf("spec field %s of %d for each of %d resources exceeds the remaining quota: %s granted %s %d and %d are held", k, sp[k], n, provider, t.msp, limit, q.Used[k])
 		}
 		q.Used[k] = used
 	}
 	if _, err := t.priceAt(provider, resourceType, t.now); err != nil {
-		return "", err
-	}
-	r := &Resource{
-		ID: id, Type: resourceType, Provider: provider, Consumer: t.msp, Spec: sp, Attributes: attrs, Days: d,
-		Status: StatusRequested, RequestedBy: t.actor(), Requested: t.stamp(),
+		return nil, err
 	}
 	if err := t.saveQuota(q, freed); err != nil {
-		return "", err
+		return nil, err
 	}
-	if err := t.saveResource(r, true); err != nil {
-		return "", err
+	rs := make([]*Resource, len(ids))
+	for i, id := range ids {
+		rs[i] = &Resource{
+			ID: id, Type: resourceType, Provider: provider, Consumer: t.msp, Spec: sp, Attributes: attrs, Days: d,
+			Status: StatusRequested, RequestedBy: t.actor(), Requested: t.stamp(),
+		}
+		if err := t.saveResource(rs[i], true); err != nil {
+			return nil, err
+		}
 	}
-	return out(r)
+	return rs, nil
 }
 
 func (t *txn) saveResource(r *Resource, fresh bool) error {
