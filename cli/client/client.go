@@ -336,6 +336,12 @@ type ResourceRequest struct {
 
 // RequestResource requests a resource against the caller's quota.
 func (c *Client) RequestResource(ctx context.Context, r ResourceRequest) (*chaincode.Resource, error) {
+	return call[chaincode.Resource](ctx, c, true, "ResourceRequest", append([]string{r.ID}, r.args()...)...)
+}
+
+// args are the request's arguments after the ID(s): provider, type, spec,
+// days, attributes.
+func (r ResourceRequest) args() []string {
 	attrs := ""
 	if len(r.Attributes) > 0 {
 		b, _ := json.Marshal(r.Attributes)
@@ -345,8 +351,30 @@ func (c *Client) RequestResource(ctx context.Context, r ResourceRequest) (*chain
 	if r.Spec == nil {
 		spec = []byte("{}")
 	}
-	return call[chaincode.Resource](ctx, c, true, "ResourceRequest", r.ID, r.Provider, r.Type, string(spec), strconv.FormatInt(r.Days, 10), attrs)
+	return []string{r.Provider, r.Type, string(spec), strconv.FormatInt(r.Days, 10), attrs}
 }
+
+// RequestResources requests len(ids) resources like r (its ID is not
+// used) in one transaction: the quota must hold them all, and nothing is
+// requested otherwise. An empty ID is derived by the contract. At most
+// MaxRequestBatch IDs. On Fabric, requests of one consumer from one
+// provider update the same quota, so they commit one per block; a cluster
+// requested this way is one transaction.
+func (c *Client) RequestResources(ctx context.Context, r ResourceRequest, ids []string) ([]chaincode.Resource, error) {
+	if len(ids) == 0 || len(ids) > MaxRequestBatch {
+		return nil, Errorf(KindInvalid, "%d resources cannot be requested at once: 1 to %d can", len(ids), MaxRequestBatch)
+	}
+	list, _ := json.Marshal(ids)
+	out, err := call[[]chaincode.Resource](ctx, c, true, "ResourceRequestMany", append([]string{string(list)}, r.args()...)...)
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
+}
+
+// MaxRequestBatch is the most resources RequestResources asks for at once
+// (the contract's limit).
+const MaxRequestBatch = 100
 
 // ActivateResource records that the provider provisioned the resource:
 // holding and billing start.

@@ -470,3 +470,28 @@ func TestSubmitUsageRerunAfterFailure(t *testing.T) {
 		t.Fatalf("batch too large: %v", err)
 	}
 }
+
+// TestRequestResources: a cluster in one transaction, counted against the
+// quota together; too many or none are refused before anything is sent.
+func TestRequestResources(t *testing.T) {
+	l, ctx := usageLedger(t) // quota vcpu 4 at Org1MSP, r-1 (vcpu 1) held
+	c := l.as("Org2/User1")
+	req := client.ResourceRequest{Provider: "Org1MSP", Type: "ecs", Days: 1, Spec: map[string]int64{"vcpu": 1}}
+	rs, err := c.RequestResources(ctx, req, []string{"c-1", "", "c-3"})
+	if err != nil || len(rs) != 3 || rs[0].ID != "c-1" || rs[1].ID == "" || rs[2].ID != "c-3" {
+		t.Fatalf("got %+v, %v", rs, err)
+	}
+	if q := ok(c.Quota(ctx, "Org1MSP", "Org2MSP"))(t); q.Used["vcpu"] != 4 {
+		t.Fatalf("quota use %v, want vcpu 4", q.Used)
+	}
+	_, err = c.RequestResources(ctx, req, []string{"c-4"})
+	var ce *client.Error
+	if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "exceeds the remaining quota") {
+		t.Fatalf("over the quota: %v", err)
+	}
+	for _, ids := range [][]string{nil, make([]string, client.MaxRequestBatch+1)} {
+		if _, err := c.RequestResources(ctx, req, ids); !errors.As(err, &ce) || ce.Kind != client.KindInvalid {
+			t.Fatalf("%d IDs: %v", len(ids), err)
+		}
+	}
+}

@@ -1123,13 +1123,16 @@ func (env *benchEnv) resources(ctx context.Context, n int) ([]string, error) {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("bench-%s-%d", env.run, env.seq.Add(1))
 	}
+	// Up to client.MaxRequestBatch per transaction (ResourceRequestMany):
+	// a consumer's requests from one provider update one quota key, so on
+	// Fabric they commit one transaction per block.
 	perConsumer := 32
 	if env.fabric() {
 		perConsumer = 1
 	}
 	t0 := time.Now()
 	if n > 1 {
-		env.note("requesting %d resources (consumers: %d, %d at a time each) and activating them", n, len(env.consumers), perConsumer)
+		env.note("requesting %d resources (consumers: %d, up to %d per transaction) and activating them", n, len(env.consumers), client.MaxRequestBatch)
 	}
 	var done atomic.Int64
 	stopProgress := env.progress("requested", &done, n)
@@ -1143,10 +1146,14 @@ func (env *benchEnv) resources(ctx context.Context, n int) ([]string, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[k] = parallel(ctx, len(mine), perConsumer, func(i int) error {
-				_, err := client.New(cb).RequestResource(ctx, client.ResourceRequest{ID: mine[i], Provider: env.provider, Type: benchType,
-					Spec: benchSpec, Days: benchDays, Attributes: map[string]string{"bench": env.run}})
-				done.Add(1)
+			chunks := (len(mine) + client.MaxRequestBatch - 1) / client.MaxRequestBatch
+			errs[k] = parallel(ctx, chunks, perConsumer, func(i int) error {
+				ids := mine[i*client.MaxRequestBatch : min((i+1)*client.MaxRequestBatch, len(mine))]
+				_, err := client.New(cb).RequestResources(ctx, client.ResourceRequest{Provider: env.provider, Type: benchType,
+					Spec: benchSpec, Days: benchDays, Attributes: map[string]string{"bench": env.run}}, ids)
+				if err == nil {
+					done.Add(int64(len(ids)))
+				}
 				return err
 			})
 		}()
