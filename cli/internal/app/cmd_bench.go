@@ -1117,7 +1117,8 @@ func (env *benchEnv) rule(ctx context.Context) error {
 // resources requests n resources (spread over the consumers) and activates
 // them, then waits for the next second so that a release bills a period.
 // On Fabric each request updates the consumer's quota, so the requests of
-// one consumer go one at a time (concurrent ones would conflict).
+// one consumer go one transaction at a time (concurrent ones would
+// conflict), client.MaxRequestBatch resources in each.
 func (env *benchEnv) resources(ctx context.Context, n int) ([]string, error) {
 	ids := make([]string, n)
 	for i := range ids {
