@@ -233,6 +233,12 @@ func TestCommands(t *testing.T) {
 			{name: "get by a third org", args: a("--as Org3/User1 resource get ecs-1"), code: 3},
 			{name: "list", args: a("--as Org2/User1 resource list"), out: []string{"ecs-1", "consumer", "Org1MSP"}},
 			{name: "list bad role", args: a("resource list --role both"), code: 1, err: []string{`--role "both" is not valid`}},
+			{name: "bad count", args: at(T0, "--as Org2/User1 resource request --provider Org1MSP --type ecs --days 1 --spec vcpu=1 --count 0"), code: 1, err: []string{"--count 0 is not valid: it must be 1 to 100"}},
+			{name: "cluster over quota", args: at(T0, "--as Org2/User1 resource request --id web --provider Org1MSP --type ecs --days 1 --spec vcpu=1 --count 6"), code: 1,
+				err: []string{"spec field vcpu of 1 for each of 6 resources exceeds the remaining quota: Org1MSP granted Org2MSP 8 and 3 are held"}},
+			{name: "cluster", args: at(T0, "--as Org2/User1 resource request --id web --provider Org1MSP --type ecs --days 1 --spec vcpu=1 --count 2"),
+				out: []string{"Org2MSP requested 2 resources from Org1MSP in one transaction: web-1, web-2", "resource activate ID"}},
+			{name: "cluster held", args: a("--as Org2/User1 resource get web-2"), out: []string{"requested", "vcpu=1"}},
 		})
 	})
 

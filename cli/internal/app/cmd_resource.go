@@ -24,17 +24,24 @@ an active resource is billed for the period since its last bill).`,
 			{
 				Name:      "request",
 				Usage:     "request a resource from a provider, for the caller's org (the consumer)",
-				UsageText: "fedmeter resource request --provider MSPID --type TYPE --spec NAME=INT,... --days N [--id ID] [--attr NAME=TEXT,...]",
+				UsageText: "fedmeter resource request --provider MSPID --type TYPE --spec NAME=INT,... --days N [--id ID] [--count N] [--attr NAME=TEXT,...]",
 				Description: `Example: fedmeter --as Org2/User1 resource request --provider Org1MSP --type ecs \
       --days 30 --spec vcpu=2,memory_gib=4,system_disk_gib=40,public_ips=1 --attr zone=bj-1
 The spec must fit the remaining quota and the provider must have prices in
-force for the type. Next: the provider activates it (resource activate).`,
+force for the type. Next: the provider activates it (resource activate).
+
+--count N requests N identical resources (up to 100) in one transaction, a
+cluster: the quota must hold all of them, or none is requested. With --id
+ID they are ID-1 to ID-N; without, the contract derives their IDs. On
+Fabric one consumer's requests from one provider update the same quota, so
+separate requests commit one per block; --count makes them one.`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "provider", Usage: "provider `MSPID`"},
 					&cli.StringFlag{Name: "type", Usage: "resource `TYPE` (see fedmeter member list)"},
 					&cli.StringSliceFlag{Name: "spec", Usage: "sizes, `NAME=INT` pairs"},
 					&cli.StringFlag{Name: "days", Usage: "holding `N` days"},
-					&cli.StringFlag{Name: "id", Usage: "resource `ID` (default: derived from the transaction)"},
+					&cli.StringFlag{Name: "id", Usage: "resource `ID` (default: derived from the transaction; with --count, the IDs are ID-1 to ID-N)"},
+					&cli.IntFlag{Name: "count", Value: 1, Usage: "request `N` identical resources in one transaction (1 to 100)"},
 					&cli.StringSliceFlag{Name: "attr", Usage: "attributes, `NAME=TEXT` pairs"},
 				},
 				Action: func(c *cli.Context) error {
@@ -58,9 +65,38 @@ force for the type. Next: the provider activates it (resource activate).`,
 					if err != nil {
 						return err
 					}
+					n := c.Int("count")
+					if n < 1 || n > client.MaxRequestBatch {
+						return usageErr(c, "--count %d is not valid: it must be 1 to %d", n, client.MaxRequestBatch)
+					}
+					req := client.ResourceRequest{ID: c.String("id"), Provider: c.String("provider"),
+						Type: c.String("type"), Spec: spec, Days: days, Attributes: attrs}
+					if c.IsSet("count") {
+						ids := make([]string, n)
+						for i := range ids {
+							if req.ID != "" {
+								ids[i] = req.ID + "-" + strconv.Itoa(i+1)
+							}
+						}
+						return st.withClient(c, func(cl *client.Client, p *printer) error {
+							rs, err := cl.RequestResources(c.Context, req, ids)
+							if err != nil {
+								return err
+							}
+							if p.json {
+								return p.JSON(rs)
+							}
+							got := make([]string, len(rs))
+							for i, r := range rs {
+								got[i] = r.ID
+							}
+							p.Printf("%s requested %d resources from %s in one transaction: %s\n", rs[0].Consumer, len(rs), rs[0].Provider, strings.Join(got, ", "))
+							p.Printf("Next: %s activates each once provisioned: fedmeter --as <Org>/Agent1 resource activate ID\n", rs[0].Provider)
+							return nil
+						})
+					}
 					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						r, err := cl.RequestResource(c.Context, client.ResourceRequest{ID: c.String("id"), Provider: c.String("provider"),
-							Type: c.String("type"), Spec: spec, Days: days, Attributes: attrs})
+						r, err := cl.RequestResource(c.Context, req)
 						if err != nil {
 							return err
 						}
