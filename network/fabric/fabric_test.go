@@ -22,7 +22,8 @@ package fabric_test
 //   - plays the demo story (cli/demo.sh) through the fedmeter command on
 //     channelall, each org with its own connection profile from network.sh:
 //     init, prices, quota, request, four requests at once through
-//     cli/client (conflicts on the quota, retried: all commit), activation,
+//     cli/client (conflicts on the quota, retried: all commit), a cluster of
+//     three in one transaction (--count), activation,
 //     usage (twice), the rule built,
 //     uploaded, approved by 2 of 3 (the third vote refused), activated,
 //     release and bill, Org3 refused the bill, lists, totals, and offline
@@ -511,6 +512,9 @@ func cliStory(t *testing.T, n *itNet) {
 		"--spec", "vcpu=2,memory_gib=4,system_disk_gib=40,data_disk_gib=100,public_ips=1", "--attr", "zone=bj-1")
 	fm(0, "org2", "quota", "get", "Org1MSP")
 	concurrentRequests(t, filepath.Join(n.dir, "profiles", "channelall", "org2.yaml"), 2)
+	if out := fm(0, "org2", "resource", "request", "--id", "it-cluster", "--count", "3", "--provider", "Org1MSP", "--type", "ecs", "--days", "1", "--spec", "vcpu=1"); !strings.Contains(out, "it-cluster-1, it-cluster-2, it-cluster-3") {
+		t.Fatalf("a cluster of three in one transaction:\n%s", out)
+	}
 	fm(0, "org1", "resource", "activate", res)
 	var r chaincode.Resource
 	decode(t, []byte(fm(0, "org1", "-o", "json", "resource", "get", res)), &r)
