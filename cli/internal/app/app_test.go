@@ -237,8 +237,11 @@ func TestCommands(t *testing.T) {
 			{name: "cluster over quota", args: at(T0, "--as Org2/User1 resource request --id web --provider Org1MSP --type ecs --days 1 --spec vcpu=1 --count 6"), code: 1,
 				err: []string{"spec field vcpu of 1 for each of 6 resources exceeds the remaining quota: Org1MSP granted Org2MSP 8 and 3 are held"}},
 			{name: "cluster", args: at(T0, "--as Org2/User1 resource request --id web --provider Org1MSP --type ecs --days 1 --spec vcpu=1 --count 2"),
-				out: []string{"Org2MSP requested 2 resources from Org1MSP in one transaction: web-1, web-2", "resource activate ID"}},
+				out: []string{"Org2MSP requested 2 resources from Org1MSP in one transaction: web-1, web-2", "resource activate web-1 web-2"}},
 			{name: "cluster held", args: a("--as Org2/User1 resource get web-2"), out: []string{"requested", "vcpu=1"}},
+			{name: "activate a cluster and an unknown", args: at(T0, "--as Org1/Agent1 resource activate web-1 nope web-2"), code: 2,
+				out: []string{"Org1MSP activated web-1.", "Org1MSP activated web-2."}, err: []string{"1 of 3 resources were not activated: nope (resource_id nope names no resource)"}},
+			{name: "cluster active", args: a("--as Org2/User1 resource get web-2"), out: []string{"active"}},
 		})
 	})
 

@@ -1,11 +1,13 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
@@ -91,7 +93,7 @@ separate requests commit one per block; --count makes them one.`,
 								got[i] = r.ID
 							}
 							p.Printf("%s requested %d resources from %s in one transaction: %s\n", rs[0].Consumer, len(rs), rs[0].Provider, strings.Join(got, ", "))
-							p.Printf("Next: %s activates each once provisioned: fedmeter --as <Org>/Agent1 resource activate ID\n", rs[0].Provider)
+							p.Printf("Next: %s activates them once provisioned: fedmeter --as <Org>/Agent1 resource activate %s\n", rs[0].Provider, strings.Join(got, " "))
 							return nil
 						})
 					}
@@ -112,12 +114,18 @@ separate requests commit one per block; --count makes them one.`,
 			},
 			{
 				Name:      "activate",
-				Usage:     "record that the provider provisioned a requested resource: billing starts",
-				UsageText: "fedmeter resource activate ID",
+				Usage:     "record that the provider provisioned requested resources: billing starts",
+				UsageText: "fedmeter resource activate ID [ID...]",
+				Description: `Several IDs (a cluster requested with --count) are activated in parallel, 16
+at a time, each in its own transaction; each is reported, and the exit
+status is the first failure's.`,
 				Action: func(c *cli.Context) error {
-					a, err := args(c, 1, 1, "ID")
+					a, err := args(c, 1, -1, "ID")
 					if err != nil {
 						return err
+					}
+					if len(a) > 1 {
+						return st.withClient(c, func(cl *client.Client, p *printer) error { return activateMany(c, cl, p, a) })
 					}
 					return st.withClient(c, func(cl *client.Client, p *printer) error {
 						r, err := cl.ActivateResource(c.Context, a[0])
@@ -409,4 +417,57 @@ func errUnwrap(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// activateMany activates ids, 16 at a time, and reports each activated
+// one; the failures make one error, of the first failure's kind (which sets
+// the exit status), naming each.
+func activateMany(c *cli.Context, cl *client.Client, p *printer, ids []string) error {
+	rs := make([]*chaincode.Resource, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 16)
+	for i, id := range ids {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			rs[i], errs[i] = cl.ActivateResource(c.Context, id)
+		}()
+	}
+	wg.Wait()
+	var first error
+	var failures []string
+	done := []*chaincode.Resource{}
+	for i, id := range ids {
+		if errs[i] != nil {
+			if first == nil {
+				first = errs[i]
+			}
+			msg := errs[i].Error()
+			var ce *client.Error
+			if errors.As(errs[i], &ce) && ce.Msg != "" {
+				msg = ce.Msg
+			}
+			failures = append(failures, fmt.Sprintf("%s (%s)", id, strings.TrimSuffix(msg, ".")))
+			continue
+		}
+		done = append(done, rs[i])
+		p.Printf("%s activated %s.\n", rs[i].Provider, id)
+	}
+	if p.json {
+		if err := p.JSON(done); err != nil {
+			return err
+		}
+	}
+	if first != nil {
+		kind := client.KindRule
+		var ce *client.Error
+		if errors.As(first, &ce) {
+			kind = ce.Kind
+		}
+		return client.Errorf(kind, "%d of %d resources were not activated: %s", len(failures), len(ids), strings.Join(failures, "; "))
+	}
+	p.Printf("%d resources activated: holding and billing start now.\n", len(ids))
+	return nil
 }
