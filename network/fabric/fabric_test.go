@@ -23,7 +23,7 @@ package fabric_test
 //     channelall, each org with its own connection profile from network.sh:
 //     init, prices, quota, request, four requests at once through
 //     cli/client (conflicts on the quota, retried: all commit), a cluster of
-//     three in one transaction (--count), activation,
+//     three in one transaction (--count) activated by one command, activation,
 //     usage (twice), the rule built,
 //     uploaded, approved by 2 of 3 (the third vote refused), activated,
 //     release and bill, Org3 refused the bill, lists, totals, and offline
@@ -514,6 +514,9 @@ func cliStory(t *testing.T, n *itNet) {
 	concurrentRequests(t, filepath.Join(n.dir, "profiles", "channelall", "org2.yaml"), 2)
 	if out := fm(0, "org2", "resource", "request", "--id", "it-cluster", "--count", "3", "--provider", "Org1MSP", "--type", "ecs", "--days", "1", "--spec", "vcpu=1"); !strings.Contains(out, "it-cluster-1, it-cluster-2, it-cluster-3") {
 		t.Fatalf("a cluster of three in one transaction:\n%s", out)
+	}
+	if out := fm(0, "org1", "resource", "activate", "it-cluster-1", "it-cluster-2", "it-cluster-3"); !strings.Contains(out, "3 resources activated") {
+		t.Fatalf("activating the cluster:\n%s", out)
 	}
 	fm(0, "org1", "resource", "activate", res)
 	var r chaincode.Resource
