@@ -24,8 +24,7 @@ func (c *Contract) ResourceRequest(ctx contractapi.TransactionContextInterface, 
 		return "", err
 	}
 	if id == "" {
-		sum := sha256.Sum256([]byte(t.id))
-		id = "r-" + hex.EncodeToString(sum[:8])
+		id = derivedResourceID(t.id)
 	}
 	if err := checkID("id", id); err != nil {
 		return "", err
@@ -35,6 +34,14 @@ func (c *Contract) ResourceRequest(ctx contractapi.TransactionContextInterface, 
 		return "", err
 	}
 	return out(rs[0])
+}
+
+// derivedResourceID is the ID of a resource requested without one: "r-"
+// and 16 hex digits of the SHA-256 of seed (the transaction ID, and for
+// ResourceRequestMany the position in ids too).
+func derivedResourceID(seed string) string {
+	sum := sha256.Sum256([]byte(seed))
+	return "r-" + hex.EncodeToString(sum[:8])
 }
 
 // maxRequestBatch bounds ResourceRequestMany.
@@ -65,8 +72,7 @@ func (c *Contract) ResourceRequestMany(ctx contractapi.TransactionContextInterfa
 	for i, id := range list {
 		f := "ids[" + itoa(i) + "]"
 		if id == "" {
-			sum := sha256.Sum256([]byte(t.id + "/" + itoa(i)))
-			id = "r-" + hex.EncodeToString(sum[:8])
+			id = derivedResourceID(t.id + "/" + itoa(i))
 			list[i] = id
 		}
 		if err := checkID(f, id); err != nil {

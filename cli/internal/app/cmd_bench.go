@@ -1211,40 +1211,6 @@ func (env *benchEnv) progress(what string, count *atomic.Int64, n int) func() {
 	return func() { close(stop) }
 }
 
-// parallel runs f(0..n-1) with at most width at once; the first error
-// stops it.
-func parallel(ctx context.Context, n, width int, f func(i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		once     sync.Once
-		firstErr error
-		wg       sync.WaitGroup
-		next     atomic.Int64
-	)
-	for w := 0; w < min(width, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := f(i); err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return firstErr
-}
-
 // ---- ratios ----
 
 func benchRatios(steps []*benchStep) ([]*benchRatio, []*benchGoal) {

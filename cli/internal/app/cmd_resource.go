@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
@@ -425,17 +424,13 @@ func errUnwrap(err error) error {
 func activateMany(c *cli.Context, cl *client.Client, p *printer, ids []string) error {
 	rs := make([]*chaincode.Resource, len(ids))
 	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, 16)
-	for i, id := range ids {
-		wg.Add(1)
-		slots <- struct{}{}
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			rs[i], errs[i] = cl.ActivateResource(c.Context, id)
-		}()
+	// Every ID is tried: f keeps its error instead of stopping the others.
+	if err := parallel(c.Context, len(ids), 16, func(i int) error {
+		rs[i], errs[i] = cl.ActivateResource(c.Context, ids[i])
+		return nil
+	}); err != nil {
+		return err
 	}
-	wg.Wait()
 	var first error
 	var failures []string
 	done := []*chaincode.Resource{}

@@ -1,9 +1,12 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/urfave/cli/v2"
@@ -93,4 +96,38 @@ func decision(c *cli.Context, s string) (string, error) {
 		return s, nil
 	}
 	return "", usageErr(c, "the decision %q is not valid: it must be approve or reject", s)
+}
+
+// parallel runs f(0..n-1) with at most width at once; the first error
+// stops it.
+func parallel(ctx context.Context, n, width int, f func(i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		once     sync.Once
+		firstErr error
+		wg       sync.WaitGroup
+		next     atomic.Int64
+	)
+	for w := 0; w < min(width, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return firstErr
 }
