@@ -59,6 +59,7 @@ type benchStep struct {
 	Function  string `json:"function"`
 	Kind      string `json:"kind"` // write or read
 	Load      string `json:"load"`
+	Round     int    `json:"round,omitempty"` // with --rounds
 	InFlight  int    `json:"inflight"`
 	// Rate is the open loop's target (0: closed loop, as fast as it goes).
 	Rate  float64 `json:"rate,omitempty"`
@@ -104,6 +105,8 @@ type benchStep struct {
 	// periods to end (usageBatch): the rate was then held back by the clock.
 	UsageWaits   int64   `json:"usage_waits,omitempty"`
 	SetupSeconds float64 `json:"setup_seconds"`
+	// Settle is the wait for a quiet network before the step (--settle).
+	Settle *benchSettle `json:"settle,omitempty"`
 	// CPU is CPU time per committed operation in the window, in ms.
 	CPU *cpuPerOp `json:"cpu_ms_per_tx,omitempty"`
 }
@@ -425,6 +428,71 @@ func sampleCPU(netdir string) cpuSample {
 	}
 	s.ok = true
 	return s
+}
+
+// benchSettle is a step's wait for a quiet network (--settle).
+type benchSettle struct {
+	Seconds float64 `json:"seconds"`
+	// CPUMsPerSec is the network's CPU rate in the last window waited (ms
+	// of CPU a second, all its processes), IdleMsPerSec the lowest the run
+	// has seen.
+	CPUMsPerSec  float64 `json:"cpu_ms_per_sec"`
+	IdleMsPerSec float64 `json:"idle_ms_per_sec"`
+	// Quiet is false when --settle ran out first.
+	Quiet bool `json:"quiet"`
+}
+
+// settleWindow is how long one look at the network's CPU rate lasts;
+// a network is quiet when the rate is within quietFactor of the lowest
+// the run has seen, plus quietSlack ms a second for the 10 ms ticks the
+// processes' CPU is counted in.
+const (
+	settleWindow = 2 * time.Second
+	quietFactor  = 1.5
+	quietSlack   = 20
+)
+
+// settle waits until the network's processes are back to their idle CPU
+// rate, at most --settle, and says how long it took. A step that writes a
+// lot leaves the peers' LevelDB compacting for a minute and more after it
+// ends; measured then, the next step pays for it. Without --netdir (or on
+// the embedded ledger) it does not wait and returns nil.
+func (env *benchEnv) settle(ctx context.Context) *benchSettle {
+	netdir, limit := env.c.String("netdir"), env.c.Duration("settle")
+	if netdir == "" || limit <= 0 || !env.fabric() {
+		return nil
+	}
+	t0 := time.Now()
+	out := &benchSettle{}
+	for {
+		s0 := sampleCPU(netdir)
+		select {
+		case <-time.After(settleWindow):
+		case <-ctx.Done():
+			return out
+		}
+		s1 := sampleCPU(netdir)
+		if !s0.ok || !s1.ok {
+			return nil
+		}
+		var ms int64
+		for role, v := range s1.groups {
+			ms += v - s0.groups[role]
+		}
+		rate := float64(ms) / settleWindow.Seconds()
+		if env.idleCPU == 0 || rate < env.idleCPU {
+			env.idleCPU = rate
+		}
+		out.Seconds = math.Round(time.Since(t0).Seconds()*10) / 10
+		out.CPUMsPerSec, out.IdleMsPerSec = math.Round(rate), math.Round(env.idleCPU)
+		if rate <= quietFactor*env.idleCPU+quietSlack {
+			out.Quiet = true
+			return out
+		}
+		if time.Since(t0) >= limit {
+			return out
+		}
+	}
 }
 
 // procCPU is user+system CPU in ms of /proc/<pid>/stat.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,6 +76,8 @@ func TestBench(t *testing.T) {
 		{name: "bad inflight", args: a("bench put --inflight 0"), code: 1, err: []string{"--inflight \"0\" is not valid"}},
 		{name: "rate with two inflight", args: a("bench put --rate 10 --inflight 1,2"), code: 1, err: []string{"with --rate, --inflight is one number"}},
 		{name: "at", args: a("bench put --at 2026-01-01T00:00:00Z"), code: 1, err: []string{"--at cannot be used with bench"}},
+		{name: "bad rounds", args: a("bench put --rounds 0"), code: 1, err: []string{"--rounds 0 is not valid"}},
+		{name: "bad settle", args: a("bench put --settle -1s"), code: 1, err: []string{"--settle must not be negative"}},
 		{name: "no rule", args: append(a("bench release --resources 2"), short...), code: 1, err: []string{"no rule is active for type ecs", "--rule MODULE.wasm"}},
 		{name: "json error", args: a("-o json bench"), code: 1, err: []string{`"kind":"invalid"`}},
 	})
@@ -170,6 +173,32 @@ func TestBench(t *testing.T) {
 		t.Fatalf("goal %+v", g)
 	}
 
+	// --rounds: the steps again, round after round; each goal on the
+	// median round.
+	rep = benchJSON(t, dir, append(a("put release --compare --rounds 3 --inflight 1,2 --resources 30"), short...)...)
+	if len(rep.Steps) != 12 {
+		t.Fatalf("%d steps, want 3 rounds x 2 workloads x 2 loads", len(rep.Steps))
+	}
+	for i, s := range rep.Steps {
+		if want := i/4 + 1; s.Round != want || s.Workload != []string{"put", "release"}[i/2%2] {
+			t.Fatalf("step %d: %s in round %d, want round %d", i, s.Workload, s.Round, want)
+		}
+		if s.Settle != nil {
+			t.Fatalf("step %d waited to settle on the embedded ledger: %+v", i, s.Settle)
+		}
+	}
+	if len(rep.Ratios) != 6 || rep.Ratios[5].Round != 3 {
+		t.Fatalf("ratios %+v", rep.Ratios)
+	}
+	g := rep.Goals[0]
+	if len(g.Rounds) != 3 || !strings.Contains(g.Capacity, "median of 3 rounds") {
+		t.Fatalf("goal %+v", g)
+	}
+	// (Rounds are rounded to 0.001: a median that close to the goal could go either way.)
+	if med := median(g.Rounds); math.Abs(med-0.7) > 0.001 && g.Met != (med >= 0.7) {
+		t.Fatalf("goal %+v: met %v with a median of %.3f", g, g.Met, med)
+	}
+
 	// The table: a line per step, the ratios and the goals.
 	r := fedmeter(dir, "", a("bench --compare --inflight 1 --batch 5 --resources 20 --usage-resources 10 --usage-head-start 2s --warmup 0s --duration 150ms")...)
 	if r.code != 0 {
@@ -178,6 +207,22 @@ func TestBench(t *testing.T) {
 	for _, w := range []string{"WORKLOAD", "usage x5", "release", "bills", "Ratios to the baseline", "release tx/s", "usage records/s", ">= 50x", "Goals", "AT CAPACITY", "0 endorsement mismatches"} {
 		if !strings.Contains(r.out, w) {
 			t.Fatalf("bench --compare lacks %q:\n%s", w, r.out)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{0.6}, 0.6},
+		{[]float64{0.9, 0.5, 0.6}, 0.6},
+		{[]float64{0.8, 0.5, 0.6, 0.7}, 0.65},
+	} {
+		if got := median(c.in); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
 		}
 	}
 }
