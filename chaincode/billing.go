@@ -265,8 +265,9 @@ type billEvent struct {
 
 // BillClose closes a billing period of an active resource: it bills the
 // period from the last bill to end (Unix seconds or RFC 3339; empty means
-// now, never in the future) with the rule active for the type at end. Any
-// identity of the provider.
+// now, never in the future) with the rule active for the type at end, and
+// returns the bill's summary (BillGet reads the bill). Any identity of the
+// provider.
 func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resourceID, end string) (string, error) {
 	t, err := begin(ctx)
 	if err != nil {
@@ -311,7 +312,7 @@ func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resour
 	if err := t.saveResource(r, false); err != nil {
 		return "", err
 	}
-	return out(b)
+	return out(b.Summary())
 }
 
 func (t *txn) loadBill(id string) (*Bill, error) {

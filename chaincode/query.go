@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
@@ -23,11 +24,11 @@ func scanPage[T any](t *txn, start, end, pageSize, bookmark string, f func(k str
 		}
 		from = bookmark + "\x00"
 	}
-	it, err := t.stub.GetStateByRange(from, end)
+	it, err := openRange(t, from, end)
 	if err != nil {
-		return nil, fmt.Errorf("range query failed: %v", err)
+		return nil, err
 	}
-	defer it.Close()
+	defer it.close()
 	page := &Page[T]{Items: []T{}}
 	last := ""
 	for it.HasNext() {
@@ -52,13 +53,44 @@ func scanPage[T any](t *txn, start, end, pageSize, bookmark string, f func(k str
 	return page, nil
 }
 
-// scanAll calls f on every key in [start, end).
-func scanAll(t *txn, start, end string, f func(k string, v []byte) error) error {
+// rangeIter is a range query's iterator that closes only if it was not
+// read to its end. On Fabric, the peer drops an iterator as soon as it has
+// sent the last result (its QueryResponseGenerator), and the shim's Close
+// asks it again in a round trip of its own: one of the five a release
+// makes to the peer, for nothing. An iterator left before its end is still
+// closed, or the peer would hold it until the transaction ends.
+type rangeIter struct {
+	shim.StateQueryIteratorInterface
+	done bool // HasNext said false: the peer has dropped the iterator
+}
+
+func openRange(t *txn, start, end string) (*rangeIter, error) {
 	it, err := t.stub.GetStateByRange(start, end)
 	if err != nil {
-		return fmt.Errorf("range query failed: %v", err)
+		return nil, fmt.Errorf("range query failed: %v", err)
 	}
-	defer it.Close()
+	return &rangeIter{StateQueryIteratorInterface: it}, nil
+}
+
+func (it *rangeIter) HasNext() bool {
+	more := it.StateQueryIteratorInterface.HasNext()
+	it.done = !more
+	return more
+}
+
+func (it *rangeIter) close() {
+	if !it.done {
+		it.Close()
+	}
+}
+
+// scanAll calls f on every key in [start, end).
+func scanAll(t *txn, start, end string, f func(k string, v []byte) error) error {
+	it, err := openRange(t, start, end)
+	if err != nil {
+		return err
+	}
+	defer it.close()
 	for it.HasNext() {
 		kv, err := it.Next()
 		if err != nil {

@@ -3,6 +3,7 @@ package chaincode
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,9 +72,14 @@ func seedStory(t *testing.T, e *env) {
 		t.Fatalf("release event %+v", ev)
 	}
 	rel := decode[releaseResult](t, out)
-	b := rel.Bill
-	if b == nil || rel.Resource.Status != StatusReleased {
+	if rel.Bill == nil || rel.Resource.Status != StatusReleased {
 		t.Fatalf("release: %s", out)
+	}
+	// The result names the bill and its amount; the bill itself is read.
+	bill := decode[Bill](t, e.eval("org2.user", "BillGet", rel.Bill.ID))
+	b := &bill
+	if *b.Summary() != *rel.Bill || strings.Contains(out, `"lines"`) {
+		t.Fatalf("release returned %s; the bill is %s", out, js(b))
 	}
 	// hours = ceil(47.5) = 48; vcpu 2*48*12 + memory 4*48*3 + system disk
 	// 40*48*1 + public ip 1*48*5 + egress 5*80.

@@ -668,11 +668,11 @@ func (c *Contract) UsageList(ctx contractapi.TransactionContextInterface, resour
 		}
 		from = bookmark + "\x00"
 	}
-	it, err := t.stub.GetStateByRange(from, end)
+	it, err := openRange(t, from, end)
 	if err != nil {
-		return "", fmt.Errorf("range query failed: %v", err)
+		return "", err
 	}
-	defer it.Close()
+	defer it.close()
 	page := &Page[UsageRecord]{Items: []UsageRecord{}}
 	last := ""
 	for it.HasNext() {

@@ -113,20 +113,19 @@ func TestUsageLayout(t *testing.T) {
 
 	// The bill sums every packed record of its period.
 	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
-	rel := decode[struct {
-		Bill *Bill `json:"bill"`
-	}](t, e.ok("org2.user", "ResourceRelease", "r1"))
+	rel := decode[releaseResult](t, e.ok("org2.user", "ResourceRelease", "r1"))
 	if rel.Bill == nil {
 		t.Fatal("release issued no bill")
 	}
+	bill := decode[Bill](t, e.eval("org2.user", "BillGet", rel.Bill.ID))
 	egress := int64(-1)
-	for _, l := range rel.Bill.Lines {
+	for _, l := range bill.Lines {
 		if l.Item == "egress" {
 			egress = l.Quantity
 		}
 	}
 	if egress != 3 {
-		t.Fatalf("billed egress %d, want 2+1 from two periods: %s", egress, js(rel.Bill))
+		t.Fatalf("billed egress %d, want 2+1 from two periods: %s", egress, js(bill))
 	}
 }
 

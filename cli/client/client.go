@@ -383,10 +383,10 @@ func (c *Client) ActivateResource(ctx context.Context, id string) (*chaincode.Re
 }
 
 // Release is the outcome of releasing a resource: its ID and new status and, for an
-// active one, its final bill.
+// active one, its final bill's summary (Client.Bill reads the bill).
 type Release struct {
 	Resource chaincode.ReleasedResource `json:"resource"`
-	Bill     *chaincode.Bill            `json:"bill,omitempty"`
+	Bill     *chaincode.BillSummary     `json:"bill,omitempty"`
 }
 
 // ReleaseResource ends a resource's holding and bills it.
@@ -464,9 +464,10 @@ func (c *Client) Bills(ctx context.Context, f BillFilter) ([]chaincode.Bill, err
 	return out, nil
 }
 
-// CloseBill bills an active resource's period up to end (empty: now).
-func (c *Client) CloseBill(ctx context.Context, resourceID, end string) (*chaincode.Bill, error) {
-	return call[chaincode.Bill](ctx, c, true, "BillClose", resourceID, end)
+// CloseBill bills an active resource's period up to end (empty: now) and
+// returns the bill's summary (Client.Bill reads the bill).
+func (c *Client) CloseBill(ctx context.Context, resourceID, end string) (*chaincode.BillSummary, error) {
+	return call[chaincode.BillSummary](ctx, c, true, "BillClose", resourceID, end)
 }
 
 // Totals sums the caller's bills with period end in [from, to): receivable

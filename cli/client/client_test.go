@@ -116,7 +116,11 @@ func (l *ledger) story() *client.Bill {
 	if rel.Bill == nil || rel.Bill.Amount != 4288 {
 		t.Fatalf("release: %+v", rel)
 	}
-	return rel.Bill
+	b := ok(org2.Bill(ctx, rel.Bill.ID))(t)
+	if b.Amount != rel.Bill.Amount || b.ID != rel.Bill.ID || len(b.Lines) == 0 {
+		t.Fatalf("bill %+v of release %+v", b, rel.Bill)
+	}
+	return b
 }
 
 func TestStoryThroughClient(t *testing.T) {

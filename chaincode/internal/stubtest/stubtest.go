@@ -121,8 +121,9 @@ type Result struct {
 	Reads []string
 	// ReadTrips counts the messages the reads would cost on Fabric, where
 	// each is a request to the peer and its answer: one per GetState,
-	// GetMultipleStates or history query, two per range query (the query
-	// and closing its iterator).
+	// GetMultipleStates or range query, one more per further 100 results
+	// of a range (the peer sends them in batches), one per Close of a range
+	// iterator, and two per history query (the query and closing it).
 	ReadTrips int
 }
 
@@ -377,7 +378,7 @@ func (s *Stub) GetStateByRange(start, end string) (shim.StateQueryIteratorInterf
 	if len(start) > 0 && start[0] == 0 || len(end) > 0 && end[0] == 0 {
 		return nil, errors.New("stubtest: range over composite keys")
 	}
-	s.trips += 2
+	s.trips++
 	var kvs []*queryresult.KV
 	for i := sort.SearchStrings(s.l.keys, start); i < len(s.l.keys); i++ {
 		k := s.l.keys[i]
@@ -387,7 +388,7 @@ func (s *Stub) GetStateByRange(start, end string) (shim.StateQueryIteratorInterf
 		kvs = append(kvs, &queryresult.KV{Namespace: "fedmeter", Key: k, Value: append([]byte(nil), s.l.state[k]...)})
 		s.reads[k] = true
 	}
-	return &rangeIter{kvs: kvs}, nil
+	return &rangeIter{s: s, kvs: kvs}, nil
 }
 
 func (s *Stub) GetHistoryForKey(k string) (shim.HistoryQueryIteratorInterface, error) {
@@ -399,13 +400,30 @@ func (s *Stub) GetHistoryForKey(k string) (shim.HistoryQueryIteratorInterface, e
 	return &histIter{mods: mods}, nil
 }
 
+// rangeBatch is how many results Fabric's peer sends a range query in one
+// message (the chaincode handler's maxResultLimit).
+const rangeBatch = 100
+
 type rangeIter struct {
+	s   *Stub
 	kvs []*queryresult.KV
 	i   int
 }
 
-func (it *rangeIter) HasNext() bool { return it.i < len(it.kvs) }
-func (it *rangeIter) Close() error  { return nil }
+// HasNext counts the message the shim sends for the next batch.
+func (it *rangeIter) HasNext() bool {
+	if it.i > 0 && it.i%rangeBatch == 0 && it.i < len(it.kvs) {
+		it.s.trips++
+	}
+	return it.i < len(it.kvs)
+}
+
+// Close counts the message the shim sends to close the iterator.
+func (it *rangeIter) Close() error {
+	it.s.trips++
+	return nil
+}
+
 func (it *rangeIter) Next() (*queryresult.KV, error) {
 	if it.i >= len(it.kvs) {
 		return nil, errors.New("stubtest: iterator exhausted")

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
@@ -126,7 +128,11 @@ provider's receivables over all time (the seed's queryProviderTotalCost).`,
 						return err
 					}
 					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						b, err := cl.CloseBill(c.Context, a[0], c.String("end"))
+						sum, err := cl.CloseBill(c.Context, a[0], c.String("end"))
+						if err != nil {
+							return err
+						}
+						b, err := issuedBill(c.Context, cl, sum)
 						if err != nil {
 							return err
 						}
@@ -189,4 +195,16 @@ matches, 5 if anything differs. Either org of the bill may verify it.`,
 			},
 		},
 	}
+}
+
+// issuedBill reads the bill that a release or a period close just issued:
+// the transaction's result has only its summary. If the read fails, the bill
+// is on the ledger all the same, and the error says so.
+func issuedBill(ctx context.Context, cl *client.Client, sum *chaincode.BillSummary) (*chaincode.Bill, error) {
+	b, err := cl.Bill(ctx, sum.ID)
+	if err != nil {
+		return nil, fmt.Errorf("bill %s (%s %s) was issued, but reading it back failed (fedmeter bill get %s): %w",
+			sum.ID, client.FormatMoney(sum.Amount, sum.Scale), sum.Currency, sum.ID, err)
+	}
+	return b, nil
 }

@@ -157,17 +157,26 @@ for the resource's type; if the rule fails, nothing is written (exit 4).`,
 						if err != nil {
 							return err
 						}
+						var b *chaincode.Bill
+						if rel.Bill != nil {
+							if b, err = issuedBill(c.Context, cl, rel.Bill); err != nil {
+								return err
+							}
+						}
 						if p.json {
-							return p.JSON(rel)
+							return p.JSON(struct {
+								Resource chaincode.ReleasedResource `json:"resource"`
+								Bill     *chaincode.Bill            `json:"bill,omitempty"`
+							}{rel.Resource, b})
 						}
 						p.Printf("Released %s; its quota is returned.\n", rel.Resource.ID)
-						if rel.Bill == nil {
+						if b == nil {
 							p.Printf("It was never activated, so there is no bill.\n")
 							return nil
 						}
 						p.Printf("\n")
-						printBill(p, rel.Bill)
-						p.Printf("\nAnyone of %s and %s can check it offline: fedmeter bill verify %s\n", rel.Bill.Provider, rel.Bill.Consumer, rel.Bill.ID)
+						printBill(p, b)
+						p.Printf("\nAnyone of %s and %s can check it offline: fedmeter bill verify %s\n", b.Provider, b.Consumer, b.ID)
 						return nil
 					})
 				},
