@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -137,17 +138,18 @@ func TestBench(t *testing.T) {
 		t.Fatalf("baseline %q", rep.Baseline)
 	}
 
-	// --compare: every workload at two loads, workload by workload (the
-	// baselines first, usage last), ratios of the baseline's.
+	// --compare: every workload at two loads, each right after its
+	// baseline at the same load (usage last), ratios of that baseline step.
 	rep = benchJSON(t, dir, append(a("--compare --inflight 1,2 --batch 5 --resources 40 --usage-resources 10 --usage-head-start 2s"), short...)...)
-	if len(rep.Steps) != 12 {
-		t.Fatalf("%d steps, want 6 workloads x 2 loads", len(rep.Steps))
+	order := []string{"put", "release", "put", "release", "get", "quote", "bills", "get", "quote", "bills", "put", "usage", "put", "usage"}
+	loads := []int{1, 1, 2, 2, 1, 1, 1, 2, 2, 2, 1, 1, 2, 2}
+	if len(rep.Steps) != len(order) {
+		t.Fatalf("%d steps, want %d", len(rep.Steps), len(order))
 	}
-	order := []string{"put", "get", "release", "quote", "bills", "usage"}
 	for i, s := range rep.Steps {
-		w := order[i/2]
-		if load := []string{"inflight=1", "inflight=2"}[i%2]; s.Load != load {
-			t.Fatalf("step %d (%s) at %s, want %s", i, s.Workload, s.Load, load)
+		w := order[i]
+		if load := fmt.Sprintf("inflight=%d", loads[i]); s.Workload != w || s.Load != load {
+			t.Fatalf("step %d: %s at %s, want %s at %s", i, s.Workload, s.Load, w, load)
 		}
 		if w == "release" {
 			if s.Workload != w || s.ErrorCount != 0 || s.AllTx == 0 {
@@ -164,9 +166,17 @@ func TestBench(t *testing.T) {
 	if len(rep.Ratios) != 10 || len(rep.Goals) != 3 {
 		t.Fatalf("%d ratios, %d goals", len(rep.Ratios), len(rep.Goals))
 	}
+	// Each ratio is to the baseline step right before it.
+	bases := map[string]int{"release tx/s": 0, "quote/s": 4, "bill list/s": 4, "usage records/s": 10, "usage tx/s": 10}
+	seen := map[string]int{}
 	for _, r := range rep.Ratios {
-		if r.Ratio <= 0 || r.Baseline <= 0 {
-			t.Fatalf("ratio %+v", r)
+		base := rep.Steps[bases[r.Name]+3*seen[r.Name]]
+		if r.Name == "release tx/s" || strings.HasPrefix(r.Name, "usage") {
+			base = rep.Steps[bases[r.Name]+2*seen[r.Name]]
+		}
+		seen[r.Name]++
+		if r.Ratio <= 0 || r.Baseline != math.Round(base.TxPerSec*1000)/1000 {
+			t.Fatalf("ratio %+v: its baseline is step %s at %s, %.3f/s", r, base.Workload, base.Load, base.TxPerSec)
 		}
 	}
 	if g := rep.Goals[2]; g.Goal != "0 endorsement mismatches" || !g.Met {
@@ -180,8 +190,8 @@ func TestBench(t *testing.T) {
 		t.Fatalf("%d steps, want 3 rounds x 2 workloads x 2 loads", len(rep.Steps))
 	}
 	for i, s := range rep.Steps {
-		if want := i/4 + 1; s.Round != want || s.Workload != []string{"put", "release"}[i/2%2] {
-			t.Fatalf("step %d: %s in round %d, want round %d", i, s.Workload, s.Round, want)
+		if want, w := i/4+1, []string{"put", "release"}[i%2]; s.Round != want || s.Workload != w {
+			t.Fatalf("step %d: %s in round %d, want %s in round %d", i, s.Workload, s.Round, w, want)
 		}
 		if s.Settle != nil {
 			t.Fatalf("step %d waited to settle on the embedded ledger: %+v", i, s.Settle)

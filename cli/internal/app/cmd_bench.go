@@ -49,13 +49,16 @@ whatever happens (open loop; latency counts from when each was due, and
 --duration: tx/s (records/s for usage), p50/p99/max latency, errors by kind
 and endorsement mismatches (endorsers that computed different results).
 
---compare runs put, get, release, quote, bills and usage, each at every load
-in turn (or the workloads named, with their baselines; usage last: the
-compaction a heavy writer leaves behind slows the next steps for a minute
-and more) and prints fedmeter's figures as ratios of the baseline's at each
-load, and the goals: release >= 0.7x Put tx/s, usage records/s >= 50x Put
-tx/s (each judged at capacity: the best figure of any load over Put's
-best), no endorsement mismatches.
+--compare runs each of fedmeter's workloads right after its baseline at
+the same load, so that the two steps of a ratio run seconds apart: put then
+release at each load, get then quote and bills at each load, then put
+again and usage at each load (usage last: the compaction a heavy writer
+leaves behind slows the next steps for a minute and more). The release
+pool is set up before its Put. It prints fedmeter's figures as ratios of
+the baseline step before them, and the goals: release >= 0.7x Put tx/s,
+usage records/s >= 50x Put tx/s (each judged at capacity: the best figure
+of any load over the best of the Put steps it was paired with), no
+endorsement mismatches.
 
 --rounds N runs all the steps N times, round after round, and judges each
 goal on the median of the rounds' ratios: on a shared machine the same
@@ -92,13 +95,56 @@ Examples:
 
 var benchWorkloads = []string{"put", "usage", "release", "get", "quote", "bills"}
 
-// compareOrder is the order --compare runs the workloads in, each at every
-// load: the baselines, release, the reads, usage last (see state.bench).
-func compareOrder(work []string) []string {
-	var out []string
-	for _, w := range []string{"put", "get", "release", "quote", "bills", "usage"} {
-		if slices.Contains(work, w) {
-			out = append(out, w)
+// stepAt is one step of a run: a workload at a load, in a round (0
+// without --rounds).
+type stepAt struct {
+	w     string
+	ls    loadSpec
+	round int
+}
+
+// compareGroups are --compare's pairings: each baseline, then the
+// fedmeter workloads compared with it. Usage comes last: a step that
+// writes a lot leaves the peers' LevelDB compacting for a minute and more,
+// and whatever runs next pays for it (Put on a ledger left quiet: 226/s at
+// 8.4 ms of CPU each; on the same ledger right after a usage step: 161/s
+// at 12 ms). --settle waits that out too.
+var compareGroups = [][]string{{"put", "release"}, {"get", "quote", "bills"}, {"put", "usage"}}
+
+// compareSteps is the order --compare runs its steps in: group by group,
+// load by load, each baseline right before the workloads compared with it
+// (put, release at 1; put, release at 32; ...; get, quote, bills at 1;
+// ...; put, usage at 1; ...). A ratio then compares steps seconds apart:
+// on a shared machine a transaction's CPU cost drifts by a third within
+// minutes (the same Put ran at 7.7 and at 13.2 ms of network CPU the same
+// day), and steps minutes apart compare the machine's moods as much as the
+// transactions. A baseline named without any of its workloads runs alone.
+func compareSteps(work []string, loads []loadSpec, round int) []stepAt {
+	var out []stepAt
+	ran := map[string]bool{}
+	for _, g := range compareGroups {
+		var ws []string
+		for _, w := range g[1:] {
+			if slices.Contains(work, w) {
+				ws = append(ws, w)
+			}
+		}
+		if len(ws) == 0 {
+			continue
+		}
+		ran[g[0]] = true
+		for _, ls := range loads {
+			out = append(out, stepAt{g[0], ls, round})
+			for _, w := range ws {
+				out = append(out, stepAt{w, ls, round})
+			}
+		}
+	}
+	for _, b := range []string{"put", "get"} {
+		if slices.Contains(work, b) && !ran[b] {
+			for _, ls := range loads {
+				out = append(out, stepAt{b, ls, round})
+			}
 		}
 	}
 	return out
@@ -161,9 +207,9 @@ type benchRatio struct {
 // benchGoal is one of issue 7's goals over the whole run.
 type benchGoal struct {
 	Goal string `json:"goal"`
-	// Capacity compares the best figure of any load with the baseline's
-	// best (the goal's measure: the Put TPS the network can do); SameLoad
-	// is the range of the ratios at equal loads.
+	// Capacity compares the best figure of any load with the best of the
+	// baseline steps it was paired with (the goal's measure: the Put TPS the
+	// network can do); SameLoad is the range of the ratios at equal loads.
 	Capacity string `json:"capacity"`
 	SameLoad string `json:"same_load,omitempty"`
 	// Rounds is each round's ratio at capacity (with --rounds); the goal
@@ -294,11 +340,6 @@ func (st *state) bench(c *cli.Context) error {
 			return err
 		}
 	}
-	type stepAt struct {
-		w     string
-		ls    loadSpec
-		round int // 0 without --rounds
-	}
 	var order []stepAt
 	rounds := c.Int("rounds")
 	for r := 1; r <= rounds; r++ {
@@ -307,18 +348,7 @@ func (st *state) bench(c *cli.Context) error {
 			round = 0
 		}
 		if compare {
-			// Workload by workload, each at every load: the baselines first,
-			// on a ledger nothing has written much to yet, and usage, the
-			// heaviest writer, last. A step that writes a lot leaves the
-			// peers' LevelDB compacting for a minute and more, and whatever
-			// runs next pays for it (Put on a ledger left quiet: 226/s at
-			// 8.4 ms of CPU each; on the same ledger right after a usage
-			// step: 161/s at 12 ms); --settle waits that out.
-			for _, w := range compareOrder(work) {
-				for _, ls := range loads {
-					order = append(order, stepAt{w, ls, round})
-				}
-			}
+			order = append(order, compareSteps(work, loads, round)...)
 		} else {
 			for _, ls := range loads {
 				for _, w := range work {
@@ -328,9 +358,22 @@ func (st *state) bench(c *cli.Context) error {
 		}
 	}
 	putTPS := map[string]float64{} // by load: sizes the release step's pool
-	for _, at := range order {
+	var ahead *preparedOp          // the next step's setup, done before the step ahead of it
+	for i, at := range order {
 		w, ls := at.w, at.ls
-		step, err := env.step(c.Context, w, ls, putTPS[ls.String()])
+		if w == "put" && i+1 < len(order) && order[i+1].w == "release" {
+			// The release pool's setup (~30 s on Fabric) goes before the Put
+			// it is compared with, so that the two steps run seconds apart.
+			// It is sized by the last Put at this load, if any.
+			if ahead, err = env.prepareStep(c.Context, "release", ls, putTPS[ls.String()]); err != nil {
+				return err
+			}
+		}
+		pre := (*preparedOp)(nil)
+		if ahead != nil && w == "release" {
+			pre, ahead = ahead, nil
+		}
+		step, err := env.step(c.Context, w, ls, putTPS[ls.String()], pre)
 		if err != nil {
 			return err
 		}
@@ -694,13 +737,32 @@ func (env *benchEnv) note(format string, args ...any) {
 }
 
 // step prepares workload w (untimed) and measures it under ls.
-func (env *benchEnv) step(ctx context.Context, w string, ls loadSpec, putTPS float64) (*benchStep, error) {
+// preparedOp is a step's operation with its setup done.
+type preparedOp struct {
+	op    opFunc
+	meta  opMeta
+	setup time.Duration
+}
+
+func (env *benchEnv) prepareStep(ctx context.Context, w string, ls loadSpec, putTPS float64) (*preparedOp, error) {
 	t0 := time.Now()
 	op, meta, err := env.prepare(ctx, w, ls, putTPS)
 	if err != nil {
 		return nil, err
 	}
-	setup := time.Since(t0)
+	return &preparedOp{op, meta, time.Since(t0)}, nil
+}
+
+// step measures workload w at load ls, with its setup done now or, if pre
+// is not nil, already.
+func (env *benchEnv) step(ctx context.Context, w string, ls loadSpec, putTPS float64, pre *preparedOp) (*benchStep, error) {
+	if pre == nil {
+		var err error
+		if pre, err = env.prepareStep(ctx, w, ls, putTPS); err != nil {
+			return nil, err
+		}
+	}
+	op, meta, setup := pre.op, pre.meta, pre.setup
 	settle := env.settle(ctx)
 	waits := env.usageWaits.Load()
 	st := runLoad(ctx, ls, op, env.c.String("netdir"), env.retried)
@@ -1261,24 +1323,16 @@ func (env *benchEnv) progress(what string, count *atomic.Int64, n int) func() {
 // ---- ratios ----
 
 func benchRatios(steps []*benchStep) ([]*benchRatio, []*benchGoal) {
-	// Ratios pair steps of one round at one load; goals take each round's
-	// best figures, and with several rounds the median round.
+	// Each fedmeter step pairs with the last step of its baseline at the
+	// same load in the same round (compareSteps runs it right before).
+	// Goals take each round's best figures, and with several rounds the
+	// median round.
 	type at struct {
-		round int
-		load  string
+		round    int
+		load, wl string
 	}
-	var ratios []*benchRatio
-	byAt := map[at]map[string]*benchStep{}
-	var order []at
-	for _, s := range steps {
-		k := at{s.Round, s.Load}
-		if byAt[k] == nil {
-			byAt[k] = map[string]*benchStep{}
-			order = append(order, k)
-		}
-		byAt[k][s.Workload] = s
-	}
-	sort.SliceStable(order, func(i, j int) bool { return order[i].round < order[j].round })
+	baseOf := map[string]string{"release": "put", "usage": "put", "quote": "get", "bills": "get"}
+	last := map[at]*benchStep{}
 	r2 := func(v float64) float64 { return math.Round(v*1000) / 1000 }
 	mismatches := 0
 	for _, s := range steps {
@@ -1287,57 +1341,59 @@ func benchRatios(steps []*benchStep) ([]*benchRatio, []*benchGoal) {
 			mismatches += *s.LoggedMismatches
 		}
 	}
-	// Best of each figure over a round's loads, and the same-load ratio range.
-	best := map[int]map[string]float64{}
+	// By round: the best of each figure over the loads, and the best of
+	// the baseline steps it was paired with.
+	type figs struct{ best, base map[string]float64 }
+	byRound := map[int]*figs{}
 	var rounds []int
 	type span struct{ lo, hi float64 }
 	same := map[string]*span{}
-	note := func(name string, r float64) {
-		if sp := same[name]; sp == nil {
-			same[name] = &span{r, r}
-		} else {
-			sp.lo, sp.hi = math.Min(sp.lo, r), math.Max(sp.hi, r)
+	var ratios []*benchRatio
+	for _, s := range steps {
+		b, ok := baseOf[s.Workload]
+		if !ok {
+			last[at{s.Round, s.Load, s.Workload}] = s
+			continue
 		}
+		base := last[at{s.Round, s.Load, b}]
+		if base == nil || base.TxPerSec <= 0 {
+			continue
+		}
+		f := byRound[s.Round]
+		if f == nil {
+			f = &figs{map[string]float64{}, map[string]float64{}}
+			byRound[s.Round] = f
+			rounds = append(rounds, s.Round)
+		}
+		fig := s.Workload
+		add := func(name string, v float64, of string, goal float64) {
+			r := v / base.TxPerSec
+			ratios = append(ratios, &benchRatio{Round: s.Round, Load: s.Load, Name: name, Value: r2(v), Of: of, Baseline: r2(base.TxPerSec), Ratio: r2(r), Goal: goal})
+			if sp := same[name]; sp == nil {
+				same[name] = &span{r, r}
+			} else {
+				sp.lo, sp.hi = math.Min(sp.lo, r), math.Max(sp.hi, r)
+			}
+		}
+		switch s.Workload {
+		case "release":
+			add("release tx/s", s.TxPerSec, "put tx/s", 0.7)
+		case "usage":
+			add("usage records/s", s.RecordsPerSec, "put tx/s", 50)
+			add("usage tx/s", s.TxPerSec, "put tx/s", 0)
+			fig = "usage records"
+			f.best[fig] = math.Max(f.best[fig], s.RecordsPerSec)
+		case "quote":
+			add("quote/s", s.TxPerSec, "get/s", 0)
+		case "bills":
+			add("bill list/s", s.TxPerSec, "get/s", 0)
+		}
+		if fig == s.Workload {
+			f.best[fig] = math.Max(f.best[fig], s.TxPerSec)
+		}
+		f.base[fig] = math.Max(f.base[fig], base.TxPerSec)
 	}
-	for _, k := range order {
-		m := byAt[k]
-		add := func(name string, v float64, of string, base float64, goal float64) {
-			if base <= 0 {
-				return
-			}
-			ratios = append(ratios, &benchRatio{Round: k.round, Load: k.load, Name: name, Value: r2(v), Of: of, Baseline: r2(base), Ratio: r2(v / base), Goal: goal})
-			note(name, v/base)
-		}
-		b := best[k.round]
-		if b == nil {
-			b = map[string]float64{}
-			best[k.round] = b
-			rounds = append(rounds, k.round)
-		}
-		for w, s := range m {
-			b[w] = math.Max(b[w], s.TxPerSec)
-			if w == "usage" {
-				b["usage records"] = math.Max(b["usage records"], s.RecordsPerSec)
-			}
-		}
-		if put := m["put"]; put != nil {
-			if s := m["release"]; s != nil {
-				add("release tx/s", s.TxPerSec, "put tx/s", put.TxPerSec, 0.7)
-			}
-			if s := m["usage"]; s != nil {
-				add("usage records/s", s.RecordsPerSec, "put tx/s", put.TxPerSec, 50)
-				add("usage tx/s", s.TxPerSec, "put tx/s", put.TxPerSec, 0)
-			}
-		}
-		if get := m["get"]; get != nil {
-			if s := m["quote"]; s != nil {
-				add("quote/s", s.TxPerSec, "get/s", get.TxPerSec, 0)
-			}
-			if s := m["bills"]; s != nil {
-				add("bill list/s", s.TxPerSec, "get/s", get.TxPerSec, 0)
-			}
-		}
-	}
+	slices.Sort(rounds)
 	var goals []*benchGoal
 	goal := func(text, ratioName, fig string, want float64, digits int) {
 		sp := same[ratioName]
@@ -1347,9 +1403,9 @@ func benchRatios(steps []*benchStep) ([]*benchRatio, []*benchGoal) {
 		var per []float64
 		var one string
 		for _, r := range rounds {
-			if b := best[r]; b["put"] > 0 && b[fig] > 0 {
-				per = append(per, b[fig]/b["put"])
-				one = fmt.Sprintf("%.*fx (%.0f / %.0f)", digits, b[fig]/b["put"], b[fig], b["put"])
+			if f := byRound[r]; f.base[fig] > 0 && f.best[fig] > 0 {
+				per = append(per, f.best[fig]/f.base[fig])
+				one = fmt.Sprintf("%.*fx (%.0f / %.0f)", digits, f.best[fig]/f.base[fig], f.best[fig], f.base[fig])
 			}
 		}
 		if len(per) == 0 {
