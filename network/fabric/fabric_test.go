@@ -307,19 +307,24 @@ func story(t *testing.T, n *itNet) {
 	}
 	time.Sleep(1100 * time.Millisecond)
 	var rel struct {
-		Resource chaincode.Resource `json:"resource"`
-		Bill     *chaincode.Bill    `json:"bill"`
+		Resource chaincode.ReleasedResource `json:"resource"`
+		Bill     *chaincode.BillSummary     `json:"bill"`
 	}
 	decode(t, submit("org2", "billedECS", rid), &rel)
-	b := rel.Bill
-	if b == nil || b.Amount <= 0 || b.Rule.Hash != rule.Hash || b.Provider != "Org1MSP" || b.Consumer != "Org2MSP" || b.GasUsed == 0 {
+	if rel.Bill == nil || rel.Resource.Status != chaincode.StatusReleased {
 		t.Fatalf("release: %+v", rel)
+	}
+	// The release returns the bill's summary; the bill is read.
+	want := string(evaluate("org1", "BillGet", rel.Bill.ID))
+	var b *chaincode.Bill
+	decode(t, []byte(want), &b)
+	if b.Amount <= 0 || b.Rule.Hash != rule.Hash || b.Provider != "Org1MSP" || b.Consumer != "Org2MSP" || b.GasUsed == 0 || *b.Summary() != *rel.Bill {
+		t.Fatalf("release %+v, bill %+v", rel.Bill, b)
 	}
 	t.Logf("bill %s: %d (scale %d) %s, gas %d, tx %s", b.ID, b.Amount, b.Scale, b.Currency, b.GasUsed, b.Tx)
 
 	// The bill as every peer of both orgs has it, and as each org's gateway
 	// reads it: the same bytes everywhere.
-	want := string(evaluate("org1", "BillGet", b.ID))
 	if got := string(evaluate("org2", "BillGet", b.ID)); got != want {
 		t.Fatalf("Org1's gateway reads\n%s\nOrg2's reads\n%s", want, got)
 	}
