@@ -462,6 +462,14 @@ func (env *benchEnv) settle(ctx context.Context) *benchSettle {
 	if netdir == "" || limit <= 0 || !env.fabric() {
 		return nil
 	}
+	return waitQuiet(ctx, netdir, limit, &env.idleCPU)
+}
+
+// waitQuiet looks at the CPU rate of the processes network.sh recorded in
+// netdir, a settleWindow at a time, until it is within quietFactor of
+// *idle (the lowest rate seen, which it updates; 0: none yet) or limit has
+// passed. It returns nil if the processes cannot be read.
+func waitQuiet(ctx context.Context, netdir string, limit time.Duration, idle *float64) *benchSettle {
 	t0 := time.Now()
 	out := &benchSettle{}
 	for {
@@ -480,12 +488,12 @@ func (env *benchEnv) settle(ctx context.Context) *benchSettle {
 			ms += v - s0.groups[role]
 		}
 		rate := float64(ms) / settleWindow.Seconds()
-		if env.idleCPU == 0 || rate < env.idleCPU {
-			env.idleCPU = rate
+		if *idle == 0 || rate < *idle {
+			*idle = rate
 		}
 		out.Seconds = math.Round(time.Since(t0).Seconds()*10) / 10
-		out.CPUMsPerSec, out.IdleMsPerSec = math.Round(rate), math.Round(env.idleCPU)
-		if rate <= quietFactor*env.idleCPU+quietSlack {
+		out.CPUMsPerSec, out.IdleMsPerSec = math.Round(rate), math.Round(*idle)
+		if rate <= quietFactor**idle+quietSlack {
 			out.Quiet = true
 			return out
 		}

@@ -1,12 +1,17 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // benchJSON runs fedmeter bench with -o json and decodes its report.
@@ -307,5 +312,47 @@ func TestSlotOf(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestWaitQuiet: --settle's wait ends at once on processes at rest, and
+// runs to its limit on a busy one (a shell loop standing in for a peer
+// compacting its LevelDB).
+func TestWaitQuiet(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs Linux /proc")
+	}
+	start := func(t *testing.T, name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "run"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "run", "peer0.org1.pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	ctx := context.Background()
+
+	idle := 0.0
+	st := waitQuiet(ctx, start(t, "sleep", "60"), time.Minute, &idle)
+	if st == nil || !st.Quiet || st.Seconds > 3 || st.CPUMsPerSec > quietSlack {
+		t.Fatalf("a sleeping process: %+v", st)
+	}
+
+	idle = 10 // ms a second: the network at rest, seen earlier in the run
+	st = waitQuiet(ctx, start(t, "sh", "-c", "while :; do :; done"), 3*time.Second, &idle)
+	if st == nil || st.Quiet || st.Seconds < 3 || st.CPUMsPerSec < 200 || st.IdleMsPerSec != 10 {
+		t.Fatalf("a busy process: %+v", st)
+	}
+
+	if st := waitQuiet(ctx, t.TempDir(), time.Minute, &idle); st != nil {
+		t.Fatalf("no processes to read: %+v", st)
 	}
 }
