@@ -56,9 +56,10 @@ func scanPage[T any](t *txn, start, end, pageSize, bookmark string, f func(k str
 // rangeIter is a range query's iterator that closes only if it was not
 // read to its end. On Fabric, the peer drops an iterator as soon as it has
 // sent the last result (its QueryResponseGenerator), and the shim's Close
-// asks it again in a round trip of its own: one of the five a release
-// makes to the peer, for nothing. An iterator left before its end is still
-// closed, or the peer would hold it until the transaction ends.
+// asks it again in a round trip of its own, for nothing: a release's reads
+// took five messages to the peer with it, four without. An iterator left
+// before its end is still closed, or the peer would hold it until the
+// transaction ends (Fabric does not close it then).
 type rangeIter struct {
 	shim.StateQueryIteratorInterface
 	done bool // HasNext said false: the peer has dropped the iterator
