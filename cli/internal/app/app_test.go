@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/urfave/cli/v2"
 	bolt "go.etcd.io/bbolt"
 )
@@ -436,5 +439,29 @@ func TestNormalizeArgs(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("normalizeArgs(%s)\n got %s\nwant %s", tc.in, got, tc.want)
 		}
+	}
+}
+
+// unreadable is a backend whose queries fail: a ledger that took a
+// transaction and then could not be read.
+type unreadable struct{}
+
+func (unreadable) Submit(context.Context, string, ...string) ([]byte, error) { return nil, nil }
+func (unreadable) Evaluate(context.Context, string, ...string) ([]byte, error) {
+	return nil, client.Errorf(client.KindNotFound, "peer unavailable")
+}
+func (unreadable) MSPID() string { return "Org1MSP" }
+func (unreadable) Close() error  { return nil }
+
+// TestIssuedBillReadFails: when the bill a release issued cannot be read
+// back, the error keeps the read's kind and says the bill exists.
+func TestIssuedBillReadFails(t *testing.T) {
+	sum := &chaincode.BillSummary{ID: "r1:000001", Amount: 4288, Currency: "CNY", Scale: 2}
+	_, err := issuedBill(context.Background(), client.New(unreadable{}), sum)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Kind != client.KindNotFound ||
+		!strings.Contains(ce.Msg, "bill r1:000001 (42.88 CNY) was issued") || !strings.Contains(ce.Msg, "peer unavailable") ||
+		!strings.Contains(ce.Hint, "fedmeter bill get r1:000001") {
+		t.Fatalf("error %#v", err)
 	}
 }

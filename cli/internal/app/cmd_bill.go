@@ -2,7 +2,7 @@ package app
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
@@ -202,9 +202,15 @@ matches, 5 if anything differs. Either org of the bill may verify it.`,
 // is on the ledger all the same, and the error says so.
 func issuedBill(ctx context.Context, cl *client.Client, sum *chaincode.BillSummary) (*chaincode.Bill, error) {
 	b, err := cl.Bill(ctx, sum.ID)
-	if err != nil {
-		return nil, fmt.Errorf("bill %s (%s %s) was issued, but reading it back failed (fedmeter bill get %s): %w",
-			sum.ID, client.FormatMoney(sum.Amount, sum.Scale), sum.Currency, sum.ID, err)
+	if err == nil {
+		return b, nil
 	}
-	return b, nil
+	kind, msg := client.KindRule, err.Error()
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		kind, msg = ce.Kind, ce.Msg
+	}
+	return nil, client.Errorf(kind, "bill %s (%s %s) was issued, but reading it back failed: %s",
+		sum.ID, client.FormatMoney(sum.Amount, sum.Scale), sum.Currency, msg).
+		WithHint("the bill is on the ledger: fedmeter bill get %s", sum.ID)
 }
