@@ -461,7 +461,7 @@ func TestIssuedBillReadFails(t *testing.T) {
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Kind != client.KindNotFound ||
 		!strings.Contains(ce.Msg, "bill r1:000001 (42.88 CNY) was issued") || !strings.Contains(ce.Msg, "peer unavailable") ||
-		!strings.Contains(ce.Hint, "fedmeter bill get r1:000001") {
+		!strings.Contains(ce.Hint, "fedmeter bill show r1:000001") {
 		t.Fatalf("error %#v", err)
 	}
 }

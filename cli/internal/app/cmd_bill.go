@@ -212,5 +212,5 @@ func issuedBill(ctx context.Context, cl *client.Client, sum *chaincode.BillSumma
 	}
 	return nil, client.Errorf(kind, "bill %s (%s %s) was issued, but reading it back failed: %s",
 		sum.ID, client.FormatMoney(sum.Amount, sum.Scale), sum.Currency, msg).
-		WithHint("the bill is on the ledger: fedmeter bill get %s", sum.ID)
+		WithHint("the bill is on the ledger: fedmeter bill show %s", sum.ID)
 }
