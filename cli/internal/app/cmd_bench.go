@@ -1365,7 +1365,13 @@ func benchRatios(steps []*benchStep) ([]*benchRatio, []*benchGoal) {
 			byRound[s.Round] = f
 			rounds = append(rounds, s.Round)
 		}
-		fig := s.Workload
+		// fig is the figure the goals judge: tx/s, or records/s for usage.
+		fig, v := s.Workload, s.TxPerSec
+		if s.Workload == "usage" {
+			fig, v = "usage records", s.RecordsPerSec
+		}
+		f.best[fig] = math.Max(f.best[fig], v)
+		f.base[fig] = math.Max(f.base[fig], base.TxPerSec)
 		add := func(name string, v float64, of string, goal float64) {
 			r := v / base.TxPerSec
 			ratios = append(ratios, &benchRatio{Round: s.Round, Load: s.Load, Name: name, Value: r2(v), Of: of, Baseline: r2(base.TxPerSec), Ratio: r2(r), Goal: goal})
@@ -1381,17 +1387,11 @@ func benchRatios(steps []*benchStep) ([]*benchRatio, []*benchGoal) {
 		case "usage":
 			add("usage records/s", s.RecordsPerSec, "put tx/s", 50)
 			add("usage tx/s", s.TxPerSec, "put tx/s", 0)
-			fig = "usage records"
-			f.best[fig] = math.Max(f.best[fig], s.RecordsPerSec)
 		case "quote":
 			add("quote/s", s.TxPerSec, "get/s", 0)
 		case "bills":
 			add("bill list/s", s.TxPerSec, "get/s", 0)
 		}
-		if fig == s.Workload {
-			f.best[fig] = math.Max(f.best[fig], s.TxPerSec)
-		}
-		f.base[fig] = math.Max(f.base[fig], base.TxPerSec)
 	}
 	slices.Sort(rounds)
 	var goals []*benchGoal
