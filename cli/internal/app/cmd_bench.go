@@ -361,16 +361,17 @@ func (st *state) bench(c *cli.Context) error {
 	var ahead *preparedOp          // the next step's setup, done before the step ahead of it
 	for i, at := range order {
 		w, ls := at.w, at.ls
-		if w == "put" && i+1 < len(order) && order[i+1].w == "release" {
+		if next := i + 1; w == "put" && next < len(order) && order[next].w == "release" {
 			// The release pool's setup (~30 s on Fabric) goes before the Put
 			// it is compared with, so that the two steps run seconds apart.
-			// It is sized by the last Put at this load, if any.
-			if ahead, err = env.prepareStep(c.Context, "release", ls, putTPS[ls.String()]); err != nil {
+			// It is sized by the last Put at that load, if any.
+			nl := order[next].ls
+			if ahead, err = env.prepareStep(c.Context, "release", nl, putTPS[nl.String()]); err != nil {
 				return err
 			}
 		}
-		pre := (*preparedOp)(nil)
-		if ahead != nil && w == "release" {
+		var pre *preparedOp
+		if w == "release" {
 			pre, ahead = ahead, nil
 		}
 		step, err := env.step(c.Context, w, ls, putTPS[ls.String()], pre)
