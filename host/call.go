@@ -66,7 +66,7 @@ func (m *Module) Bill(ctx context.Context, c Call) (*Result, error) {
 	if err != nil {
 		// A trapped instance may hold engine state we cannot inspect; do
 		// not reuse it.
-		inst.mod.Close(context.Background())
+		m.discard(inst)
 		return res, err
 	}
 	m.put(inst)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -147,7 +148,15 @@ type Module struct {
 	snapRuns    []memRun
 	snapGlobals []uint64
 
-	pool chan *instance
+	// pool holds idle instances, restored when taken; slots bounds the
+	// instances in use, so that a burst of calls waits for one rather
+	// than instantiating more. A call does not block (the rule has no I/O),
+	// so more instances than CPUs run no faster; each extra one costs an
+	// instantiation, a grow and the page faults of a fresh 2.8 MB memory,
+	// and was discarded on return when the pool was full.
+	pool  chan *instance
+	slots chan struct{}
+	made  atomic.Int64 // instances ever made (tests: the bound holds)
 
 	refMu   sync.Mutex
 	refs    int  // calls in flight
@@ -169,7 +178,7 @@ func (h *Host) load(ctx context.Context, p *Prepared) (*Module, error) {
 	if err != nil {
 		return nil, invalidf("prepared code does not decode (was it made by Prepare?): %v", err)
 	}
-	m := &Module{h: h, hash: p.Hash, pool: make(chan *instance, 8)}
+	m := &Module{h: h, hash: p.Hash, pool: make(chan *instance, instancesPerModule), slots: make(chan struct{}, instancesPerModule)}
 	for _, e := range dm.Exports {
 		switch {
 		case e.Name == instrument.ExportStart:
@@ -199,9 +208,13 @@ func (h *Host) load(ctx context.Context, p *Prepared) (*Module, error) {
 	for i, g := range inst.globals {
 		m.snapGlobals[i] = g.Get()
 	}
-	m.put(inst)
+	m.pool <- inst // the pool is empty: a send does not block
 	return m, nil
 }
+
+// instancesPerModule bounds a module's instances: calls in flight beyond
+// it wait for one to be returned (BenchmarkWarmCallParallel).
+const instancesPerModule = 8
 
 func memView(mem api.Memory) []byte {
 	b, _ := mem.Read(0, mem.Size())
@@ -213,6 +226,7 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	// functions: the host runs init itself, metered, via __fm_start.
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions()
 	mod, err := m.h.rt.InstantiateModule(ctx, m.compiled, cfg)
+	m.made.Add(1)
 	if err != nil {
 		return nil, &TrapError{Phase: "init", Message: firstLine(err.Error())}
 	}
@@ -361,7 +375,15 @@ func (m *Module) closeAll() {
 	}
 }
 
+// get returns an instance at the snapshot, waiting while all of the
+// module's instances are in use. Every instance get returns goes back
+// through put or discard.
 func (m *Module) get(ctx context.Context) (*instance, error) {
+	select {
+	case m.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	select {
 	case inst := <-m.pool:
 		m.restore(inst)
@@ -370,13 +392,14 @@ func (m *Module) get(ctx context.Context) (*instance, error) {
 	}
 	inst, err := m.instantiate(ctx)
 	if err != nil {
+		<-m.slots
 		return nil, err
 	}
 	// A fresh instance holds the module's initial memory; make it the
 	// snapshot without running init again.
 	if want := uint32(len(m.snapMem) / 65536); inst.mem.Size()/65536 < want {
 		if _, ok := inst.mem.Grow(want - inst.mem.Size()/65536); !ok {
-			inst.mod.Close(ctx)
+			m.discard(inst)
 			return nil, ErrMemoryLimit
 		}
 	}
@@ -438,12 +461,15 @@ func (m *Module) restore(inst *instance) {
 // a fresh one).
 func (m *Module) put(inst *instance) {
 	if inst.mem.Size() != uint32(len(m.snapMem)) {
-		inst.mod.Close(context.Background())
+		m.discard(inst)
 		return
 	}
-	select {
-	case m.pool <- inst:
-	default:
-		inst.mod.Close(context.Background())
-	}
+	m.pool <- inst // at most instancesPerModule are out: never blocks
+	<-m.slots
+}
+
+// discard closes an instance get returned that must not be reused.
+func (m *Module) discard(inst *instance) {
+	inst.mod.Close(context.Background())
+	<-m.slots
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/fedmeter/fedmeter/host"
@@ -146,5 +147,47 @@ func TestPrepareIsPure(t *testing.T) {
 	}
 	if !bytes.Equal(code, orig) {
 		t.Fatal("Prepare modified its input")
+	}
+}
+
+// TestConcurrentCallsShareInstances: calls beyond the module's instances
+// wait for one instead of making more (each a fresh 2.8 MB memory for a
+// Go rule), and every call still starts from the snapshot.
+func TestConcurrentCallsShareInstances(t *testing.T) {
+	p := prepare(t, goRule(t, "gorule"))
+	// Long enough (tens of ms) that the scheduler preempts calls midway
+	// and many are in flight at once.
+	c := host.Call{Input: []byte(`{"n":150000,"alloc":1000}`), TxTime: txTime, TxID: "busy", GasLimit: 1 << 40}
+	want := call(t, load(t, newHost(t, host.Config{}), p), c)
+	if want.err != "" {
+		t.Fatal(want.err)
+	}
+	m := load(t, newHost(t, host.Config{}), p)
+	const goroutines = 32
+	got := make(chan outcome, goroutines*2)
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 2 {
+				res, err := m.Bill(context.Background(), c)
+				o := outcome{}
+				if err != nil {
+					o.err = err.Error()
+				} else {
+					o.out, o.gas, o.log, o.bill = string(res.Output), res.GasUsed, string(res.Log), res.Bill
+				}
+				got <- o
+			}
+		}()
+	}
+	wg.Wait()
+	close(got)
+	for o := range got {
+		sameOutcome(t, "concurrent vs alone", want, o)
+	}
+	if n := host.InstancesMade(m); n > host.InstancesPerModule {
+		t.Errorf("%d concurrent calls made %d instances; at most %d may exist", goroutines, n, host.InstancesPerModule)
 	}
 }
