@@ -29,6 +29,9 @@
 #   FEDMETER_CHAINCODES    contracts deployed by `up` (default: fedmeter if
 #                          chaincode/cmd/fedmeter-cc exists, else putget)
 #   FEDMETER_NODE_LOGGING  FABRIC_LOGGING_SPEC of the nodes (default info)
+#   FEDMETER_PPROF         1: every node serves Go's pprof on 127.0.0.1, a peer
+#                          on its port + 9, an orderer on its port + 8, an
+#                          org's fedmeter service on its port + 20
 #   FEDMETER_RUNTIME       native (default) or docker
 # CORE_* and ORDERER_* variables of the calling shell are ignored: every
 # node's settings come from this script (and are written to $NET/env/).
@@ -70,6 +73,11 @@ peer_idx() { local p=${1%%.*}; echo "${p#peer}"; } # peer0.org2 -> 0
 peer_port() { echo $((6051 + 1000 * $(peer_org "$1") + 100 * $(peer_idx "$1") + OFF)); }
 peer_cc_port() { echo $(($(peer_port "$1") + 1)); }
 peer_ops_port() { echo $((9444 + 2 * $(peer_org "$1") + $(peer_idx "$1") + OFF)); }
+# Go's pprof (FEDMETER_PPROF=1): for profiling a node under load.
+peer_pprof_port() { echo $(($(peer_port "$1") + 9)); }
+orderer_pprof_port() { echo $(($(orderer_port "$1") + 8)); }
+cc_pprof_port() { echo $(($(cc_port fedmeter "$1") + 20)); } # org -> fedmeter's service
+pprof_on() { [ "${FEDMETER_PPROF:-0}" = 1 ]; }
 # Chaincode services: one process per org per contract, serving both of the
 # org's peers on every channel the org belongs to.
 cc_port() { # contract org -> port
@@ -79,9 +87,18 @@ cc_port() { # contract org -> port
 }
 all_ports() {
 	local n o
-	for n in "${ORDERERS[@]}"; do echo "$(orderer_port "$n") $(orderer_admin_port "$n") $(orderer_ops_port "$n")"; done
-	for n in "${PEERS[@]}"; do echo "$(peer_port "$n") $(peer_cc_port "$n") $(peer_ops_port "$n")"; done
-	for o in "${ORGS[@]}"; do echo "$(cc_port fedmeter "$o") $(cc_port putget "$o")"; done
+	for n in "${ORDERERS[@]}"; do
+		echo "$(orderer_port "$n") $(orderer_admin_port "$n") $(orderer_ops_port "$n")"
+		if pprof_on; then orderer_pprof_port "$n"; fi
+	done
+	for n in "${PEERS[@]}"; do
+		echo "$(peer_port "$n") $(peer_cc_port "$n") $(peer_ops_port "$n")"
+		if pprof_on; then peer_pprof_port "$n"; fi
+	done
+	for o in "${ORGS[@]}"; do
+		echo "$(cc_port fedmeter "$o") $(cc_port putget "$o")"
+		if pprof_on; then cc_pprof_port "$o"; fi
+	done
 }
 orderer_addr() { echo "127.0.0.1:$(orderer_port "${1:-orderer1}")"; }
 peer_addr() { echo "127.0.0.1:$(peer_port "$1")"; }
@@ -178,7 +195,7 @@ dump_env() { # name
 	local v
 	mkdir -p "$NET/env"
 	for v in $(compgen -e); do
-		case $v in CORE_* | ORDERER_* | FABRIC_LOGGING_* | CHAINCODE_* | FEDMETER_RULE_CACHE) printf '%s=%s\n' "$v" "${!v}" ;; esac
+		case $v in CORE_* | ORDERER_* | FABRIC_LOGGING_* | CHAINCODE_* | FEDMETER_RULE_CACHE | FEDMETER_PPROF_ADDRESS) printf '%s=%s\n' "$v" "${!v}" ;; esac
 	done >"$NET/env/$1.env"
 }
 
@@ -295,6 +312,9 @@ orderer_env() { # orderer -> exports for `orderer`
 	export ORDERER_FILELEDGER_LOCATION=$NET/data/$o
 	export ORDERER_CONSENSUS_WALDIR=$NET/data/$o/etcdraft/wal
 	export ORDERER_CONSENSUS_SNAPDIR=$NET/data/$o/etcdraft/snapshot
+	if pprof_on; then
+		export ORDERER_GENERAL_PROFILE_ENABLED=true ORDERER_GENERAL_PROFILE_ADDRESS=127.0.0.1:$(orderer_pprof_port "$o")
+	fi
 }
 
 peer_node_env() { # peer -> exports for `peer node start`
@@ -322,6 +342,9 @@ peer_node_env() { # peer -> exports for `peer node start`
 	export CORE_PEER_FILESYSTEMPATH=$NET/data/$p
 	export CORE_LEDGER_SNAPSHOTS_ROOTDIR=$NET/data/$p/snapshots
 	export CORE_OPERATIONS_LISTENADDRESS=127.0.0.1:$(peer_ops_port "$p")
+	if pprof_on; then
+		export CORE_PEER_PROFILE_ENABLED=true CORE_PEER_PROFILE_LISTENADDRESS=127.0.0.1:$(peer_pprof_port "$p")
+	fi
 	# No Docker: chaincode runs only as a service through the ccaas builder,
 	# and an empty VM endpoint drops the Docker health check.
 	export CORE_VM_ENDPOINT=
@@ -538,6 +561,7 @@ deploy() { # contract: build, package, install, start services, approve, commit
 			# fedmeter keeps the rules it ran here: a restarted service
 			# neither reads them from the peer again nor recompiles them.
 			[ "$cc" = fedmeter ] && [ "$RUNTIME" != docker ] && export FEDMETER_RULE_CACHE=$NET/data/cc-$cc-org$o/rules
+			if [ "$cc" = fedmeter ] && pprof_on; then export FEDMETER_PPROF_ADDRESS=127.0.0.1:$(cc_pprof_port "$o"); fi
 			start_proc "cc-$cc-org$o" "$NET/bin/$cc"
 		)
 		wait_port "cc-$cc-org$o" "$(cc_port "$cc" "$o")"

@@ -12,11 +12,17 @@
 // the rules it has run (their modules and compiled code,
 // chaincode.NewWasmPricer), so that after a restart it neither reads them
 // from the peer again nor compiles them again. Bills do not depend on it.
+//
+// FEDMETER_PPROF_ADDRESS, if set (host:port), serves Go's net/http/pprof
+// there: for profiling the service under load (network.sh sets it with
+// FEDMETER_PPROF=1). Keep it on a loopback address.
 package main
 
 import (
 	"fmt"
 	"log"
+	"net/http"
+	_ "net/http/pprof" // served only with FEDMETER_PPROF_ADDRESS
 	"os"
 	"strconv"
 
@@ -29,6 +35,14 @@ func main() {
 	if dir := os.Getenv("FEDMETER_RULE_CACHE"); dir != "" {
 		opts = append(opts, chaincode.WithPricer(chaincode.NewWasmPricer(dir)))
 		log.Printf("fedmeter-cc: keeping rules in %s", dir)
+	}
+	if addr := os.Getenv("FEDMETER_PPROF_ADDRESS"); addr != "" {
+		go func() {
+			log.Printf("fedmeter-cc: pprof on %s", addr)
+			if err := http.ListenAndServe(addr, nil); err != nil {
+				log.Printf("fedmeter-cc: pprof on %s: %v", addr, err)
+			}
+		}()
 	}
 	cc, err := chaincode.NewChaincode(opts...)
 	if err != nil {

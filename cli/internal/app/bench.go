@@ -107,6 +107,10 @@ type benchStep struct {
 	SetupSeconds float64 `json:"setup_seconds"`
 	// Settle is the wait for a quiet network before the step (--settle).
 	Settle *benchSettle `json:"settle,omitempty"`
+	// NodeProfiles is the folder of the nodes' CPU profiles over the
+	// measured window (--node-profiles), ProfileError what failed there.
+	NodeProfiles string `json:"node_profiles,omitempty"`
+	ProfileError string `json:"node_profile_error,omitempty"`
 	// CPU is CPU time per committed operation in the window, in ms.
 	CPU *cpuPerOp `json:"cpu_ms_per_tx,omitempty"`
 }
@@ -134,8 +138,10 @@ type completion struct {
 // runLoad runs op under ls and measures the window after the warm-up.
 // netdir (may be empty) is a Fabric network's state folder for CPU and log
 // counts; retried snapshots the failed attempts the gateway backend
-// retried, by error kind.
-func runLoad(ctx context.Context, ls loadSpec, op opFunc, netdir string, retried func() map[string]int) *benchStep {
+// retried, by error kind. window, if not nil, is called as the measured
+// window opens, with its length, and returns what to wait for once it
+// has closed (the nodes' profiles).
+func runLoad(ctx context.Context, ls loadSpec, op opFunc, netdir string, retried func() map[string]int, window func(time.Duration) func() error) *benchStep {
 	var (
 		mu        sync.Mutex
 		done      []completion
@@ -241,6 +247,10 @@ func runLoad(ctx context.Context, ls loadSpec, op opFunc, netdir string, retried
 	s0 = sampleCPU(netdir)
 	logs0 = logSizes(netdir)
 	r0 := retried()
+	var windowDone func() error
+	if window != nil {
+		windowDone = window(ls.Duration)
+	}
 	winEnd := winStart.Add(ls.Duration)
 	if !exhaustedEarly {
 		select {
@@ -265,6 +275,11 @@ func runLoad(ctx context.Context, ls loadSpec, op opFunc, netdir string, retried
 	r1 := retried()
 
 	st := &benchStep{Load: ls.String(), InFlight: ls.InFlight, Rate: ls.Rate, Errors: map[string]int{}}
+	if windowDone != nil {
+		if err := windowDone(); err != nil {
+			st.ProfileError = err.Error()
+		}
+	}
 	select {
 	case <-exhausted:
 		st.PoolExhausted = true

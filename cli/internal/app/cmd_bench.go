@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -85,6 +86,9 @@ bench on a ledger made for it.
 FABRIC: with --netdir (the network's state folder, ~/.fedmeter/fabric) it
 also reports the CPU the network's processes spent per transaction (peers,
 orderers, chaincode services; Linux) and counts mismatches the peers logged.
+With --node-profiles DIR, on a network started with FEDMETER_PPROF=1, it
+also saves a CPU profile of every node over each step's measured window
+(DIR/<nn>-<workload>-<load>/<node>.pprof; go tool pprof reads them).
 
 Examples:
    fedmeter init --data /tmp/b && fedmeter --data /tmp/b bench usage release --rule build/rules/ecs.wasm
@@ -175,6 +179,7 @@ func benchCommand(st *state) *cli.Command {
 			&cli.IntFlag{Name: "rounds", Value: 1, Usage: "run every step `N` times, round after round; --compare judges the goals on the median round"},
 			&cli.DurationFlag{Name: "settle", Value: time.Minute, Usage: "Fabric with --netdir: before each step, wait up to `D` for the network's CPU to fall back to its idle level (0: do not wait)"},
 			&cli.StringFlag{Name: "netdir", Usage: "Fabric network state `DIR` (network.sh's, e.g. ~/.fedmeter/fabric): CPU per transaction and the peers' mismatch logs"},
+			&cli.StringFlag{Name: "node-profiles", Usage: "with --netdir, on a network started with FEDMETER_PPROF=1: a CPU profile of every node over each step's measured window, in `DIR`/<nn>-<workload>-<load>/<node>.pprof (go tool pprof)"},
 		},
 		Action: func(c *cli.Context) error { return st.bench(c) },
 	}
@@ -312,12 +317,17 @@ func (st *state) bench(c *cli.Context) error {
 				WithHint("give the Fabric network's state folder (FEDMETER_NET_DIR of network.sh, default ~/.fedmeter/fabric)")
 		}
 	}
+	profiler, err := benchProfiler(c)
+	if err != nil {
+		return err
+	}
 
 	env, err := st.openBench(c)
 	if err != nil {
 		return err
 	}
 	defer env.close()
+	env.profiler = profiler
 	p := st.printer(c)
 	rep := &benchReport{Backend: env.backendName(), Identity: env.provider, Chaincode: env.chaincode(), Run: env.run, Steps: []*benchStep{}}
 	for _, w := range work {
@@ -389,6 +399,12 @@ func (st *state) bench(c *cli.Context) error {
 		p.Printf("%s\n", streamRow(row))
 		if step.FirstError != "" {
 			p.Printf("  first error: %s\n", step.FirstError)
+		}
+		if step.NodeProfiles != "" {
+			p.Printf("  node profiles: %s\n", step.NodeProfiles)
+		}
+		if step.ProfileError != "" {
+			p.Printf("  %s\n", step.ProfileError)
 		}
 		if step.UsageWaits > 0 {
 			p.Printf("  %d batches waited for their synthetic periods to end; raise --usage-resources to spread the records wider\n", step.UsageWaits)
@@ -565,7 +581,9 @@ type benchEnv struct {
 	quoteArgs    []string
 	billsOK      bool
 	nextCons     atomic.Uint64
-	idleCPU      float64 // the network's lowest CPU rate seen, ms a second (settle)
+	idleCPU      float64       // the network's lowest CPU rate seen, ms a second (settle)
+	profiler     *nodeProfiler // --node-profiles, or nil
+	steps        int           // steps run so far (names the profiles' folders)
 }
 
 const (
@@ -766,7 +784,16 @@ func (env *benchEnv) step(ctx context.Context, w string, ls loadSpec, putTPS flo
 	op, meta, setup := pre.op, pre.meta, pre.setup
 	settle := env.settle(ctx)
 	waits := env.usageWaits.Load()
-	st := runLoad(ctx, ls, op, env.c.String("netdir"), env.retried)
+	env.steps++
+	var window func(time.Duration) func() error
+	profDir := fmt.Sprintf("%02d-%s-%s", env.steps, w, ls)
+	if env.profiler != nil {
+		window = func(d time.Duration) func() error { return env.profiler.start(ctx, profDir, d) }
+	}
+	st := runLoad(ctx, ls, op, env.c.String("netdir"), env.retried, window)
+	if env.profiler != nil {
+		st.NodeProfiles = filepath.Join(env.profiler.dir, profDir)
+	}
 	st.UsageWaits = env.usageWaits.Load() - waits
 	st.Workload, st.Chaincode, st.Function, st.Kind, st.Batch = w, meta.chaincode, meta.fn, meta.kind, meta.batch
 	st.SetupSeconds = math.Round(setup.Seconds()*100) / 100
