@@ -151,9 +151,9 @@ type Module struct {
 	// pool holds idle instances, restored when taken; slots bounds the
 	// instances in use, so that a burst of calls waits for one rather
 	// than instantiating more. A call does not block (the rule has no I/O),
-	// so more instances than CPUs run no faster; each extra one costs an
-	// instantiation, a grow and the page faults of a fresh 2.8 MB memory,
-	// and was discarded on return when the pool was full.
+	// so more instances than CPUs run no faster, and each extra one would
+	// cost an instantiation, a grow and the page faults of a fresh 2.8 MB
+	// memory (RATIONALE.md, "Calls").
 	pool  chan *instance
 	slots chan struct{}
 	made  atomic.Int64 // instances ever made (tests: the bound holds)
