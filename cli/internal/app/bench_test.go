@@ -242,6 +242,26 @@ func TestMedian(t *testing.T) {
 	}
 }
 
+func TestGoalDigits(t *testing.T) {
+	for _, c := range []struct {
+		v, want float64
+		digits  int
+		shown   string
+	}{
+		{0.6, 0.7, 2, "0.60"},    // far from the goal
+		{0.717, 0.7, 2, "0.72"},  // met, and reads met
+		{0.697, 0.7, 2, "0.697"}, // not met: 0.70 would read as met
+		{0.6999, 0.7, 2, "0.6999"},
+		{49.96, 50, 1, "49.96"},
+		{50.04, 50, 1, "50.0"},
+	} {
+		d := goalDigits(c.v, c.want, c.digits)
+		if got := strconv.FormatFloat(c.v, 'f', d, 64); got != c.shown {
+			t.Errorf("goalDigits(%v, %v, %d) shows %s, want %s", c.v, c.want, c.digits, got, c.shown)
+		}
+	}
+}
+
 func TestErrorKind(t *testing.T) {
 	for _, c := range []struct {
 		msg, kind string

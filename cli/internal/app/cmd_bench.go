@@ -1429,21 +1429,22 @@ func benchRatios(steps []*benchStep) ([]*benchRatio, []*benchGoal) {
 			return
 		}
 		var per []float64
-		var one string
+		var best, base float64
 		for _, r := range rounds {
 			if f := byRound[r]; f.base[fig] > 0 && f.best[fig] > 0 {
 				per = append(per, f.best[fig]/f.base[fig])
-				one = fmt.Sprintf("%.*fx (%.0f / %.0f)", digits, f.best[fig]/f.base[fig], f.best[fig], f.base[fig])
+				best, base = f.best[fig], f.base[fig]
 			}
 		}
 		if len(per) == 0 {
 			return
 		}
-		g := &benchGoal{Goal: text, Capacity: one, SameLoad: fmt.Sprintf("%.*fx to %.*fx", digits, sp.lo, digits, sp.hi)}
 		med := median(per)
+		d := goalDigits(med, want, digits)
+		g := &benchGoal{Goal: text, Capacity: fmt.Sprintf("%.*fx (%.0f / %.0f)", d, med, best, base), SameLoad: fmt.Sprintf("%.*fx to %.*fx", digits, sp.lo, digits, sp.hi)}
 		if len(per) > 1 {
 			sorted := slices.Sorted(slices.Values(per))
-			g.Capacity = fmt.Sprintf("%.*fx (median of %d rounds, %.*fx to %.*fx)", digits, med, len(per), digits, sorted[0], digits, sorted[len(sorted)-1])
+			g.Capacity = fmt.Sprintf("%.*fx (median of %d rounds, %.*fx to %.*fx)", d, med, len(per), digits, sorted[0], digits, sorted[len(sorted)-1])
 			for _, r := range per {
 				g.Rounds = append(g.Rounds, r2(r))
 			}
@@ -1455,6 +1456,19 @@ func benchRatios(steps []*benchStep) ([]*benchRatio, []*benchGoal) {
 	goal("usage records/s >= 50x Put tx/s", "usage records/s", "usage records", 50, 1)
 	goals = append(goals, &benchGoal{Goal: "0 endorsement mismatches", Capacity: strconv.Itoa(mismatches), Met: mismatches == 0})
 	return ratios, goals
+}
+
+// goalDigits is how many decimals to show figure v against goal want:
+// digits, or more where digits would round v onto the goal's other side
+// (0.697 printed as 0.70x beside "not met").
+func goalDigits(v, want float64, digits int) int {
+	for d := digits; d < digits+4; d++ {
+		p := math.Pow(10, float64(d))
+		if (math.Round(v*p)/p >= want) == (v >= want) {
+			return d
+		}
+	}
+	return digits + 4
 }
 
 // median is the middle of xs (the mean of the middle two of an even count).
