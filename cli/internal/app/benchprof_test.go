@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -48,9 +49,14 @@ func TestProfileTargets(t *testing.T) {
 }
 
 func TestNodeProfilerStart(t *testing.T) {
-	var asked []string
+	var (
+		mu    sync.Mutex
+		asked []string
+	)
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		asked = append(asked, r.URL.Path+"?"+r.URL.RawQuery)
+		mu.Unlock()
 		w.Write([]byte("profile bytes"))
 	}))
 	defer ok.Close()
@@ -71,6 +77,8 @@ func TestNodeProfilerStart(t *testing.T) {
 	if strings.Contains(err.Error(), "peer0.org1") {
 		t.Errorf("err = %v names the node that worked", err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(asked) != 1 || asked[0] != "/debug/pprof/profile?seconds=1" {
 		t.Errorf("asked %v, want one profile of 1 s (whole seconds of the window)", asked)
 	}
