@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -88,5 +90,45 @@ func TestNodeProfilerStart(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "01-put-inflight=128", "orderer1.pprof")); !os.IsNotExist(err) {
 		t.Errorf("a failed profile left a file: %v", err)
+	}
+}
+
+// TestRunLoadWindow: runLoad opens the profiles' window with the measured
+// duration after the warm-up, waits for them after it, and records what
+// failed there in the step.
+func TestRunLoadWindow(t *testing.T) {
+	ls := loadSpec{InFlight: 2, Warmup: 50 * time.Millisecond, Duration: 200 * time.Millisecond}
+	var ops atomic.Int64
+	op := func(ctx context.Context) (int, error) {
+		time.Sleep(time.Millisecond)
+		ops.Add(1)
+		return 1, nil
+	}
+	var (
+		opened  time.Duration
+		atOpen  int64
+		waited  bool
+		started = time.Now()
+		openAt  time.Duration
+	)
+	window := func(d time.Duration) func() error {
+		opened, atOpen, openAt = d, ops.Load(), time.Since(started)
+		return func() error {
+			waited = true
+			return errors.New("node profiles of 01-put: orderer1 (127.0.0.1:7058): 404 Not Found")
+		}
+	}
+	st := runLoad(context.Background(), ls, op, "", func() map[string]int { return nil }, window)
+	if opened != ls.Duration {
+		t.Errorf("window opened for %v, want the measured %v", opened, ls.Duration)
+	}
+	if atOpen == 0 || openAt < ls.Warmup {
+		t.Errorf("window opened at %v after %d operations; want after the %v warm-up", openAt, atOpen, ls.Warmup)
+	}
+	if !waited {
+		t.Error("runLoad did not wait for the window's work")
+	}
+	if !strings.Contains(st.ProfileError, "orderer1") {
+		t.Errorf("ProfileError = %q, want the window's error", st.ProfileError)
 	}
 }
