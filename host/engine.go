@@ -213,7 +213,7 @@ func (h *Host) load(ctx context.Context, p *Prepared) (*Module, error) {
 }
 
 // instancesPerModule bounds a module's instances: calls in flight beyond
-// it wait for one to be returned (BenchmarkWarmCallParallel).
+// it wait for one to be returned (TestConcurrentCallsShareInstances).
 const instancesPerModule = 8
 
 func memView(mem api.Memory) []byte {

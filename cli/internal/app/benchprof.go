@@ -33,44 +33,42 @@ func profileTargets(netdir string) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for _, f := range files {
-		addr, on, err := profileAddr(f)
+		addr, err := profileAddr(f)
 		if err != nil {
 			return nil, err
 		}
-		if addr != "" && on {
+		if addr != "" {
 			out[strings.TrimSuffix(filepath.Base(f), ".env")] = addr
 		}
 	}
 	return out, nil
 }
 
-// profileAddr returns the pprof address an env file names, and whether
-// profiling is on in it (a peer's and an orderer's also need their
-// ..._PROFILE_ENABLED=true).
-func profileAddr(file string) (addr string, on bool, err error) {
+// profileAddr returns the pprof address an env file names, or "" when it
+// names none or profiling is off in it (a peer's and an orderer's
+// ..._PROFILE_ENABLED is not true).
+func profileAddr(file string) (string, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return "", false, err
+		return "", err
 	}
 	defer f.Close()
-	on = true
+	addr, on := "", true
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), "=")
-		if !ok {
-			continue
-		}
 		switch {
+		case !ok:
 		case k == "CORE_PEER_PROFILE_ENABLED" || k == "ORDERER_GENERAL_PROFILE_ENABLED":
 			on = v == "true"
 		case slices.Contains(profileVars, k):
 			addr = v
 		}
 	}
-	if addr == "" {
-		on = false
+	if !on {
+		addr = ""
 	}
-	return addr, on, sc.Err()
+	return addr, sc.Err()
 }
 
 // nodeProfiler takes a CPU profile of every profiled node over each
