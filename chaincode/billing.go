@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -186,15 +185,6 @@ func lines(b host.Bill) []BillLine {
 	return ls
 }
 
-// billIndex is the value of the bill index keys: enough for totals without
-// reading the bill.
-type billIndex struct {
-	Counterparty string `json:"counterparty"`
-	Currency     string `json:"currency"`
-	Scale        int    `json:"scale"`
-	Amount       int64  `json:"amount"`
-}
-
 // billingKeys are the keys that billing r reads before its rule is known:
 // the type's activations, the provider's price book for the type and the
 // quota (issueBill then reads the rule and scans the usage).
@@ -234,13 +224,7 @@ func (c *Contract) issueBill(t *txn, r *Resource, end int64, kind string) (*Bill
 	if err := t.putJSON(key(pfxBill, b.ID), b); err != nil {
 		return nil, err
 	}
-	idx := func(cp string) billIndex {
-		return billIndex{Counterparty: cp, Currency: b.Currency, Scale: b.Scale, Amount: b.Amount}
-	}
-	if err := t.putJSON(key(pfxBillProvider, b.Provider, pad(end), b.ID), idx(b.Consumer)); err != nil {
-		return nil, err
-	}
-	if err := t.putJSON(key(pfxBillConsumer, b.Consumer, pad(end), b.ID), idx(b.Provider)); err != nil {
+	if err := t.putJSON(billIndexKey(b), billIndex{Currency: b.Currency, Scale: b.Scale, Amount: b.Amount}); err != nil {
 		return nil, err
 	}
 	if err := t.setEvent("BillIssued", billEvent{ID: b.ID, Kind: b.Kind, Provider: b.Provider, Consumer: b.Consumer,
@@ -376,7 +360,8 @@ func (c *Contract) billList(ctx contractapi.TransactionContextInterface, role, o
 	if err != nil {
 		return "", err
 	}
-	if _, err := t.member("read bills"); err != nil {
+	cons, err := t.member("read bills")
+	if err != nil {
 		return "", err
 	}
 	if err := checkOrg(role, org); err != nil {
@@ -385,22 +370,27 @@ func (c *Contract) billList(ctx contractapi.TransactionContextInterface, role, o
 	if org != t.msp {
 		return "", errf("only identities of %s may list the bills where it is the %s; the caller is %s", org, role, t.role())
 	}
-	base := pfxBillProvider
-	if role == "consumer" {
-		base = pfxBillConsumer
-	}
-	pfx := key(base, org) + "/"
-	start, end, _, _, err := timeRange(pfx, from, to)
+	n, err := parsePage(pageSize)
 	if err != nil {
 		return "", err
 	}
-	page, err := scanPage(t, start, end, pageSize, bookmark, func(k string, v []byte) (*Bill, bool, error) {
-		b, err := t.loadBill(k[strings.LastIndex(k, "/")+1:])
-		return b, err == nil, err
-	})
+	streams, _, _, err := t.billStreams(cons, role, org, from, to)
 	if err != nil {
 		return "", err
 	}
+	pos, next, err := billPage(t, streams, n, bookmark)
+	if err != nil {
+		return "", err
+	}
+	page := &Page[*Bill]{Items: make([]*Bill, 0, len(pos)), Bookmark: next}
+	for _, p := range pos {
+		b, err := t.loadBill(p[21:])
+		if err != nil {
+			return "", fmt.Errorf("the bill index names bill %s: %w", p[21:], err)
+		}
+		page.Items = append(page.Items, b)
+	}
+	page.Count = len(page.Items)
 	return out(page)
 }
 
@@ -467,58 +457,28 @@ func (c *Contract) BillTotals(ctx contractapi.TransactionContextInterface, from,
 }
 
 func (t *txn) totals(from, to string, receivable, payable bool) (*Totals, error) {
+	cons, err := t.consortium()
+	if err != nil {
+		return nil, err
+	}
 	tot := &Totals{Org: t.msp, Receivable: []Total{}, Payable: []Total{}}
 	for _, side := range []struct {
 		on   bool
-		base string
+		role string
 		name string
 		dst  *[]Total
-	}{{receivable, pfxBillProvider, "receivable", &tot.Receivable}, {payable, pfxBillConsumer, "payable", &tot.Payable}} {
+	}{{receivable, "provider", "receivable", &tot.Receivable}, {payable, "consumer", "payable", &tot.Payable}} {
 		if !side.on {
 			continue
 		}
-		pfx := key(side.base, t.msp) + "/"
-		start, end, f, tt, err := timeRange(pfx, from, to)
+		streams, f, tt, err := t.billStreams(cons, side.role, t.msp, from, to)
 		if err != nil {
 			return nil, err
 		}
 		tot.From, tot.To = f, tt
-		sums := map[[3]string]*Total{}
-		err = scanAll(t, start, end, func(k string, v []byte) error {
-			var ix billIndex
-			if err := json.Unmarshal(v, &ix); err != nil {
-				return fmt.Errorf("the stored value of %s is corrupt: %v", k, err)
-			}
-			id := [3]string{ix.Counterparty, ix.Currency, itoa(ix.Scale)}
-			s := sums[id]
-			if s == nil {
-				s = &Total{Counterparty: ix.Counterparty, Currency: ix.Currency, Scale: ix.Scale}
-				sums[id] = s
-			}
-			amt, err := addChecked(side.name+" total with "+ix.Counterparty+" in "+ix.Currency, s.Amount, ix.Amount)
-			if err != nil {
-				return err
-			}
-			s.Amount = amt
-			s.Bills++
-			return nil
-		})
-		if err != nil {
+		if *side.dst, err = billTotals(t, streams, side.name); err != nil {
 			return nil, err
 		}
-		for _, s := range sums {
-			*side.dst = append(*side.dst, *s)
-		}
-		sort.Slice(*side.dst, func(i, j int) bool {
-			a, b := (*side.dst)[i], (*side.dst)[j]
-			if a.Counterparty != b.Counterparty {
-				return a.Counterparty < b.Counterparty
-			}
-			if a.Currency != b.Currency {
-				return a.Currency < b.Currency
-			}
-			return a.Scale < b.Scale
-		})
 	}
 	return tot, nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ func billingPeriodsListsAndTotals(t *testing.T, e *env) {
 		t.Fatalf("BillClose returned %+v and %+v; the bills are %+v and %+v", s1, s2, b1, b2)
 	}
 	e.advance(24 * time.Hour)
-	e.ok("org1.agent", "BillClose", "r3", "")
+	e.ok("org1.agent", "BillClose", "r3", js(t0.Unix()+2700)) // between r1's first two bills
 	e.ok("org2.user", "ResourceRelease", "r1")
 	e.ok("org1.user", "ResourceRelease", "r5")
 	e.fail("resource r1 is released; only an active resource has an open billing period", "org1.agent", "BillClose", "r1", "")
@@ -99,20 +100,26 @@ func billingPeriodsListsAndTotals(t *testing.T, e *env) {
 		sumR1 += b.Amount
 	}
 
-	// Pagination over Org1's receivables: 4 bills (3 for r1, 1 for r3).
-	var ids []string
-	bm := ""
-	for i := 0; ; i++ {
-		p := decode[Page[Bill]](t, e.eval("org1.user", "BillListByProvider", org1, "", "", "1", bm))
-		for _, b := range p.Items {
-			ids = append(ids, b.ID)
+	// Org1's receivables are 4 bills from two counterparties' streams (3
+	// for r1 to Org2, 1 for r3 to Org3), merged by period end: every page
+	// size gives the same list, in (end, ID) order.
+	var order []string
+	for size := 5; size >= 1; size-- {
+		var ids []string
+		bm := ""
+		for i := 0; ; i++ {
+			p := decode[Page[Bill]](t, e.eval("org1.user", "BillListByProvider", org1, "", "", itoa(size), bm))
+			for _, b := range p.Items {
+				ids = append(ids, fmt.Sprintf("%020d/%s", b.Period.End, b.ID))
+			}
+			if bm = p.Bookmark; bm == "" || i > 10 {
+				break
+			}
 		}
-		if bm = p.Bookmark; bm == "" || i > 10 {
-			break
+		if len(ids) != 4 || !sort.StringsAreSorted(ids) || !strings.HasSuffix(ids[1], "/r3:000001") || (order != nil && js(ids) != js(order)) {
+			t.Fatalf("provider bills in pages of %d: %v, want 4 in order (pages of 5: %v)", size, ids, order)
 		}
-	}
-	if len(ids) != 4 {
-		t.Fatalf("paged provider bills %v", ids)
+		order = ids
 	}
 	// Period filter on period end: [t0+1h, t0+1h+1s) holds b2 only.
 	p := decode[Page[Bill]](t, e.eval("org1.user", "BillListByProvider", org1, js(t0.Unix()+3600), js(t0.Unix()+3601), "", ""))
@@ -122,7 +129,10 @@ func billingPeriodsListsAndTotals(t *testing.T, e *env) {
 	e.fail("to 5 must be after from 10", "org1.user", "BillListByProvider", org1, "10", "5", "", "")
 	e.fail("only identities of Org1MSP may list the bills where it is the provider; the caller is a client of Org2MSP", "org2.user", "BillListByProvider", org1, "", "", "", "")
 	e.fail("page_size must be between 1 and 500", "org1.user", "BillListByProvider", org1, "", "", "0", "")
-	e.fail("is not from this query", "org1.user", "BillListByProvider", org1, "", "", "", "bill-by-provider/Org2MSP/x")
+	for _, bm := range []string{"bill-by-provider/Org2MSP/x", "bill-by-pair/Org1MSP/Org2MSP/" + order[0], "0000000000000000000x/r1:000001", order[0][:20]} {
+		e.fail("is not from this query", "org1.user", "BillListByProvider", org1, "", "", "", bm)
+	}
+	e.fail("is not from this query", "org1.user", "BillListByProvider", org1, js(t0.Unix()+3600), "", "", order[0])
 	cb := decode[Page[Bill]](t, e.eval("org3.user", "BillListByConsumer", org3, "", "", "", ""))
 	if cb.Count != 1 || cb.Items[0].Resource != "r3" {
 		t.Fatalf("Org3's bills %+v", cb)
@@ -143,9 +153,9 @@ func billingPeriodsListsAndTotals(t *testing.T, e *env) {
 	if js(tot) != js(want) {
 		t.Fatalf("totals\n got %s\nwant %s", js(tot), js(want))
 	}
-	// The first hour only: b1 and b2.
+	// The first hour only: b1 and b2, and r3's bill.
 	tot = decode[Totals](t, e.eval("org1.user", "BillTotals", "", js(t0.Unix()+3601)))
-	if len(tot.Receivable) != 1 || tot.Receivable[0].Amount != b1.Amount+b2.Amount || len(tot.Payable) != 0 {
+	if len(tot.Receivable) != 2 || tot.Receivable[0].Amount != b1.Amount+b2.Amount || tot.Receivable[1] != want.Receivable[1] || len(tot.Payable) != 0 {
 		t.Fatalf("first-hour totals %s", js(tot))
 	}
 	hist := decode[[]HistoryEntry](t, e.eval("org2.user", "History", "resource", "r1"))
@@ -468,4 +478,45 @@ func TestRangeClose(t *testing.T) {
 	if n := trips("ResourceRelease", "r2"); n != 4 {
 		t.Errorf("a release with no usage read in %d trips, want 4", n)
 	}
+}
+
+// TestFormerMembersBills: an org removed from the consortium keeps its
+// bills in its counterparties' lists and totals (the bill index is one key
+// per pair, and lists read a stream per member and former member).
+func TestFormerMembersBills(t *testing.T) {
+	forLedgers(t, "", func(t *testing.T, e *env) {
+		e.initConsortium()
+		e.market()
+		e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+		e.activeResource("r1")
+		e.advance(2 * time.Hour)
+		s := decode[releaseResult](t, e.ok("org2.user", "ResourceRelease", "r1")).Bill
+		if s == nil || s.Amount == 0 {
+			t.Fatalf("release billed %+v", s)
+		}
+		vote := func(kind string) {
+			p := decode[Proposal](t, e.ok("org1.admin", "ConsortiumPropose", kind, org2, ""))
+			e.ok("org1.admin", "ConsortiumVote", p.ID, "approve")
+			e.ok("org3.admin", "ConsortiumVote", p.ID, "approve")
+		}
+		vote(KindMemberRemove)
+		if c := decode[Consortium](t, e.eval("org1.user", "ConsortiumGet")); js(c.Members) != js([]string{org1, org3}) || js(c.Former) != js([]string{org2}) {
+			t.Fatalf("consortium after removing Org2: members %v, former %v", c.Members, c.Former)
+		}
+		p := decode[Page[Bill]](t, e.eval("org1.user", "BillListByProvider", org1, "", "", "", ""))
+		if p.Count != 1 || p.Items[0].ID != s.ID || p.Items[0].Consumer != org2 {
+			t.Fatalf("Org1's bills after Org2 left: %+v", p)
+		}
+		tot := decode[Totals](t, e.eval("org1.user", "BillTotals", "", ""))
+		if len(tot.Receivable) != 1 || tot.Receivable[0] != (Total{Counterparty: org2, Currency: "CNY", Scale: 2, Amount: s.Amount, Bills: 1}) {
+			t.Fatalf("Org1's totals after Org2 left: %s", js(tot))
+		}
+		vote(KindMemberAdd)
+		if c := decode[Consortium](t, e.eval("org1.user", "ConsortiumGet")); js(c.Members) != js([]string{org1, org2, org3}) || c.Former != nil {
+			t.Fatalf("consortium after Org2 rejoined: members %v, former %v", c.Members, c.Former)
+		}
+		if p := decode[Page[Bill]](t, e.eval("org2.user", "BillListByConsumer", org2, "", "", "", "")); p.Count != 1 || p.Items[0].ID != s.ID {
+			t.Fatalf("Org2's bills after it rejoined: %+v", p)
+		}
+	})
 }

@@ -338,14 +338,11 @@ func (c *Contract) ConsortiumVote(ctx contractapi.TransactionContextInterface, p
 		case KindMemberAdd:
 			cons.Members = append(cons.Members, p.Subject)
 			sort.Strings(cons.Members)
+			cons.Former = without(cons.Former, p.Subject)
 		case KindMemberRemove:
-			kept := cons.Members[:0:0]
-			for _, m := range cons.Members {
-				if m != p.Subject {
-					kept = append(kept, m)
-				}
-			}
-			cons.Members = kept
+			cons.Members = without(cons.Members, p.Subject)
+			cons.Former = append(cons.Former, p.Subject)
+			sort.Strings(cons.Former)
 		case KindPolicySet:
 			cons.Policy = *p.Policy
 		case KindTypeSet:

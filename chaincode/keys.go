@@ -17,7 +17,7 @@ import (
 // consortium, and every transaction refuses a ledger that records another:
 // a contract reading keys of a layout it does not know would not fail, it
 // would find nothing (usage billed as zero).
-const LedgerLayout = 2
+const LedgerLayout = 3
 
 // ErrLedgerLayout is the error of a transaction on a ledger whose
 // consortium records another layout than LedgerLayout.
@@ -37,11 +37,10 @@ const (
 	pfxResource     = "resource/"      // resource/<id>
 	pfxResProvider  = "resource-by-provider/"
 	pfxResConsumer  = "resource-by-consumer/"
-	pfxUsage        = "usage/"    // usage/<resource>/<end:011>/<start:011> -> the period's records (usage.go)
-	pfxUsageID      = "usage-id/" // usage-id/<provider>/<record id>: chosen IDs only
-	pfxBill         = "bill/"     // bill/<bill id>
-	pfxBillProvider = "bill-by-provider/"
-	pfxBillConsumer = "bill-by-consumer/"
+	pfxUsage        = "usage/"        // usage/<resource>/<end:011>/<start:011> -> the period's records (usage.go)
+	pfxUsageID      = "usage-id/"     // usage-id/<provider>/<record id>: chosen IDs only
+	pfxBill         = "bill/"         // bill/<bill id>
+	pfxBillPair     = "bill-by-pair/" // bill-by-pair/<provider>/<consumer>/<end:020>/<bill id> (billindex.go)
 )
 
 // consortiumProposalSubject is the subject under which the one open

@@ -37,9 +37,13 @@ type TypeDef struct {
 
 // Consortium is the member list, the approval policy and the type catalog.
 type Consortium struct {
-	Members []string  `json:"members"`
-	Policy  Policy    `json:"policy"`
-	Types   []TypeDef `json:"types"`
+	Members []string `json:"members"`
+	// Former lists the orgs removed from the consortium (and not added
+	// again), sorted: their bills stay in the other orgs' bill lists and
+	// totals.
+	Former []string  `json:"former,omitempty"`
+	Policy Policy    `json:"policy"`
+	Types  []TypeDef `json:"types"`
 	// Version counts the changes since ConsortiumInit (which makes it 1).
 	Version int `json:"version"`
 	// Layout is the key layout the ledger is written in (LedgerLayout when

@@ -3,6 +3,7 @@ package chaincode
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -87,12 +88,18 @@ func (it *rangeIter) close() {
 
 // scanAll calls f on every key in [start, end).
 func scanAll(t *txn, start, end string, f func(k string, v []byte) error) error {
+	return scanN(t, start, end, math.MaxInt, f)
+}
+
+// scanN calls f for each of the first n entries of [start, end), in key
+// order.
+func scanN(t *txn, start, end string, n int, f func(k string, v []byte) error) error {
 	it, err := openRange(t, start, end)
 	if err != nil {
 		return err
 	}
 	defer it.close()
-	for it.HasNext() {
+	for ; n > 0 && it.HasNext(); n-- {
 		kv, err := it.Next()
 		if err != nil {
 			return fmt.Errorf("range query failed: %v", err)

@@ -339,7 +339,7 @@ func TestLedgerLayoutRefused(t *testing.T) {
 	if c := decode[Consortium](t, e.eval("org1.user", "ConsortiumGet")); c.Layout != LedgerLayout {
 		t.Fatalf("ConsortiumInit recorded layout %d, want %d", c.Layout, LedgerLayout)
 	}
-	for _, layout := range []string{`,"layout":0`, `,"layout":1`, `,"layout":3`, ``} {
+	for _, layout := range []string{`,"layout":0`, `,"layout":1`, fmt.Sprintf(`,"layout":%d`, LedgerLayout-1), fmt.Sprintf(`,"layout":%d`, LedgerLayout+1), ``} {
 		var c map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(e.snapshot()[keyConsortium]), &c); err != nil {
 			t.Fatal(err)

@@ -292,6 +292,17 @@ func contains(list []string, v string) bool {
 	return false
 }
 
+// without returns list without v (a new slice; list is left alone).
+func without(list []string, v string) []string {
+	kept := list[:0:0]
+	for _, x := range list {
+		if x != v {
+			kept = append(kept, x)
+		}
+	}
+	return kept
+}
+
 // addChecked adds two int64 values, reporting overflow against field.
 func addChecked(field string, a, b int64) (int64, error) {
 	s := a + b
