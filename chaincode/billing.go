@@ -260,7 +260,7 @@ func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resour
 	if err := checkID("resource_id", resourceID); err != nil {
 		return "", err
 	}
-	if err := t.readAhead(keyConsortium, key(pfxResource, resourceID)); err != nil {
+	if err := t.readAhead(append(resourceKeys(resourceID), keyConsortium)...); err != nil {
 		return "", err
 	}
 	if _, err := t.member("close billing periods"); err != nil {

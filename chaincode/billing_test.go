@@ -438,7 +438,7 @@ func TestReleaseReadTrips(t *testing.T) {
 					got = append(got, k)
 				}
 			}
-			want := []string{"activation/ecs", "consortium", "price/" + org1 + "/ecs", "quota/" + org1 + "/" + org2, "resource/" + c.id}
+			want := []string{"activation/ecs", "consortium", "price/" + org1 + "/ecs", "quota/" + org1 + "/" + org2, "resource-state/" + c.id, "resource/" + c.id}
 			if !reflect.DeepEqual(got, want) || len(r.Reads) != len(want)+1 {
 				t.Errorf("%s read %v, want %v and the rule", c.fn, r.Reads, want)
 			}

@@ -25,16 +25,17 @@ var ErrLedgerLayout = errors.New("the ledger is in another key layout")
 
 const (
 	keyConsortium   = "consortium"
-	pfxProposal     = "proposal/"      // proposal/<id>
-	pfxProposalOpen = "proposal-open/" // proposal-open/<kind>/<subject> -> id
-	pfxRule         = "rule/"          // rule/<hash>
-	pfxRuleCode     = "rule-code/"     // rule-code/<hash> -> module bytes
-	pfxRuleName     = "rule-name/"     // rule-name/<name>/<version> -> hash
-	pfxActivation   = "activation/"    // activation/<type>
-	pfxPrice        = "price/"         // price/<provider>/<type>
-	pfxQuota        = "quota/"         // quota/<provider>/<consumer>
-	pfxQuotaFree    = "quota-free/"    // quota-free/<provider>/<consumer>/<resource> -> spec returned at release
-	pfxResource     = "resource/"      // resource/<id>
+	pfxProposal     = "proposal/"       // proposal/<id>
+	pfxProposalOpen = "proposal-open/"  // proposal-open/<kind>/<subject> -> id
+	pfxRule         = "rule/"           // rule/<hash>
+	pfxRuleCode     = "rule-code/"      // rule-code/<hash> -> module bytes
+	pfxRuleName     = "rule-name/"      // rule-name/<name>/<version> -> hash
+	pfxActivation   = "activation/"     // activation/<type>
+	pfxPrice        = "price/"          // price/<provider>/<type>
+	pfxQuota        = "quota/"          // quota/<provider>/<consumer>
+	pfxQuotaFree    = "quota-free/"     // quota-free/<provider>/<consumer>/<resource> -> spec returned at release
+	pfxResource     = "resource/"       // resource/<id> -> what is fixed at request (resources.go)
+	pfxResState     = "resource-state/" // resource-state/<id> -> what changes after it
 	pfxResProvider  = "resource-by-provider/"
 	pfxResConsumer  = "resource-by-consumer/"
 	pfxUsage        = "usage/"        // usage/<resource>/<end:011>/<start:011> -> the period's records (usage.go)

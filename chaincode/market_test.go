@@ -166,6 +166,7 @@ func TestUsage(t *testing.T) {
 	e.activeResource("r1")
 	e.ok("org2.user", "ResourceRequest", "r3", org3, "ecs", ecsSpec, "1", "")
 	e.ok("org2.user", "ResourceRequest", "pending", org1, "ecs", `{"vcpu":1}`, "1", "")
+	e.ok("org2.user", "ResourceRequest", "pending2", org1, "ecs", `{"vcpu":1}`, "1", "")
 	e.ok("org3.agent", "ResourceActivate", "r3")
 	e.advance(10 * time.Hour)
 	start, now := t0.Unix(), t0.Unix()+10*3600
@@ -193,6 +194,9 @@ func TestUsage(t *testing.T) {
 		{"future", "org1.agent", batch(rec("u1", "r1", "egress_gib", 1, start, now+1)), "is in the future"},
 		{"after expiry", "org3.agent", batch(rec("u1", "r3", "egress_gib", 1, start, start+86401)), "is after resource r3's allocation expires"},
 		{"not active", "org1.agent", batch(rec("u1", "pending", "egress_gib", 1, start, now)), "resource pending is not active yet"},
+		// pending2's state is byte for byte pending's (decodedResources
+		// shares the decoded value): the message still names pending2.
+		{"not active, same state", "org1.agent", batch(rec("u1", "pending2", "egress_gib", 1, start, now)), "resource pending2 is not active yet"},
 		{"same id twice in batch", "org1.agent", batch(rec("u1", "r1", "egress_gib", 1, start, now), rec("u1", "r1", "egress_gib", 2, start, now)), "records[1].id u1 appears twice in the batch with different content"},
 		{"second record bad", "org1.agent", batch(rec("u1", "r1", "egress_gib", 1, start, now), rec("u2", "r1", "egress_gib", 1, start, now+5)), "records[1].end"},
 	} {

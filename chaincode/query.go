@@ -121,7 +121,7 @@ func scanN(t *txn, start, end string, n int, f func(k string, v []byte) error) e
 //	activation  resource type      any member
 //	price       provider/type      any member
 //	quota       provider/consumer  the two orgs
-//	resource    resource ID        its provider and consumer
+//	resource    resource ID        its provider and consumer (its state's versions)
 //	bill        bill ID            its provider and consumer
 func (c *Contract) History(ctx contractapi.TransactionContextInterface, kind, ref string) (string, error) {
 	t, err := begin(ctx)
@@ -194,7 +194,7 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, kind, re
 		if err := t.party("resource "+r.ID, r.Provider, r.Consumer); err != nil {
 			return "", err
 		}
-		k = key(pfxResource, r.ID)
+		k = key(pfxResState, r.ID)
 	case "bill":
 		b, err := t.loadBill(ref)
 		if err != nil {

@@ -3,6 +3,7 @@ package chaincode
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -190,12 +191,61 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 	return rs, nil
 }
 
+// A resource is stored in two keys: resource/<id> holds what is fixed when
+// it is requested (resourceFixed), resource-state/<id> what changes after
+// (resourceState). An activation, a bill and a release rewrite only the
+// state, ~290 bytes instead of the whole ~800-byte resource (the
+// requester's X.509 name, the spec and the attributes), and every byte a
+// transaction writes is carried by three orderers and stored by six peers.
+// UsageSubmit reads only the state, which repeats the provider and the type
+// for it. ResourceGet and the API see one Resource.
+
+// resourceFixed is the part of a Resource fixed at request.
+type resourceFixed struct {
+	ID          string            `json:"id"`
+	Type        string            `json:"type"`
+	Provider    string            `json:"provider"`
+	Consumer    string            `json:"consumer"`
+	Spec        map[string]int64  `json:"spec"`
+	Attributes  map[string]string `json:"attributes"`
+	Days        int64             `json:"days"`
+	RequestedBy Actor             `json:"requested_by"`
+	Requested   Stamp             `json:"requested"`
+}
+
+// resourceState is the part of a Resource that changes after the request,
+// with the provider and the type (usageResource decodes it).
+type resourceState struct {
+	Provider  string `json:"provider"`
+	Type      string `json:"type"`
+	Status    string `json:"status"`
+	Activated *Stamp `json:"activated,omitempty"`
+	ExpiresAt int64  `json:"expires_at,omitempty"`
+	Released  *Stamp `json:"released,omitempty"`
+	BilledTo  int64  `json:"billed_to,omitempty"`
+	Bills     int    `json:"bills"`
+}
+
+// resourceKeys are the two keys of resource id, for readAhead.
+func resourceKeys(id string) []string {
+	return []string{key(pfxResource, id), key(pfxResState, id)}
+}
+
+// saveResource writes r's state and, for a fresh resource, its fixed part
+// and the indexes by provider and consumer.
 func (t *txn) saveResource(r *Resource, fresh bool) error {
-	if err := t.putJSON(key(pfxResource, r.ID), r); err != nil {
+	st := resourceState{Provider: r.Provider, Type: r.Type, Status: r.Status, Activated: r.Activated,
+		ExpiresAt: r.ExpiresAt, Released: r.Released, BilledTo: r.BilledTo, Bills: r.Bills}
+	if err := t.putJSON(key(pfxResState, r.ID), st); err != nil {
 		return err
 	}
 	if !fresh {
 		return nil
+	}
+	fixed := resourceFixed{ID: r.ID, Type: r.Type, Provider: r.Provider, Consumer: r.Consumer, Spec: r.Spec,
+		Attributes: r.Attributes, Days: r.Days, RequestedBy: r.RequestedBy, Requested: r.Requested}
+	if err := t.putJSON(key(pfxResource, r.ID), fixed); err != nil {
+		return err
 	}
 	if err := t.put(key(pfxResProvider, r.Provider, r.ID), []byte(r.Consumer)); err != nil {
 		return err
@@ -207,15 +257,29 @@ func (t *txn) loadResource(id string) (*Resource, error) {
 	if err := checkID("resource_id", id); err != nil {
 		return nil, err
 	}
-	var r Resource
-	ok, err := t.getJSON(key(pfxResource, id), &r)
+	if _, ok := t.read[key(pfxResource, id)]; !ok {
+		if err := t.readAhead(resourceKeys(id)...); err != nil {
+			return nil, err
+		}
+	}
+	var f resourceFixed
+	ok, err := t.getJSON(key(pfxResource, id), &f)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, errf("resource_id %s names no resource", id)
 	}
-	return &r, nil
+	var st resourceState
+	if ok, err := t.getJSON(key(pfxResState, id), &st); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("the state of resource %s is missing from the ledger (%s)", id, key(pfxResState, id))
+	}
+	return &Resource{ID: f.ID, Type: f.Type, Provider: f.Provider, Consumer: f.Consumer, Spec: f.Spec,
+		Attributes: f.Attributes, Days: f.Days, Status: st.Status, RequestedBy: f.RequestedBy,
+		Requested: f.Requested, Activated: st.Activated, ExpiresAt: st.ExpiresAt, Released: st.Released,
+		BilledTo: st.BilledTo, Bills: st.Bills}, nil
 }
 
 // ResourceActivate records that the provider has provisioned a requested
@@ -223,6 +287,12 @@ func (t *txn) loadResource(id string) (*Resource, error) {
 func (c *Contract) ResourceActivate(ctx contractapi.TransactionContextInterface, resourceID string) (string, error) {
 	t, err := begin(ctx)
 	if err != nil {
+		return "", err
+	}
+	if err := checkID("resource_id", resourceID); err != nil {
+		return "", err
+	}
+	if err := t.readAhead(append(resourceKeys(resourceID), keyConsortium)...); err != nil {
 		return "", err
 	}
 	if _, err := t.member("activate resources"); err != nil {
@@ -279,9 +349,9 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 		return "", err
 	}
 	// Reads in five messages to the peer instead of eight: the consortium
-	// with the resource, then what billing reads before the rule is known
+	// with the resource's two keys, then what billing reads before the rule is known
 	// (billingKeys), then the rule, then the usage range (query and close).
-	if err := t.readAhead(keyConsortium, key(pfxResource, resourceID)); err != nil {
+	if err := t.readAhead(append(resourceKeys(resourceID), keyConsortium)...); err != nil {
 		return "", err
 	}
 	if _, err := t.member("release resources"); err != nil {

@@ -141,11 +141,13 @@ func decodePeriod(k string, v []byte) ([]UsageRecord, error) {
 	return recs, nil
 }
 
-// usageResource is the part of a Resource that UsageSubmit checks. Decoding
-// only it skips building the spec and attribute maps of every resource a
-// batch touches (a fifth of the chaincode's CPU under usage load).
+// usageResource is what UsageSubmit checks of a resource: the fields of its
+// state (resourceState) it needs. Decoding only them skips the stamps'
+// strings (a fifth of the chaincode's CPU under usage load, when the whole
+// resource was read). The state does not hold the resource's ID, and
+// decodedResources shares one value among resources with the same state
+// bytes: messages name the record's resource.
 type usageResource struct {
-	ID        string `json:"id"`
 	Type      string `json:"type"`
 	Provider  string `json:"provider"`
 	Status    string `json:"status"`
@@ -479,7 +481,7 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 		if p.err != nil {
 			continue
 		}
-		want(key(pfxResource, p.rec.Resource))
+		want(key(pfxResState, p.rec.Resource))
 		if p.derived {
 			want(p.key)
 		} else {
@@ -504,7 +506,7 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 		rec := p.rec
 		r := resources[rec.Resource]
 		if r == nil {
-			k := key(pfxResource, rec.Resource)
+			k := key(pfxResState, rec.Resource)
 			var ok bool
 			if r, ok, err = decodeUsageResource(k, state[k]); err != nil {
 				return "", err
@@ -514,7 +516,7 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 			resources[rec.Resource] = r
 		}
 		if r.Provider != t.msp {
-			return "", errf("%s: resource %s is provided by %s; only identities of %s may submit its usage, not %s", f("resource"), r.ID, r.Provider, r.Provider, t.msp)
+			return "", errf("%s: resource %s is provided by %s; only identities of %s may submit its usage, not %s", f("resource"), rec.Resource, r.Provider, r.Provider, t.msp)
 		}
 		if td := cons.typeDef(r.Type); td == nil || !contains(td.Metrics, rec.Metric) {
 			defined := "none"
@@ -561,7 +563,7 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 			// this period's value.
 			if prev := findDerived(entries[:loaded[pk]], rec.Metric); prev != nil {
 				if prev.Quantity != rec.Quantity {
-					return "", errf("%s %s was already submitted with quantity %d, not %d: resource %s's %s over (%d, %d] is recorded; a record cannot be changed", f("id"), rec.ID, prev.Quantity, rec.Quantity, r.ID, rec.Metric, rec.Start, rec.End)
+					return "", errf("%s %s was already submitted with quantity %d, not %d: resource %s's %s over (%d, %d] is recorded; a record cannot be changed", f("id"), rec.ID, prev.Quantity, rec.Quantity, rec.Resource, rec.Metric, rec.Start, rec.End)
 				}
 				res.Duplicates = append(res.Duplicates, rec.ID)
 				continue
@@ -581,21 +583,21 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 		}
 		switch r.Status {
 		case StatusRequested:
-			return "", errf("%s: resource %s is not active yet; usage starts at activation", f("resource"), r.ID)
+			return "", errf("%s: resource %s is not active yet; usage starts at activation", f("resource"), rec.Resource)
 		case StatusReleased:
-			return "", errf("%s: resource %s was released; its usage is closed", f("resource"), r.ID)
+			return "", errf("%s: resource %s was released; its usage is closed", f("resource"), rec.Resource)
 		}
 		if rec.Start < r.Activated.Time {
-			return "", errf("%s %d is before resource %s was activated (%d)", f("start"), rec.Start, r.ID, r.Activated.Time)
+			return "", errf("%s %d is before resource %s was activated (%d)", f("start"), rec.Start, rec.Resource, r.Activated.Time)
 		}
 		if rec.End > r.ExpiresAt {
-			return "", errf("%s %d is after resource %s's allocation expires (%d)", f("end"), rec.End, r.ID, r.ExpiresAt)
+			return "", errf("%s %d is after resource %s's allocation expires (%d)", f("end"), rec.End, rec.Resource, r.ExpiresAt)
 		}
 		if rec.End > t.now {
 			return "", errf("%s %d is in the future (transaction time %d)", f("end"), rec.End, t.now)
 		}
 		if rec.End <= r.BilledTo {
-			return "", errf("%s %d is not after the end of resource %s's last bill (%d); billed periods are closed", f("end"), rec.End, r.ID, r.BilledTo)
+			return "", errf("%s %d is not after the end of resource %s's last bill (%d); billed periods are closed", f("end"), rec.End, rec.Resource, r.BilledTo)
 		}
 		e := usageEntry{Metric: rec.Metric, Quantity: rec.Quantity}
 		if !p.derived {

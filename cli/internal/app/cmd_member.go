@@ -222,8 +222,9 @@ func historyCommand(st *state) *cli.Command {
 		Description: `KEY is a ledger key (chaincode/README.md, key layout):
   consortium, proposal/<id>, rule/<hash>, activation/<type>,
   price/<provider>/<type>, quota/<provider>/<consumer>, resource/<id>, bill/<id>
-e.g. fedmeter history resource/ecs-00002001. Quotas, resources and bills: the
-two orgs involved only.`,
+e.g. fedmeter history resource/ecs-00002001 (a resource's versions are those of
+its state: request, activation, each bill, release). Quotas, resources and
+bills: the two orgs involved only.`,
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 1, "KEY")
 			if err != nil {
