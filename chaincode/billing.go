@@ -148,9 +148,10 @@ func (c *Contract) runRule(t *txn, r *Rule, input []byte, price *PriceEntry) (*h
 // fails the transaction). So the module is read through the key's history,
 // which Fabric does not record: rule-code/<hash> is written once, at
 // upload, and never changes, and the prepared module's hash is checked
-// against the rule record, which is read as usual. A peer that has no
-// history of the key (one bootstrapped from a snapshot taken after the
-// upload) reads it as state instead.
+// against the one the rule's activation copied from the rule record, which
+// is read as usual. A peer that has no history of the key (one
+// bootstrapped from a snapshot taken after the upload) reads it as state
+// instead.
 func (t *txn) ruleCodeUnrecorded(hash string) ([]byte, error) {
 	k := key(pfxRuleCode, hash)
 	if it, err := t.stub.GetHistoryForKey(k); err == nil {
@@ -185,9 +186,9 @@ func lines(b host.Bill) []BillLine {
 	return ls
 }
 
-// billingKeys are the keys that billing r reads before its rule is known:
-// the type's activations, the provider's price book for the type and the
-// quota (issueBill then reads the rule and scans the usage).
+// billingKeys are the keys that billing r reads: the type's activations
+// (which name the rule and carry what billing needs of it), the provider's
+// price book for the type and the quota (issueBill then scans the usage).
 func billingKeys(r *Resource) []string {
 	return []string{key(pfxActivation, r.Type), key(pfxPrice, r.Provider, r.Type), key(pfxQuota, r.Provider, r.Consumer)}
 }

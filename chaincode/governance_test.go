@@ -283,6 +283,9 @@ func TestRuleGovernance(t *testing.T) {
 		t.Fatalf("rule %+v, want revoked", r)
 	}
 	e.fail("has no open revocation vote", "org2.admin", "RuleRevokeVote", hash, "approve")
+	if acts := decode[Activations](t, e.eval("org1.user", "RuleActivations", "ecs")); len(acts.Entries) != 1 || acts.Entries[0].Revoked == nil || acts.Entries[0].PreparedHash == "" {
+		t.Fatalf("activations after the revocation %s, want the rule's marked revoked", js(acts))
+	}
 	e.market()
 	e.activeResource("r1")
 	e.advance(3600e9)

@@ -108,13 +108,23 @@ type Rule struct {
 	RevocationReason string `json:"revocation_reason,omitempty"`
 }
 
-// Activation binds a resource type to a rule version from a time on.
+// Activation binds a resource type to a rule version from a time on. It
+// carries what billing needs of the rule (the rule's prepared hash and
+// profile, and whether it was revoked since), so that a bill reads the
+// type's activations and not the rule record too: one round trip to the
+// peer fewer on each endorser and one key fewer in each bill's read set.
+// A revocation marks the rule's activations (RuleRevokeVote), and a bill
+// endorsed before it conflicts with it on the activations' key.
 type Activation struct {
 	EffectiveFrom int64  `json:"effective_from"`
 	Hash          string `json:"hash"`
 	Name          string `json:"name"`
 	Version       string `json:"version"`
-	By            Actor  `json:"by"`
+	PreparedHash  string `json:"prepared_hash"`
+	Profile       string `json:"profile"`
+	// Revoked is when the rule was revoked (the deciding vote), if it was.
+	Revoked *Stamp `json:"revoked,omitempty"`
+	By      Actor  `json:"by"`
 	Stamp
 }
 

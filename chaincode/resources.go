@@ -348,9 +348,9 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 	if err := checkID("resource_id", resourceID); err != nil {
 		return "", err
 	}
-	// Reads in five messages to the peer instead of eight: the consortium
-	// with the resource's two keys, then what billing reads before the rule is known
-	// (billingKeys), then the rule, then the usage range (query and close).
+	// Reads in three messages to the peer instead of eight: the consortium
+	// with the resource's two keys, then what billing reads (billingKeys:
+	// the activations name the rule), then the usage range.
 	if err := t.readAhead(append(resourceKeys(resourceID), keyConsortium)...); err != nil {
 		return "", err
 	}

@@ -302,7 +302,8 @@ func (c *Contract) RuleActivate(ctx contractapi.TransactionContextInterface, res
 	if len(acts.Entries) >= maxEntries {
 		return "", errf("type %s already has %d activations, the most allowed", resourceType, maxEntries)
 	}
-	acts.Entries = append(acts.Entries, Activation{EffectiveFrom: eff, Hash: r.Hash, Name: r.Name, Version: r.Version, By: t.actor(), Stamp: t.stamp()})
+	acts.Entries = append(acts.Entries, Activation{EffectiveFrom: eff, Hash: r.Hash, Name: r.Name, Version: r.Version,
+		PreparedHash: r.PreparedHash, Profile: r.Profile, By: t.actor(), Stamp: t.stamp()})
 	sort.Slice(acts.Entries, func(i, j int) bool { return acts.Entries[i].EffectiveFrom < acts.Entries[j].EffectiveFrom })
 	if err := t.putJSON(key(pfxActivation, resourceType), acts); err != nil {
 		return "", err
@@ -410,6 +411,9 @@ func (c *Contract) RuleRevokeVote(ctx contractapi.TransactionContextInterface, c
 	r.Revoked = p.Decided
 	r.RevocationReason = p.Reason
 	if err := t.putJSON(key(pfxRule, r.Hash), r); err != nil {
+		return "", err
+	}
+	if err := t.markRevoked(r); err != nil {
 		return "", err
 	}
 	ev.Status = r.Status
@@ -550,7 +554,9 @@ func (c *Contract) RuleActivations(ctx contractapi.TransactionContextInterface, 
 	return out(acts)
 }
 
-// activeRule returns the rule in force for typ at time at.
+// activeRule returns the rule in force for typ at time at: what billing
+// needs of it, from its activation entry (Activation), without reading the
+// rule record.
 func (t *txn) activeRule(typ string, at int64) (*Rule, error) {
 	var acts Activations
 	if _, err := t.getJSON(key(pfxActivation, typ), &acts); err != nil {
@@ -565,14 +571,34 @@ func (t *txn) activeRule(typ string, at int64) (*Rule, error) {
 	if cur == nil {
 		return nil, errf("no rule is active for type %s at %d; an admin activates an approved rule with RuleActivate", typ, at)
 	}
-	r, err := t.loadRule(cur.Hash)
-	if err != nil {
-		return nil, err
+	if cur.Revoked != nil {
+		return nil, errf("rule %s %s, active for type %s at %d, was revoked; an admin activates another approved version", cur.Name, cur.Version, typ, at)
 	}
-	if r.Status == RuleRevoked {
-		return nil, errf("rule %s %s, active for type %s at %d, was revoked; an admin activates another approved version", r.Name, r.Version, typ, at)
+	return &Rule{Name: cur.Name, Version: cur.Version, Hash: cur.Hash, PreparedHash: cur.PreparedHash, Profile: cur.Profile, Status: RuleApproved}, nil
+}
+
+// markRevoked marks the activations of revoked rule r (of the types it
+// prices: the only ones it can be activated for) as revoked.
+func (t *txn) markRevoked(r *Rule) error {
+	for _, typ := range r.ResourceTypes {
+		var acts Activations
+		ok, err := t.getJSON(key(pfxActivation, typ), &acts)
+		if err != nil || !ok {
+			return err
+		}
+		changed := false
+		for i := range acts.Entries {
+			if a := &acts.Entries[i]; a.Hash == r.Hash && a.Revoked == nil {
+				a.Revoked, changed = r.Revoked, true
+			}
+		}
+		if changed {
+			if err := t.putJSON(key(pfxActivation, typ), acts); err != nil {
+				return err
+			}
+		}
 	}
-	return r, nil
+	return nil
 }
 
 // ruleFailure turns a rule's failure into the transaction's one-sentence error.
