@@ -118,3 +118,42 @@ func FuzzUsageArg(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBillBookmark: checkBillBookmark (a bill list's bookmark comes from
+// any client) never panics, and a bookmark it accepts is a position, 20
+// digits, "/" and more, inside every stream's time range, so that each
+// stream's next page starts inside it.
+//
+//	go test -run '^$' -fuzz FuzzBillBookmark -fuzztime 60s ./chaincode/
+func FuzzBillBookmark(f *testing.F) {
+	for _, s := range []string{"00000000001767229200/r1:000001", "00000000001767229200/", "0000000000176722920x/r1:000001",
+		"bill-by-pair/Org1MSP/Org2MSP/00000000001767229200/r1:000001", "", "/", "00000000000000000000/\xff"} {
+		f.Add(s, int64(0), int64(0))
+		f.Add(s, int64(1767225600), int64(1767232800))
+	}
+	f.Fuzz(func(t *testing.T, bookmark string, from, to int64) {
+		cons := &Consortium{Members: []string{"Org1MSP", "Org2MSP", "Org3MSP"}}
+		tf, tt := "", ""
+		if from > 0 {
+			tf = strconv.FormatInt(from, 10)
+		}
+		if to > 0 {
+			tt = strconv.FormatInt(to, 10)
+		}
+		streams, _, _, err := (&txn{}).billStreams(cons, "provider", "Org1MSP", tf, tt)
+		if err != nil {
+			return
+		}
+		if checkBillBookmark(bookmark, streams) != nil {
+			return
+		}
+		if len(bookmark) < 22 || bookmark[20] != '/' {
+			t.Fatalf("accepted %q, which is not a position", bookmark)
+		}
+		for _, s := range streams {
+			if k := s.pfx + bookmark + "\x00"; k < s.start || k >= s.end {
+				t.Fatalf("accepted %q outside stream [%q, %q)", bookmark, s.start, s.end)
+			}
+		}
+	})
+}
