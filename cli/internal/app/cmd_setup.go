@@ -135,12 +135,15 @@ func printConsortium(p *printer, cons *chaincode.Consortium) {
 	if cons.Policy.Kind == "threshold" {
 		need = fmt.Sprintf("%d members", cons.Policy.Threshold)
 	}
-	p.KV(
-		"members", strings.Join(cons.Members, ", "),
+	kv := []string{"members", strings.Join(cons.Members, ", ")}
+	if len(cons.Former) > 0 { // removed orgs: their bills stay in the others' lists
+		kv = append(kv, "former members", strings.Join(cons.Former, ", "))
+	}
+	p.KV(append(kv,
 		"policy", fmt.Sprintf("%s (%s must approve)", policyString(cons.Policy), need),
 		"types", strings.Join(types, ", "),
 		"version", fmt.Sprint(cons.Version),
-	)
+	)...)
 }
 
 func policyString(p chaincode.Policy) string {
