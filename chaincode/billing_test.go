@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -436,6 +438,26 @@ func TestReleaseReadTrips(t *testing.T) {
 			want := []string{"activation/ecs", "consortium", "price/" + org1 + "/ecs", "quota/" + org1 + "/" + org2, "resource-state/" + c.id, "resource/" + c.id}
 			if !reflect.DeepEqual(r.Reads, want) {
 				t.Errorf("%s read %v, want %v", c.fn, r.Reads, want)
+			}
+			// It writes the bill, its one index key and the resource's
+			// state (a release also returns the quota), not the whole
+			// resource.
+			var b BillSummary
+			if c.fn == "ResourceRelease" {
+				b = *decode[releaseResult](t, string(r.Payload)).Bill
+			} else {
+				b = decode[BillSummary](t, string(r.Payload))
+			}
+			wrote := []string{"bill/" + b.ID, fmt.Sprintf("bill-by-pair/%s/%s/%020d/%s", org1, org2, b.Period.End, b.ID), "resource-state/" + c.id}
+			if c.fn == "ResourceRelease" {
+				wrote = append(wrote, "quota-free/"+org1+"/"+org2+"/"+c.id)
+			}
+			sort.Strings(wrote)
+			if got := slices.Sorted(maps.Keys(r.Writes)); !reflect.DeepEqual(got, wrote) {
+				t.Errorf("%s wrote %v, want %v", c.fn, got, wrote)
+			}
+			if st := string(r.Writes["resource-state/"+c.id]); strings.Contains(st, "requested_by") || !strings.Contains(st, `"bills":1`) {
+				t.Errorf("%s wrote the state %s", c.fn, st)
 			}
 		})
 	}

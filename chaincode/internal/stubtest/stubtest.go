@@ -18,6 +18,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"sort"
 	"sync"
@@ -125,6 +126,9 @@ type Result struct {
 	// of a range (the peer sends them in batches), one per Close of a range
 	// iterator, and two per history query (the query and closing it).
 	ReadTrips int
+	// Writes are the keys the transaction wrote, with their values (nil
+	// for a delete).
+	Writes map[string][]byte
 }
 
 // Error is a transaction the contract refused (status >= 400).
@@ -216,7 +220,7 @@ func (l *Ledger) run(id *Identity, commit bool, fn string, args ...string) (*Res
 	if resp.GetStatus() >= shim.ERRORTHRESHOLD {
 		return nil, &Error{TxID: s.txID, Status: resp.GetStatus(), Message: resp.GetMessage()}
 	}
-	res := &Result{TxID: s.txID, Payload: resp.GetPayload(), Event: s.event, ReadTrips: s.trips}
+	res := &Result{TxID: s.txID, Payload: resp.GetPayload(), Event: s.event, ReadTrips: s.trips, Writes: maps.Clone(s.writes)}
 	for k := range s.reads {
 		res.Reads = append(res.Reads, k)
 	}
