@@ -85,11 +85,13 @@ func (c *Consortium) counterparties(org string) []string {
 	return cps
 }
 
-// billPosition is a bill's place in a merged list: its period end (20
-// digits) and ID, "<end:020>/<bill id>". Byte order is (end, ID) order, and
-// bill IDs are unique, so positions order every org's bills totally. A
-// list's bookmark is the position of its page's last bill.
-type billPosition = string
+// A bill's position in a merged list is its period end (20 digits) and ID,
+// "<end:020>/<bill id>". Byte order is (end, ID) order, and bill IDs are
+// unique, so positions order every org's bills totally. A list's bookmark
+// is the position of its page's last bill.
+
+// positionBill returns the bill ID of position pos.
+func positionBill(pos string) string { return pos[len("00000000000000000000/"):] }
 
 // checkBillBookmark checks that bookmark is a position inside the streams'
 // time range: a bookmark of another query (or of layout 2, which was a key)
@@ -116,13 +118,13 @@ func checkBillBookmark(bookmark string, streams []billStream) error {
 // position bookmark (from the start if empty), in position order, and the
 // bookmark of the next page ("" if none). It reads at most n+1 entries of
 // each stream.
-func billPage(t *txn, streams []billStream, n int, bookmark string) ([]billPosition, string, error) {
+func billPage(t *txn, streams []billStream, n int, bookmark string) ([]string, string, error) {
 	if bookmark != "" {
 		if err := checkBillBookmark(bookmark, streams); err != nil {
 			return nil, "", err
 		}
 	}
-	var pos []billPosition
+	var pos []string
 	for _, s := range streams {
 		from := s.start
 		if bookmark != "" {

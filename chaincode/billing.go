@@ -385,9 +385,9 @@ func (c *Contract) billList(ctx contractapi.TransactionContextInterface, role, o
 	}
 	page := &Page[*Bill]{Items: make([]*Bill, 0, len(pos)), Bookmark: next}
 	for _, p := range pos {
-		b, err := t.loadBill(p[21:])
+		b, err := t.loadBill(positionBill(p))
 		if err != nil {
-			return "", fmt.Errorf("the bill index names bill %s: %w", p[21:], err)
+			return "", fmt.Errorf("the bill index names bill %s: %w", positionBill(p), err)
 		}
 		page.Items = append(page.Items, b)
 	}
