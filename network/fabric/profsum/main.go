@@ -340,6 +340,9 @@ func run(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *diff != "" && *only != "" {
+		return errors.New("give -step and -diff one at a time")
+	}
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return errors.New("give one run: the JSON `fedmeter bench -o json` wrote")

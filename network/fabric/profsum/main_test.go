@@ -134,17 +134,26 @@ func testRun(t *testing.T) string {
 	return file
 }
 
-// fields returns the whitespace-separated fields of the output line that
-// starts with prefix.
-func fields(t *testing.T, out, prefix string) []string {
+// checkRows checks, for each row label, the whitespace-separated fields
+// that follow it on its line of out.
+func checkRows(t *testing.T, out string, want map[string][]string) {
 	t.Helper()
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), prefix) {
-			return strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), prefix))
+	lines := strings.Split(out, "\n")
+	for label, fields := range want {
+		var got []string
+		found := false
+		for _, line := range lines {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), label); ok {
+				got, found = strings.Fields(rest), true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("no line %q in:\n%s", label, out)
+		} else if strings.Join(got, " ") != strings.Join(fields, " ") {
+			t.Errorf("%s: got %q, want %q\n%s", label, got, fields, out)
 		}
 	}
-	t.Fatalf("no line %q in:\n%s", prefix, out)
-	return nil
 }
 
 func TestRunDiff(t *testing.T) {
@@ -154,17 +163,13 @@ func TestRunDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := out.String()
-	for prefix, want := range map[string][]string{
+	checkRows(t, got, map[string][]string{
 		"LevelDB reads":                  {"2.000", "5.000", "+3.000"},
 		"Wasm rule: memory restore":      {"0.000", "2.000", "+2.000"},
 		"signatures (ECDSA sign/verify)": {"10.000", "10.000", "+0.000"},
 		"other":                          {"1.000", "0.000", "-1.000"},
 		"total":                          {"13.000", "17.000", "+4.000"},
-	} {
-		if f := fields(t, got, prefix); strings.Join(f, " ") != strings.Join(want, " ") {
-			t.Errorf("%s: got %q, want %q\n%s", prefix, f, want, got)
-		}
-	}
+	})
 	// Largest growth first.
 	if i, j := strings.Index(got, "LevelDB reads"), strings.Index(got, "Wasm rule: memory restore"); i > j {
 		t.Errorf("reads (+3) should come before restore (+2):\n%s", got)
@@ -180,15 +185,11 @@ func TestRunStep(t *testing.T) {
 	}
 	got := out.String()
 	// Columns: peers, orderers, chaincode, other nodes, all.
-	for prefix, want := range map[string][]string{
+	checkRows(t, got, map[string][]string{
 		"LevelDB reads":             {"5.000", "0.000", "0.000", "0.000", "5.000"},
 		"Wasm rule: memory restore": {"0.000", "0.000", "2.000", "0.000", "2.000"},
 		"total":                     {"15.000", "0.000", "2.000", "0.000", "17.000"},
-	} {
-		if f := fields(t, got, prefix); strings.Join(f, " ") != strings.Join(want, " ") {
-			t.Errorf("%s: got %q, want %q\n%s", prefix, f, want, got)
-		}
-	}
+	})
 	if strings.Contains(got, "put/1") {
 		t.Errorf("-step printed another step:\n%s", got)
 	}
@@ -218,6 +219,7 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{[]string{"-diff", "put/1,usage/1", file}, `no step "usage/1"; the run has put/1/inflight=32, release/1/inflight=32`},
 		{[]string{"-diff", "put/1", file}, "give two steps"},
+		{[]string{"-diff", "put/1,release/1", "-step", "put/1", file}, "-step and -diff"},
 		{[]string{noProfiles}, "no step of the run has node profiles"},
 		{[]string{notJSON}, "not the JSON of `fedmeter bench -o json`"},
 		{[]string{}, "give one run"},
