@@ -221,21 +221,18 @@ func readRun(r io.Reader) ([]step, error) {
 	return out, nil
 }
 
-// names are the names a step answers to, most general first.
-func names(s step) []string {
-	return []string{
-		fmt.Sprintf("%s/%d", s.Workload, s.Round),
-		fmt.Sprintf("%s/%d/%s", s.Workload, s.Round, s.Load),
-		filepath.Base(s.Profiles),
-	}
-}
+// A step answers to its short name (workload/round), its full name
+// (workload/round/load) and its profile folder.
+func (s step) short() string  { return fmt.Sprintf("%s/%d", s.Workload, s.Round) }
+func (s step) full() string   { return fmt.Sprintf("%s/%d/%s", s.Workload, s.Round, s.Load) }
+func (s step) folder() string { return filepath.Base(s.Profiles) }
 
 // find returns the step a name designates, refusing a name that fits
 // several steps.
 func find(steps []step, name string) (step, error) {
 	var hits []step
 	for _, s := range steps {
-		for _, n := range names(s) {
+		for _, n := range []string{s.short(), s.full(), s.folder()} {
 			if n == name {
 				hits = append(hits, s)
 				break
@@ -246,7 +243,7 @@ func find(steps []step, name string) (step, error) {
 	case 0:
 		var all []string
 		for _, s := range steps {
-			if n := names(s)[1]; !slices.Contains(all, n) {
+			if n := s.full(); !slices.Contains(all, n) {
 				all = append(all, n)
 			}
 		}
@@ -258,7 +255,7 @@ func find(steps []step, name string) (step, error) {
 	// Put runs before each fedmeter workload): only the folders differ.
 	var all []string
 	for _, s := range hits {
-		all = append(all, names(s)[2])
+		all = append(all, s.folder())
 	}
 	return step{}, fmt.Errorf("step %q is ambiguous: name one of %s", name, strings.Join(all, ", "))
 }
@@ -274,7 +271,7 @@ func rows() []string {
 
 // printStep writes a step's table: ms per transaction by category and group.
 func printStep(w io.Writer, s step, u usage) {
-	fmt.Fprintf(w, "%s (%d tx): CPU ms per transaction\n", names(s)[1], s.Tx)
+	fmt.Fprintf(w, "%s (%d tx): CPU ms per transaction\n", s.full(), s.Tx)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "category\t%s\tall\t\n", strings.Join(groups, "\t"))
 	for _, cat := range rows() {
@@ -306,7 +303,7 @@ func sum(m map[string]float64) float64 {
 // printDiff writes, by category, a's and b's ms per transaction over all
 // nodes and b minus a, largest difference first.
 func printDiff(w io.Writer, a, b step, ua, ub usage) {
-	fmt.Fprintf(w, "%s (%d tx) -> %s (%d tx): CPU ms per transaction, all nodes\n", names(a)[1], a.Tx, names(b)[1], b.Tx)
+	fmt.Fprintf(w, "%s (%d tx) -> %s (%d tx): CPU ms per transaction, all nodes\n", a.full(), a.Tx, b.full(), b.Tx)
 	type row struct {
 		cat    string
 		va, vb float64
@@ -320,7 +317,7 @@ func printDiff(w io.Writer, a, b step, ua, ub usage) {
 	}
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].vb-rs[i].va > rs[j].vb-rs[j].va })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "category\t%s\t%s\tdifference\t\n", names(a)[0], names(b)[0])
+	fmt.Fprintf(tw, "category\t%s\t%s\tdifference\t\n", a.short(), b.short())
 	for _, r := range rs {
 		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%+.3f\t\n", r.cat, r.va, r.vb, r.vb-r.va)
 	}
