@@ -26,19 +26,36 @@ func (p Profile) Prepare(code []byte) (*Prepared, error) {
 	if len(code) > p.MaxModuleBytes {
 		return nil, invalidf("module is %d bytes, more than the limit of %d", len(code), p.MaxModuleBytes)
 	}
-	res, err := instrument.Prepare(code, p.instrumentConfig())
+	return p.prepare(code, allowedImport)
+}
+
+// prepare is Prepare with the import allow-list as a parameter, so the spec
+// suite's test can admit the spectest host module's functions.
+func (p Profile) prepare(code []byte, allow func(module, name string) (wasm.FuncType, bool)) (*Prepared, error) {
+	cfg := p.instrumentConfig()
+	cfg.Import = allow
+	// The upload is validated as uploaded, completely, before it is
+	// rewritten: the rewriter appends locals, globals, functions and a
+	// wrapper block, so an out-of-range index in the upload would land on
+	// one of them and the rewritten module would validate. The rewriter's
+	// own decoder runs first (instrument.Check) because wazero allocates
+	// what a count claims before reading it, and because its reasons name
+	// the feature ("SIMD", "tail call") where wazero's would not.
+	m, err := instrument.Check(code, cfg)
 	if err != nil {
-		var ie *instrument.Error
-		if errors.As(err, &ie) {
-			return nil, &InvalidModuleError{Reason: ie.Reason}
-		}
-		return nil, invalidf("%v", err)
+		return nil, invalidFrom(err)
 	}
-	// The rewriter checks framing and policy; wazero checks the rest (types,
-	// stack shapes, index ranges). Validating the prepared module is enough:
-	// the rewrite preserves typing, so it is valid exactly when the input is.
-	if err := validate(res.Code); err != nil {
+	if err := validate(m.Module(code)); err != nil {
 		return nil, err
+	}
+	res, err := instrument.Rewrite(m, cfg)
+	if err != nil {
+		return nil, invalidFrom(err)
+	}
+	// Defence in depth: the output is validated too. A failure here is a
+	// bug in the rewriter, not in the upload.
+	if err := validate(res.Code); err != nil {
+		return nil, invalidf("prepared module failed validation (a fedmeter bug; please report it): %v", err)
 	}
 	return &Prepared{
 		Code:       res.Code,
@@ -49,6 +66,14 @@ func (p Profile) Prepare(code []byte) (*Prepared, error) {
 	}, nil
 }
 
+func invalidFrom(err error) error {
+	var ie *instrument.Error
+	if errors.As(err, &ie) {
+		return &InvalidModuleError{Reason: ie.Reason}
+	}
+	return invalidf("%v", err)
+}
+
 func (p Profile) instrumentConfig() instrument.Config {
 	return instrument.Config{
 		MaxMemoryPages:   p.MaxMemoryPages,
@@ -56,6 +81,10 @@ func (p Profile) instrumentConfig() instrument.Config {
 		MaxFunctions:     p.MaxFunctions,
 		MaxLocals:        p.MaxLocals,
 		MaxCallDepth:     p.MaxCallDepth,
+		MaxBodyBytes:     p.MaxBodyBytes,
+		MaxCodeBytes:     p.MaxCodeBytes,
+		MaxNesting:       p.MaxNesting,
+		MaxBrTable:       p.MaxBrTable,
 		InitGas:          p.InitGas,
 		GasPerPage:       p.GasPerPage,
 		BytesPerGas:      p.BytesPerGas,

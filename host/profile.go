@@ -21,6 +21,14 @@ type Profile struct {
 	MaxLines         int    // line items in a bill
 	MaxInputBytes    int    // input given to a rule
 
+	// Bounds on code that keep preparation and compilation bounded in time
+	// and memory: wazero's compilers are superlinear in nesting and in the
+	// size of one function. docs/benchmarks.md has the measured table.
+	MaxBodyBytes int // one function body
+	MaxCodeBytes int // all function bodies
+	MaxNesting   int // blocks, loops and ifs nested in one function
+	MaxBrTable   int // targets of one br_table
+
 	InitGas        uint64 // budget of start + _initialize, once per process
 	GasPerPage     uint64 // charged per page by memory.grow
 	BytesPerGas    uint64 // memory.copy/fill: one unit per this many bytes
@@ -40,6 +48,10 @@ var ProfileV1 = Profile{
 	MaxLogBytes:      16 << 10,
 	MaxLines:         1000,
 	MaxInputBytes:    1 << 20,
+	MaxBodyBytes:     256 << 10,
+	MaxCodeBytes:     6 << 20,
+	MaxNesting:       1024,
+	MaxBrTable:       16384,
 	InitGas:          2_000_000_000,
 	GasPerPage:       1000,
 	BytesPerGas:      64,

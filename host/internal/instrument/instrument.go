@@ -54,9 +54,15 @@ type Config struct {
 	MaxFunctions     int
 	MaxLocals        int
 	MaxCallDepth     int32
-	InitGas          uint64
-	GasPerPage       uint64
-	BytesPerGas      uint64
+	// Bounds on the code, checked before anything compiles it (see
+	// checkCode). Zero means no bound.
+	MaxBodyBytes int // one function body
+	MaxCodeBytes int // all function bodies together
+	MaxNesting   int // block, loop and if nested in one function
+	MaxBrTable   int // targets of one br_table, default excluded
+	InitGas      uint64
+	GasPerPage   uint64
+	BytesPerGas  uint64
 	// Import reports whether module.name may be imported and with which
 	// signature.
 	Import func(module, name string) (wasm.FuncType, bool)
@@ -96,22 +102,57 @@ var (
 )
 
 // Prepare checks code against the policy and returns the instrumented module.
-// Errors from malformed binaries and policy violations are *Error.
+// Errors from malformed binaries and policy violations are *Error. It does not
+// validate the module as WebAssembly (types, index spaces): the caller must do
+// that to the input between Check and Rewrite (see host.Prepare).
 func Prepare(code []byte, cfg Config) (*Result, error) {
+	c, err := Check(code, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return Rewrite(c, cfg)
+}
+
+// Checked is a module that passed Check: decoded, within the policy and the
+// bounds, ready for Rewrite.
+type Checked struct {
+	m   *wasm.Module
+	res Result
+}
+
+// Check decodes code and checks it against the policy and the bounds. Every
+// fault is an *Error whose reason names the section, entry or instruction.
+func Check(code []byte, cfg Config) (*Checked, error) {
 	m, err := wasm.Decode(code)
 	if err != nil {
 		return nil, &Error{Reason: "malformed binary: " + err.Error()}
 	}
-	res := &Result{}
-	if err := checkPolicy(m, cfg, res); err != nil {
+	c := &Checked{m: m}
+	if err := checkPolicy(m, cfg, &c.res); err != nil {
 		return nil, err
 	}
-	out, err := rewrite(m, cfg, res)
+	if err := checkCode(m, cfg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Module returns the checked module's bytes without its custom sections: what
+// a WebAssembly validator must see. Custom sections cannot change what a
+// module does, and Check has already checked their framing and names; wazero
+// decodes the name section eagerly, and a hostile one is a huge allocation.
+func (c *Checked) Module(code []byte) []byte { return c.m.WithoutCustom(code) }
+
+// Rewrite instruments a checked module.
+func Rewrite(c *Checked, cfg Config) (*Result, error) {
+	res := c.res
+	res.MutableGlobals = nil
+	out, err := rewrite(c.m, cfg, &res)
 	if err != nil {
 		return nil, err
 	}
 	res.Code = out
-	return res, nil
+	return &res, nil
 }
 
 func checkPolicy(m *wasm.Module, cfg Config, res *Result) error {
@@ -181,6 +222,8 @@ func checkPolicy(m *wasm.Module, cfg Config, res *Result) error {
 		return reject("64-bit memory is not allowed")
 	case mem.Flags > 1:
 		return reject("memory limits flags 0x%02x are not supported", mem.Flags)
+	case mem.HasMax && mem.Max > 65536:
+		return reject("memory maximum of %d pages: a 32-bit memory has at most 65536 pages (4 GiB)", mem.Max)
 	case mem.Min > uint64(cfg.MaxMemoryPages):
 		return reject("memory of %d pages, more than the limit of %d", mem.Min, cfg.MaxMemoryPages)
 	case mem.HasMax && mem.Max < mem.Min:

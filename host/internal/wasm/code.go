@@ -30,7 +30,7 @@ type Instr struct {
 	Op         byte
 	Sub        uint32   // the sub-opcode after a 0xfc prefix
 	Start, End int      // byte range within the body
-	Index      uint32   // call: the function index; br, br_if: the label depth
+	Index      uint32   // call: the function index; call_indirect: the type index; br, br_if: the label depth; local.*, global.*: the index
 	Labels     []uint32 // br_table: the label depths, default last (valid during the callback only)
 	BlockType  int64    // block, loop, if: -64 (0x40) for empty, a negative valtype code, or a type index
 }
@@ -105,7 +105,7 @@ func Instructions(body []byte, base int, fn func(in *Instr) error) error {
 				}
 			}
 		case op >= 0x20 && op <= 0x24: // local.get/set/tee, global.get/set
-			r.U32()
+			in.Index = r.U32()
 		case op == 0x25: // table.get
 			r.U32()
 		case op >= 0x28 && op <= 0x3e: // loads and stores

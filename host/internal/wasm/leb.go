@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unicode/utf8"
 )
 
 // ErrUnexpectedEOF is returned when the input ends inside an item.
@@ -184,7 +185,12 @@ func (r *Reader) Name() string {
 		r.eof("name")
 		return ""
 	}
-	return string(r.Fixed(int(n)))
+	b := r.Fixed(int(n))
+	if r.err == nil && !utf8.Valid(b) {
+		r.fail("name %q is not valid UTF-8", b)
+		return ""
+	}
+	return string(b)
 }
 
 // Count reads a vector length and checks that at least min bytes per element

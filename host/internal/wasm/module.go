@@ -190,6 +190,7 @@ type Section struct {
 	Name    string // custom sections only
 	Payload []byte
 	Offset  int // of the payload
+	Start   int // of the section's id byte: the section is b[Start:Offset+len(Payload)]
 }
 
 // Module is a decoded module. It keeps every section's payload so that a writer
@@ -268,6 +269,7 @@ func Decode(b []byte) (*Module, error) {
 	last := 0
 	seen := map[byte]bool{}
 	for r.Len() > 0 {
+		start := r.Offset()
 		id := r.Byte()
 		size := r.U32()
 		if r.Err() != nil {
@@ -279,7 +281,7 @@ func Decode(b []byte) (*Module, error) {
 		}
 		off := r.Offset()
 		payload := r.Fixed(int(size))
-		sec := Section{ID: id, Payload: payload, Offset: off}
+		sec := Section{ID: id, Payload: payload, Offset: off, Start: start}
 		if id == SecCustom {
 			cr := NewReader(payload, off)
 			sec.Name = cr.Name()
@@ -317,6 +319,18 @@ func Decode(b []byte) (*Module, error) {
 		return nil, fmt.Errorf("function section declares %d functions but code section has %d bodies", len(m.Functions), len(m.Codes))
 	}
 	return m, nil
+}
+
+// WithoutCustom returns the module b (which m was decoded from) with its
+// custom sections left out and every other byte as it was.
+func (m *Module) WithoutCustom(b []byte) []byte {
+	out := append([]byte(nil), b[:8]...)
+	for _, s := range m.Sections {
+		if s.ID != SecCustom {
+			out = append(out, b[s.Start:s.Offset+len(s.Payload)]...)
+		}
+	}
+	return out
 }
 
 func (m *Module) decodeSection(id byte, r *Reader) error {

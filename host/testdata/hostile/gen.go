@@ -269,6 +269,11 @@ func main() {
 	name := cat(uleb(4), []byte("name"), sub)
 	out["bomb_name_section.wasm"] = cat(base, encode(section{0, name}))
 
+	// A custom section whose name is not UTF-8 (0xff never occurs in
+	// UTF-8). Section names, unlike a custom section's contents, are part of
+	// the binary format: the module is malformed.
+	out["custom_name_not_utf8.wasm"] = cat(base, encode(section{0, cat(uleb(3), []byte{'a', 0xff, 'b'}, []byte("x"))}))
+
 	for name, b := range out {
 		if err := os.WriteFile(name, b, 0o644); err != nil {
 			panic(err)
