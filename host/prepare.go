@@ -48,6 +48,9 @@ func (p Profile) prepare(code []byte, allow func(module, name string) (wasm.Func
 	if err := validate(m.Module(code)); err != nil {
 		return nil, err
 	}
+	if err := m.CheckABI(cfg); err != nil {
+		return nil, invalidFrom(err)
+	}
 	res, err := instrument.Rewrite(m, cfg)
 	if err != nil {
 		return nil, invalidFrom(err)

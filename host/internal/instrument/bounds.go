@@ -35,7 +35,7 @@ func checkCode(m *wasm.Module, cfg Config) error {
 		nlocals := uint64(len(m.Types[m.Functions[i]].Params))
 		for _, d := range c.Locals {
 			if !numerical[d.Type] {
-				return reject("function %d: local of type %s is not allowed", fi, wasm.ValTypeName(d.Type))
+				return reject("function %d: local of type %s is not allowed", fi, wasm.Feature(d.Type))
 			}
 			nlocals += uint64(d.Count)
 			if nlocals > uint64(cfg.MaxLocals) {

@@ -110,6 +110,9 @@ func Prepare(code []byte, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.CheckABI(cfg); err != nil {
+		return nil, err
+	}
 	return Rewrite(c, cfg)
 }
 
@@ -128,7 +131,7 @@ func Check(code []byte, cfg Config) (*Checked, error) {
 		return nil, &Error{Reason: "malformed binary: " + err.Error()}
 	}
 	c := &Checked{m: m}
-	if err := checkPolicy(m, cfg, &c.res); err != nil {
+	if err := checkPolicy(m, cfg); err != nil {
 		return nil, err
 	}
 	if err := checkCode(m, cfg); err != nil {
@@ -136,6 +139,10 @@ func Check(code []byte, cfg Config) (*Checked, error) {
 	}
 	return c, nil
 }
+
+// CheckABI checks what ABI v1 asks of a module that is valid WebAssembly. Call
+// it after validation and before Rewrite.
+func (c *Checked) CheckABI(cfg Config) error { return checkABI(c.m, cfg, &c.res) }
 
 // Module returns the checked module's bytes without its custom sections: what
 // a WebAssembly validator must see. Custom sections cannot change what a
@@ -155,14 +162,17 @@ func Rewrite(c *Checked, cfg Config) (*Result, error) {
 	return &res, nil
 }
 
-func checkPolicy(m *wasm.Module, cfg Config, res *Result) error {
+// checkPolicy checks, before validation, what the profile bans or bounds:
+// features (by name), kinds of import, sizes. What ABI v1 asks of a valid
+// module is checkABI's, after validation.
+func checkPolicy(m *wasm.Module, cfg Config) error {
 	if m.HasTags {
 		return reject("tag section: exception handling is not allowed")
 	}
 	for i, t := range m.Types {
 		for _, v := range append(append([]byte(nil), t.Params...), t.Results...) {
 			if !numerical[v] {
-				return reject("type %d %s: value type %s is not allowed (only i32, i64, f32, f64)", i, t, wasm.ValTypeName(v))
+				return reject("type %d %s: value type %s is not allowed (only i32, i64, f32, f64)", i, t, wasm.Feature(v))
 			}
 		}
 	}
@@ -178,15 +188,8 @@ func checkPolicy(m *wasm.Module, cfg Config, res *Result) error {
 		default:
 			return reject("import %s.%s: import of kind %d is not allowed", im.Module, im.Name, im.Kind)
 		}
-		want, ok := cfg.Import(im.Module, im.Name)
-		if !ok {
-			return reject("import %s.%s is not allowed (see ABI.md for the allowed WASI functions)", im.Module, im.Name)
-		}
 		if int(im.TypeIndex) >= len(m.Types) {
 			return reject("import %s.%s: type index %d out of range", im.Module, im.Name, im.TypeIndex)
-		}
-		if got := m.Types[im.TypeIndex]; !got.Equal(want) {
-			return reject("import %s.%s has signature %s, want %s", im.Module, im.Name, got, want)
 		}
 	}
 	if n := m.NumImportedFuncs() + len(m.Functions); n > cfg.MaxFunctions {
@@ -202,7 +205,7 @@ func checkPolicy(m *wasm.Module, cfg Config, res *Result) error {
 	}
 	for _, t := range m.Tables {
 		if t.RefType != wasm.FuncRef {
-			return reject("table of %s: only funcref tables are allowed", wasm.ValTypeName(t.RefType))
+			return reject("table of %s: only funcref tables are allowed", wasm.Feature(t.RefType))
 		}
 		if t.Limits.Flags > 1 {
 			return reject("table limits flags 0x%02x: only 32-bit tables are allowed", t.Limits.Flags)
@@ -211,27 +214,17 @@ func checkPolicy(m *wasm.Module, cfg Config, res *Result) error {
 			return reject("table of %d elements, more than the limit of %d", t.Limits.Min, cfg.MaxTableElements)
 		}
 	}
-	if len(m.Memories) != 1 {
-		return reject("%d memories: exactly one is required", len(m.Memories))
+	if len(m.Memories) > 1 {
+		return reject("%d memories: multiple memories are not allowed", len(m.Memories))
 	}
-	mem := m.Memories[0]
-	switch {
-	case mem.Flags&0x02 != 0:
-		return reject("shared memory is not allowed (threads)")
-	case mem.Flags&0x04 != 0:
-		return reject("64-bit memory is not allowed")
-	case mem.Flags > 1:
-		return reject("memory limits flags 0x%02x are not supported", mem.Flags)
-	case mem.HasMax && mem.Max > 65536:
-		return reject("memory maximum of %d pages: a 32-bit memory has at most 65536 pages (4 GiB)", mem.Max)
-	case mem.Min > uint64(cfg.MaxMemoryPages):
-		return reject("memory of %d pages, more than the limit of %d", mem.Min, cfg.MaxMemoryPages)
-	case mem.HasMax && mem.Max < mem.Min:
-		return reject("memory maximum %d is below its minimum %d", mem.Max, mem.Min)
+	for _, mem := range m.Memories {
+		if err := checkMemory(mem, cfg); err != nil {
+			return err
+		}
 	}
 	for i, g := range m.Globals {
 		if !numerical[g.Type] {
-			return reject("global %d of type %s: only i32, i64, f32, f64 globals are allowed", i, wasm.ValTypeName(g.Type))
+			return reject("global %d of type %s: only i32, i64, f32, f64 globals are allowed", i, wasm.Feature(g.Type))
 		}
 	}
 	for _, s := range m.Elements {
@@ -248,6 +241,61 @@ func checkPolicy(m *wasm.Module, cfg Config, res *Result) error {
 		}
 		if d.Memory != 0 {
 			return reject("data segment at offset %d targets memory %d", d.Offset, d.Memory)
+		}
+	}
+	return nil
+}
+
+func checkMemory(mem wasm.Limits, cfg Config) error {
+	switch {
+	case mem.Flags&0x02 != 0:
+		return reject("shared memory is not allowed (threads)")
+	case mem.Flags&0x04 != 0:
+		return reject("64-bit memory is not allowed")
+	case mem.Flags > 1:
+		return reject("memory limits flags 0x%02x are not supported", mem.Flags)
+	case mem.HasMax && mem.Max > 65536:
+		return reject("memory maximum of %d pages: a 32-bit memory has at most 65536 pages (4 GiB)", mem.Max)
+	case mem.Min > uint64(cfg.MaxMemoryPages):
+		return reject("memory of %d pages, more than the limit of %d", mem.Min, cfg.MaxMemoryPages)
+	case mem.HasMax && mem.Max < mem.Min:
+		return reject("memory maximum %d is below its minimum %d", mem.Max, mem.Min)
+	}
+	return nil
+}
+
+// checkABI checks what ABI v1 asks of a valid module: imports from the
+// allow-list only, with their signatures; one memory, exported; the exports.
+// It runs after validation, so a module that is invalid is reported as
+// invalid rather than as missing an export.
+func checkABI(m *wasm.Module, cfg Config, res *Result) error {
+	for _, im := range m.Imports {
+		want, ok := cfg.Import(im.Module, im.Name)
+		if !ok {
+			return reject("import %s.%s is not allowed (see ABI.md for the allowed WASI functions)", im.Module, im.Name)
+		}
+		if got := m.Types[im.TypeIndex]; !got.Equal(want) {
+			return reject("import %s.%s has signature %s, want %s", im.Module, im.Name, got, want)
+		}
+	}
+	if len(m.Memories) != 1 {
+		return reject("%d memories: exactly one is required", len(m.Memories))
+	}
+	// An active element segment that does not fit its table makes
+	// instantiation fail (the spec); wazero instead writes what fits and
+	// goes on. With no imported table or global both sizes are constants,
+	// so the module is refused here, the same on every engine.
+	for i, s := range m.Elements {
+		if s.Flags&1 != 0 {
+			continue
+		}
+		size := uint64(0)
+		if len(m.Tables) > 0 {
+			size = m.Tables[0].Limits.Min
+		}
+		n := uint64(s.Count)
+		if !s.HasBase || uint64(s.Base)+n > size {
+			return reject("element segment %d: %d elements at table offset %d do not fit a table of %d", i, n, s.Base, size)
 		}
 	}
 	if m.Start != nil {

@@ -227,7 +227,7 @@ func (fr *funcRewriter) rewrite(m *wasm.Module, l *layout, cfg Config, c wasm.Co
 	nlocals := uint64(len(sig.Params))
 	for _, d := range c.Locals {
 		if !numerical[d.Type] {
-			return nil, fmt.Errorf("local of type %s is not allowed", wasm.ValTypeName(d.Type))
+			return nil, fmt.Errorf("local of type %s is not allowed", wasm.Feature(d.Type))
 		}
 		nlocals += uint64(d.Count)
 		if nlocals > uint64(cfg.MaxLocals) {

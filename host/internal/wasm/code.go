@@ -101,7 +101,7 @@ func Instructions(body []byte, base int, fn func(in *Instr) error) error {
 			n := r.Count(1)
 			for i := 0; i < n && r.Err() == nil; i++ {
 				if t := r.Byte(); t != I32 && t != I64 && t != F32 && t != F64 {
-					return &UnsupportedError{"select of type " + ValTypeName(t), base + in.Start}
+					return &UnsupportedError{"select of type " + Feature(t), base + in.Start}
 				}
 			}
 		case op >= 0x20 && op <= 0x24: // local.get/set/tee, global.get/set

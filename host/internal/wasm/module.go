@@ -87,6 +87,18 @@ func ValTypeName(t byte) string {
 	return fmt.Sprintf("valtype(0x%02x)", t)
 }
 
+// Feature names the proposal a value type belongs to, for reasons that say
+// what was refused ("v128 (SIMD)"), or just the type for the numeric ones.
+func Feature(t byte) string {
+	switch t {
+	case V128:
+		return "v128 (SIMD)"
+	case FuncRef, ExternRef:
+		return ValTypeName(t) + " (reference types)"
+	}
+	return ValTypeName(t)
+}
+
 // FuncType is a function signature.
 type FuncType struct {
 	Params, Results []byte
@@ -160,6 +172,12 @@ type ElementSegment struct {
 	Funcs   []uint32
 	Offset  int // of the segment within the module
 	HasExpr bool
+	// Base is the table offset of an active segment whose offset is an
+	// i32.const (HasBase); preparation refuses imported globals, so every
+	// active segment of a module it accepts has one.
+	Base    uint32
+	HasBase bool
+	Count   uint32 // elements in the segment
 }
 
 // DataSegment summarizes a data segment.
@@ -526,6 +544,11 @@ func ConstExpr(r *Reader) []byte {
 			r.U32()
 		case 0xd0:
 			r.Byte()
+		case 0xfd: // v128.const, so that a SIMD global is refused as SIMD
+			if sub := r.U32(); sub != 12 && r.Err() == nil {
+				r.fail("SIMD instruction 0xfd %d not allowed in a constant expression", sub)
+			}
+			r.Fixed(16)
 		default:
 			if r.Err() == nil {
 				r.fail("opcode 0x%02x not allowed in a constant expression", op)
@@ -533,6 +556,19 @@ func ConstExpr(r *Reader) []byte {
 		}
 	}
 	return nil
+}
+
+// constI32 is the value of a constant expression that is one i32.const.
+func constI32(expr []byte) (uint32, bool) {
+	if len(expr) < 3 || expr[0] != 0x41 || expr[len(expr)-1] != 0x0b {
+		return 0, false
+	}
+	r := NewReader(expr[1:len(expr)-1], 0)
+	v := r.S32()
+	if r.Err() != nil || r.Len() != 0 {
+		return 0, false
+	}
+	return uint32(v), true
 }
 
 func readElement(r *Reader) (ElementSegment, error) {
@@ -548,13 +584,14 @@ func readElement(r *Reader) (ElementSegment, error) {
 		if explicitTable {
 			seg.Table = r.U32()
 		}
-		ConstExpr(r)
+		seg.Base, seg.HasBase = constI32(ConstExpr(r))
 	}
 	if passiveOrDecl || explicitTable {
 		// elemkind (0x00) for index lists, reftype for expression lists.
 		r.Byte()
 	}
 	n := r.Count(1)
+	seg.Count = uint32(n)
 	for i := 0; i < n && r.Err() == nil; i++ {
 		if exprs {
 			ConstExpr(r)
