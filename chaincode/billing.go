@@ -488,9 +488,10 @@ func (t *txn) totals(from, to string, receivable, payable bool) (*Totals, error)
 // anything: the price calculator. provider's price in force at start, the
 // caller's quota from provider (if any), spec and usage (JSON objects of
 // integers), period [start, end) (Unix seconds or RFC 3339), and the rule
-// active for the type at end, or the rule named by codeHash if given (any
-// uploaded rule not rejected: members can price a rule before voting).
-// Any member identity.
+// active for the type at end, or the rule named by codeHash if given: an
+// approved rule for any member identity; a proposed one (priced before the
+// vote) for admins of member orgs and the identity that uploaded it only; a
+// revoked or rejected one never (mayRun). Any member identity otherwise.
 func (c *Contract) BillQuote(ctx contractapi.TransactionContextInterface, provider, resourceType, spec, usage, start, end, codeHash string) (string, error) {
 	t, err := begin(ctx)
 	if err != nil {
@@ -548,8 +549,8 @@ func (c *Contract) BillQuote(ctx contractapi.TransactionContextInterface, provid
 		if rule, err = t.loadRule(codeHash); err != nil {
 			return "", err
 		}
-		if rule.Status == RuleRejected {
-			return "", errf("rule %s %s was rejected by the members; it cannot be quoted", rule.Name, rule.Version)
+		if err := t.mayRun(rule); err != nil {
+			return "", err
 		}
 		if !contains(rule.ResourceTypes, resourceType) {
 			return "", errf("resource_type %s is not one of the types rule %s %s prices (%s)", resourceType, rule.Name, rule.Version, strings.Join(rule.ResourceTypes, ", "))

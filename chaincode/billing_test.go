@@ -206,9 +206,10 @@ func TestBillQuote(t *testing.T) {
 	start, end := js(t0.Unix()), js(t0.Unix()+2*3600)
 	e.fail("no rule is active for type ecs", "org3.user", "BillQuote", org1, "ecs", ecsSpec, "", start, end, "")
 	h := e.uploadRule("ecs", "1.0.0", code)
-	// A proposed rule can be priced before the vote.
+	// A proposed rule can be priced before the vote, by the voters
+	// (TestBillQuoteAccess has who else).
 	before := e.l.Snapshot()
-	q := decode[Quote](t, e.ok("org3.user", "BillQuote", org1, "ecs", `{"vcpu":1}`, `{"egress_gib":2}`, start, end, h))
+	q := decode[Quote](t, e.ok("org3.admin", "BillQuote", org1, "ecs", `{"vcpu":1}`, `{"egress_gib":2}`, start, end, h))
 	if q.Amount != 2*12+2*80 || q.Rule.Hash != h || q.GasUsed == 0 || hashOf(q.Input) != q.InputHash {
 		t.Fatalf("quote %s", js(q))
 	}

@@ -18,6 +18,7 @@ const (
 	KindMemberRemove = "member.remove"
 	KindPolicySet    = "policy.set"
 	KindTypeSet      = "type.set"
+	KindUploadSet    = "upload.set"
 
 	ProposalOpen     = "open"
 	ProposalApproved = "approved"
@@ -26,6 +27,35 @@ const (
 	VoteApprove = "approve"
 	VoteReject  = "reject"
 )
+
+// Values of the consortium's upload setting (Consortium.UploadAccess): who
+// may upload rules. Every upload is validated and prepared by the endorsing
+// peers, and a pending rule can be quoted by every member admin, so the
+// default keeps that to the members' admins, as wasmd's code_upload_access
+// keeps uploads to a governance-chosen set.
+const (
+	// UploadAdmins: admins of member orgs only (the default).
+	UploadAdmins = "admins"
+	// UploadMembers: any identity of a member org.
+	UploadMembers = "members"
+)
+
+// parseUploadAccess parses a value of the upload setting.
+func parseUploadAccess(field, s string) (string, error) {
+	switch s {
+	case UploadAdmins, UploadMembers:
+		return s, nil
+	}
+	return "", errf("%s %q is not valid: it must be admins (admins of member orgs may upload rules) or members (any identity of a member org may)", field, s)
+}
+
+// uploaders describes who may upload under the setting v.
+func uploaders(v string) string {
+	if v == UploadMembers {
+		return "any identity of a member org"
+	}
+	return "admins of member orgs"
+}
 
 // parsePolicy parses "majority", "all", "any" or "threshold:N" ("" = majority).
 func parsePolicy(field, s string) (Policy, error) {
@@ -180,7 +210,7 @@ func (c *Contract) ConsortiumInit(ctx contractapi.TransactionContextInterface, m
 			}
 		}
 	}
-	cons := &Consortium{Members: list, Policy: pol, Types: catalog, Version: 1, Layout: LedgerLayout, Created: t.stamp(), Updated: t.stamp()}
+	cons := &Consortium{Members: list, Policy: pol, UploadAccess: UploadAdmins, Types: catalog, Version: 1, Layout: LedgerLayout, Created: t.stamp(), Updated: t.stamp()}
 	if err := t.putJSON(keyConsortium, cons); err != nil {
 		return "", err
 	}
@@ -218,8 +248,9 @@ func (c *Contract) TypeList(ctx contractapi.TransactionContextInterface) (string
 
 // ConsortiumPropose opens a vote on a consortium change. kind is one of
 // member.add (value: MSP ID), member.remove (value: MSP ID), policy.set
-// (value: majority | all | any | threshold:N) or type.set (value: a type
-// definition JSON). One consortium proposal may be open at a time. Admins of
+// (value: majority | all | any | threshold:N), type.set (value: a type
+// definition JSON) or upload.set (value: admins | members, who may upload
+// rules). One consortium proposal may be open at a time. Admins of
 // member orgs only; opening does not vote.
 func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface, kind, value, reason string) (string, error) {
 	t, err := begin(ctx)
@@ -278,10 +309,19 @@ func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface
 			return "", errf("the catalog already has %d types, the most allowed", maxTypes)
 		}
 		p.Subject, p.Type = td.Name, &td
+	case KindUploadSet:
+		v, err := parseUploadAccess("value", value)
+		if err != nil {
+			return "", err
+		}
+		if v == cons.UploadAccess {
+			return "", errf("value %s is already the upload setting (%s may upload rules)", v, uploaders(v))
+		}
+		p.Subject = v
 	case KindRuleApprove, KindRuleRevoke:
 		return "", errf("kind %s is opened by RuleUpload or RuleRevoke, not ConsortiumPropose", kind)
 	default:
-		return "", errf("kind %q is not valid: it must be member.add, member.remove, policy.set or type.set", kind)
+		return "", errf("kind %q is not valid: it must be member.add, member.remove, policy.set, type.set or upload.set", kind)
 	}
 	var open string
 	if ok, err := t.getJSON(consortiumOpenKey, &open); err != nil {
@@ -345,6 +385,8 @@ func (c *Contract) ConsortiumVote(ctx contractapi.TransactionContextInterface, p
 			sort.Strings(cons.Former)
 		case KindPolicySet:
 			cons.Policy = *p.Policy
+		case KindUploadSet:
+			cons.UploadAccess = p.Subject
 		case KindTypeSet:
 			replaced := false
 			for i := range cons.Types {

@@ -288,6 +288,12 @@ func (t *txn) consortium() (*Consortium, error) {
 	if c.Layout != LedgerLayout {
 		return nil, fmt.Errorf("%w: this ledger is in key layout %d and this contract reads layout %d; it was made by another version of fedmeter, whose keys this one would not find (chaincode/README.md, \"Key layout\")", ErrLedgerLayout, c.Layout, LedgerLayout)
 	}
+	if c.UploadAccess == "" {
+		// Made before the upload setting existed: the default. (Written
+		// back as such by the next consortium change, the same on every
+		// peer.)
+		c.UploadAccess = UploadAdmins
+	}
 	t.cons = &c
 	return t.cons, nil
 }
@@ -314,6 +320,15 @@ func (t *txn) memberAdmin(action string) (*Consortium, error) {
 		return nil, fmt.Errorf("only admins of member orgs may %s; the caller is %s without the %q OU", action, t.role(), AdminOU)
 	}
 	return c, nil
+}
+
+// mayUpload requires the caller to be allowed to upload rules by the
+// consortium's upload setting (c is the consortium member returned).
+func (t *txn) mayUpload(c *Consortium) error {
+	if c.UploadAccess == UploadMembers || t.admin {
+		return nil
+	}
+	return fmt.Errorf("only admins of member orgs may upload rules while the consortium's upload setting is %s; the caller is %s without the %q OU; an admin uploads it, or the members' admins let any member identity upload by a vote (ConsortiumPropose upload.set members)", c.UploadAccess, t.role(), AdminOU)
 }
 
 // party requires the caller's org to be one of the two orgs involved.

@@ -177,20 +177,20 @@ func TestConsortiumProposals(t *testing.T) {
 func TestRuleGovernance(t *testing.T) {
 	e := newEnv(t)
 	code := wasmFile(t, "ecs_hourly.wasm")
-	e.fail("not initialized", "org1.user", "RuleUpload", "ecs", "1.0.0", "ecs", "me", "", b64(code))
+	e.fail("not initialized", "org1.admin", "RuleUpload", "ecs", "1.0.0", "ecs", "me", "", b64(code))
 	e.initConsortium()
 
 	// Upload refusals.
 	for _, c := range []struct{ name, who, rname, version, types, author, module, want string }{
 		{"outsider", "org4.user", "ecs", "1.0.0", "ecs", "me", b64(code), "only member orgs may upload rules; Org4MSP is not a member"},
-		{"bad name", "org1.user", "ECS", "1.0.0", "ecs", "me", b64(code), `name "ECS" is not valid`},
-		{"bad version", "org1.user", "ecs", "1.0", "ecs", "me", b64(code), `version "1.0" is not valid: it must be a semantic version`},
-		{"unknown type", "org1.user", "ecs", "1.0.0", "ecs,gpu", "me", b64(code), `resource_types entry "gpu" is not a resource type of the consortium catalog`},
-		{"no author", "org1.user", "ecs", "1.0.0", "ecs", "", b64(code), "author is required"},
-		{"no module", "org1.user", "ecs", "1.0.0", "ecs", "me", "", "module is required"},
-		{"bad base64", "org1.user", "ecs", "1.0.0", "ecs", "me", "!!!", "module is not valid base64"},
-		{"not wasm", "org1.user", "ecs", "1.0.0", "ecs", "me", b64([]byte("hello world")), "module was rejected by the host: invalid module"},
-		{"no abi marker", "org1.user", "ecs", "1.0.0", "ecs", "me", b64(wasmFile(t, "rule_noabi.wasm")), "module was rejected by the host"},
+		{"bad name", "org1.admin", "ECS", "1.0.0", "ecs", "me", b64(code), `name "ECS" is not valid`},
+		{"bad version", "org1.admin", "ecs", "1.0", "ecs", "me", b64(code), `version "1.0" is not valid: it must be a semantic version`},
+		{"unknown type", "org1.admin", "ecs", "1.0.0", "ecs,gpu", "me", b64(code), `resource_types entry "gpu" is not a resource type of the consortium catalog`},
+		{"no author", "org1.admin", "ecs", "1.0.0", "ecs", "", b64(code), "author is required"},
+		{"no module", "org1.admin", "ecs", "1.0.0", "ecs", "me", "", "module is required"},
+		{"bad base64", "org1.admin", "ecs", "1.0.0", "ecs", "me", "!!!", "module is not valid base64"},
+		{"not wasm", "org1.admin", "ecs", "1.0.0", "ecs", "me", b64([]byte("hello world")), "module was rejected by the host: invalid module"},
+		{"no abi marker", "org1.admin", "ecs", "1.0.0", "ecs", "me", b64(wasmFile(t, "rule_noabi.wasm")), "module was rejected by the host"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e.tb = t
@@ -200,9 +200,9 @@ func TestRuleGovernance(t *testing.T) {
 	e.tb = t
 
 	hash := e.uploadRule("ecs", "1.0.0", code)
-	e.fail("module was already uploaded as rule ecs 1.0.0", "org2.user", "RuleUpload", "ecs2", "1.0.0", "ecs", "me", "", b64(code))
+	e.fail("module was already uploaded as rule ecs 1.0.0", "org2.admin", "RuleUpload", "ecs2", "1.0.0", "ecs", "me", "", b64(code))
 	other := wasmFile(t, "rule_trap.wasm")
-	e.fail("version 1.0.0 of rule ecs already exists", "org2.user", "RuleUpload", "ecs", "1.0.0", "ecs", "me", "", b64(other))
+	e.fail("version 1.0.0 of rule ecs already exists", "org2.admin", "RuleUpload", "ecs", "1.0.0", "ecs", "me", "", b64(other))
 
 	// Vote refusals.
 	otherHash := hashOf(other)

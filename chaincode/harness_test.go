@@ -230,10 +230,17 @@ func (e *env) initConsortium() {
 	e.okEvent("ConsortiumInitialized", "org1.admin", "ConsortiumInit", js([]string{org1, org2, org3}), "majority", "["+ecsType+","+obsType+"]")
 }
 
-// uploadRule uploads a module for ecs as org1.user and returns its hash.
+// uploadRule uploads a module for ecs as org1.admin (the default upload
+// setting lets admins only) and returns its hash.
 func (e *env) uploadRule(name, version string, code []byte) string {
 	e.tb.Helper()
-	out := e.okEvent("RuleProposed", "org1.user", "RuleUpload", name, version, "ecs", "fedmeter tests", "a test rule", b64(code))
+	return e.uploadRuleAs("org1.admin", name, version, code)
+}
+
+// uploadRuleAs uploads a module for ecs as who and returns its hash.
+func (e *env) uploadRuleAs(who, name, version string, code []byte) string {
+	e.tb.Helper()
+	out := e.okEvent("RuleProposed", who, "RuleUpload", name, version, "ecs", "fedmeter tests", "a test rule", b64(code))
 	r := decode[Rule](e.tb, out)
 	if r.Hash != hashOf(code) || r.Status != RuleProposed {
 		e.tb.Fatalf("uploaded rule %+v", r)

@@ -35,15 +35,22 @@ type TypeDef struct {
 	Metrics     []string `json:"metrics"`
 }
 
-// Consortium is the member list, the approval policy and the type catalog.
+// Consortium is the member list, the approval policy, who may upload rules
+// and the type catalog.
 type Consortium struct {
 	Members []string `json:"members"`
 	// Former lists the orgs removed from the consortium (and not added
 	// again), sorted: their bills stay in the other orgs' bill lists and
 	// totals.
-	Former []string  `json:"former,omitempty"`
-	Policy Policy    `json:"policy"`
-	Types  []TypeDef `json:"types"`
+	Former []string `json:"former,omitempty"`
+	Policy Policy   `json:"policy"`
+	// UploadAccess says who may upload rules (RuleUpload): UploadAdmins
+	// (admins of member orgs, the default) or UploadMembers (any identity
+	// of a member org). It changes by vote (ConsortiumPropose upload.set).
+	// A ledger made before the setting existed stores none and reads as
+	// UploadAdmins.
+	UploadAccess string    `json:"upload_access"`
+	Types        []TypeDef `json:"types"`
 	// Version counts the changes since ConsortiumInit (which makes it 1).
 	Version int `json:"version"`
 	// Layout is the key layout the ledger is written in (LedgerLayout when

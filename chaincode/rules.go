@@ -47,7 +47,11 @@ func (r *Rule) ref() RuleRef {
 // module is the Wasm module, base64 (standard encoding), at most
 // host.ProfileV1.MaxModuleBytes bytes once decoded. The module is validated
 // and prepared with package host; an invalid module is refused with the
-// host's reason. Any identity of a member org may upload.
+// host's reason. Who may upload is the consortium's upload setting: admins
+// of member orgs (UploadAdmins, the default) or any identity of a member org
+// (UploadMembers); it is checked before the module is decoded, since
+// preparing it costs every endorsing peer. The uploader is recorded
+// (UploadedBy): it may quote the rule while the vote is open.
 func (c *Contract) RuleUpload(ctx contractapi.TransactionContextInterface, name, version, resourceTypes, author, description, module string) (string, error) {
 	t, err := begin(ctx)
 	if err != nil {
@@ -55,6 +59,9 @@ func (c *Contract) RuleUpload(ctx contractapi.TransactionContextInterface, name,
 	}
 	cons, err := t.member("upload rules")
 	if err != nil {
+		return "", err
+	}
+	if err := t.mayUpload(cons); err != nil {
 		return "", err
 	}
 	if err := checkPattern("name", name, reRuleName, "1 to 64 lower-case letters, digits, '_' or '-', starting with a letter"); err != nil {
@@ -575,6 +582,30 @@ func (t *txn) activeRule(typ string, at int64) (*Rule, error) {
 		return nil, errf("rule %s %s, active for type %s at %d, was revoked; an admin activates another approved version", cur.Name, cur.Version, typ, at)
 	}
 	return &Rule{Name: cur.Name, Version: cur.Version, Hash: cur.Hash, PreparedHash: cur.PreparedHash, Profile: cur.Profile, Status: RuleApproved}, nil
+}
+
+// mayRun refuses to run rule r (loaded by its record) for the caller
+// outside a bill: a revoked or rejected rule never runs; a proposed one runs
+// only for admins of member orgs (the voters, who try it before voting) and
+// for the identity that uploaded it; an approved one runs for any member
+// (the caller's membership is checked before). Running a module costs the
+// endorsing peers its compilation and its gas, so a rule nobody voted for
+// must not be runnable by every member identity.
+func (t *txn) mayRun(r *Rule) error {
+	switch r.Status {
+	case RuleApproved:
+		return nil
+	case RuleRevoked:
+		return errf("rule %s %s was revoked by the members; a revoked rule never runs, in a bill or a quote (quote with an approved version, or without a code hash for the active rule)", r.Name, r.Version)
+	case RuleRejected:
+		return errf("rule %s %s was rejected by the members; a rejected rule never runs, in a bill or a quote", r.Name, r.Version)
+	case RuleProposed:
+		if t.admin || (r.UploadedBy.ID != "" && t.msp == r.UploadedBy.MSP && t.clientID == r.UploadedBy.ID) {
+			return nil
+		}
+		return fmt.Errorf("only admins of member orgs (the voters) and the identity of %s that uploaded it may run rule %s %s while its vote is open; the caller is %s; any member may quote it once the members approve it", r.UploadedBy.MSP, r.Name, r.Version, t.role())
+	}
+	return fmt.Errorf("rule %s %s has status %q, which this contract does not know; it does not run", r.Name, r.Version, r.Status)
 }
 
 // markRevoked marks the activations of revoked rule r (of the types it

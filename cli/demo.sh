@@ -116,10 +116,13 @@ fm --as Org1/Agent1 usage submit "$DEMO_DIR/usage.csv"
 
 say "6. The ECS billing rule: tested, uploaded, approved by 2 of 3, activated" \
 	"rules/ecs, built reproducibly by make rules into $ECS_WASM." \
+	"Only admins of member orgs upload rules unless the members vote otherwise" \
+	"(member propose upload members): every peer prepares what is uploaded." \
 	"Votes name the module's SHA-256: what runs is exactly what was voted."
 clock 2026-01-01T21:00:00Z
 fm rule test "$ECS_WASM" --vectors "$root/rules/ecs/testdata/vectors/*.json" --brief
-fm --as Org1/User1 rule upload "$ECS_WASM" --name ecs --version 1.0.0 --types ecs \
+fm_refused 3 --as Org1/User1 rule upload "$ECS_WASM" --name ecs --version 1.0.0 --types ecs
+fm --as Org1/Admin rule upload "$ECS_WASM" --name ecs --version 1.0.0 --types ecs \
 	--description "the standard ECS rule: per-second holding at hourly prices, egress per GiB"
 fm --as Org1/Admin rule vote approve ecs@1.0.0
 fm --as Org2/Admin rule vote approve ecs@1.0.0

@@ -80,7 +80,8 @@ func (c *Client) Consortium(ctx context.Context) (*chaincode.Consortium, error) 
 }
 
 // Propose opens a consortium vote: kind member.add, member.remove,
-// policy.set or type.set, with its value (an MSP ID, a policy, a type JSON).
+// policy.set, type.set or upload.set, with its value (an MSP ID, a policy, a
+// type JSON, admins or members).
 func (c *Client) Propose(ctx context.Context, kind, value, reason string) (*chaincode.Proposal, error) {
 	return call[chaincode.Proposal](ctx, c, true, "ConsortiumPropose", kind, value, reason)
 }

@@ -102,7 +102,7 @@ func (l *ledger) story() *client.Bill {
 	if rep.Accepted != 0 || rep.Duplicates != 2 {
 		t.Fatalf("usage resubmitted (derived IDs must repeat): %+v", rep)
 	}
-	r := ok(l.as("Org1/User1").UploadRule(ctx, client.RuleMeta{Name: "ecs", Version: "1.0.0", Types: []string{"ecs"}, Author: "tests"}, ecsHourly(t)))(t)
+	r := ok(l.as("Org1/Admin").UploadRule(ctx, client.RuleMeta{Name: "ecs", Version: "1.0.0", Types: []string{"ecs"}, Author: "tests"}, ecsHourly(t)))(t)
 	if _, _, err := l.as("Org1/Admin").VoteRule(ctx, "ecs@1.0.0", "approve"); err != nil {
 		t.Fatal(err)
 	}
@@ -299,10 +299,14 @@ func TestContractErrorKinds(t *testing.T) {
 			_, err := c.SetPrice(ctx, "ecs", client.Prices{Currency: "cny", Scale: 2, UnitPrices: map[string]int64{"vcpu_hour": 1}}, "")
 			return err
 		}, client.KindInvalid},
-		{"module rejected", "Org1/User1", func(c *client.Client) error {
+		{"module rejected", "Org1/Admin", func(c *client.Client) error {
 			_, err := c.UploadRule(ctx, client.RuleMeta{Name: "junk", Version: "1.0.0", Types: []string{"ecs"}, Author: "t"}, []byte("not wasm"))
 			return err
 		}, client.KindRule},
+		{"upload by a non-admin", "Org1/User1", func(c *client.Client) error {
+			_, err := c.UploadRule(ctx, client.RuleMeta{Name: "junk", Version: "1.0.0", Types: []string{"ecs"}, Author: "t"}, []byte("not wasm"))
+			return err
+		}, client.KindDenied},
 		{"bad role", "Org1/Admin", func(c *client.Client) error { _, err := c.Bills(ctx, client.BillFilter{Role: "both"}); return err }, client.KindInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -124,7 +124,7 @@ func exampleLedger() (string, func()) {
 		},
 		func() error { _, err := as("Org1/Agent1").ActivateResource(ctx, "ecs-1"); return err },
 		func() error {
-			_, err := as("Org1/User1").UploadRule(ctx, client.RuleMeta{Name: "ecs", Version: "1.0.0", Types: []string{"ecs"}, Author: "example"}, code)
+			_, err := as("Org1/Admin").UploadRule(ctx, client.RuleMeta{Name: "ecs", Version: "1.0.0", Types: []string{"ecs"}, Author: "example"}, code)
 			return err
 		},
 		func() error { _, _, err := as("Org1/Admin").VoteRule(ctx, "ecs@1.0.0", "approve"); return err },

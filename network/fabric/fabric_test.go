@@ -274,7 +274,7 @@ func story(t *testing.T, n *itNet) {
 	submit("org1-admin", "initPrice", "ecs", ecsPrices, "")
 	submit("org1-admin", "initInitialQuota", "Org2MSP", ecsQuota)
 	var rule chaincode.Rule
-	decode(t, submit("org1", "RuleUpload", "ecs", "1.0.0", "ecs", "fedmeter integration test", "standard ECS rule", base64.StdEncoding.EncodeToString(code)), &rule)
+	decode(t, submit("org1-admin", "RuleUpload", "ecs", "1.0.0", "ecs", "fedmeter integration test", "standard ECS rule", base64.StdEncoding.EncodeToString(code)), &rule)
 	if rule.Hash != art.Hex() {
 		t.Fatalf("uploaded rule hash %s, built %s", rule.Hash, art.Hex())
 	}
@@ -544,7 +544,8 @@ func cliStory(t *testing.T, n *itNet) {
 
 	wasm := filepath.Join(tmp, "ecs.wasm")
 	fm(0, "org1", "rule", "build", filepath.Join(root, "rules", "ecs"), "--out", wasm)
-	fm(0, "org1", "rule", "upload", wasm, "--name", "ecs", "--version", "1.0.0", "--types", "ecs",
+	fm(3, "org1", "rule", "upload", wasm, "--name", "ecs", "--version", "1.0.0", "--types", "ecs") // admins upload (the default setting)
+	fm(0, "org1-admin", "rule", "upload", wasm, "--name", "ecs", "--version", "1.0.0", "--types", "ecs",
 		"--description", "the standard ECS rule: per-second holding at hourly prices, egress per GiB")
 	fm(0, "org1-admin", "rule", "vote", "approve", "ecs@1.0.0")
 	fm(0, "org2-admin", "rule", "vote", "approve", "ecs@1.0.0")

@@ -59,6 +59,7 @@ func TestDemo(t *testing.T) {
 		"3 records in 1 batch: 3 accepted",
 		"3 records in 1 batch: 0 accepted, 3 already on the ledger",
 		"vectors pass on the compiler and the interpreter",
+		"only admins of member orgs may upload rules while the consortium's upload setting is admins",
 		"The rule is approved",
 		"(refused with exit code 1, as it should be)",
 		"Bill ecs-00002001:000001 (release): 49.04 CNY",

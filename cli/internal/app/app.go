@@ -184,8 +184,8 @@ GETTING STARTED (an embedded ledger in ./.fedmeter):
    fedmeter rule --help                           build, test, upload, vote on and activate billing rules
    make demo                                      the whole story, narrated, on a fresh ledger
 
-IDENTITIES: every org has Admin (votes, prices, quotas), User1 (requests
-resources) and Agent1 (submits usage); pick one with --as Org2/User1.
+IDENTITIES: every org has Admin (votes, rule uploads, prices, quotas), User1
+(requests resources) and Agent1 (submits usage); pick one with --as Org2/User1.
 FABRIC: --profile FILE reaches a Fabric network through fabric-gateway with a
 YAML connection profile instead of the embedded ledger (cli/README.md).
 Flags may come anywhere on the line; every command has --help.

@@ -154,6 +154,13 @@ func TestCommands(t *testing.T) {
 	unknown := write("unknown.jsonl", `{"id":"u-n","resource":"nope","metric":"egress_gib","quantity":1,"start":1767225600,"end":1767229200}`+"\n")
 	types := write("types.json", `[{"name":"ecs","spec":["vcpu"],"metrics":[]}`)
 	flatVectors := filepath.Join(root, "rules", "wat-flat", "testdata", "vectors", "*.json")
+	// ecs_hourly.wasm with a custom section appended: the same rule, another
+	// hash (another version).
+	hourly, err := os.ReadFile(wasm("ecs_hourly.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hourly2 := write("ecs_hourly_2.wasm", string(append(hourly, 0, 3, 2, 'v', '2')))
 
 	const (
 		T0  = "2026-01-01T00:00:00Z"
@@ -277,12 +284,14 @@ func TestCommands(t *testing.T) {
 			{name: "test a module that does not prepare", args: []string{"rule", "test", wasm("rule_noabi.wasm"), "--vectors", flatVectors}, code: 4, err: []string{"the module does not prepare"}},
 			{name: "test failing vectors", args: []string{"rule", "test", wasm("ecs_hourly.wasm"), "--vectors", flatVectors, "--brief"}, code: 4, out: []string{"01_month.json", "FAIL: output {\"error\""}, err: []string{"vectors failed"}},
 			{name: "test brief", args: []string{"rule", "test", filepath.Join(tmp, "flat.wasm"), "--vectors", flatVectors, "--brief"}, out: []string{"vectors pass"}},
-			{name: "upload a module that does not prepare", args: at(T21, "--as Org1/User1 rule upload "+wasm("rule_noabi.wasm")+" --version 1.0.0 --name bad --types ecs"), code: 4, err: []string{"module was rejected by the host"}},
+			{name: "upload by a user", args: at(T21, "--as Org1/User1 rule upload "+wasm("ecs_hourly.wasm")+" --name ecs --version 1.0.0 --types ecs"), code: 3,
+				err: []string{"only admins of member orgs may upload rules while the consortium's upload setting is admins", "hint: upload as an admin of a member org", "member propose upload members"}},
+			{name: "upload a module that does not prepare", args: at(T21, "--as Org1/Admin rule upload "+wasm("rule_noabi.wasm")+" --version 1.0.0 --name bad --types ecs"), code: 4, err: []string{"module was rejected by the host"}},
 			{name: "upload without version", args: at(T21, "--as Org1/User1 rule upload "+wasm("ecs_hourly.wasm")), code: 1, err: []string{"--version is required"}},
 			{name: "upload a missing file", args: at(T21, "rule upload nowhere.wasm --version 1.0.0"), code: 1, err: []string{"nowhere.wasm cannot be read"}},
-			{name: "upload", args: at(T21, "--as Org1/User1 rule upload "+wasm("ecs_hourly.wasm")+" --name ecs --version 1.0.0 --types ecs --description hourly"),
+			{name: "upload", args: at(T21, "--as Org1/Admin rule upload "+wasm("ecs_hourly.wasm")+" --name ecs --version 1.0.0 --types ecs --description hourly"),
 				out: []string{"Uploaded rule ecs 1.0.0", "open: 2 of 3 approvals needed", "rule vote approve ecs@1.0.0"}},
-			{name: "upload the trapping rule", args: at(T21, "--as Org1/User1 rule upload "+wasm("rule_trap.wasm")+" --name trap --version 9.0.0 --types ecs"), out: []string{"Uploaded rule trap 9.0.0"}},
+			{name: "upload the trapping rule", args: at(T21, "--as Org1/Admin rule upload "+wasm("rule_trap.wasm")+" --name trap --version 9.0.0 --types ecs"), out: []string{"Uploaded rule trap 9.0.0"}},
 			{name: "list", args: a("rule list"), out: []string{"ecs@1.0.0", "trap@9.0.0", "proposed"}},
 			{name: "vote by a non-admin", args: at(T21, "--as Org1/User1 rule vote approve ecs@1.0.0"), code: 3, err: []string{"only admins of member orgs may vote on rules"}},
 			{name: "bad decision", args: at(T21, "--as Org1/Admin rule vote maybe ecs@1.0.0"), code: 1, err: []string{`the decision "maybe" is not valid`}},
@@ -290,7 +299,9 @@ func TestCommands(t *testing.T) {
 			{name: "vote missing ref", args: at(T21, "--as Org1/Admin rule vote approve"), code: 1, err: []string{"needs REF"}},
 			{name: "vote", args: at(T21, "--as Org1/Admin rule vote approve ecs@1.0.0"), out: []string{"Org1MSP voted approve on rule ecs 1.0.0", "1 approve"}},
 			{name: "vote twice", args: at(T21, "--as Org1/Admin rule vote approve ecs@1.0.0"), code: 1, err: []string{"already voted"}},
-			{name: "quote an unapproved rule", args: at(T21, "--as Org2/User1 rule quote --provider Org1MSP --type ecs --spec vcpu=2 --from "+T0+" --to "+T24+" --rule ecs@1.0.0"),
+			{name: "quote an unapproved rule as a user", args: at(T21, "--as Org2/User1 rule quote --provider Org1MSP --type ecs --spec vcpu=2 --from "+T0+" --to "+T24+" --rule ecs@1.0.0"), code: 3,
+				err: []string{"only admins of member orgs (the voters) and the identity of Org1MSP that uploaded it may run rule ecs 1.0.0 while its vote is open"}},
+			{name: "quote an unapproved rule as a voter", args: at(T21, "--as Org2/Admin rule quote --provider Org1MSP --type ecs --spec vcpu=2 --from "+T0+" --to "+T24+" --rule ecs@1.0.0"),
 				out: []string{"Quote by rule ecs 1.0.0", "5.76 CNY"}},
 			{name: "activate an unapproved rule", args: at(T21, "--as Org1/Admin rule activate ecs ecs@1.0.0"), code: 1, err: []string{"is proposed, not approved"}},
 			{name: "second approval", args: at(T21, "--as Org2/Admin rule vote approve ecs@1.0.0"), out: []string{"The rule is approved", "rule activate ecs ecs@1.0.0"}},
@@ -339,6 +350,8 @@ func TestCommands(t *testing.T) {
 			{name: "revocation vote 1", args: at(T25, "--as Org1/Admin rule vote approve trap@9.0.0 --revocation"), out: []string{"on the revocation of rule trap 9.0.0"}},
 			{name: "revocation vote 2", args: at(T25, "--as Org2/Admin rule vote --revocation approve trap@9.0.0"), out: []string{"The rule is revoked"}},
 			{name: "a revoked rule fails the release", args: at(T25, "--as Org2/User1 resource release ecs-2"), code: 4, err: []string{"was revoked"}},
+			{name: "a revoked rule is not quoted", args: at(T25, "--as Org1/Admin rule quote --provider Org1MSP --type ecs --spec vcpu=2 --from "+T0+" --to "+T24+" --rule trap@9.0.0"), code: 1,
+				err: []string{"rule trap 9.0.0 was revoked by the members; a revoked rule never runs"}},
 		})
 	})
 
@@ -354,7 +367,21 @@ func TestCommands(t *testing.T) {
 			{name: "vote 2", args: at(T25, "--as Org3/Admin member vote approve {{PROP}}"), out: []string{"Approved: the change is in force"}},
 			{name: "proposals", args: a("member proposals --status approved"), out: []string{"member.add", "Org4MSP", "rule.approve"}},
 			{name: "show", args: a("member show {{PROP}}"), out: []string{"joins the federation", "Org3MSP"}},
-			{name: "the new member", args: a("--as Org4/Admin member list"), out: []string{"Org1MSP, Org2MSP, Org3MSP, Org4MSP"}},
+			{name: "the new member", args: a("--as Org4/Admin member list"), out: []string{"Org1MSP, Org2MSP, Org3MSP, Org4MSP", "rule uploads", "admins (admins of member orgs"}},
+			// Who may upload rules: admins by default, any member identity after a vote.
+			{name: "propose an unknown upload setting", args: at(T25, "--as Org1/Admin member propose upload everyone"), code: 1, err: []string{`value "everyone" is not valid: it must be admins`}},
+			{name: "propose the upload setting in force", args: at(T25, "--as Org1/Admin member propose upload admins"), code: 1, err: []string{"value admins is already the upload setting"}},
+			{name: "propose uploads by members", args: append(at(T25, "--as Org1/Admin -o json member propose upload members --reason"), "our users build rules"), json: true,
+				save: "UPLOAD", re: `"id": "([0-9a-f]+)"`, out: []string{`"kind": "upload.set"`, `"subject": "members"`}},
+			{name: "upload vote 1", args: at(T25, "--as Org1/Admin member vote approve {{UPLOAD}}")},
+			{name: "upload vote 2", args: at(T25, "--as Org2/Admin member vote approve {{UPLOAD}}")},
+			{name: "upload vote 3", args: at(T25, "--as Org3/Admin member vote approve {{UPLOAD}}"), out: []string{"Approved: the change is in force"}},
+			{name: "uploads by members in force", args: a("member list"), out: []string{"rule uploads", "members (any identity of a member org"}},
+			{name: "upload by a user", args: at(T25, "--as Org2/User1 rule upload "+hourly2+" --name ecs --version 2.0.0 --types ecs"), out: []string{"Uploaded rule ecs 2.0.0"}},
+			{name: "the uploader quotes its pending rule", args: at(T25, "--as Org2/User1 rule quote --provider Org1MSP --type ecs --spec vcpu=2 --from "+T0+" --to "+T24+" --rule ecs@2.0.0"),
+				out: []string{"Quote by rule ecs 2.0.0", "5.76 CNY"}},
+			{name: "another user may not", args: at(T25, "--as Org3/User1 rule quote --provider Org1MSP --type ecs --spec vcpu=2 --from "+T0+" --to "+T24+" --rule ecs@2.0.0"), code: 3,
+				err: []string{"the identity of Org2MSP that uploaded it may run rule ecs 2.0.0"}},
 		})
 	})
 

@@ -1225,7 +1225,7 @@ func (env *benchEnv) rule(ctx context.Context) error {
 			Author: "fedmeter bench", Description: "uploaded by fedmeter bench from " + f}, code)
 	}
 	if err != nil {
-		return err
+		return adminErr(err, env)
 	}
 	for _, v := range env.voters {
 		if r.Status != chaincode.RuleProposed {

@@ -15,29 +15,37 @@ import (
 
 var proposalKinds = map[string]string{
 	"add": chaincode.KindMemberAdd, "remove": chaincode.KindMemberRemove,
-	"policy": chaincode.KindPolicySet, "type": chaincode.KindTypeSet,
+	"policy": chaincode.KindPolicySet, "type": chaincode.KindTypeSet, "upload": chaincode.KindUploadSet,
 	chaincode.KindMemberAdd: chaincode.KindMemberAdd, chaincode.KindMemberRemove: chaincode.KindMemberRemove,
 	chaincode.KindPolicySet: chaincode.KindPolicySet, chaincode.KindTypeSet: chaincode.KindTypeSet,
+	chaincode.KindUploadSet: chaincode.KindUploadSet,
 }
 
 func memberCommand(st *state) *cli.Command {
 	return &cli.Command{
 		Name:     "member",
 		Category: "Governance",
-		Usage:    "the consortium: members, policy, type catalog, and votes to change them",
-		Description: `The member list, the approval policy and the resource-type catalog live on
-the ledger and change only by a vote of the members' admins, one vote per org:
+		Usage:    "the consortium: members, policy, who may upload rules, type catalog, and votes to change them",
+		Description: `The member list, the approval policy, who may upload rules and the
+resource-type catalog live on the ledger and change only by a vote of the
+members' admins, one vote per org:
 
   fedmeter org add Org4                                        local identities for the new org
   fedmeter --as Org1/Admin member propose add Org4MSP --reason "joins the federation"
   fedmeter --as Org1/Admin member vote approve <PROPOSAL ID>
   fedmeter --as Org2/Admin member vote approve <PROPOSAL ID>   decided at 2 of 3 (majority)
 
+Who may upload rules (every upload is validated and prepared by the endorsing
+peers) is admins of member orgs unless the members vote otherwise:
+
+  fedmeter --as Org1/Admin member propose upload members      any identity of a member org
+  fedmeter --as Org1/Admin member propose upload admins       back to the default
+
 One consortium proposal may be open at a time.`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "list",
-				Usage:     "show the members, the approval policy and the type catalog",
+				Usage:     "show the members, the approval policy, who may upload rules and the type catalog",
 				UsageText: "fedmeter member list",
 				Action: func(c *cli.Context) error {
 					if _, err := args(c, 0, 0); err != nil {
@@ -65,10 +73,13 @@ One consortium proposal may be open at a time.`,
 			},
 			{
 				Name:      "propose",
-				Usage:     "open a vote to add or remove a member, set the policy, or define a type",
-				UsageText: "fedmeter member propose add|remove|policy|type VALUE [--reason TEXT]",
+				Usage:     "open a vote to add or remove a member, set the policy or who may upload rules, or define a type",
+				UsageText: "fedmeter member propose add|remove|policy|upload|type VALUE [--reason TEXT]",
 				Description: `VALUE is an MSP ID (add, remove), a policy (majority, all, any, threshold:N),
-or a type definition as JSON or @FILE (type), e.g.
+who may upload rules (upload: admins, the default, for admins of member orgs;
+members, for any identity of a member org), or a type definition as JSON or
+@FILE (type), e.g.
+  fedmeter --as Org1/Admin member propose upload members --reason "our users build rules"
   fedmeter --as Org1/Admin member propose type '{"name":"hpc","spec":["nodes"],"metrics":["node_seconds"]}'
 Admins of member orgs. Opening a proposal is not a vote.`,
 				Flags: []cli.Flag{
@@ -81,7 +92,7 @@ Admins of member orgs. Opening a proposal is not a vote.`,
 					}
 					kind, ok := proposalKinds[a[0]]
 					if !ok {
-						return usageErr(c, "the proposal kind %q is not valid: it must be add, remove, policy or type", a[0])
+						return usageErr(c, "the proposal kind %q is not valid: it must be add, remove, policy, upload or type", a[0])
 					}
 					value := a[1]
 					if strings.HasPrefix(value, "@") {

@@ -29,14 +29,17 @@ usage and unit prices into a bill (host/ABI.md). Its life:
 
   fedmeter rule build rules/ecs                          reproducible build; prints the SHA-256
   fedmeter rule test rules/ecs                           run its test vectors in the Wasm host
-  fedmeter --as Org1/User1 rule upload build/rules/ecs.wasm --version 1.0.0 --types ecs
+  fedmeter --as Org1/Admin rule upload build/rules/ecs.wasm --version 1.0.0 --types ecs
   fedmeter --as Org1/Admin rule vote approve ecs@1.0.0   each org's admin votes (policy: majority)
   fedmeter --as Org2/Admin rule vote approve ecs@1.0.0
   fedmeter --as Org1/Admin rule activate ecs ecs@1.0.0   bills of type ecs now use it
   fedmeter rule quote --provider Org1MSP --type ecs --spec vcpu=2 --from ... --to ...
 
 A rule is named by its code hash or by NAME@VERSION. Votes name the exact code
-hash: what runs is what was voted.`,
+hash: what runs is what was voted. Who may upload is a consortium setting
+(admins of member orgs by default; fedmeter member propose upload --help). On
+the ledger a proposed rule runs (in a quote) only for member admins and its
+uploader, an approved one for any member, and a revoked or rejected one never.`,
 		Subcommands: []*cli.Command{
 			ruleBuild(st), ruleTest(st), ruleUpload(st), ruleVote(st), ruleStatus(st), ruleList(st), ruleShow(st),
 			ruleActivate(st), ruleActivations(st), ruleRevoke(st), ruleQuote(st), ruleCode(st),
@@ -359,8 +362,18 @@ func ruleUpload(st *state) *cli.Command {
 		UsageText: "fedmeter rule upload MODULE.wasm|DIR --version VERSION [--name NAME] [--types TYPE,...] [--author TEXT] [--description TEXT]",
 		Description: `Stores the module on the ledger under its SHA-256 (a directory is built
 first). The contract validates and prepares it; a module the host rejects is
-refused with the host's reason (exit 4). Any identity of a member org may
-upload. Uploading opens the approval vote; the upload itself is not a vote.
+refused with the host's reason (exit 4). Uploading opens the approval vote;
+the upload itself is not a vote.
+
+Who may upload is the consortium's upload setting (fedmeter member list shows
+it): admins of member orgs by default, since every endorsing peer validates
+and prepares each upload. The members' admins can open uploads to any identity
+of a member org by a vote, and close them again:
+  fedmeter --as Org1/Admin member propose upload members
+  fedmeter --as <Org>/Admin member vote approve <PROPOSAL ID>
+Anyone else is refused (exit 3). The uploading identity is recorded: it may
+quote the rule (fedmeter rule quote --rule) while the vote is open, as the
+member admins may.
 
 Next: each org's admin votes, e.g. fedmeter --as Org2/Admin rule vote approve NAME@VERSION.`,
 		Flags: []cli.Flag{
@@ -395,6 +408,10 @@ Next: each org's admin votes, e.g. fedmeter --as Org2/Admin rule vote approve NA
 					m.Author = cl.MSPID()
 				}
 				r, err := cl.UploadRule(c.Context, m, code)
+				var ce *client.Error
+				if errors.As(err, &ce) && ce.Kind == client.KindDenied && strings.Contains(ce.Msg, "upload setting") {
+					ce.Hint = "upload as an admin of a member org (--as ORG/Admin), or have the members' admins open uploads: fedmeter --as ORG/Admin member propose upload members"
+				}
 				if err != nil {
 					return err
 				}
@@ -689,8 +706,11 @@ func ruleQuote(st *state) *cli.Command {
 		UsageText: "fedmeter rule quote --provider MSPID --type TYPE [--spec k=v,...] [--usage k=v,...] --from TIME --to TIME [--rule REF]",
 		Description: `The price calculator: the provider's prices in force at --from, the caller's
 quota from the provider, the spec and usage given, and the rule active for
-the type at --to (or --rule, any uploaded rule not rejected: price a rule
-before voting on it).`,
+the type at --to, or the rule --rule names:
+  approved           any member identity
+  proposed           admins of member orgs (the voters: try it before voting)
+                     and the identity that uploaded it; others are refused (exit 3)
+  revoked, rejected  never (exit 1): such a rule does not run on the ledger`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "provider", Usage: "provider `MSPID`"},
 			&cli.StringFlag{Name: "type", Usage: "resource `TYPE`"},

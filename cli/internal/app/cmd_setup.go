@@ -141,9 +141,22 @@ func printConsortium(p *printer, cons *chaincode.Consortium) {
 	}
 	p.KV(append(kv,
 		"policy", fmt.Sprintf("%s (%s must approve)", policyString(cons.Policy), need),
+		"rule uploads", uploadString(cons.UploadAccess),
 		"types", strings.Join(types, ", "),
 		"version", fmt.Sprint(cons.Version),
 	)...)
+}
+
+// uploadString says who may upload rules under the upload setting v, and
+// how to change it.
+func uploadString(v string) string {
+	switch v {
+	case chaincode.UploadMembers:
+		return "members (any identity of a member org; member propose upload admins restricts it to admins)"
+	case chaincode.UploadAdmins, "":
+		return "admins (admins of member orgs; member propose upload members opens it to every member identity)"
+	}
+	return v
 }
 
 func policyString(p chaincode.Policy) string {
