@@ -28,6 +28,15 @@ type Profile struct {
 	MaxCodeBytes int // all function bodies
 	MaxNesting   int // blocks, loops and ifs nested in one function
 	MaxBrTable   int // targets of one br_table
+	// Module-wide budgets, because a module may repeat a costly function:
+	// the sum over blocks of their depth (loops count 5x), and the sum over
+	// br_tables of their targets squared.
+	MaxNestingWork uint64
+	MaxBrTableWork uint64
+	// Blocks, ifs and loops (a loop counts 4) in one function, and the sum
+	// over functions of that count squared.
+	MaxControl     int
+	MaxControlWork uint64
 
 	InitGas        uint64 // budget of start + _initialize, once per process
 	GasPerPage     uint64 // charged per page by memory.grow
@@ -49,9 +58,13 @@ var ProfileV1 = Profile{
 	MaxLines:         1000,
 	MaxInputBytes:    1 << 20,
 	MaxBodyBytes:     256 << 10,
-	MaxCodeBytes:     6 << 20,
+	MaxCodeBytes:     4 << 20,
 	MaxNesting:       1024,
 	MaxBrTable:       16384,
+	MaxNestingWork:   6_000_000,
+	MaxBrTableWork:   1 << 28,
+	MaxControl:       4096,
+	MaxControlWork:   64 << 20,
 	InitGas:          2_000_000_000,
 	GasPerPage:       1000,
 	BytesPerGas:      64,

@@ -60,9 +60,14 @@ type Config struct {
 	MaxCodeBytes int // all function bodies together
 	MaxNesting   int // block, loop and if nested in one function
 	MaxBrTable   int // targets of one br_table, default excluded
-	InitGas      uint64
-	GasPerPage   uint64
-	BytesPerGas  uint64
+	// Module-wide budgets; see checkCode.
+	MaxNestingWork uint64 // sum of each block's depth (loops weighted)
+	MaxBrTableWork uint64 // sum of each br_table's targets squared
+	MaxControl     int    // blocks, ifs and loops in one function (loops weighted)
+	MaxControlWork uint64 // sum over functions of MaxControl's count squared
+	InitGas        uint64
+	GasPerPage     uint64
+	BytesPerGas    uint64
 	// Import reports whether module.name may be imported and with which
 	// signature.
 	Import func(module, name string) (wasm.FuncType, bool)
