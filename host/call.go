@@ -96,12 +96,14 @@ func (m *Module) run(ctx context.Context, inst *instance, input []byte) ([]byte,
 		return nil, classify(inst, "call", err)
 	}
 	outPtr, outLen := uint32(stack[0]>>32), uint32(stack[0])
-	if int64(outLen) > int64(m.h.prof.MaxOutputBytes) {
-		return nil, badOutputf("output of %d bytes is more than the limit of %d", outLen, m.h.prof.MaxOutputBytes)
-	}
+	// Faults are reported in ABI order: where the output is (it must lie
+	// in memory), then how big it is.
 	out, ok := inst.mem.Read(outPtr, outLen)
 	if !ok {
 		return nil, badOutputf("output at %d (%d bytes) lies outside memory of %d bytes", outPtr, outLen, inst.mem.Size())
+	}
+	if int64(outLen) > int64(m.h.prof.MaxOutputBytes) {
+		return nil, badOutputf("output of %d bytes is more than the limit of %d", outLen, m.h.prof.MaxOutputBytes)
 	}
 	return append([]byte(nil), out...), nil
 }
