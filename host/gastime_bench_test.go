@@ -121,4 +121,3 @@ func BenchmarkGasTime(b *testing.B) {
 		}
 	}
 }
-
