@@ -225,7 +225,7 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	// No name: instances of one module coexist in the runtime. No start
 	// functions: the host runs init itself, metered, via __fm_start.
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions()
-	mod, err := m.h.rt.InstantiateModule(ctx, m.compiled, cfg)
+	mod, err := m.h.rt.InstantiateModule(withMemoryAllocator(ctx), m.compiled, cfg)
 	m.made.Add(1)
 	if err != nil {
 		return nil, &TrapError{Phase: "init", Message: firstLine(err.Error())}
