@@ -22,7 +22,8 @@ func withMemoryAllocator(ctx context.Context) context.Context {
 // mappedMemory is a linear memory backed by a private anonymous mapping of
 // its maximum size.
 type mappedMemory struct {
-	buf []byte // the whole mapping; nil if mapping failed
+	buf    []byte // the whole reservation
+	mapped bool   // buf is a mapping (else a Go slice: mmap failed)
 }
 
 func newMappedMemory(_, max uint64) experimental.LinearMemory {
@@ -32,28 +33,32 @@ func newMappedMemory(_, max uint64) experimental.LinearMemory {
 	}
 	b, err := syscall.Mmap(-1, 0, int(max), syscall.PROT_READ|syscall.PROT_WRITE,
 		syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|syscall.MAP_NORESERVE)
-	if err == nil {
-		m.buf = b
+	if err != nil {
+		// wazero panics if the minimum is not there; a Go slice of the
+		// maximum is slower to grow into but always works.
+		m.buf = make([]byte, max)
+		return m
 	}
+	m.buf, m.mapped = b, true
 	return m
 }
 
-// Reallocate returns the first size bytes of the mapping, or nil (a refused
-// grow, or a failed instantiation) past it.
+// Reallocate returns the first size bytes of the reservation, or nil (a
+// refused grow) past it.
 func (m *mappedMemory) Reallocate(size uint64) []byte {
 	if size > uint64(len(m.buf)) {
-		if size == 0 {
-			return []byte{}
-		}
 		return nil
+	}
+	if m.buf == nil {
+		return []byte{}
 	}
 	return m.buf[:size:size]
 }
 
 // Free unmaps the memory; wazero calls it when the instance closes.
 func (m *mappedMemory) Free() {
-	if m.buf != nil {
+	if m.mapped {
 		syscall.Munmap(m.buf)
-		m.buf = nil
 	}
+	m.buf, m.mapped = nil, false
 }
