@@ -33,6 +33,7 @@
 ;;   w  fd_prestat_dir_name
 ;;   x  fd_fdstat_set_flags
 ;;   y  loads and stores over 64 KiB
+;;   z  memory.grow by N pages until refused, storing to every 4 KiB it adds
 ;;
 ;; Memory: scratch below 512, the bill at 512, the input at 1024, the work area
 ;; from 64 KiB; each loop grows memory to what it needs before it starts.
@@ -112,7 +113,7 @@
       (local.set $x (i32.mul (i32.add (i32.xor (local.get $x) (local.get $i)) (i32.const 7)) (i32.const 31)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; b: call a leaf function
   (func $k_b (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -121,7 +122,7 @@
       (local.set $x (call $leaf (local.get $x)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; c: memory.copy of N bytes
   (func $k_c (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -130,7 +131,7 @@
       (memory.copy (i32.add (i32.const 65536) (local.get $n)) (i32.const 65536) (local.get $n))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; d: memory.fill of N bytes
   (func $k_d (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -139,7 +140,7 @@
       (memory.fill (i32.const 65536) (local.get $i) (local.get $n))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; e: memory.grow by N pages until refused
   (func $k_e (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -148,7 +149,7 @@
       (if (i32.eq (memory.grow (local.get $n)) (i32.const -1)) (then (return (call $bill))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; f: memory.grow refused (N pages past the limit)
   (func $k_f (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -157,7 +158,7 @@
       (global.set $sink (memory.grow (i32.add (local.get $n) (i32.const 65536))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; g: random_get of N bytes
   (func $k_g (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -166,7 +167,7 @@
       (drop (call $random_get (i32.const 65536) (local.get $n)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; h: fd_write, one iovec of N bytes
   (func $k_h (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -175,7 +176,7 @@
       (drop (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; i: fd_write, N empty iovecs
   (func $k_i (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -184,7 +185,7 @@
       (drop (call $fd_write (i32.const 1) (i32.const 65536) (local.get $n) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; j: clock_time_get (monotonic)
   (func $k_j (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -193,7 +194,7 @@
       (drop (call $clock_time_get (i32.const 1) (i64.const 0) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; k: clock_res_get
   (func $k_k (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -202,7 +203,7 @@
       (drop (call $clock_res_get (i32.const 1) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; l: args_sizes_get
   (func $k_l (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -211,7 +212,7 @@
       (drop (call $args_sizes_get (i32.const 0) (i32.const 4)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; m: args_get
   (func $k_m (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -220,7 +221,7 @@
       (drop (call $args_get (i32.const 64) (i32.const 32)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; n: environ_sizes_get
   (func $k_n (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -229,7 +230,7 @@
       (drop (call $environ_sizes_get (i32.const 0) (i32.const 4)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; o: environ_get
   (func $k_o (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -238,7 +239,7 @@
       (drop (call $environ_get (i32.const 0) (i32.const 4)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; p: sched_yield
   (func $k_p (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -247,7 +248,7 @@
       (drop (call $sched_yield))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; q: poll_oneoff, N clock subscriptions
   (func $k_q (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -256,7 +257,7 @@
       (drop (call $poll_oneoff (i32.const 65536) (i32.add (i32.const 65536) (i32.mul (local.get $n) (i32.const 48))) (local.get $n) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; r: fd_fdstat_get
   (func $k_r (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -265,7 +266,7 @@
       (drop (call $fd_fdstat_get (i32.const 1) (i32.const 128)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; s: fd_read (stdin: end of file)
   (func $k_s (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -274,7 +275,7 @@
       (drop (call $fd_read (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; t: fd_close
   (func $k_t (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -283,7 +284,7 @@
       (drop (call $fd_close (i32.const 1)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; u: fd_seek
   (func $k_u (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -292,7 +293,7 @@
       (drop (call $fd_seek (i32.const 1) (i64.const 0) (i32.const 0) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; v: fd_prestat_get
   (func $k_v (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -301,7 +302,7 @@
       (drop (call $fd_prestat_get (i32.const 3) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; w: fd_prestat_dir_name
   (func $k_w (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -310,7 +311,7 @@
       (drop (call $fd_prestat_dir_name (i32.const 3) (i32.const 8) (i32.const 8)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; x: fd_fdstat_set_flags
   (func $k_x (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -319,7 +320,7 @@
       (drop (call $fd_fdstat_set_flags (i32.const 1) (i32.const 0)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
   ;; y: loads and stores over 64 KiB
   (func $k_y (type $loop) (param $n i32) (param $k i32) (result i64)
@@ -328,7 +329,16 @@
       (local.set $c (i32.add (i32.const 65536) (i32.and (i32.shl (local.get $i) (i32.const 3)) (i32.const 0xfff8)))) (i64.store (local.get $c) (i64.add (i64.load (local.get $c)) (i64.const 1)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $work (i32.ne (local.get $i) (local.get $k))))
-    (global.set $sink (local.get $x))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
     (call $bill))
-  (table 25 funcref)
-  (elem (i32.const 0) $k_a $k_b $k_c $k_d $k_e $k_f $k_g $k_h $k_i $k_j $k_k $k_l $k_m $k_n $k_o $k_p $k_q $k_r $k_s $k_t $k_u $k_v $k_w $k_x $k_y))
+  ;; z: memory.grow by N pages until refused, storing to every 4 KiB it adds
+  (func $k_z (type $loop) (param $n i32) (param $k i32) (result i64)
+    (local $i i32) (local $x i32) (local $c i32)
+    (loop $work
+      (local.set $c (memory.grow (local.get $n))) (if (i32.eq (local.get $c) (i32.const -1)) (then (return (call $bill)))) (local.set $c (i32.shl (local.get $c) (i32.const 16))) (local.set $x (i32.add (local.get $c) (i32.shl (local.get $n) (i32.const 16)))) (loop $touch (i32.store8 (local.get $c) (i32.const 1)) (local.set $c (i32.add (local.get $c) (i32.const 4096))) (br_if $touch (i32.lt_u (local.get $c) (local.get $x))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $work (i32.ne (local.get $i) (local.get $k))))
+    (global.set $sink (i32.add (global.get $sink) (local.get $x)))
+    (call $bill))
+  (table 26 funcref)
+  (elem (i32.const 0) $k_a $k_b $k_c $k_d $k_e $k_f $k_g $k_h $k_i $k_j $k_k $k_l $k_m $k_n $k_o $k_p $k_q $k_r $k_s $k_t $k_u $k_v $k_w $k_x $k_y $k_z))
