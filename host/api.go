@@ -81,7 +81,7 @@ type Call struct {
 }
 
 // DefaultGasLimit is the gas limit of a Call that sets none.
-const DefaultGasLimit = 1_000_000_000
+const DefaultGasLimit = 200_000_000
 
 // Result is what a call produced. Bill returns a non-nil Result with GasUsed and
 // the log even when the call failed, for diagnostics.
