@@ -58,7 +58,8 @@ type Env struct {
 	GasPerRandomByte uint64
 	// Charge is called once by every host function with the gas units to
 	// charge: GasPerHostCall plus one per byte read from or written to guest
-	// memory. It may panic to abort the call (the host does so when gas runs
+	// memory, except random_get (GasPerRandomByte a byte) and fd_write (16
+	// per iovec, and only the bytes the log keeps): see the package doc. It may panic to abort the call (the host does so when gas runs
 	// out); host functions never recover that panic. Nil charges nothing.
 	Charge func(mod api.Module, units uint64)
 }
