@@ -31,9 +31,28 @@ type Config struct {
 	// MaxModules bounds the compiled modules kept in memory (default 64).
 	// The least recently used one is closed when a new one is loaded.
 	MaxModules int
+	// MaxMemoryBytes bounds the memory the cached modules hold, in bytes
+	// (default DefaultMaxMemoryBytes): each counts its compiled code
+	// (estimated), its snapshot and a full pool of instances at the
+	// snapshot's size. Least recently used modules are closed to keep
+	// under it, as for MaxModules.
+	MaxMemoryBytes int64
+	// MaxCallsInFlight bounds the calls the host runs at once (default
+	// DefaultMaxCallsInFlight); more wait. Each may grow its instance to
+	// Profile.MaxMemoryPages, so this bounds the memory beyond the cache.
+	// Calls do no I/O: more at once than CPUs run no faster.
+	MaxCallsInFlight int
 	// Profile defaults to ProfileV1.
 	Profile *Profile
 }
+
+// Defaults of Config. With ProfileV1 the host holds at most
+// DefaultMaxMemoryBytes + DefaultMaxCallsInFlight x 64 MiB of rule memory
+// (RATIONALE.md, "Memory").
+const (
+	DefaultMaxMemoryBytes   = 1 << 30
+	DefaultMaxCallsInFlight = 16
+)
 
 // Prepared is a module after preparation: the bytes a Host compiles and runs.
 type Prepared struct {
@@ -62,7 +81,7 @@ type Call struct {
 }
 
 // DefaultGasLimit is the gas limit of a Call that sets none.
-const DefaultGasLimit = 1_000_000_000
+const DefaultGasLimit = 200_000_000
 
 // Result is what a call produced. Bill returns a non-nil Result with GasUsed and
 // the log even when the call failed, for diagnostics.

@@ -33,9 +33,21 @@ func (m *Module) Bill(ctx context.Context, c Call) (*Result, error) {
 	}
 	defer m.releaseRef()
 
+	select {
+	case m.h.calls <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-m.h.calls }()
 	inst, err := m.get(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// The restore get did is charged first: a module whose init left a
+	// large memory costs every call that much (RATIONALE.md, "Calls").
+	if m.restoreGas > limit {
+		m.put(inst)
+		return &Result{GasUsed: limit}, ErrOutOfGas
 	}
 	var nanos int64
 	if !c.TxTime.IsZero() {
@@ -43,7 +55,7 @@ func (m *Module) Bill(ctx context.Context, c Call) (*Result, error) {
 	}
 	st := wasi.NewState(m.wasiEnv(nanos, c.TxID))
 	ctx = wasi.WithState(ctx, st)
-	inst.gas.Set(limit)
+	inst.gas.Set(limit - m.restoreGas)
 
 	res := &Result{}
 	out, err := m.run(ctx, inst, c.Input)

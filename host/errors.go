@@ -17,7 +17,10 @@ var (
 	// ErrTrap: the module trapped (unreachable, out-of-bounds access, integer
 	// divide by zero, proc_exit, ...). The error is a *TrapError.
 	ErrTrap = errors.New("trap")
-	// ErrMemoryLimit: the module tried to grow memory beyond Profile.MaxMemoryPages.
+	// ErrMemoryLimit: the module's init left more memory than
+	// Profile.MaxSnapshotPages, so it cannot be loaded. (A rule's own
+	// memory.grow past its limit is not an error: it returns -1, as the
+	// Wasm spec says, so a rule can probe for memory.)
 	ErrMemoryLimit = errors.New("memory limit exceeded")
 	// ErrStackLimit: the call nested deeper than Profile.MaxCallDepth.
 	ErrStackLimit = errors.New("call stack limit exceeded")

@@ -95,6 +95,7 @@ func (p Profile) instrumentConfig() instrument.Config {
 		InitGas:          p.InitGas,
 		GasPerPage:       p.GasPerPage,
 		BytesPerGas:      p.BytesPerGas,
+		GasPerMemOp:      p.GasPerMemOp,
 		Import:           allowedImport,
 	}
 }

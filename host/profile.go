@@ -29,7 +29,7 @@ type Profile struct {
 	MaxNesting   int // blocks, loops and ifs nested in one function
 	MaxBrTable   int // targets of one br_table
 	// Module-wide budgets, because a module may repeat a costly function:
-	// the sum over blocks of their depth (loops count 5x), and the sum over
+	// the sum over blocks of their depth (loops count 4x), and the sum over
 	// br_tables of their targets squared.
 	MaxNestingWork uint64
 	MaxBrTableWork uint64
@@ -38,15 +38,31 @@ type Profile struct {
 	MaxControl     int
 	MaxControlWork uint64
 
-	InitGas        uint64 // budget of start + _initialize, once per process
-	GasPerPage     uint64 // charged per page by memory.grow
-	BytesPerGas    uint64 // memory.copy/fill: one unit per this many bytes
-	GasPerHostCall uint64 // base cost of every host (WASI) call
+	// MaxSnapshotPages bounds the memory init may leave (64 KiB pages):
+	// every pooled instance holds that much, and every call restores it.
+	// A module whose init leaves more fails to load with ErrMemoryLimit.
+	MaxSnapshotPages uint32
+
+	// Gas. Each price makes one unit of gas buy about the same time on
+	// wazero's compiler, whatever the work (BenchmarkGasTime,
+	// docs/benchmarks.md); RATIONALE.md says how each was chosen.
+	InitGas          uint64 // budget of start + _initialize, once per process
+	GasPerPage       uint64 // memory.grow, per 64 KiB page added
+	GasPerMemOp      uint64 // base of every memory.grow/copy/fill; all a refused grow pays
+	BytesPerGas      uint64 // memory.copy/fill: one unit per this many bytes
+	GasPerHostCall   uint64 // base cost of every host (WASI) call
+	GasPerRandomByte uint64 // random_get, per byte (instead of the usual one per byte moved)
+
+	// Restoring the snapshot before each call, charged before the rule
+	// runs: per 4 KiB of snapshot that holds data (copied) and per 4 KiB
+	// that is all zero (cleared).
+	GasPerRestorePage     uint64
+	GasPerRestoreZeroPage uint64
 }
 
 // ProfileV1 is the profile this release prepares and runs modules with.
 var ProfileV1 = Profile{
-	Version:          "fedmeter-host/1",
+	Version:          "fedmeter-host/2",
 	MaxModuleBytes:   8 << 20,
 	MaxMemoryPages:   1024, // 64 MiB
 	MaxTableElements: 65536,
@@ -65,8 +81,14 @@ var ProfileV1 = Profile{
 	MaxBrTableWork:   1 << 28,
 	MaxControl:       4096,
 	MaxControlWork:   64 << 20,
+	MaxSnapshotPages: 256, // 16 MiB
 	InitGas:          2_000_000_000,
-	GasPerPage:       1000,
-	BytesPerGas:      64,
-	GasPerHostCall:   100,
+	GasPerPage:       50_000,
+	GasPerMemOp:      64,
+	BytesPerGas:      8,
+	GasPerHostCall:   300,
+	GasPerRandomByte: 16,
+
+	GasPerRestorePage:     200,
+	GasPerRestoreZeroPage: 50,
 }

@@ -68,6 +68,7 @@ type Config struct {
 	InitGas        uint64
 	GasPerPage     uint64
 	BytesPerGas    uint64
+	GasPerMemOp    uint64 // base of memory.grow/copy/fill (a refused grow pays only this)
 	// Import reports whether module.name may be imported and with which
 	// signature.
 	Import func(module, name string) (wasm.FuncType, bool)

@@ -14,6 +14,7 @@ const (
 	opIf          = 0x04
 	opEnd         = 0x0b
 	opBr          = 0x0c
+	opReturn      = 0x0f
 	opCall        = 0x10
 	opSelect      = 0x1b
 	opLocalGet    = 0x20
@@ -90,7 +91,7 @@ func rewrite(m *wasm.Module, cfg Config, res *Result) ([]byte, error) {
 		}
 		bodies = append(bodies, body)
 	}
-	bodies = append(bodies, helperBodies(l, cfg)...)
+	bodies = append(bodies, helperBodies(l, cfg, memoryMax(m.Memories[0], cfg.MaxMemoryPages))...)
 
 	// Sections that change.
 	newSec := map[byte][]byte{}
@@ -443,37 +444,49 @@ func appendCanon(out []byte, tmp uint32, constOp byte, canon []byte, eqOp byte) 
 
 // helperBodies returns the bodies of the injected functions, in the order of
 // layout's fn* indices: out-of-gas, stack overflow, grow, copy, fill.
-func helperBodies(l *layout, cfg Config) [][]byte {
+func helperBodies(l *layout, cfg Config, maxPages uint64) [][]byte {
 	trapWith := func(status byte) []byte {
 		b := []byte{0, opI32Const, status, opGlobalSet}
 		b = wasm.AppendU32(b, l.status)
 		return append(b, opUnreachable, opEnd)
 	}
 
-	// grow(pages i32) -> i32: the bound first (a grow past the limit is a
-	// memory error whatever gas is left), then the charge, then the grow.
+	// grow(pages i32) -> i32. A grow past the memory's maximum (the lower of
+	// its declared maximum and the profile's limit) returns -1, as the spec
+	// says, so a rule can probe for memory; it is charged GasPerMemOp, like
+	// any grow that does not happen. A grow that happens is charged
+	// GasPerMemOp plus GasPerPage per page before it runs: the pages are
+	// where the time goes (the kernel zeroes each 4 KiB the first time it is
+	// touched), see RATIONALE.md.
 	grow := []byte{0}
 	grow = append(grow, opMemorySize, 0, opI64ExtendU, opLocalGet, 0, opI64ExtendU, opI64Add, opI64Const)
-	grow = wasm.AppendS64(grow, int64(cfg.MaxMemoryPages))
-	grow = append(grow, opI64GtU, opIf, blockEmpty, opI32Const, StatusMemoryLimit, opGlobalSet)
-	grow = wasm.AppendU32(grow, l.status)
-	grow = append(grow, opUnreachable, opEnd)
+	grow = wasm.AppendS64(grow, int64(maxPages))
+	grow = append(grow, opI64GtU, opIf, blockEmpty)
+	grow = appendGlobalCharge(grow, l, cfg.GasPerMemOp)
+	grow = appendOOGCheck(grow, l)
+	grow = append(grow, opI32Const, 0x7f, opReturn, opEnd) // -1
 	grow = append(grow, opGlobalGet)
 	grow = wasm.AppendU32(grow, l.gas)
 	grow = append(grow, opLocalGet, 0, opI64ExtendU, opI64Const)
 	grow = wasm.AppendS64(grow, int64(cfg.GasPerPage))
-	grow = append(grow, opI64Mul, opI64Sub, opGlobalSet)
+	grow = append(grow, opI64Mul, opI64Const)
+	grow = wasm.AppendS64(grow, int64(cfg.GasPerMemOp))
+	grow = append(grow, opI64Add, opI64Sub, opGlobalSet)
 	grow = wasm.AppendU32(grow, l.gas)
 	grow = appendOOGCheck(grow, l)
 	grow = append(grow, opLocalGet, 0, opMemoryGrow, 0, opEnd)
 
+	// copy and fill: GasPerMemOp plus one unit per BytesPerGas bytes, charged
+	// before the op, so a huge one runs out of gas instead of running.
 	memop := func(sub byte, imm []byte) []byte {
 		b := []byte{0}
 		b = append(b, opGlobalGet)
 		b = wasm.AppendU32(b, l.gas)
 		b = append(b, opLocalGet, 2, opI64ExtendU, opI64Const)
 		b = wasm.AppendS64(b, int64(cfg.BytesPerGas))
-		b = append(b, opI64DivU, opI64Sub, opGlobalSet)
+		b = append(b, opI64DivU, opI64Const)
+		b = wasm.AppendS64(b, int64(cfg.GasPerMemOp))
+		b = append(b, opI64Add, opI64Sub, opGlobalSet)
 		b = wasm.AppendU32(b, l.gas)
 		b = appendOOGCheck(b, l)
 		b = append(b, opLocalGet, 0, opLocalGet, 1, opLocalGet, 2, opPrefixFC, sub)
@@ -487,6 +500,16 @@ func helperBodies(l *layout, cfg Config) [][]byte {
 		memop(10, []byte{0, 0}),
 		memop(11, []byte{0}),
 	}
+}
+
+// appendGlobalCharge subtracts cost from the gas global.
+func appendGlobalCharge(b []byte, l *layout, cost uint64) []byte {
+	b = append(b, opGlobalGet)
+	b = wasm.AppendU32(b, l.gas)
+	b = append(b, opI64Const)
+	b = wasm.AppendS64(b, int64(cost))
+	b = append(b, opI64Sub, opGlobalSet)
+	return wasm.AppendU32(b, l.gas)
 }
 
 func appendOOGCheck(b []byte, l *layout) []byte {
@@ -517,13 +540,20 @@ func encodeVecU32(v []uint32) []byte {
 	return b
 }
 
-// encodeMemory caps the memory's maximum at the profile's limit, so that
-// wazero's own bound agrees with the injected one.
-func encodeMemory(mem wasm.Limits, maxPages uint32) []byte {
+// memoryMax is the most pages the prepared memory may have: the lower of its
+// declared maximum and the profile's limit.
+func memoryMax(mem wasm.Limits, maxPages uint32) uint64 {
 	max := uint64(maxPages)
 	if mem.HasMax && mem.Max < max {
 		max = mem.Max
 	}
+	return max
+}
+
+// encodeMemory caps the memory's maximum at the profile's limit, so that
+// wazero's own bound agrees with the injected one.
+func encodeMemory(mem wasm.Limits, maxPages uint32) []byte {
+	max := memoryMax(mem, maxPages)
 	b := []byte{1, 1}
 	b = wasm.AppendU32(b, uint32(mem.Min))
 	return wasm.AppendU32(b, uint32(max))

@@ -84,15 +84,17 @@
 // # Gas
 //
 // Every host function calls Env.Charge exactly once, before its effects, with
-// Env.GasPerHostCall plus one unit per byte it reads from or writes to guest
-// memory, result words included:
+// Env.GasPerHostCall plus a charge for the bytes it handles: one unit per byte
+// it reads from or writes to guest memory, result words included, except where
+// the table says otherwise. The prices make a unit of gas buy about the same
+// time whatever the function (host/RATIONALE.md, "Gas"):
 //
 //	args_sizes_get, environ_sizes_get    8
 //	args_get                             9 (one 4-byte pointer and "rule\x00")
 //	environ_get                          0
 //	clock_time_get, clock_res_get        8
-//	random_get                           buf_len
-//	fd_write                             8·iovs_len + total bytes + 4
+//	random_get                           buf_len · Env.GasPerRandomByte (hashing, not copying)
+//	fd_write                             16·iovs_len + bytes the log keeps + 4
 //	fd_read (fd 0)                       4
 //	fd_fdstat_get (fds 0 to 2)           24
 //	poll_oneoff                          80·nsubscriptions + 4

@@ -218,7 +218,7 @@ func randomGet(c *call, p []uint64) errno {
 	if !inRange(mem, buf, n) {
 		return errnoFault
 	}
-	c.charge(n)
+	c.charge(c.s.randomGas(n))
 	c.s.fillRandom(view(mem, buf, n))
 	return errnoSuccess
 }
@@ -245,7 +245,11 @@ func fdWrite(c *call, p []uint64) errno {
 	if total > math.MaxUint32 {
 		return errnoInval
 	}
-	c.charge(iovsBytes + total + 4)
+	// Each iovec is charged twice its 8 bytes: the host checks and walks it
+	// twice. Bytes past the log's bound are dropped unread, so only the kept
+	// ones are charged: a rule that writes on after the log is full pays for
+	// the iovecs it makes the host walk, not for bytes nobody copies.
+	c.charge(2*iovsBytes + min(total, uint64(c.s.logRoom())) + 4)
 	vec = view(mem, iovs, iovsBytes)
 	for i := 0; i < len(vec); i += iovecSize {
 		ptr, n := le.Uint32(vec[i:]), le.Uint32(vec[i+4:])

@@ -53,9 +53,13 @@ type Env struct {
 	MaxLogBytes int
 	// GasPerHostCall is the base charge of every host function.
 	GasPerHostCall uint64
+	// GasPerRandomByte is what random_get charges per byte instead of one:
+	// hashing costs far more than moving bytes. Zero means one.
+	GasPerRandomByte uint64
 	// Charge is called once by every host function with the gas units to
 	// charge: GasPerHostCall plus one per byte read from or written to guest
-	// memory. It may panic to abort the call (the host does so when gas runs
+	// memory, except random_get (GasPerRandomByte a byte) and fd_write (16
+	// per iovec, and only the bytes the log keeps): see the package doc. It may panic to abort the call (the host does so when gas runs
 	// out); host functions never recover that panic. Nil charges nothing.
 	Charge func(mod api.Module, units uint64)
 }
@@ -129,6 +133,18 @@ func Instantiate(ctx context.Context, r wazero.Runtime) (api.Closer, error) {
 	}
 	return mod, nil
 }
+
+// randomGas is random_get's charge for n bytes, beyond the base cost.
+func (s *State) randomGas(n uint64) uint64 {
+	per := max(s.env.GasPerRandomByte, 1)
+	if n > math.MaxUint64/per {
+		return math.MaxUint64
+	}
+	return n * per
+}
+
+// logRoom is how many more bytes the log keeps.
+func (s *State) logRoom() int { return max(s.env.MaxLogBytes-len(s.log), 0) }
 
 // charge calls Env.Charge with the base cost plus bytes.
 func (s *State) charge(mod api.Module, bytes uint64) {

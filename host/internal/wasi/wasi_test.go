@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -492,13 +493,14 @@ func TestFdWriteLog(t *testing.T) {
 				g.write(0, vec)
 				g.write(512, []byte{0xAA, 0xAA, 0xAA, 0xAA})
 				c.units = nil
+				kept := min(total, max(tc.max-len(s.Log()), 0)) // bytes past the bound are not charged
 				if e := g.errno(s, "fd_write", w.fd, 0, uint64(len(w.iovs)), 512); e != 0 {
 					t.Fatalf("fd_write: errno %d", e)
 				}
 				if n := g.u32(512); n != uint32(total) {
 					t.Errorf("nwritten = %d, want %d", n, total)
 				}
-				if want := []uint64{gasBase + uint64(8*len(w.iovs)+total+4)}; !slices.Equal(c.units, want) {
+				if want := []uint64{gasBase + uint64(16*len(w.iovs)+kept+4)}; !slices.Equal(c.units, want) {
 					t.Errorf("charged %v, want %v", c.units, want)
 				}
 			}
@@ -786,5 +788,34 @@ func TestNoMemory(t *testing.T) {
 	}
 	if !slices.Equal(c.units, []uint64{gasBase, gasBase}) {
 		t.Errorf("charged %v", c.units)
+	}
+}
+
+// TestRandomGasPerByte: random_get charges GasPerRandomByte per byte (hashing
+// costs more than moving bytes), one per byte when it is unset, and saturates
+// instead of wrapping.
+func TestRandomGasPerByte(t *testing.T) {
+	tests := []struct {
+		perByte, n uint64
+		want       uint64
+	}{
+		{0, 100, gasBase + 100},
+		{1, 100, gasBase + 100},
+		{16, 100, gasBase + 1600},
+		{16, 0, gasBase},
+	}
+	for _, tc := range tests {
+		g := newGuest(t, "guest.wasm")
+		var c charges
+		s := NewState(c.env(Env{GasPerRandomByte: tc.perByte, TxID: "t"}))
+		if e := g.errno(s, "random_get", 64, tc.n); e != 0 {
+			t.Fatalf("random_get: errno %d", e)
+		}
+		if !slices.Equal(c.units, []uint64{tc.want}) {
+			t.Errorf("per byte %d, %d bytes: charged %v, want [%d]", tc.perByte, tc.n, c.units, tc.want)
+		}
+	}
+	if got := NewState(Env{GasPerRandomByte: 1 << 40}).randomGas(1 << 30); got != math.MaxUint64 {
+		t.Errorf("randomGas overflow = %d, want saturation", got)
 	}
 }

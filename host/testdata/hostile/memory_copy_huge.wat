@@ -1,9 +1,9 @@
 ;; memory_copy_huge.wat
-;; Bulk memory: declares 1024 pages and does one in-bounds memory.copy of
-;; 32 MiB - 64 KiB (from 64 KiB to 32 MiB): ~523,264 gas, above the fixture's gas
-;; limit of 200,000. Expected: ErrOutOfGas.
+;; Bulk memory: grows to 1024 pages (20,460,040 gas) and does one in-bounds
+;; memory.copy of 32 MiB - 64 KiB (from 64 KiB to 32 MiB): 4,190,248 gas, above
+;; what the fixture's gas limit of 25,000,000 leaves. Expected: ErrOutOfGas.
 (module
-  (memory (export "memory") 1024)
+  (memory (export "memory") 1)
   (func $abi (export "fm_abi_v1"))
   ;; bump allocator: input and buffers go at 1024 and up, growing memory as needed
   (global $heap (mut i32) (i32.const 1024))
@@ -29,6 +29,7 @@
   ;; output: 75 bytes at 256
   (data (i32.const 256) "{\"total\":1,\"currency\":\"CNY\",\"scale\":2,\"lines\":[{\"item\":\"done\",\"amount\":1}]}")
   (func (export "fm_bill") (param $ptr i32) (param $len i32) (result i64)
+    (if (i32.eq (memory.grow (i32.const 1023)) (i32.const -1)) (then unreachable))
     (memory.copy (i32.const 0x2000000) (i32.const 0x10000) (i32.const 0x1ff0000))
     (call $ret (i32.const 256) (i32.const 75)))
 )

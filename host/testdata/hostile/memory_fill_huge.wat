@@ -1,10 +1,12 @@
 ;; memory_fill_huge.wat
-;; Bulk memory: declares exactly 1024 pages (64 MiB, allowed) and does one in-bounds
-;; memory.fill over [64 KiB, 64 MiB): ~1,047,552 gas at BytesPerGas 64, far above
-;; the fixture's gas limit of 200,000. A host that charged memory.fill as one
-;; instruction would return a valid bill. Expected: ErrOutOfGas.
+;; Bulk memory: grows to exactly 1024 pages (64 MiB, allowed; 1023 x GasPerPage
+;; = 20,460,000 gas plus GasPerMemOp) and does one in-bounds memory.fill over
+;; [64 KiB, 64 MiB): 8,380,416 gas at BytesPerGas 8, above what the fixture's gas
+;; limit of 25,000,000 leaves. A host that charged memory.fill as one instruction
+;; would return a valid bill. (It grows in fm_bill because a snapshot of more than
+;; MaxSnapshotPages does not load.) Expected: ErrOutOfGas.
 (module
-  (memory (export "memory") 1024)
+  (memory (export "memory") 1)
   (func $abi (export "fm_abi_v1"))
   ;; bump allocator: input and buffers go at 1024 and up, growing memory as needed
   (global $heap (mut i32) (i32.const 1024))
@@ -30,6 +32,7 @@
   ;; output: 75 bytes at 256
   (data (i32.const 256) "{\"total\":1,\"currency\":\"CNY\",\"scale\":2,\"lines\":[{\"item\":\"done\",\"amount\":1}]}")
   (func (export "fm_bill") (param $ptr i32) (param $len i32) (result i64)
+    (if (i32.eq (memory.grow (i32.const 1023)) (i32.const -1)) (then unreachable))
     (memory.fill (i32.const 0x10000) (i32.const 0x2a) (i32.const 0x3ff0000))
     (call $ret (i32.const 256) (i32.const 75)))
 )

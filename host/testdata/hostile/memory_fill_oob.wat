@@ -1,7 +1,8 @@
 ;; memory_fill_oob.wat
 ;; memory.fill of 0xffffffff bytes on a 1-page memory: out of bounds, so it traps
-;; before writing anything (its length charge, ~67M gas, is within the default gas
-;; limit). Expected: ErrTrap (out of bounds).
+;; before writing anything. Its length is charged first (536,870,975 gas at
+;; BytesPerGas 8, over the default gas limit), so the fixture's row sets a gas
+;; limit of 1e9 that pays for it. Expected: ErrTrap (out of bounds).
 (module
   (memory (export "memory") 1)
   (func $abi (export "fm_abi_v1"))
