@@ -1,0 +1,99 @@
+// Package docs holds the project's documents; its test holds the code to the
+// dependency rules that architecture.md states.
+package docs
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// forbidden is one row of architecture.md's "must never exist" table.
+type forbidden struct {
+	part  string   // a go list pattern, relative to the module root
+	never []string // import-path prefixes
+}
+
+var codeSpan = regexp.MustCompile("`([^`]+)`")
+
+// readRules parses the table under "## Arrows that must never exist".
+func readRules(t *testing.T) []forbidden {
+	t.Helper()
+	f, err := os.Open("architecture.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rules []forbidden
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "## ") {
+			in = line == "## Arrows that must never exist"
+			continue
+		}
+		if !in || !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 {
+			t.Fatalf("architecture.md: bad row %q", line)
+		}
+		r := forbidden{part: strings.Trim(strings.TrimSpace(cells[1]), "`")}
+		for _, m := range codeSpan.FindAllStringSubmatch(cells[2], -1) {
+			r.never = append(r.never, m[1])
+		}
+		if len(r.never) == 0 {
+			t.Fatalf("architecture.md: row %q forbids nothing", line)
+		}
+		rules = append(rules, r)
+	}
+	if len(rules) < 4 {
+		t.Fatalf("architecture.md: found %d rules; the table was not read", len(rules))
+	}
+	return rules
+}
+
+// TestArchitecture fails if a part's non-test dependencies include anything
+// architecture.md says it must never import.
+func TestArchitecture(t *testing.T) {
+	for _, r := range readRules(t) {
+		t.Run(r.part, func(t *testing.T) {
+			cmd := exec.Command("go", "list", "-deps", "./"+r.part)
+			cmd.Dir = ".."
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("go list -deps ./%s: %v", r.part, err)
+			}
+			deps := strings.Fields(string(out))
+			if len(deps) == 0 {
+				t.Fatalf("go list -deps ./%s listed nothing", r.part)
+			}
+			for _, d := range deps {
+				for _, bad := range r.never {
+					if d == bad || strings.HasPrefix(d, bad+"/") {
+						t.Errorf("%s depends on %s, which architecture.md forbids", r.part, d)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestArchitectureCatches makes sure the check can fail: cli/... does import
+// chaincode.
+func TestArchitectureCatches(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "./cli/...")
+	cmd.Dir = ".."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "github.com/fedmeter/fedmeter/chaincode\n") {
+		t.Fatal("go list -deps ./cli/... does not show chaincode: the dependency check reads nothing")
+	}
+}
