@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/host"
+	"github.com/fedmeter/fedmeter/host/internal/wasm"
 )
 
 // Generated modules at and just past each of the profile's code bounds. They
@@ -16,18 +17,7 @@ import (
 // further. docs/benchmarks.md has the table of what preparing and compiling
 // them costs: go test -run '^$' -bench Bounds -benchtime 1x -count 3 ./host/
 
-func uleb(v uint64) []byte {
-	var b []byte
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			b = append(b, c|0x80)
-			continue
-		}
-		return append(b, c)
-	}
-}
+func uleb(v uint64) []byte { return wasm.AppendU64(nil, v) }
 
 func vec(items ...[]byte) []byte {
 	out := uleb(uint64(len(items)))

@@ -725,16 +725,8 @@ func addABI(code []byte) ([]byte, error) {
 			sec[s.ID] = s.Payload
 		}
 	}
-	b := wasm.AppendU32(nil, uint32(len(types)))
-	for _, t := range types {
-		b = append(b, 0x60)
-		b = wasm.AppendU32(b, uint32(len(t.Params)))
-		b = append(b, t.Params...)
-		b = wasm.AppendU32(b, uint32(len(t.Results)))
-		b = append(b, t.Results...)
-	}
-	sec[wasm.SecType] = b
-	b = wasm.AppendU32(nil, uint32(len(m.Functions)+3))
+	sec[wasm.SecType] = wasm.EncodeTypes(types)
+	b := wasm.AppendU32(nil, uint32(len(m.Functions)+3))
 	for _, ti := range append(append([]uint32(nil), m.Functions...), tVoid, tAlloc, tBill) {
 		b = wasm.AppendU32(b, ti)
 	}

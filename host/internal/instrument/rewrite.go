@@ -95,7 +95,7 @@ func rewrite(m *wasm.Module, cfg Config, res *Result) ([]byte, error) {
 
 	// Sections that change.
 	newSec := map[byte][]byte{}
-	newSec[wasm.SecType] = encodeTypes(l.types)
+	newSec[wasm.SecType] = wasm.EncodeTypes(l.types)
 	funcs := append(append([]uint32(nil), m.Functions...), l.tVoid, l.tVoid, l.tGrow, l.tMem, l.tMem)
 	newSec[wasm.SecFunction] = encodeVecU32(funcs)
 	newSec[wasm.SecMemory] = encodeMemory(m.Memories[0], cfg.MaxMemoryPages)
@@ -518,18 +518,6 @@ func appendOOGCheck(b []byte, l *layout) []byte {
 	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty, opCall)
 	b = wasm.AppendU32(b, l.fnOOG)
 	return append(b, opEnd)
-}
-
-func encodeTypes(ts []wasm.FuncType) []byte {
-	b := wasm.AppendU32(nil, uint32(len(ts)))
-	for _, t := range ts {
-		b = append(b, 0x60)
-		b = wasm.AppendU32(b, uint32(len(t.Params)))
-		b = append(b, t.Params...)
-		b = wasm.AppendU32(b, uint32(len(t.Results)))
-		b = append(b, t.Results...)
-	}
-	return b
 }
 
 func encodeVecU32(v []uint32) []byte {

@@ -127,6 +127,19 @@ func (t FuncType) String() string {
 	return s + ")"
 }
 
+// EncodeTypes is the payload of a type section holding ts.
+func EncodeTypes(ts []FuncType) []byte {
+	b := AppendU32(nil, uint32(len(ts)))
+	for _, t := range ts {
+		b = append(b, 0x60)
+		b = AppendU32(b, uint32(len(t.Params)))
+		b = append(b, t.Params...)
+		b = AppendU32(b, uint32(len(t.Results)))
+		b = append(b, t.Results...)
+	}
+	return b
+}
+
 // Limits are the size bounds of a memory or table.
 type Limits struct {
 	Flags  byte
