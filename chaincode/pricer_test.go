@@ -140,3 +140,60 @@ func TestPricerDiskCache(t *testing.T) {
 		t.Fatalf("no compiled code kept in %s/compiled (%v)", dir, err)
 	}
 }
+
+// TestPricerPreparedCache: a pricer with a directory keeps prepared modules
+// too, so a restarted process neither reads nor prepares a rule it ran
+// before; a kept prepared module is used only if it hashes to the prepared
+// hash the ledger recorded, and only under the profile it was prepared with.
+func TestPricerPreparedCache(t *testing.T) {
+	dir := t.TempDir()
+	code := wasmFile(t, "ecs_hourly.wasm")
+	p, err := host.Prepare(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(code)
+	rule := &Rule{Name: "ecs", Version: "1.0.0", Hash: hex.EncodeToString(h[:]),
+		PreparedHash: hex.EncodeToString(p.Hash[:]), Profile: p.Profile, ABI: 1}
+	var reads atomic.Int32
+	read := func() ([]byte, error) { reads.Add(1); return code, nil }
+	first := NewWasmPricer(dir).(*wasmPricer)
+	if _, err := first.preparedFor(rule, read); err != nil {
+		t.Fatal(err)
+	}
+	// Without the kept upload, a restarted process still has what runs.
+	if err := os.RemoveAll(filepath.Join(dir, "modules")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewWasmPricer(dir).(*wasmPricer).preparedFor(rule, read)
+	if err != nil || got.Hash != p.Hash || string(got.Code) != string(p.Code) || got.SourceHash != p.SourceHash {
+		t.Fatalf("restarted: %v", err)
+	}
+	if n := reads.Load(); n != 1 {
+		t.Fatalf("the module was read %d times, want 1 (the prepared copy on disk was not used)", n)
+	}
+	// A damaged prepared copy is not used: the upload is read and prepared again.
+	if err := os.WriteFile(first.preparedFile(rule.PreparedHash), append(p.Code[:len(p.Code):len(p.Code)], 0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err = NewWasmPricer(dir).(*wasmPricer).preparedFor(rule, read)
+	if err != nil || got.Hash != p.Hash {
+		t.Fatalf("after damage: %v", err)
+	}
+	if n := reads.Load(); n != 2 {
+		t.Fatalf("after damaging the prepared copy: %d reads, want 2", n)
+	}
+	// A rule recorded under another profile is prepared again from its
+	// upload, never taken from the prepared copy.
+	if err := os.RemoveAll(filepath.Join(dir, "modules")); err != nil {
+		t.Fatal(err)
+	}
+	other := *rule
+	other.Profile = "fedmeter-host/0"
+	if _, err := NewWasmPricer(dir).(*wasmPricer).preparedFor(&other, read); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n != 3 {
+		t.Fatalf("a rule of another profile: %d reads, want 3 (the prepared copy must not be used)", n)
+	}
+}

@@ -86,8 +86,46 @@ func loadIdentity(dir string, cfg *Config, who string) (*msp.Identity, error) {
 	return id, nil
 }
 
+// ruleCacheDir is where the embedded backend keeps the rules it ran and
+// wazero's compiled code, so that a command that bills does not compile the
+// rule again (about 1.5 s for a 2 MB Go rule; 0.1-0.2 s from the cache): the
+// ledger folder's cache/, or, if that cannot be written (a read-only ledger
+// folder), the user's cache folder, or nothing. What a rule computes never
+// depends on the cache: modules are checked against their hash when read.
+func ruleCacheDir(dir string) string {
+	candidates := []string{filepath.Join(dir, "cache")}
+	if uc, err := os.UserCacheDir(); err == nil {
+		candidates = append(candidates, filepath.Join(uc, "fedmeter", "rules"))
+	}
+	for _, c := range candidates {
+		if writableDir(c) {
+			return c
+		}
+	}
+	return ""
+}
+
+// writableDir makes dir if need be and reports whether a file can be
+// created in it.
+func writableDir(dir string) bool {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return false
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name) == nil
+}
+
 func openLedger(dir string, cfg *Config, clock func() time.Time, noSync bool) (*embedded.Ledger, error) {
-	cc, err := chaincode.NewChaincode()
+	var opts []chaincode.Option
+	if cache := ruleCacheDir(dir); cache != "" {
+		opts = append(opts, chaincode.WithPricer(chaincode.NewWasmPricer(cache)))
+	}
+	cc, err := chaincode.NewChaincode(opts...)
 	if err != nil {
 		return nil, Errorf(KindRule, "the fedmeter contract could not be loaded: %v", errText(err))
 	}
