@@ -171,7 +171,7 @@ for the resource's type; if the rule fails, nothing is written (exit 4).`,
 						}
 						p.Printf("Released %s; its quota is returned.\n", rel.Resource.ID)
 						if b == nil {
-							p.Printf("It was never activated, so there is no bill.\n")
+							p.Printf("There is no bill: it was never activated, or no time has passed since its activation or its last bill.\n")
 							return nil
 						}
 						p.Printf("\n")
