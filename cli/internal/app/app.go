@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -160,15 +161,27 @@ func parseAt(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-		return time.Unix(n, 0).UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
+	var t time.Time
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		t = time.Unix(n, 0).UTC()
+	} else if t, err = time.Parse(time.RFC3339, s); err != nil {
 		return time.Time{}, client.Errorf(client.KindInvalid, "--at %q is not a time: it must be RFC 3339 (2026-01-01T00:00:00Z) or Unix seconds", s)
+	}
+	// The ledger keeps block times in Unix nanoseconds (an int64), so a
+	// later time would wrap; the contract counts from 1970.
+	if t.Before(minAt) || t.After(maxAt) {
+		return time.Time{}, client.Errorf(client.KindInvalid, "--at %s is outside the times the ledger can hold (%s to %s)",
+			s, minAt.Format(time.RFC3339), maxAt.Format(time.RFC3339))
 	}
 	return t, nil
 }
+
+// The range of --at: from the Unix epoch to the last whole second an int64
+// of nanoseconds can count.
+var (
+	minAt = time.Unix(0, 0).UTC()
+	maxAt = time.Unix(0, math.MaxInt64).UTC().Truncate(time.Second)
+)
 
 const rootHelp = `fedmeter meters and bills a federation of research clouds on a ledger.
 Providers publish prices and quotas, consumers hold resources, usage and bills
@@ -217,7 +230,7 @@ func newApp(st *state) *cli.App {
 			&cli.StringFlag{Name: "profile", Usage: "reach Fabric through fabric-gateway with this YAML connection profile `FILE` instead of the embedded ledger", EnvVars: []string{"FEDMETER_PROFILE"}},
 			&cli.StringFlag{Name: "as", Usage: "act as the local identity `ORG/USER`, e.g. Org2/User1 (default: the ledger's, Org1/Admin)", EnvVars: []string{"FEDMETER_AS"}},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output `FORMAT`: table or json", EnvVars: []string{"FEDMETER_OUTPUT"}},
-			&cli.StringFlag{Name: "at", Usage: "embedded ledger only: use `TIME` (RFC 3339 or Unix seconds) as the transaction time, for demos, tests and replays", EnvVars: []string{"FEDMETER_AT"}},
+			&cli.StringFlag{Name: "at", Usage: "embedded ledger only: use `TIME` (RFC 3339 or Unix seconds, 1970 to 2262-04-11T23:47:16Z) as the transaction time, for demos, tests and replays", EnvVars: []string{"FEDMETER_AT"}},
 		},
 		Before: func(c *cli.Context) error {
 			switch c.String("output") {
