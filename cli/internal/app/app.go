@@ -242,7 +242,6 @@ func newApp(st *state) *cli.App {
 			memberCommand(st),
 			historyCommand(st),
 			ledgerCommand(st),
-			benchCommand(st),
 			completionCommand(st),
 		},
 	}
