@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # bench.sh: fedmeter's transactions against the trivial Put/Get contract on
-# the running seed network, in one run (`fedmeter bench --compare`), as Org1
-# (provider, through its peer0's gateway, on channelall) with Org2 and Org3 as
-# consumers. Prints the steps, the ratios to Put/Get and the goals.
+# the running seed network, in one run (`fmbench --compare`, network/fmbench),
+# as Org1 (provider, through its peer0's gateway, on channelall) with Org2 and
+# Org3 as consumers. Prints the steps, the ratios to Put/Get and the figures
+# at capacity.
 #
 #   FEDMETER_CHAINCODES="fedmeter putget" make network-up   # both contracts
 #   network/fabric/bench.sh                                # default loads
+#   network/fabric/bench.sh --goal release=0.7 --goal usage=50   # judged (network/fmbench/README.md)
 #   network/fabric/bench.sh --inflight 1,32,128 --duration 10s -o json > run.json
 #
-# Arguments are passed to `fedmeter bench --compare` (after the defaults, so
-# they win). Once per network it creates the consortium (Org1..3, majority)
+# Arguments are passed to `fmbench --compare` (after the defaults, so they
+# win). Once per network it creates the consortium (Org1..3, majority)
 # if there is none; the bench itself publishes prices and quotas, uploads
 # and approves the standard ECS rule (built by `make rules`) and prepares
 # the resources, untimed. Environment:
 #   FEDMETER_NET_DIR   the network's state folder (default ~/.fedmeter/fabric)
 #   FEDMETER           the fedmeter command (default: built into bin/)
+#   FMBENCH            the fmbench command (default: built into bin/)
 #   RULE               the rule to activate for ecs (default build/rules/ecs.wasm)
 # Notes: the setup leaves resources, usage and bills on the ledger (use a
 # network made for benchmarks); resource requests update the consumer's
@@ -36,6 +39,10 @@ if [ -z "${FEDMETER:-}" ]; then
 	(cd "$REPO" && go build -o bin/fedmeter ./cli/cmd/fedmeter)
 	FEDMETER=$REPO/bin/fedmeter
 fi
+if [ -z "${FMBENCH:-}" ]; then
+	(cd "$REPO" && go build -o bin/fmbench ./network/fmbench)
+	FMBENCH=$REPO/bin/fmbench
+fi
 if [ ! -f "$RULE" ]; then
 	(cd "$REPO" && make rules >/dev/null)
 fi
@@ -48,7 +55,7 @@ if ! fm org1 member list >/dev/null 2>&1; then
 	fm org1-admin init --org Org1 --org Org2 --org Org3 >/dev/null
 fi
 
-exec "$FEDMETER" --profile "$PROFILES/org1-admin.yaml" bench --compare \
+exec "$FMBENCH" --profile "$PROFILES/org1-admin.yaml" --compare \
 	--consumer "$PROFILES/org2-admin.yaml" --consumer "$PROFILES/org3-admin.yaml" \
 	--rule "$RULE" --netdir "$NET" \
 	--inflight 1,32,128 --duration 10s --warmup 3s --batch 500 "$@"

@@ -255,7 +255,6 @@ func newApp(st *state) *cli.App {
 			memberCommand(st),
 			historyCommand(st),
 			ledgerCommand(st),
-			benchCommand(st),
 			completionCommand(st),
 		},
 	}

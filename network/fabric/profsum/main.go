@@ -1,5 +1,5 @@
 // Command profsum says where the network's CPU went, per transaction, in a
-// run of `fedmeter bench --node-profiles DIR -o json`: it reads the run's
+// run of `fmbench --node-profiles DIR -o json`: it reads the run's
 // JSON, opens each step's CPU profiles (one per peer, orderer and chaincode
 // service) and splits every sample into one category of work (signature
 // checks, ledger reads, LevelDB compaction, the Wasm rule, ...), divided by
@@ -207,7 +207,7 @@ func readRun(r io.Reader) ([]step, error) {
 		Steps []step `json:"steps"`
 	}
 	if err := json.NewDecoder(r).Decode(&run); err != nil {
-		return nil, fmt.Errorf("not the JSON of `fedmeter bench -o json`: %w", err)
+		return nil, fmt.Errorf("not the JSON of `fmbench -o json`: %w", err)
 	}
 	var out []step
 	for _, s := range run.Steps {
@@ -331,7 +331,7 @@ func run(args []string, stdout io.Writer) error {
 	diff := fs.String("diff", "", "`A,B`: by category, step A's and step B's CPU per transaction and B minus A (steps named workload/round, workload/round/load or by profile folder)")
 	only := fs.String("step", "", "print only this `step`'s table")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: profsum [-step S | -diff A,B] RUN.json\n\nWhere the network's CPU went per transaction in a run of\n`fedmeter bench --node-profiles DIR -o json` (see the package doc).\n\n")
+		fmt.Fprintf(fs.Output(), "usage: profsum [-step S | -diff A,B] RUN.json\n\nWhere the network's CPU went per transaction in a run of\n`fmbench --node-profiles DIR -o json` (see the package doc).\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -342,7 +342,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return errors.New("give one run: the JSON `fedmeter bench -o json` wrote")
+		return errors.New("give one run: the JSON `fmbench -o json` wrote")
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {

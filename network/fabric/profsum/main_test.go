@@ -221,7 +221,7 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"-diff", "put/1", file}, "give two steps"},
 		{[]string{"-diff", "put/1,release/1", "-step", "put/1", file}, "-step and -diff"},
 		{[]string{noProfiles}, "no step of the run has node profiles"},
-		{[]string{notJSON}, "not the JSON of `fedmeter bench -o json`"},
+		{[]string{notJSON}, "not the JSON of `fmbench -o json`"},
 		{[]string{}, "give one run"},
 	}
 	for _, tt := range tests {

@@ -31,7 +31,7 @@ func (PutGet) Put(ctx contractapi.TransactionContextInterface, key, value string
 
 // PutMany writes count keys prefix/0 .. prefix/<count-1>, each a value of
 // size bytes, sent to the peer in one write batch. It measures the peer's
-// cost per key written (network/fabric/README.md, section 7), apart from
+// cost per key written (docs/benchmarks.md, "Fabric"), apart from
 // any contract logic.
 func (PutGet) PutMany(ctx contractapi.TransactionContextInterface, prefix string, count, size int) error {
 	if prefix == "" || count < 1 || count > 100000 || size < 0 || size > 1<<20 {
@@ -54,7 +54,7 @@ func (PutGet) PutMany(ctx contractapi.TransactionContextInterface, prefix string
 // event of event bytes and returns result bytes. Given the keys, sizes and
 // scan of one of fedmeter's transactions, it costs the network what that
 // transaction's footprint costs, apart from its contract code and rule
-// (network/fabric/README.md, section 7).
+// (docs/benchmarks.md, "Fabric").
 func (PutGet) Footprint(ctx contractapi.TransactionContextInterface, prefix, reads, scan, writes string, event, result int) (string, error) {
 	if prefix == "" || event < 0 || event > 1<<20 || result < 0 || result > 1<<20 {
 		return "", fmt.Errorf("Footprint needs a prefix and event and result sizes of 0 to 1 MiB")

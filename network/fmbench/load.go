@@ -1,10 +1,11 @@
-package app
+package main
 
-// The load engine of `fedmeter bench`: closed loop (N operations in flight)
-// or open loop (a fixed rate), a warm-up, a measured window, latency
-// percentiles, errors by kind, endorsement mismatches and, with the Fabric
-// network's state folder, the CPU its processes spent. The command and the
-// workloads are in cmd_bench.go.
+// The load engine: closed loop (N operations in flight) or open loop (a
+// fixed rate), a warm-up, a measured window, latency percentiles, errors by
+// kind, endorsement mismatches and, with the Fabric network's state folder,
+// the CPU its processes spent. The command is in bench.go, the workloads
+// and their setup in setup.go, the ratios in ratios.go, the nodes' CPU
+// profiles in prof.go.
 
 import (
 	"bufio"

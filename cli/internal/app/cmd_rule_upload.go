@@ -1,0 +1,256 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/urfave/cli/v2"
+)
+
+// rule upload, vote, status, show and list: a rule on its way to approval.
+
+func ruleUpload(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "upload",
+		Usage:     "upload a rule version and open the members' vote on it",
+		UsageText: "fedmeter rule upload MODULE.wasm|DIR --version VERSION [--name NAME] [--types TYPE,...] [--author TEXT] [--description TEXT]",
+		Description: `Stores the module on the ledger under its SHA-256 (a directory is built
+first). The contract validates and prepares it; a module the host rejects is
+refused with the host's reason (exit 4). Uploading opens the approval vote;
+the upload itself is not a vote.
+
+Who may upload is the consortium's upload setting (fedmeter member list shows
+it): admins of member orgs by default, since every endorsing peer validates
+and prepares each upload. The members' admins can open uploads to any identity
+of a member org by a vote, and close them again:
+  fedmeter --as Org1/Admin member propose upload members
+  fedmeter --as <Org>/Admin member vote approve <PROPOSAL ID>
+Anyone else is refused (exit 3). The uploading identity is recorded: it may
+quote the rule (fedmeter rule quote --rule) while the vote is open, as the
+member admins may.
+
+Next: each org's admin votes, e.g. fedmeter --as Org2/Admin rule vote approve NAME@VERSION.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "version", Usage: "semantic `VERSION`, e.g. 1.0.0 (required)"},
+			&cli.StringFlag{Name: "name", Usage: "rule `NAME` (default: the file or directory name)"},
+			&cli.StringSliceFlag{Name: "types", Usage: "resource `TYPE`s it prices (default: the name)"},
+			&cli.StringFlag{Name: "author", Usage: "author `TEXT` (default: the uploading org)"},
+			&cli.StringFlag{Name: "description", Usage: "description `TEXT`"},
+		},
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, 1, "MODULE.wasm|DIR")
+			if err != nil {
+				return err
+			}
+			if c.String("version") == "" {
+				return usageErr(c, "--version is required (a semantic version such as 1.0.0)")
+			}
+			code, base, err := moduleArg(c, a[0])
+			if err != nil {
+				return err
+			}
+			return st.withClient(c, func(cl *client.Client, p *printer) error {
+				m := client.RuleMeta{Name: c.String("name"), Version: c.String("version"), Types: c.StringSlice("types"),
+					Author: c.String("author"), Description: c.String("description")}
+				if m.Name == "" {
+					m.Name = strings.ToLower(base)
+				}
+				if len(m.Types) == 0 {
+					m.Types = []string{m.Name}
+				}
+				if m.Author == "" {
+					m.Author = cl.MSPID()
+				}
+				r, err := cl.UploadRule(c.Context, m, code)
+				var ce *client.Error
+				if errors.As(err, &ce) && ce.Kind == client.KindDenied && strings.Contains(ce.Msg, "upload setting") {
+					ce.Hint = "upload as an admin of a member org (--as ORG/Admin), or have the members' admins open uploads: fedmeter --as ORG/Admin member propose upload members"
+				}
+				if err != nil {
+					return err
+				}
+				s, err := cl.RuleStatus(c.Context, r.Hash)
+				if err != nil {
+					return err
+				}
+				if p.json {
+					return p.JSON(s)
+				}
+				p.Printf("Uploaded rule %s %s; the members' vote is open.\n", r.Name, r.Version)
+				printRule(p, s)
+				p.Printf("Next: each org's admin votes, e.g.\n  fedmeter --as <Org>/Admin rule vote approve %s@%s\n", r.Name, r.Version)
+				return nil
+			})
+		},
+	}
+}
+
+func printRule(p *printer, s *client.RuleStatus) {
+	r := s.Rule
+	p.KV(
+		"name", r.Name+" "+r.Version,
+		"hash", r.Hash,
+		"prepared", r.PreparedHash+" (profile "+r.Profile+")",
+		"types", strings.Join(r.ResourceTypes, ", "),
+		"size", fmt.Sprintf("%d bytes", r.Size),
+		"author", r.Author,
+		"description", r.Description,
+		"uploaded", ts(r.Uploaded.Time)+" by "+r.UploadedBy.MSP,
+		"status", r.Status,
+		"vote", votes(s.Proposal),
+	)
+	printVotes(p, s.Proposal)
+	if s.Revocation != nil {
+		p.KV("revocation", votes(s.Revocation), "reason", s.Revocation.Reason)
+		printVotes(p, s.Revocation)
+	}
+	if len(s.Activations) > 0 {
+		rows := make([][]string, len(s.Activations))
+		for i, a := range s.Activations {
+			rows[i] = []string{"  " + a.Type, ts(a.EffectiveFrom), a.By.MSP}
+		}
+		p.Printf("\n")
+		p.Table("", []string{"  ACTIVE FOR", "FROM", "BY"}, rows)
+	}
+}
+
+func ruleVote(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "vote",
+		Usage:     "vote approve or reject on a rule (or, with --revocation, on its revocation)",
+		UsageText: "fedmeter rule vote approve|reject REF [--revocation]",
+		Description: `Casts the org's one vote on a rule version, as an admin of a member org.
+REF is NAME@VERSION or the code hash; the vote names the exact code hash.
+The rule is approved once the policy's number of orgs approve, and rejected
+once it no longer can be. With --revocation the vote is on the open proposal
+to revoke an approved rule: approve revokes it, reject keeps it.
+
+Next (once approved): fedmeter rule activate TYPE REF.`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "revocation", Usage: "vote on the rule's open revocation instead"},
+		},
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 2, 2, "approve|reject", "REF")
+			if err != nil {
+				return err
+			}
+			d, err := decision(c, a[0])
+			if err != nil {
+				return err
+			}
+			return st.withClient(c, func(cl *client.Client, p *printer) error {
+				var prop *chaincode.Proposal
+				var r *chaincode.Rule
+				what := "rule"
+				if c.Bool("revocation") {
+					prop, r, err = cl.VoteRevocation(c.Context, a[1], d)
+					what = "the revocation of rule"
+				} else {
+					prop, r, err = cl.VoteRule(c.Context, a[1], d)
+				}
+				if err != nil {
+					var ce *client.Error
+					if errors.As(err, &ce) && strings.Contains(ce.Msg, "its vote is closed") && ce.Hint == "" {
+						ce.Hint = "to vote on revoking an approved rule, add --revocation"
+					}
+					return err
+				}
+				if p.json {
+					return p.JSON(map[string]any{"rule": r, "proposal": prop})
+				}
+				p.Printf("%s voted %s on %s %s %s (%s).\n", cl.MSPID(), d, what, r.Name, r.Version, short(r.Hash))
+				p.KV("vote", votes(prop), "rule status", r.Status)
+				switch {
+				case r.Status == chaincode.RuleApproved && !c.Bool("revocation"):
+					p.Printf("The rule is approved. Next: fedmeter --as <Org>/Admin rule activate %s %s@%s\n", strings.Join(r.ResourceTypes, "|"), r.Name, r.Version)
+				case r.Status == chaincode.RuleRevoked:
+					p.Printf("The rule is revoked: bills of the types it is active for fail until another version is activated.\n")
+				}
+				return nil
+			})
+		},
+	}
+}
+
+func ruleStatus(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "show a rule with its votes and where it is active",
+		UsageText: "fedmeter rule status REF",
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, 1, "REF")
+			if err != nil {
+				return err
+			}
+			return st.withClient(c, func(cl *client.Client, p *printer) error {
+				s, err := cl.RuleStatus(c.Context, a[0])
+				if err != nil {
+					return err
+				}
+				if p.json {
+					return p.JSON(s)
+				}
+				p.Printf("Rule %s %s\n", s.Rule.Name, s.Rule.Version)
+				printRule(p, s)
+				return nil
+			})
+		},
+	}
+}
+
+func ruleShow(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show a rule's record",
+		UsageText: "fedmeter rule show REF",
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, 1, "REF")
+			if err != nil {
+				return err
+			}
+			return st.withClient(c, func(cl *client.Client, p *printer) error {
+				r, err := cl.Rule(c.Context, a[0])
+				if err != nil {
+					return err
+				}
+				if p.json {
+					return p.JSON(r)
+				}
+				p.Printf("Rule %s %s\n", r.Name, r.Version)
+				printRule(p, &client.RuleStatus{Rule: r})
+				return nil
+			})
+		},
+	}
+}
+
+func ruleList(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "list",
+		Usage:     "list every rule version",
+		UsageText: "fedmeter rule list",
+		Action: func(c *cli.Context) error {
+			if _, err := args(c, 0, 0); err != nil {
+				return err
+			}
+			return st.withClient(c, func(cl *client.Client, p *printer) error {
+				rs, err := cl.Rules(c.Context)
+				if err != nil {
+					return err
+				}
+				if p.json {
+					return p.JSON(rs)
+				}
+				rows := make([][]string, len(rs))
+				for i, r := range rs {
+					rows[i] = []string{r.Name + "@" + r.Version, r.Status, strings.Join(r.ResourceTypes, ","), short(r.Hash), ts(r.Uploaded.Time)}
+				}
+				p.Table("No rules yet. Upload one with: fedmeter rule upload MODULE.wasm --version 1.0.0", []string{"RULE", "STATUS", "TYPES", "HASH", "UPLOADED"}, rows)
+				return nil
+			})
+		},
+	}
+}
