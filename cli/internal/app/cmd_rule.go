@@ -15,7 +15,7 @@ import (
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/fedmeter/fedmeter/host"
-	"github.com/fedmeter/fedmeter/sdk-rules/build"
+	"github.com/fedmeter/fedmeter/rules/build"
 	"github.com/urfave/cli/v2"
 )
 
@@ -131,7 +131,7 @@ func ruleBuild(st *state) *cli.Command {
 		Usage:     "build a Go rule into a Wasm module reproducibly and print its SHA-256",
 		UsageText: "fedmeter rule build DIR [--out FILE]",
 		Description: `Builds the Go main package in DIR with the stock Go toolchain for wasip1
-(-trimpath, no build ID, no VCS stamp: sdk-rules/build), so anyone with the
+(-trimpath, no build ID, no VCS stamp: rules/build), so anyone with the
 same source and Go release gets the same bytes and hash; the hash is what the
 members vote on. A directory with no Go code and one .wasm (a rule written in
 another language) has that module copied.
@@ -166,7 +166,7 @@ Next: fedmeter rule test DIR, then fedmeter rule upload FILE --version V.`,
 	}
 }
 
-// vector is a rule test vector (sdk-rules/ruletest's format).
+// vector is a rule test vector (rules/ruletest's format).
 type vector struct {
 	Name      string          `json:"name"`
 	Input     json.RawMessage `json:"input,omitempty"`
@@ -193,7 +193,7 @@ func ruleTest(st *state) *cli.Command {
 and runs every test vector on wazero's compiler and interpreter; each vector
 must give its "want" output, with the same bytes and gas on both engines. A
 directory is built first and its vectors are DIR/testdata/vectors/*.json
-(sdk-rules/ruletest's format: {"name","input","want","gas_limit"}).
+(rules/ruletest's format: {"name","input","want","gas_limit"}).
 
 A module that fails to prepare is reported with the host's reason (exit 4).`,
 		Flags: []cli.Flag{
