@@ -3,6 +3,7 @@ module github.com/fedmeter/fedmeter
 go 1.26.0
 
 require (
+	github.com/fedmeter/fedmeter/sdk-rules v0.0.0-00010101000000-000000000000
 	github.com/google/pprof v0.0.0-20261105003125-4bf881d7fb0b
 	github.com/hyperledger/fabric-chaincode-go/v2 v2.3.1-0.20260319210430-56968fdc7833
 	github.com/hyperledger/fabric-contract-api-go/v2 v2.2.1
@@ -41,3 +42,7 @@ require (
 	golang.org/x/text v0.32.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20251202230838-ff82c1b0f217 // indirect
 )
+
+// The rule SDK is a nested module (guest-only: the standard library and
+// nothing else), developed in this repository.
+replace github.com/fedmeter/fedmeter/sdk-rules => ./sdk-rules

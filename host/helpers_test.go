@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/host"
-	"github.com/fedmeter/fedmeter/sdk-rules/build"
+	"github.com/fedmeter/fedmeter/rules/build"
 )
 
 var tmpDir string

@@ -51,7 +51,7 @@ import (
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/fedmeter/fedmeter/network/fabric/internal/gw"
-	"github.com/fedmeter/fedmeter/sdk-rules/build"
+	"github.com/fedmeter/fedmeter/rules/build"
 )
 
 // itNet is the integration test's network.

@@ -36,8 +36,8 @@ package main
 import (
 	"strconv"
 
-	rule "github.com/fedmeter/fedmeter/sdk-rules"
 	"github.com/fedmeter/fedmeter/sdk-rules/money"
+	"github.com/fedmeter/fedmeter/sdk-rules/rule"
 )
 
 // GiB is the number of bytes in a GiB.

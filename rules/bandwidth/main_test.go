@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/fedmeter/fedmeter/sdk-rules/ruletest"
+	"github.com/fedmeter/fedmeter/rules/ruletest"
 )
 
 // TestVectors runs testdata/vectors natively and in Wasm.

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	rule "github.com/fedmeter/fedmeter/sdk-rules"
+	"github.com/fedmeter/fedmeter/sdk-rules/rule"
 )
 
 // BenchmarkNative is the floor for host's BenchmarkWarmCall/ecs-sdk: the same

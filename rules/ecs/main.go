@@ -35,8 +35,8 @@
 package main
 
 import (
-	rule "github.com/fedmeter/fedmeter/sdk-rules"
 	"github.com/fedmeter/fedmeter/sdk-rules/money"
+	"github.com/fedmeter/fedmeter/sdk-rules/rule"
 )
 
 type item struct {

@@ -31,8 +31,8 @@
 package main
 
 import (
-	rule "github.com/fedmeter/fedmeter/sdk-rules"
 	"github.com/fedmeter/fedmeter/sdk-rules/money"
+	"github.com/fedmeter/fedmeter/sdk-rules/rule"
 )
 
 // Bill is the rule's function.

@@ -28,8 +28,8 @@ package main
 import (
 	"strconv"
 
-	rule "github.com/fedmeter/fedmeter/sdk-rules"
 	"github.com/fedmeter/fedmeter/sdk-rules/money"
+	"github.com/fedmeter/fedmeter/sdk-rules/rule"
 )
 
 // GiBSecondsPerMonth is the number of GiB-seconds in a GiB-month of 30 days.

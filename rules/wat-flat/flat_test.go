@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/fedmeter/fedmeter/sdk-rules/ruletest"
+	"github.com/fedmeter/fedmeter/rules/ruletest"
 )
 
 // TestVectors runs flat.wasm over testdata/vectors (Wasm only: the rule has no

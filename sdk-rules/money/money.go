@@ -8,7 +8,7 @@
 // product that does not fit in int64 is fine as long as the quotient does.
 //
 // Errors are *Error values with a Code that a rule passes through unchanged to
-// its error output (see the sdk-rules package): "overflow", "negative_quantity",
+// its error output (see package rule): "overflow", "negative_quantity",
 // "negative_price", "invalid_argument". Compare with errors.Is against
 // ErrOverflow, ErrNegativeQuantity, ErrNegativePrice and ErrInvalidArgument.
 //
@@ -40,7 +40,7 @@ type Error struct {
 // Error returns the message (the code is kept apart; see ErrorCode).
 func (e *Error) Error() string { return e.Message }
 
-// ErrorCode returns the machine-readable code; the sdk-rules package uses it as
+// ErrorCode returns the machine-readable code; package rule uses it as
 // the code of the rule's error output.
 func (e *Error) ErrorCode() string { return e.Code }
 

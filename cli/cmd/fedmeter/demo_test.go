@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedmeter/fedmeter/sdk-rules/build"
+	"github.com/fedmeter/fedmeter/rules/build"
 )
 
 const root = "../../.."

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedmeter/fedmeter/sdk-rules/build"
+	"github.com/fedmeter/fedmeter/rules/build"
 )
 
 // BenchmarkRelease measures, in one run, what a user waits for

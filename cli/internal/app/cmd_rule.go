@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/cli/client"
-	"github.com/fedmeter/fedmeter/sdk-rules/build"
+	"github.com/fedmeter/fedmeter/rules/build"
 	"github.com/urfave/cli/v2"
 )
 
@@ -125,7 +125,7 @@ func ruleBuild(st *state) *cli.Command {
 		Usage:     "build a Go rule into a Wasm module reproducibly and print its SHA-256",
 		UsageText: "fedmeter rule build DIR [--out FILE]",
 		Description: `Builds the Go main package in DIR with the stock Go toolchain for wasip1
-(-trimpath, no build ID, no VCS stamp: sdk-rules/build), so anyone with the
+(-trimpath, no build ID, no VCS stamp: rules/build), so anyone with the
 same source and Go release gets the same bytes and hash; the hash is what the
 members vote on. A directory with no Go code and one .wasm (a rule written in
 another language) has that module copied.

@@ -18,7 +18,7 @@ import (
 
 // rule test: a rule's test vectors run in the Wasm host.
 
-// vector is a rule test vector (sdk-rules/ruletest's format).
+// vector is a rule test vector (rules/ruletest's format).
 type vector struct {
 	Name      string          `json:"name"`
 	Input     json.RawMessage `json:"input,omitempty"`
@@ -45,7 +45,7 @@ func ruleTest(st *state) *cli.Command {
 and runs every test vector on wazero's compiler and interpreter; each vector
 must give its "want" output, with the same bytes and gas on both engines. A
 directory is built first and its vectors are DIR/testdata/vectors/*.json
-(sdk-rules/ruletest's format: {"name","input","want","gas_limit"}).
+(rules/ruletest's format: {"name","input","want","gas_limit"}).
 
 A module that fails to prepare is reported with the host's reason (exit 4).`,
 		Flags: []cli.Flag{

@@ -1,11 +1,11 @@
 // Command buildrules builds billing rules into Wasm modules reproducibly and
 // prints each module's SHA-256, in the format of sha256sum:
 //
-//	go run ./sdk-rules/cmd/buildrules -out build/rules rules/ecs rules/storage ...
+//	go run ./rules/cmd/buildrules -out build/rules rules/ecs rules/storage ...
 //
 // Each argument is a rule directory; its module is written to OUT/<dir
 // name>.wasm. A directory with a Go main package is built with the
-// sdk-rules/build package (see there for the flags). A directory without Go
+// rules/build package (see there for the flags). A directory without Go
 // source files but with exactly one .wasm file next to its source (a rule
 // written in another language, e.g. rules/wat-flat) has that file copied.
 //
@@ -21,7 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/fedmeter/fedmeter/sdk-rules/build"
+	"github.com/fedmeter/fedmeter/rules/build"
 )
 
 func main() {

@@ -3,8 +3,8 @@ package rule_test
 import (
 	"fmt"
 
-	rule "github.com/fedmeter/fedmeter/sdk-rules"
 	"github.com/fedmeter/fedmeter/sdk-rules/money"
+	"github.com/fedmeter/fedmeter/sdk-rules/rule"
 )
 
 // A whole rule: a per-second price for holding a number of seats.

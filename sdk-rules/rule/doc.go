@@ -7,7 +7,7 @@
 //
 //	package main
 //
-//	import rule "github.com/fedmeter/fedmeter/sdk-rules"
+//	import "github.com/fedmeter/fedmeter/sdk-rules/rule"
 //
 //	func Bill(in *rule.Input) (*rule.Bill, error) { ... }
 //
@@ -16,13 +16,14 @@
 //
 // Built with
 //
-//	GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -ldflags=-buildid= -o rule.wasm .
+//	GOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -buildmode=c-shared -ldflags=-buildid= -o rule.wasm .
 //
-// (or with the sdk-rules/build package, which does exactly that), the package
+// (or with the fedmeter repository's rules/build package, `make rules` or
+// `fedmeter rule build`, which do exactly that), the package
 // is a Wasm module that implements ABI v1 (host/ABI.md): this package exports
 // fm_abi_v1, fm_alloc and fm_bill, decodes the input JSON, calls the function,
 // and encodes the output. Run does the same natively, so a test can hold the
-// two to the same bytes (sdk-rules/ruletest does).
+// two to the same bytes (the fedmeter repository's rules/ruletest does).
 //
 // Bad input is answered with an error, never a panic: the helpers UnitPrice,
 // Metric, Spec, Seconds, KnownMetrics and KnownSpec return *Error values with
@@ -31,6 +32,10 @@
 // errors with code "overflow". A returned error becomes the output
 // {"error":{"code":...,"message":...}}. A panic is a trap, reported by the host
 // as host.ErrTrap, and fails the call without a bill.
+//
+// This package and package money form the module
+// github.com/fedmeter/fedmeter/sdk-rules, which needs nothing but the standard
+// library: a rule's module pulls in no host, Fabric or ledger code.
 //
 // Money is int64 minor units (see package money). Named integers come as
 // sorted slices (Quantities), so iteration order is the same everywhere.

@@ -10,7 +10,7 @@
 // For every vector file (default testdata/vectors/*.json) Run
 //
 //   - runs Func natively with rule.Run,
-//   - builds Package reproducibly to Wasm (sdk-rules/build) once, prepares it
+//   - builds Package reproducibly to Wasm (rules/build) once, prepares it
 //     with host.Prepare and runs it with host.Compiler and host.Interpreter,
 //     twice each,
 //   - requires the native output, every Wasm output and the vector's "want" to
@@ -52,8 +52,8 @@ import (
 	"testing"
 	"time"
 
-	rule "github.com/fedmeter/fedmeter/sdk-rules"
-	"github.com/fedmeter/fedmeter/sdk-rules/build"
+	"github.com/fedmeter/fedmeter/rules/build"
+	"github.com/fedmeter/fedmeter/sdk-rules/rule"
 )
 
 var update = flag.Bool("update", false, "ruletest: rewrite each vector's want from the rule's output")

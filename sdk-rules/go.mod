@@ -1,0 +1,3 @@
+module github.com/fedmeter/fedmeter/sdk-rules
+
+go 1.26.0
