@@ -115,8 +115,8 @@ func EncodeInput(r *Resource, price *PriceEntry, limits, usage map[string]int64,
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > host.ProfileV1.MaxInputBytes {
-		return nil, errf("the rule input for resource %s is %d bytes; at most %d are allowed", r.ID, len(b), host.ProfileV1.MaxInputBytes)
+	if len(b) > host.ProfileV1().MaxInputBytes {
+		return nil, errf("the rule input for resource %s is %d bytes; at most %d are allowed", r.ID, len(b), host.ProfileV1().MaxInputBytes)
 	}
 	return b, nil
 }

@@ -217,7 +217,7 @@ func (w *wasmPricer) preparedFile(hash string) string {
 // preparing again would give: a restarted process skips it (~300 ms for a
 // 2 MB Go rule, two validations).
 func (w *wasmPricer) cachedPrepared(rule *Rule) *host.Prepared {
-	if w.dir == "" || checkHash("prepared_hash", rule.PreparedHash) != nil || rule.Profile != host.ProfileV1.Version {
+	if w.dir == "" || checkHash("prepared_hash", rule.PreparedHash) != nil || rule.Profile != host.ProfileV1().Version {
 		return nil
 	}
 	b, err := os.ReadFile(w.preparedFile(rule.PreparedHash))

@@ -91,14 +91,14 @@ func (c *Contract) RuleUpload(ctx contractapi.TransactionContextInterface, name,
 	if module == "" {
 		return "", errf("module is required (the Wasm module, base64)")
 	}
-	if max := host.ProfileV1.MaxModuleBytes; base64.StdEncoding.DecodedLen(len(module)) > max+3 {
+	if max := host.ProfileV1().MaxModuleBytes; base64.StdEncoding.DecodedLen(len(module)) > max+3 {
 		return "", errf("module is about %d bytes; at most %d are allowed", base64.StdEncoding.DecodedLen(len(module)), max)
 	}
 	code, err := base64.StdEncoding.DecodeString(module)
 	if err != nil {
 		return "", errf("module is not valid base64: %v", err)
 	}
-	if max := host.ProfileV1.MaxModuleBytes; len(code) > max {
+	if max := host.ProfileV1().MaxModuleBytes; len(code) > max {
 		return "", errf("module is %d bytes; at most %d are allowed", len(code), max)
 	}
 	sum := sha256.Sum256(code)

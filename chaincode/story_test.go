@@ -96,7 +96,7 @@ func seedStory(t *testing.T, e *env) {
 	if b.ID != "202202150002:000001" || b.Provider != org1 || b.Consumer != org2 || b.Kind != "release" ||
 		b.Period.Start != t0.Unix() || b.Period.End != t0.Unix()+47*3600+1800 ||
 		b.Rule.Name != "ecs" || b.Rule.Version != "1.0.0" || b.Rule.Hash != hash || b.Rule.PreparedHash == "" ||
-		b.Rule.Profile != host.ProfileV1.Version || b.GasUsed == 0 || len(b.InputHash) != 64 || b.Tx == "" {
+		b.Rule.Profile != host.ProfileV1().Version || b.GasUsed == 0 || len(b.InputHash) != 64 || b.Tx == "" {
 		t.Fatalf("bill record %s", js(b))
 	}
 	if q := decode[Quota](t, e.eval("org1.user", "QuotaGet", org1, org2)); q.Used["vcpu"] != 0 || q.Used["public_ips"] != 0 {

@@ -179,7 +179,7 @@ type boundCase struct {
 }
 
 func boundCases() []boundCase {
-	p := host.ProfileV1
+	p := host.ProfileV1()
 	// many fills the code section with bodies at MaxBodyBytes up to total.
 	many := func(total int) func() []byte {
 		return func() []byte {

@@ -47,7 +47,7 @@ type loadCall struct {
 
 // New returns a Host. Close it to release compiled code.
 func New(ctx context.Context, cfg Config) (*Host, error) {
-	prof := ProfileV1
+	prof := ProfileV1()
 	if cfg.Profile != nil {
 		prof = *cfg.Profile
 	}

@@ -52,7 +52,7 @@ const loopFrame = 8
 // the body's instructions (a call is 2) and the op's own charge, which must
 // be the formula ABI.md gives under ProfileV1.
 func TestOpGas(t *testing.T) {
-	p := host.ProfileV1
+	p := host.ProfileV1()
 	mods := gasTimeModules(t)
 	tests := []struct {
 		name   string
@@ -133,7 +133,7 @@ func TestBulkLoopRunsOutOfGas(t *testing.T) {
 // ok_fixed.wasm with an _initialize that fills its 256 pages from 64 KiB on, so
 // the two differ by 4080 pages of data that were zeros.
 func TestRestoreGas(t *testing.T) {
-	p := host.ProfileV1
+	p := host.ProfileV1()
 	bill := func(file string, limit uint64) (*host.Result, error) {
 		m := load(t, newHost(t, host.Config{}), prepare(t, fixture(t, file)))
 		return m.Bill(context.Background(), host.Call{Input: []byte(corpusInput), GasLimit: limit})
@@ -173,7 +173,7 @@ func TestSnapshotLimit(t *testing.T) {
 		{"snapshot_too_large.wasm", 257, nil},
 	}
 	for _, tc := range tests {
-		prof := host.ProfileV1
+		prof := host.ProfileV1()
 		prof.MaxSnapshotPages = tc.pages
 		h := newHost(t, host.Config{Profile: &prof})
 		_, err := h.Load(context.Background(), prepare(t, fixture(t, tc.file)))
@@ -246,7 +246,7 @@ func TestProfileCostsMatchDocs(t *testing.T) {
 		documented[m[1]] = v
 	}
 	want := map[string]uint64{"DefaultGasLimit": host.DefaultGasLimit}
-	pv := reflect.ValueOf(host.ProfileV1)
+	pv := reflect.ValueOf(host.ProfileV1())
 	for i := 0; i < pv.NumField(); i++ {
 		f := pv.Type().Field(i)
 		if strings.Contains(f.Name, "Gas") || f.Name == "MaxSnapshotPages" || f.Name == "MaxMemoryPages" {
@@ -259,7 +259,7 @@ func TestProfileCostsMatchDocs(t *testing.T) {
 		case !ok:
 			t.Errorf("ABI.md's cost table has no row for %s (%d)", name, v)
 		case got != v:
-			t.Errorf("ABI.md says %s is %d; ProfileV1 has %d", name, got, v)
+			t.Errorf("ABI.md says %s is %d; ProfileV1() has %d", name, got, v)
 		}
 	}
 }

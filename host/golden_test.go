@@ -26,7 +26,7 @@ func TestPreparedGolden(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "hostile", "*.wasm"))
 	sort.Strings(files)
 	var b strings.Builder
-	fmt.Fprintf(&b, "# profile %s: SHA-256 of the prepared module, per corpus file\n", host.ProfileV1.Version)
+	fmt.Fprintf(&b, "# profile %s: SHA-256 of the prepared module, per corpus file\n", host.ProfileV1().Version)
 	for _, f := range files {
 		code, err := os.ReadFile(f)
 		if err != nil {

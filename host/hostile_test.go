@@ -84,7 +84,7 @@ func TestHostileCorpus(t *testing.T) {
 }
 
 func runRow(t *testing.T, k host.EngineKind, p *host.Prepared, row expectation, want error) outcome {
-	prof := host.ProfileV1
+	prof := host.ProfileV1()
 	if row.Phase == "init" && row.GasLimit != 0 {
 		prof.InitGas = row.GasLimit
 	}

@@ -44,7 +44,7 @@ func TestDecodeOutput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := decodeOutput([]byte(tt.out), ProfileV1)
+			b, err := decodeOutput([]byte(tt.out), ProfileV1())
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -72,15 +72,15 @@ func TestDecodeOutput(t *testing.T) {
 func TestMaxLines(t *testing.T) {
 	var sb strings.Builder
 	sb.WriteString(`{"total":0,"currency":"CNY","scale":2,"lines":[`)
-	for i := 0; i <= ProfileV1.MaxLines; i++ {
+	for i := 0; i <= ProfileV1().MaxLines; i++ {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
 		sb.WriteString(`{"item":"x","amount":0}`)
 	}
 	sb.WriteString("]}")
-	if _, err := decodeOutput([]byte(sb.String()), ProfileV1); !errors.Is(err, ErrBadOutput) {
-		t.Fatalf("%d lines: err = %v, want ErrBadOutput", ProfileV1.MaxLines+1, err)
+	if _, err := decodeOutput([]byte(sb.String()), ProfileV1()); !errors.Is(err, ErrBadOutput) {
+		t.Fatalf("%d lines: err = %v, want ErrBadOutput", ProfileV1().MaxLines+1, err)
 	}
 }
 
@@ -98,14 +98,14 @@ func TestDecodeOutputStrictness(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := decodeOutput([]byte(tt.out), ProfileV1)
+			_, err := decodeOutput([]byte(tt.out), ProfileV1())
 			if !errors.Is(err, ErrBadOutput) || !strings.Contains(err.Error(), tt.msg) {
 				t.Fatalf("err = %v, want ErrBadOutput mentioning %q", err, tt.msg)
 			}
 		})
 	}
 	// Escapes decode as JSON says.
-	_, err := decodeOutput([]byte(`{"error":{"code":"a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","message":"m"}}`), ProfileV1)
+	_, err := decodeOutput([]byte(`{"error":{"code":"a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","message":"m"}}`), ProfileV1())
 	var re *RuleError
 	if !errors.As(err, &re) || re.Code != "a\"\\/\b\f\n\r\t\u00e9\U0001F600" {
 		t.Fatalf("escapes: err = %v, code %q", err, re)
@@ -142,7 +142,7 @@ func FuzzDecodeOutput(f *testing.F) {
 	f.Add([]byte(`{"error":{"code":"missing_price","message":"no price for vcpu_hour"}}`))
 	f.Add([]byte(` { "total" : 0 , "currency" : "EUR" , "scale" : 0 , "lines" : [ ] } `))
 	f.Fuzz(func(t *testing.T, out []byte) {
-		got, err := decodeOutput(out, ProfileV1)
+		got, err := decodeOutput(out, ProfileV1())
 		if err != nil {
 			if !errors.Is(err, ErrBadOutput) && !errors.Is(err, ErrRule) {
 				t.Fatalf("untyped error %v", err)
@@ -167,7 +167,7 @@ func FuzzDecodeOutput(f *testing.F) {
 func BenchmarkDecodeOutput(b *testing.B) {
 	out := []byte(`{"total":4344,"currency":"CNY","scale":2,"lines":[{"item":"vcpu","quantity":172800,"unit":"vcpu_second","amount":576},{"item":"memory","quantity":345600,"unit":"gib_second","amount":288},{"item":"system_disk","quantity":3456000,"unit":"gib_second","amount":960},{"item":"data_disk","quantity":8640000,"unit":"gib_second","amount":2400},{"item":"public_ip","quantity":86400,"unit":"ip_second","amount":120}]}`)
 	for i := 0; i < b.N; i++ {
-		if _, err := decodeOutput(out, ProfileV1); err != nil {
+		if _, err := decodeOutput(out, ProfileV1()); err != nil {
 			b.Fatal(err)
 		}
 	}

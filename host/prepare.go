@@ -19,7 +19,7 @@ import (
 // function: the same bytes give the same Prepared on every machine. A rejected
 // module yields an *InvalidModuleError (errors.Is ErrInvalidModule) whose reason
 // names the offending section, import, export or instruction.
-func Prepare(code []byte) (*Prepared, error) { return ProfileV1.Prepare(code) }
+func Prepare(code []byte) (*Prepared, error) { return ProfileV1().Prepare(code) }
 
 // Prepare validates and instruments code under profile p.
 func (p Profile) Prepare(code []byte) (*Prepared, error) {

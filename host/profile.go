@@ -60,8 +60,12 @@ type Profile struct {
 	GasPerRestoreZeroPage uint64
 }
 
-// ProfileV1 is the profile this release prepares and runs modules with.
-var ProfileV1 = Profile{
+// ProfileV1 returns the profile this release prepares and runs modules
+// with. It is a function returning a copy, not a variable, because every
+// peer's consensus depends on it: nothing in a process can change it.
+func ProfileV1() Profile { return profileV1 }
+
+var profileV1 = Profile{
 	Version:          "fedmeter-host/2",
 	MaxModuleBytes:   8 << 20,
 	MaxMemoryPages:   1024, // 64 MiB

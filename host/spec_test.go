@@ -211,7 +211,7 @@ func runSpecScript(t *testing.T, st *specStats, dir, file string, spectest []byt
 		for _, prepared := range []bool{false, true} {
 			var cfg wazero.RuntimeConfig
 			if prepared {
-				cfg = runtimeConfig(k, ProfileV1.MaxMemoryPages)
+				cfg = runtimeConfig(k, ProfileV1().MaxMemoryPages)
 			} else if k == Interpreter {
 				cfg = wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(api.CoreFeaturesV2)
 			} else {
@@ -324,7 +324,7 @@ func runSpecScript(t *testing.T, st *specStats, dir, file string, spectest []byt
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, err = ProfileV1.prepare(code, allow)
+				_, err = ProfileV1().prepare(code, allow)
 				if err == nil {
 					st.invalidAccepted++
 					st.differ("%s %s (%s) accepted by Prepare", where, c.Type, c.Text)
@@ -399,7 +399,7 @@ func specModule(t *testing.T, st *specStats, sides []*specSide, cmds []specComma
 	withABI, err := addABI(code)
 	var p *Prepared
 	if err == nil {
-		p, err = ProfileV1.prepare(withABI, allow)
+		p, err = ProfileV1().prepare(withABI, allow)
 	}
 	if err != nil {
 		st.rejected[refusalReason(err)]++
@@ -455,7 +455,7 @@ func specResetCounters(s *specSide) {
 	}
 	for _, m := range s.all {
 		if g, ok := m.ExportedGlobal(instrument.ExportGas).(api.MutableGlobal); ok {
-			g.Set(ProfileV1.InitGas)
+			g.Set(ProfileV1().InitGas)
 		}
 		for _, name := range []string{instrument.ExportDepth, instrument.ExportStatus} {
 			if g, ok := m.ExportedGlobal(name).(api.MutableGlobal); ok {
@@ -620,7 +620,7 @@ func specMustNotInstantiate(t *testing.T, st *specStats, sides []*specSide, c *s
 		st.rejected[refusalReason(err)]++
 		return
 	}
-	p, err := ProfileV1.prepare(withABI, allow)
+	p, err := ProfileV1().prepare(withABI, allow)
 	if err != nil {
 		st.rejected[refusalReason(err)]++
 		return

@@ -88,7 +88,7 @@ func TestControlFlowPreserved(t *testing.T) {
 // TestCallDepthBoundary: the deepest allowed call chain runs; one more frame
 // is ErrStackLimit, in both engines.
 func TestCallDepthBoundary(t *testing.T) {
-	max := int(host.ProfileV1.MaxCallDepth)
+	max := int(host.ProfileV1().MaxCallDepth)
 	// fm_bill's frame + (n+1) frames of $rec.
 	if _, err := run(t, "depth.wasm", strings.Repeat("x", max-2)); err != nil {
 		t.Fatalf("depth %d: %v", max, err)
