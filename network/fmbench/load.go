@@ -486,16 +486,25 @@ func (env *benchEnv) settle(ctx context.Context) *benchSettle {
 // *idle (the lowest rate seen, which it updates; 0: none yet) or limit has
 // passed. It returns nil if the processes cannot be read.
 func waitQuiet(ctx context.Context, netdir string, limit time.Duration, idle *float64) *benchSettle {
-	t0 := time.Now()
+	return settle(ctx, func() cpuSample { return sampleCPU(netdir) }, time.After, time.Now, limit, idle)
+}
+
+// settle is waitQuiet with its inputs made explicit, so that tests can give
+// it a fake process reader and a fake clock: the decision depends only on
+// the CPU the samples report and the time the clock says, never on how fast
+// the machine running the test is.
+func settle(ctx context.Context, sample func() cpuSample, after func(time.Duration) <-chan time.Time,
+	now func() time.Time, limit time.Duration, idle *float64) *benchSettle {
+	t0 := now()
 	out := &benchSettle{}
 	for {
-		s0 := sampleCPU(netdir)
+		s0 := sample()
 		select {
-		case <-time.After(settleWindow):
+		case <-after(settleWindow):
 		case <-ctx.Done():
 			return out
 		}
-		s1 := sampleCPU(netdir)
+		s1 := sample()
 		if !s0.ok || !s1.ok {
 			return nil
 		}
@@ -507,13 +516,13 @@ func waitQuiet(ctx context.Context, netdir string, limit time.Duration, idle *fl
 		if *idle == 0 || rate < *idle {
 			*idle = rate
 		}
-		out.Seconds = math.Round(time.Since(t0).Seconds()*10) / 10
+		out.Seconds = math.Round(now().Sub(t0).Seconds()*10) / 10
 		out.CPUMsPerSec, out.IdleMsPerSec = math.Round(rate), math.Round(*idle)
 		if rate <= quietFactor**idle+quietSlack {
 			out.Quiet = true
 			return out
 		}
-		if time.Since(t0) >= limit {
+		if now().Sub(t0) >= limit {
 			return out
 		}
 	}
