@@ -2,7 +2,6 @@ package chaincode
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 )
 
@@ -56,7 +55,7 @@ func (t *txn) billStreams(cons *Consortium, role, org, from, to string) ([]billS
 		return nil, 0, 0, err
 	}
 	var streams []billStream
-	for _, cp := range cons.counterparties(org) {
+	for _, cp := range counterparties(cons, org) {
 		pfx := key(pfxBillPair, org, cp) + "/"
 		if role == "consumer" {
 			pfx = key(pfxBillPair, cp, org) + "/"
@@ -72,7 +71,7 @@ func (t *txn) billStreams(cons *Consortium, role, org, from, to string) ([]billS
 
 // counterparties returns every org that org may have bills with: the
 // members and former members but org, sorted.
-func (c *Consortium) counterparties(org string) []string {
+func counterparties(c *Consortium, org string) []string {
 	var cps []string
 	for _, list := range [][]string{c.Members, c.Former} {
 		for _, m := range list {
@@ -154,7 +153,7 @@ func billTotals(t *txn, streams []billStream, side string) ([]Total, error) {
 		err := scanAll(t, s.start, s.end, func(k string, v []byte) error {
 			var ix billIndex
 			if err := json.Unmarshal(v, &ix); err != nil {
-				return fmt.Errorf("the stored value of %s is corrupt: %v", k, err)
+				return corrupt(k, err)
 			}
 			id := [2]string{ix.Currency, itoa(ix.Scale)}
 			sum := sums[id]

@@ -6,114 +6,62 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/fedmeter/fedmeter/host"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
-// The rule input of ABI v1 (host/ABI.md). Struct fields are declared in key
-// order and maps are sorted by encoding/json, so the keys come out sorted.
-type ruleInput struct {
-	ABI      int              `json:"abi"`
-	Currency string           `json:"currency"`
-	Period   Period           `json:"period"`
-	Price    inputPrice       `json:"price"`
-	Quota    map[string]int64 `json:"quota"`
-	Resource inputResource    `json:"resource"`
-	Scale    int              `json:"scale"`
-	Tx       inputTx          `json:"tx"`
-	Usage    map[string]int64 `json:"usage"`
-}
-
-type inputPrice struct {
-	EffectiveFrom int64            `json:"effective_from"`
-	UnitPrices    map[string]int64 `json:"unit_prices"`
-}
-
-type inputResource struct {
-	Attributes map[string]string `json:"attributes"`
-	Consumer   string            `json:"consumer"`
-	ID         string            `json:"id"`
-	Provider   string            `json:"provider"`
-	Spec       map[string]int64  `json:"spec"`
-	Type       string            `json:"type"`
-}
-
-type inputTx struct {
-	ID   string `json:"id"`
-	Time int64  `json:"time"`
-}
-
-func nonNil[V any](m map[string]V) map[string]V {
-	if m == nil {
-		return map[string]V{}
-	}
-	return m
-}
-
 // buildInput assembles a rule input from ledger state: the resource, the
 // price entry in force at the period start, the quota limits, and the usage
-// records whose end falls in (start, end], summed per metric.
-func (t *txn) buildInput(r *Resource, start, end int64) ([]byte, *PriceEntry, error) {
-	price, err := t.priceAt(r.Provider, r.Type, start)
+// records whose end falls in (start, end], summed per metric
+// (overflow-checked). quotaTx is the transaction that set the limits read
+// (the quota's Updated.Tx; empty without a quota).
+func (t *txn) buildInput(r *Resource, start, end int64) (in []byte, price *PriceEntry, quotaTx string, err error) {
+	price, err = t.priceAt(r.Provider, r.Type, start)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	limits := map[string]int64{}
 	var q Quota
 	if ok, err := t.getJSON(key(pfxQuota, r.Provider, r.Consumer), &q); err != nil {
-		return nil, nil, err
-	} else if ok && q.Limits != nil {
-		limits = q.Limits
+		return nil, nil, "", err
+	} else if ok {
+		quotaTx = q.Updated.Tx
+		if q.Limits != nil {
+			limits = q.Limits
+		}
 	}
-	usage := map[string]int64{}
+	usage := model.UsageSums{}
 	pfx := key(pfxUsage, r.ID) + "/"
 	err = scanAll(t, pfx+usagePad(start+1), pfx+usagePad(end+1), func(k string, v []byte) error {
 		entries, err := decodeEntries(k, v)
 		if err != nil {
-			return fmt.Errorf("the stored value of %s is corrupt: %v", k, err)
+			return corrupt(k, err)
 		}
 		for _, u := range entries {
-			s, err := addChecked("usage of "+u.Metric+" for resource "+r.ID+" over the period", usage[u.Metric], u.Quantity)
-			if err != nil {
+			if err := usage.Add(r.ID, u.Metric, u.Quantity); err != nil {
 				return err
 			}
-			usage[u.Metric] = s
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	in, err := EncodeInput(r, price, limits, usage, start, end, t.id, t.now)
-	return in, price, err
+	in, err = EncodeInput(r, price, limits, usage, start, end, t.id, t.now)
+	return in, price, quotaTx, err
 }
 
-// EncodeInput is the ABI v1 rule input (host/ABI.md) the contract builds for
-// resource r billed over (start, end] with the given price book entry, quota
-// limits and usage sums, in transaction txID at Unix time now. encoding/json
-// sorts map keys and the struct fields are in key order, so the bytes, and the
-// input hash a bill records, are canonical. Offline verifiers (fedmeter bill
-// verify) call it to rebuild a bill's input byte for byte.
+// EncodeInput is the ABI v1 rule input (host/ABI.md) the contract builds
+// (model.EncodeInput), refused when larger than the host profile's
+// MaxInputBytes.
 func EncodeInput(r *Resource, price *PriceEntry, limits, usage map[string]int64, start, end int64, txID string, now int64) ([]byte, error) {
-	in := ruleInput{
-		ABI: 1, Currency: price.Currency, Scale: price.Scale,
-		Period: Period{Start: start, End: end},
-		Price:  inputPrice{EffectiveFrom: price.EffectiveFrom, UnitPrices: nonNil(price.UnitPrices)},
-		Quota:  nonNil(limits),
-		Resource: inputResource{
-			Attributes: nonNil(r.Attributes), Consumer: r.Consumer, ID: r.ID,
-			Provider: r.Provider, Spec: nonNil(r.Spec), Type: r.Type,
-		},
-		Tx:    inputTx{ID: txID, Time: now},
-		Usage: nonNil(usage),
-	}
-	b, err := json.Marshal(in)
+	b, err := model.EncodeInput(r, price, limits, usage, start, end, txID, now)
 	if err != nil {
-		return nil, err
+		return nil, refusef(model.CodeInternal, "the rule input for resource %s cannot be encoded: %v", r.ID, err)
 	}
 	if len(b) > host.ProfileV1().MaxInputBytes {
 		return nil, errf("the rule input for resource %s is %d bytes; at most %d are allowed", r.ID, len(b), host.ProfileV1().MaxInputBytes)
@@ -134,7 +82,7 @@ func (c *Contract) runRule(t *txn, r *Rule, input []byte, price *PriceEntry) (*h
 		return nil, ruleFailure(r, err)
 	}
 	if res.Bill.Currency != price.Currency || res.Bill.Scale != price.Scale {
-		return nil, fmt.Errorf("rule %s %s (%s) billed in %s with scale %d, but the price book is in %s with scale %d; nothing was written",
+		return nil, ruleFailed("rule %s %s (%s) billed in %s with scale %d, but the price book is in %s with scale %d; nothing was written",
 			r.Name, r.Version, r.Hash, res.Bill.Currency, res.Bill.Scale, price.Currency, price.Scale)
 	}
 	return res, nil
@@ -173,7 +121,7 @@ func (t *txn) ruleCodeUnrecorded(hash string) ([]byte, error) {
 	}
 	b, err := t.stub.GetState(k)
 	if err != nil || b == nil {
-		return nil, fmt.Errorf("the code of rule %s could not be read", hash)
+		return nil, ledgerf("the code of rule %s could not be read", hash)
 	}
 	return b, nil
 }
@@ -198,13 +146,13 @@ func billingKeys(r *Resource) []string {
 func (c *Contract) issueBill(t *txn, r *Resource, end int64, kind string) (*Bill, error) {
 	start := r.BilledTo
 	if end <= start {
-		return nil, errf("the billing period of resource %s would be empty: it was billed up to %d", r.ID, start)
+		return nil, conflict("the billing period of resource %s would be empty: it was billed up to %d", r.ID, start)
 	}
 	rule, err := t.activeRule(r.Type, end)
 	if err != nil {
 		return nil, err
 	}
-	input, price, err := t.buildInput(r, start, end)
+	input, price, quotaTx, err := t.buildInput(r, start, end)
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +163,11 @@ func (c *Contract) issueBill(t *txn, r *Resource, end int64, kind string) (*Bill
 	sum := sha256.Sum256(input)
 	r.Bills++
 	b := &Bill{
-		ID: fmt.Sprintf("%s:%06d", r.ID, r.Bills), Kind: kind,
+		ID: model.BillID(r.ID, r.Bills), Kind: kind,
 		Provider: r.Provider, Consumer: r.Consumer, Resource: r.ID, ResourceType: r.Type,
-		Period: Period{Start: start, End: end}, Rule: rule.ref(), GasUsed: res.GasUsed,
+		Period: Period{Start: start, End: end}, Rule: ruleRef(rule), GasUsed: res.GasUsed,
 		InputHash: hex.EncodeToString(sum[:]), Amount: res.Bill.Total, Currency: res.Bill.Currency, Scale: res.Bill.Scale,
-		Lines: lines(res.Bill), Tx: t.id, IssuedAt: t.now, IssuedBy: t.actor(),
+		Lines: lines(res.Bill), Tx: t.id, IssuedAt: t.now, IssuedBy: t.actor(), QuotaTx: quotaTx,
 	}
 	r.BilledTo = end
 	if err := t.putJSON(key(pfxBill, b.ID), b); err != nil {
@@ -272,10 +220,10 @@ func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resour
 		return "", err
 	}
 	if t.msp != r.Provider {
-		return "", errf("only identities of %s, the provider of resource %s, may close its billing period; the caller is %s", r.Provider, r.ID, t.role())
+		return "", denied("only identities of %s, the provider of resource %s, may close its billing period; the caller is %s", r.Provider, r.ID, t.role())
 	}
 	if r.Status != StatusActive {
-		return "", errf("resource %s is %s; only an active resource has an open billing period", r.ID, r.Status)
+		return "", conflict("resource %s is %s; only an active resource has an open billing period", r.ID, r.Status)
 	}
 	e, err := parseTime("end", end, t.now)
 	if err != nil {
@@ -285,7 +233,7 @@ func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resour
 		return "", errf("end %d is in the future (transaction time %d)", e, t.now)
 	}
 	if e <= r.BilledTo {
-		return "", errf("end %d is not after the end of resource %s's last bill (%d)", e, r.ID, r.BilledTo)
+		return "", conflict("end %d is not after the end of resource %s's last bill (%d)", e, r.ID, r.BilledTo)
 	}
 	if err := t.readAhead(billingKeys(r)...); err != nil {
 		return "", err
@@ -311,7 +259,7 @@ func (t *txn) loadBill(id string) (*Bill, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, errf("bill_id %s names no bill", id)
+		return nil, notFound("bill_id %s names no bill", id)
 	}
 	return &b, nil
 }
@@ -369,7 +317,7 @@ func (c *Contract) billList(ctx contractapi.TransactionContextInterface, role, o
 		return "", err
 	}
 	if org != t.msp {
-		return "", errf("only identities of %s may list the bills where it is the %s; the caller is %s", org, role, t.role())
+		return "", denied("only identities of %s may list the bills where it is the %s; the caller is %s", org, role, t.role())
 	}
 	n, err := parsePage(pageSize)
 	if err != nil {
@@ -387,7 +335,7 @@ func (c *Contract) billList(ctx contractapi.TransactionContextInterface, role, o
 	for _, p := range pos {
 		b, err := t.loadBill(positionBill(p))
 		if err != nil {
-			return "", fmt.Errorf("the bill index names bill %s: %w", positionBill(p), err)
+			return "", refusef(model.CodeLedger, "the bill index names bill %s: %s", positionBill(p), msgOf(err))
 		}
 		page.Items = append(page.Items, b)
 	}
@@ -504,7 +452,7 @@ func (c *Contract) BillQuote(ctx contractapi.TransactionContextInterface, provid
 	if err := checkOrg("provider", provider); err != nil {
 		return "", err
 	}
-	td, err := cons.knownType("resource_type", resourceType)
+	td, err := knownType(cons, "resource_type", resourceType)
 	if err != nil {
 		return "", err
 	}
@@ -574,9 +522,13 @@ func (c *Contract) BillQuote(ctx contractapi.TransactionContextInterface, provid
 	}
 	res, err := c.runRule(t, rule, input, price)
 	if err != nil {
-		return "", errors.New(strings.TrimSuffix(err.Error(), "; nothing was written"))
+		var r *model.Refusal
+		if errors.As(err, &r) {
+			return "", model.Refuse(r.Code, strings.TrimSuffix(r.Msg, "; nothing was written"))
+		}
+		return "", err
 	}
 	sum := sha256.Sum256(input)
-	return out(Quote{Rule: rule.ref(), GasUsed: res.GasUsed, InputHash: hex.EncodeToString(sum[:]), Input: input,
+	return out(Quote{Rule: ruleRef(rule), GasUsed: res.GasUsed, InputHash: hex.EncodeToString(sum[:]), Input: input,
 		Amount: res.Bill.Total, Currency: res.Bill.Currency, Scale: res.Bill.Scale, Lines: lines(res.Bill)})
 }

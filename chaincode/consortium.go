@@ -4,40 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-)
-
-// Proposal kinds and states.
-const (
-	KindRuleApprove  = "rule.approve"
-	KindRuleRevoke   = "rule.revoke"
-	KindMemberAdd    = "member.add"
-	KindMemberRemove = "member.remove"
-	KindPolicySet    = "policy.set"
-	KindTypeSet      = "type.set"
-	KindUploadSet    = "upload.set"
-
-	ProposalOpen     = "open"
-	ProposalApproved = "approved"
-	ProposalRejected = "rejected"
-
-	VoteApprove = "approve"
-	VoteReject  = "reject"
-)
-
-// Values of the consortium's upload setting (Consortium.UploadAccess): who
-// may upload rules. Every upload is validated and prepared by the endorsing
-// peers, and a pending rule can be quoted by every member admin, so the
-// default keeps that to the members' admins, as wasmd's code_upload_access
-// keeps uploads to a governance-chosen set.
-const (
-	// UploadAdmins: admins of member orgs only (the default).
-	UploadAdmins = "admins"
-	// UploadMembers: any identity of a member org.
-	UploadMembers = "members"
 )
 
 // parseUploadAccess parses a value of the upload setting.
@@ -75,15 +44,8 @@ func parsePolicy(field, s string) (Policy, error) {
 	return Policy{}, errf("%s %q is not valid: it must be majority, all, any or threshold:N", field, s)
 }
 
-func (p Policy) String() string {
-	if p.Kind == "threshold" {
-		return "threshold:" + strconv.Itoa(p.Threshold)
-	}
-	return p.Kind
-}
-
 // required is the number of approvals the policy needs among n voters.
-func (p Policy) required(n int) int {
+func required(p Policy, n int) int {
 	switch p.Kind {
 	case "all":
 		return n
@@ -97,7 +59,7 @@ func (p Policy) required(n int) int {
 }
 
 // checkFits refuses a policy that n members could never meet.
-func (p Policy) checkFits(field string, n int) error {
+func checkFits(p Policy, field string, n int) error {
 	if p.Kind == "threshold" && p.Threshold > n {
 		return errf("%s threshold:%d needs more approvals than the %d members can give", field, p.Threshold, n)
 	}
@@ -157,7 +119,7 @@ func (c *Contract) ConsortiumInit(ctx contractapi.TransactionContextInterface, m
 	if ok, err := t.exists(keyConsortium); err != nil {
 		return "", err
 	} else if ok {
-		return "", errf("the consortium is already initialized; members change only by ConsortiumPropose and votes")
+		return "", conflict("the consortium is already initialized; members change only by ConsortiumPropose and votes")
 	}
 	list, err := parseList("members", members)
 	if err != nil {
@@ -175,16 +137,16 @@ func (c *Contract) ConsortiumInit(ctx contractapi.TransactionContextInterface, m
 		return "", err
 	}
 	if !contains(list, t.msp) {
-		return "", fmt.Errorf("only an admin of a founding org may call ConsortiumInit; %s is not in members", t.msp)
+		return "", denied("only an admin of a founding org may call ConsortiumInit; %s is not in members", t.msp)
 	}
 	if !t.admin {
-		return "", fmt.Errorf("only an admin of a founding org may call ConsortiumInit; the caller is %s without the %q OU", t.role(), AdminOU)
+		return "", denied("only an admin of a founding org may call ConsortiumInit; the caller is %s without the %q OU", t.role(), AdminOU)
 	}
 	pol, err := parsePolicy("policy", policy)
 	if err != nil {
 		return "", err
 	}
-	if err := pol.checkFits("policy", len(list)); err != nil {
+	if err := checkFits(pol, "policy", len(list)); err != nil {
 		return "", err
 	}
 	catalog := []TypeDef{}
@@ -271,10 +233,10 @@ func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface
 			return "", err
 		}
 		if contains(cons.Members, value) {
-			return "", errf("value %s is already a member", value)
+			return "", conflict("value %s is already a member", value)
 		}
 		if len(cons.Members) >= maxMembers {
-			return "", errf("the consortium already has %d members, the most allowed", maxMembers)
+			return "", conflict("the consortium already has %d members, the most allowed", maxMembers)
 		}
 		p.Subject = value
 	case KindMemberRemove:
@@ -282,13 +244,13 @@ func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface
 			return "", err
 		}
 		if !contains(cons.Members, value) {
-			return "", errf("value %s is not a member", value)
+			return "", conflict("value %s is not a member", value)
 		}
 		if len(cons.Members) == 1 {
-			return "", errf("value %s is the last member and cannot be removed", value)
+			return "", conflict("value %s is the last member and cannot be removed", value)
 		}
-		if err := cons.Policy.checkFits("the current policy", len(cons.Members)-1); err != nil {
-			return "", errf("removing %s would leave a policy that cannot be met (%v); change the policy first", value, err)
+		if err := checkFits(cons.Policy, "the current policy", len(cons.Members)-1); err != nil {
+			return "", conflict("removing %s would leave a policy that cannot be met (%s); change the policy first", value, msgOf(err))
 		}
 		p.Subject = value
 	case KindPolicySet:
@@ -296,7 +258,7 @@ func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface
 		if err != nil {
 			return "", err
 		}
-		if err := pol.checkFits("value", len(cons.Members)); err != nil {
+		if err := checkFits(pol, "value", len(cons.Members)); err != nil {
 			return "", err
 		}
 		p.Subject, p.Policy = pol.String(), &pol
@@ -305,8 +267,8 @@ func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface
 		if err != nil {
 			return "", err
 		}
-		if cons.typeDef(td.Name) == nil && len(cons.Types) >= maxTypes {
-			return "", errf("the catalog already has %d types, the most allowed", maxTypes)
+		if typeDef(cons, td.Name) == nil && len(cons.Types) >= maxTypes {
+			return "", conflict("the catalog already has %d types, the most allowed", maxTypes)
 		}
 		p.Subject, p.Type = td.Name, &td
 	case KindUploadSet:
@@ -315,7 +277,7 @@ func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface
 			return "", err
 		}
 		if v == cons.UploadAccess {
-			return "", errf("value %s is already the upload setting (%s may upload rules)", v, uploaders(v))
+			return "", conflict("value %s is already the upload setting (%s may upload rules)", v, uploaders(v))
 		}
 		p.Subject = v
 	case KindRuleApprove, KindRuleRevoke:
@@ -327,7 +289,7 @@ func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface
 	if ok, err := t.getJSON(consortiumOpenKey, &open); err != nil {
 		return "", err
 	} else if ok {
-		return "", errf("proposal %s is still open; one consortium proposal may be open at a time", open)
+		return "", conflict("proposal %s is still open; one consortium proposal may be open at a time", open)
 	}
 	if err := t.openProposal(p, cons); err != nil {
 		return "", err
@@ -466,7 +428,7 @@ func (c *Contract) ProposalList(ctx contractapi.TransactionContextInterface, sta
 func (t *txn) openProposal(p *Proposal, cons *Consortium) error {
 	p.ID = t.id
 	p.Electorate = append([]string(nil), cons.Members...)
-	p.Required = cons.Policy.required(len(cons.Members))
+	p.Required = required(cons.Policy, len(cons.Members))
 	p.Votes = []Vote{}
 	p.Status = ProposalOpen
 	p.OpenedBy = t.actor()
@@ -474,7 +436,7 @@ func (t *txn) openProposal(p *Proposal, cons *Consortium) error {
 	if ok, err := t.exists(key(pfxProposal, p.ID)); err != nil {
 		return err
 	} else if ok {
-		return errf("a proposal was already opened in transaction %s", t.id)
+		return conflict("a proposal was already opened in transaction %s", t.id)
 	}
 	return t.putJSON(key(pfxProposal, p.ID), p)
 }
@@ -492,7 +454,7 @@ func (t *txn) loadProposal(id string) (*Proposal, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, errf("proposal_id %s names no proposal", id)
+		return nil, notFound("proposal_id %s names no proposal", id)
 	}
 	return &p, nil
 }
@@ -504,14 +466,14 @@ func (t *txn) castVote(p *Proposal, decision string) (string, error) {
 		return "", errf("decision %q is not valid: it must be approve or reject", decision)
 	}
 	if p.Status != ProposalOpen {
-		return "", errf("proposal %s is already %s; votes are closed", p.ID, p.Status)
+		return "", conflict("proposal %s is already %s; votes are closed", p.ID, p.Status)
 	}
 	if !contains(p.Electorate, t.msp) {
-		return "", fmt.Errorf("only admins of orgs in the electorate of proposal %s (%s) may vote on it; %s is not one", p.ID, strings.Join(p.Electorate, ", "), t.msp)
+		return "", denied("only admins of orgs in the electorate of proposal %s (%s) may vote on it; %s is not one", p.ID, strings.Join(p.Electorate, ", "), t.msp)
 	}
 	for _, v := range p.Votes {
 		if v.Org == t.msp {
-			return "", errf("%s already voted %s on proposal %s (transaction %s); one vote per org", t.msp, v.Decision, p.ID, v.Tx)
+			return "", conflict("%s already voted %s on proposal %s (transaction %s); one vote per org", t.msp, v.Decision, p.ID, v.Tx)
 		}
 	}
 	p.Votes = append(p.Votes, Vote{Org: t.msp, Decision: decision, By: t.clientID, Stamp: t.stamp()})

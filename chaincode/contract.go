@@ -8,13 +8,14 @@ package chaincode
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 )
 
 // ContractName is the name under which the contract is registered; it is also
@@ -55,15 +56,62 @@ func New(opts ...Option) *Contract {
 	return c
 }
 
-// NewChaincode returns the chaincode (the contract router) around New(opts...).
-func NewChaincode(opts ...Option) (*contractapi.ContractChaincode, error) {
+// NewChaincode returns the chaincode: the contract router around
+// New(opts...), which every refusal leaves with a code (model.Refusal's wire
+// form, chaincode/README.md "Refusal codes").
+func NewChaincode(opts ...Option) (*Chaincode, error) {
 	cc, err := contractapi.NewChaincode(New(opts...))
 	if err != nil {
 		return nil, err
 	}
 	cc.Info.Title = "fedmeter"
 	cc.Info.Version = "1.0.0"
-	return cc, nil
+	return &Chaincode{cc}, nil
+}
+
+// Chaincode is contractapi's router for the contract, with one addition:
+// a failed response whose message carries no refusal code gets one. Every
+// transaction returns coded refusals (TestEveryRefusalHasACode), so an
+// uncoded message comes from the router itself, which refused the call
+// before any transaction ran (an unknown transaction, a wrong number of
+// arguments): model.CodeUnsupported. Should a transaction ever return an
+// uncoded error, it is marked model.CodeInternal (a bug), never left bare.
+type Chaincode struct {
+	*contractapi.ContractChaincode
+}
+
+// Init is the router's Init, with codes (Invoke).
+func (cc *Chaincode) Init(stub shim.ChaincodeStubInterface) *peer.Response {
+	ms := &markedStub{ChaincodeStubInterface: stub}
+	return withCode(cc.ContractChaincode.Init(ms), ms)
+}
+
+// Invoke is the router's Invoke; a failure's message always carries a code.
+func (cc *Chaincode) Invoke(stub shim.ChaincodeStubInterface) *peer.Response {
+	ms := &markedStub{ChaincodeStubInterface: stub}
+	return withCode(cc.ContractChaincode.Invoke(ms), ms)
+}
+
+// markedStub is the transaction's stub, marked when a transaction of the
+// contract started (begin): what tells the router's own refusals apart.
+type markedStub struct {
+	shim.ChaincodeStubInterface
+	entered bool
+}
+
+func withCode(resp *peer.Response, ms *markedStub) *peer.Response {
+	if resp == nil || resp.GetStatus() < shim.ERRORTHRESHOLD {
+		return resp
+	}
+	if _, ok := model.DecodeRefusal(resp.GetMessage()); ok {
+		return resp
+	}
+	code := model.CodeUnsupported
+	if ms.entered {
+		code = model.CodeInternal
+	}
+	resp.Message = model.Refuse(code, resp.GetMessage()).Error()
+	return resp
 }
 
 // GetIgnoredFunctions hides the exported helpers from the router.
@@ -109,20 +157,23 @@ type txn struct {
 
 func begin(ctx contractapi.TransactionContextInterface) (*txn, error) {
 	stub := ctx.GetStub()
+	if ms, ok := stub.(*markedStub); ok {
+		ms.entered = true
+	}
 	if stub == nil {
-		return nil, errors.New("the transaction has no stub")
+		return nil, ledgerf("the transaction has no stub")
 	}
 	ts, err := stub.GetTxTimestamp()
 	if err != nil || ts == nil {
-		return nil, errors.New("the transaction timestamp could not be read")
+		return nil, ledgerf("the transaction timestamp could not be read")
 	}
 	t := &txn{stub: stub, ctx: ctx, id: stub.GetTxID(), now: ts.GetSeconds()}
 	ci := ctx.GetClientIdentity()
 	if ci == nil {
-		return nil, errors.New("the client identity could not be read from the transaction")
+		return nil, ledgerf("the client identity could not be read from the transaction")
 	}
 	if t.msp, err = ci.GetMSPID(); err != nil || t.msp == "" {
-		return nil, errors.New("the client's MSP ID could not be read from the transaction")
+		return nil, ledgerf("the client's MSP ID could not be read from the transaction")
 	}
 	if id, err := ci.GetID(); err == nil {
 		if raw, err := base64.StdEncoding.DecodeString(id); err == nil {
@@ -158,14 +209,14 @@ func (t *txn) getJSON(k string, v any) (bool, error) {
 	if !ok {
 		var err error
 		if b, err = t.stub.GetState(k); err != nil {
-			return false, fmt.Errorf("reading %s failed: %v", k, err)
+			return false, ledgerf("reading %s failed: %v", k, err)
 		}
 	}
 	if b == nil {
 		return false, nil
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("the stored value of %s is corrupt: %v", k, err)
+		return false, corrupt(k, err)
 	}
 	return true, nil
 }
@@ -173,14 +224,14 @@ func (t *txn) getJSON(k string, v any) (bool, error) {
 func (t *txn) putJSON(k string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encoding %s failed: %v", k, err)
+		return internalf("encoding %s failed: %v", k, err)
 	}
 	return t.put(k, b)
 }
 
 func (t *txn) put(k string, b []byte) error {
 	if err := t.stub.PutState(k, b); err != nil {
-		return fmt.Errorf("writing %s failed: %v", k, err)
+		return ledgerf("writing %s failed: %v", k, err)
 	}
 	return nil
 }
@@ -195,10 +246,10 @@ func (t *txn) prefetch(keys []string) (map[string][]byte, error) {
 	}
 	vals, err := t.stub.GetMultipleStates(keys...)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s and %d more keys failed: %v", keys[0], len(keys)-1, err)
+		return nil, ledgerf("reading %s and %d more keys failed: %v", keys[0], len(keys)-1, err)
 	}
 	if len(vals) != len(keys) {
-		return nil, fmt.Errorf("reading %d keys returned %d values", len(keys), len(vals))
+		return nil, ledgerf("reading %d keys returned %d values", len(keys), len(vals))
 	}
 	for i, k := range keys {
 		m[k] = vals[i]
@@ -231,7 +282,7 @@ func decodeStored(k string, b []byte, v any) (bool, error) {
 		return false, nil
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("the stored value of %s is corrupt: %v", k, err)
+		return false, corrupt(k, err)
 	}
 	return true, nil
 }
@@ -245,7 +296,7 @@ func (t *txn) batchWrites() { t.stub.StartWriteBatch() }
 
 func (t *txn) flushWrites() error {
 	if err := t.stub.FinishWriteBatch(); err != nil {
-		return fmt.Errorf("writing the transaction's changes failed: %v", err)
+		return ledgerf("writing the transaction's changes failed: %v", err)
 	}
 	return nil
 }
@@ -253,7 +304,7 @@ func (t *txn) flushWrites() error {
 func (t *txn) exists(k string) (bool, error) {
 	b, err := t.stub.GetState(k)
 	if err != nil {
-		return false, fmt.Errorf("reading %s failed: %v", k, err)
+		return false, ledgerf("reading %s failed: %v", k, err)
 	}
 	return b != nil, nil
 }
@@ -261,7 +312,7 @@ func (t *txn) exists(k string) (bool, error) {
 // setEvent emits the transaction's one event (Fabric keeps one per tx).
 func (t *txn) setEvent(name string, payload any) error {
 	if t.event {
-		return fmt.Errorf("internal error: a second event %s in one transaction", name)
+		return internalf("internal error: a second event %s in one transaction", name)
 	}
 	b, err := json.Marshal(payload)
 	if err != nil {
@@ -283,10 +334,10 @@ func (t *txn) consortium() (*Consortium, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, errors.New("the consortium is not initialized yet; an admin of a founding org calls ConsortiumInit first")
+		return nil, notFound("the consortium is not initialized yet; an admin of a founding org calls ConsortiumInit first")
 	}
 	if c.Layout != LedgerLayout {
-		return nil, fmt.Errorf("%w: this ledger is in key layout %d and this contract reads layout %d; it was made by another version of fedmeter, whose keys this one would not find (chaincode/README.md, \"Key layout\")", ErrLedgerLayout, c.Layout, LedgerLayout)
+		return nil, &model.Refusal{Code: model.CodeLedger, Err: ErrLedgerLayout, Msg: fmt.Sprintf("%v: this ledger is in key layout %d and this contract reads layout %d; it was made by another version of fedmeter, whose keys this one would not find (chaincode/README.md, \"Key layout\")", ErrLedgerLayout, c.Layout, LedgerLayout)}
 	}
 	if c.UploadAccess == "" {
 		// Made before the upload setting existed: the default. (Written
@@ -305,7 +356,7 @@ func (t *txn) member(action string) (*Consortium, error) {
 		return nil, err
 	}
 	if !contains(c.Members, t.msp) {
-		return nil, fmt.Errorf("only member orgs may %s; %s is not a member of the consortium", action, t.msp)
+		return nil, refusef(model.CodeNotMember, "only member orgs may %s; %s is not a member of the consortium", action, t.msp)
 	}
 	return c, nil
 }
@@ -317,7 +368,7 @@ func (t *txn) memberAdmin(action string) (*Consortium, error) {
 		return nil, err
 	}
 	if !t.admin {
-		return nil, fmt.Errorf("only admins of member orgs may %s; the caller is %s without the %q OU", action, t.role(), AdminOU)
+		return nil, denied("only admins of member orgs may %s; the caller is %s without the %q OU", action, t.role(), AdminOU)
 	}
 	return c, nil
 }
@@ -328,18 +379,18 @@ func (t *txn) mayUpload(c *Consortium) error {
 	if c.UploadAccess == UploadMembers || t.admin {
 		return nil
 	}
-	return fmt.Errorf("only admins of member orgs may upload rules while the consortium's upload setting is %s; the caller is %s without the %q OU; an admin uploads it, or the members' admins let any member identity upload by a vote (ConsortiumPropose upload.set members)", c.UploadAccess, t.role(), AdminOU)
+	return denied("only admins of member orgs may upload rules while the consortium's upload setting is %s; the caller is %s without the %q OU; an admin uploads it, or the members' admins let any member identity upload by a vote (ConsortiumPropose upload.set members)", c.UploadAccess, t.role(), AdminOU)
 }
 
 // party requires the caller's org to be one of the two orgs involved.
 func (t *txn) party(what, provider, consumer string) error {
 	if t.msp != provider && t.msp != consumer {
-		return fmt.Errorf("only %s (provider) and %s (consumer) may read %s; the caller is %s", provider, consumer, what, t.role())
+		return denied("only %s (provider) and %s (consumer) may read %s; the caller is %s", provider, consumer, what, t.role())
 	}
 	return nil
 }
 
-func (c *Consortium) typeDef(name string) *TypeDef {
+func typeDef(c *Consortium, name string) *TypeDef {
 	for i := range c.Types {
 		if c.Types[i].Name == name {
 			return &c.Types[i]
@@ -348,18 +399,18 @@ func (c *Consortium) typeDef(name string) *TypeDef {
 	return nil
 }
 
-func (c *Consortium) knownType(field, name string) (*TypeDef, error) {
+func knownType(c *Consortium, field, name string) (*TypeDef, error) {
 	if err := checkTypeName(field, name); err != nil {
 		return nil, err
 	}
-	td := c.typeDef(name)
+	td := typeDef(c, name)
 	if td == nil {
-		return nil, fmt.Errorf("%s %q is not a resource type of the consortium catalog (known: %s)", field, name, strings.Join(c.typeNames(), ", "))
+		return nil, errf("%s %q is not a resource type of the consortium catalog (known: %s)", field, name, strings.Join(typeNames(c), ", "))
 	}
 	return td, nil
 }
 
-func (c *Consortium) typeNames() []string {
+func typeNames(c *Consortium) []string {
 	names := make([]string, len(c.Types))
 	for i, td := range c.Types {
 		names[i] = td.Name

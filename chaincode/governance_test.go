@@ -73,7 +73,7 @@ func TestPolicyRequired(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := p.required(c.n); got != c.want {
+		if got := required(p, c.n); got != c.want {
 			t.Errorf("%s of %d: %d approvals, want %d", c.policy, c.n, got, c.want)
 		}
 	}

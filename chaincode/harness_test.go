@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode/internal/stubtest"
+	"github.com/fedmeter/fedmeter/chaincode/model"
 )
 
 // Every test drives the contract through the router (contractapi's
@@ -159,6 +160,9 @@ func (e *env) fail(want, who, fn string, args ...string) string {
 	}
 	if strings.Contains(err.Error(), "\n") {
 		e.tb.Fatalf("%s %s: error spans lines: %q", who, fn, err)
+	}
+	if r, ok := model.DecodeRefusal(err.Error()); !ok || r.Code == model.CodeInternal {
+		e.tb.Fatalf("%s %s(%s): error %q carries no refusal code of the contract's", who, fn, short(args), err)
 	}
 	if after := e.snapshot(); !reflect.DeepEqual(before, after) {
 		e.tb.Fatalf("%s %s: a refused transaction changed the state", who, fn)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/fedmeter/fedmeter/chaincode/model"
 )
 
 // Key layout. Every key is a simple (range-queryable) key made of a fixed
@@ -64,12 +66,12 @@ func pad(t int64) string {
 	return zeros[len(d):] + d
 }
 
-// maxUsageTime bounds the times of usage records (10^11 s, in the year
+// maxUsageTime (model.MaxUsageTime) bounds the times of usage records (10^11 s, in the year
 // 5138), so that usagePad's 11 digits keep string order numeric. Usage
 // keys are the most numerous keys on the ledger; nine digits fewer in each
 // of their two times is 18 bytes less in every key an agent's batch reads
 // and writes, which the orderers carry and six peers validate and store.
-const maxUsageTime = 100_000_000_000
+const maxUsageTime = model.MaxUsageTime
 
 // usagePad formats a time in a usage key: 11 digits, zero-padded. A time
 // past the last storable one (a range bound) formats as ";", which sorts

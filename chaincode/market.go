@@ -2,7 +2,6 @@ package chaincode
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -32,7 +31,7 @@ func (c *Contract) PriceSet(ctx contractapi.TransactionContextInterface, resourc
 	if err != nil {
 		return "", err
 	}
-	if _, err := cons.knownType("resource_type", resourceType); err != nil {
+	if _, err := knownType(cons, "resource_type", resourceType); err != nil {
 		return "", err
 	}
 	var arg priceArg
@@ -72,11 +71,11 @@ func (c *Contract) PriceSet(ctx contractapi.TransactionContextInterface, resourc
 	}
 	for _, e := range book.Entries {
 		if e.EffectiveFrom == eff {
-			return "", errf("effective_from %d already has prices of %s for %s; choose another time", eff, t.msp, resourceType)
+			return "", conflict("effective_from %d already has prices of %s for %s; choose another time", eff, t.msp, resourceType)
 		}
 	}
 	if len(book.Entries) >= maxEntries {
-		return "", errf("the price book of %s for %s already has %d entries, the most allowed", t.msp, resourceType, maxEntries)
+		return "", conflict("the price book of %s for %s already has %d entries, the most allowed", t.msp, resourceType, maxEntries)
 	}
 	book.Entries = append(book.Entries, PriceEntry{EffectiveFrom: eff, Currency: arg.Currency, Scale: int(scale), UnitPrices: units, By: t.actor(), Stamp: t.stamp()})
 	sort.Slice(book.Entries, func(i, j int) bool { return book.Entries[i].EffectiveFrom < book.Entries[j].EffectiveFrom })
@@ -87,7 +86,7 @@ func (c *Contract) PriceSet(ctx contractapi.TransactionContextInterface, resourc
 }
 
 // entryAt returns the entry in force at time at, or nil.
-func (b *PriceBook) entryAt(at int64) *PriceEntry {
+func entryAt(b *PriceBook, at int64) *PriceEntry {
 	var cur *PriceEntry
 	for i := range b.Entries {
 		if b.Entries[i].EffectiveFrom <= at {
@@ -102,9 +101,9 @@ func (t *txn) priceAt(provider, typ string, at int64) (*PriceEntry, error) {
 	if _, err := t.getJSON(key(pfxPrice, provider, typ), &book); err != nil {
 		return nil, err
 	}
-	e := book.entryAt(at)
+	e := entryAt(&book, at)
 	if e == nil {
-		return nil, errf("%s has no price for type %s in force at %d; the provider publishes one with PriceSet", provider, typ, at)
+		return nil, notFound("%s has no price for type %s in force at %d; the provider publishes one with PriceSet", provider, typ, at)
 	}
 	return e, nil
 }
@@ -130,7 +129,7 @@ func (c *Contract) PriceGet(ctx contractapi.TransactionContextInterface, provide
 	if err := checkOrg("provider", provider); err != nil {
 		return "", err
 	}
-	if _, err := cons.knownType("resource_type", resourceType); err != nil {
+	if _, err := knownType(cons, "resource_type", resourceType); err != nil {
 		return "", err
 	}
 	when, err := parseTime("at", at, t.now)
@@ -157,7 +156,7 @@ func (c *Contract) PriceHistory(ctx contractapi.TransactionContextInterface, pro
 	if err := checkOrg("provider", provider); err != nil {
 		return "", err
 	}
-	if _, err := cons.knownType("resource_type", resourceType); err != nil {
+	if _, err := knownType(cons, "resource_type", resourceType); err != nil {
 		return "", err
 	}
 	book := PriceBook{Provider: provider, Type: resourceType, Entries: []PriceEntry{}}
@@ -189,7 +188,7 @@ func (c *Contract) PriceList(ctx contractapi.TransactionContextInterface, provid
 		if err := json.Unmarshal(v, &b); err != nil {
 			return nil, false, err
 		}
-		e := b.entryAt(t.now)
+		e := entryAt(&b, t.now)
 		if e == nil {
 			return nil, false, nil
 		}
@@ -291,7 +290,7 @@ func (t *txn) quota(provider, consumer string) (q *Quota, freed []string, err er
 		return nil, nil, err
 	}
 	if !ok {
-		return nil, nil, errf("%s has no quota from %s; the provider grants one with QuotaSet", consumer, provider)
+		return nil, nil, notFound("%s has no quota from %s; the provider grants one with QuotaSet", consumer, provider)
 	}
 	if q.Used == nil {
 		q.Used = map[string]int64{}
@@ -300,7 +299,7 @@ func (t *txn) quota(provider, consumer string) (q *Quota, freed []string, err er
 	err = scanAll(t, pfx, prefixEnd(pfx), func(k string, v []byte) error {
 		var spec map[string]int64
 		if err := json.Unmarshal(v, &spec); err != nil {
-			return fmt.Errorf("%s is not valid: %v", k, err)
+			return ledgerf("%s is not valid: %v", k, err)
 		}
 		for _, name := range sortedKeys(spec) {
 			if _, limited := q.Limits[name]; limited || q.Used[name] != 0 {
@@ -326,7 +325,7 @@ func (t *txn) saveQuota(q *Quota, freed []string) error {
 	}
 	for _, k := range freed {
 		if err := t.stub.DelState(k); err != nil {
-			return fmt.Errorf("deleting %s failed: %v", k, err)
+			return ledgerf("deleting %s failed: %v", k, err)
 		}
 	}
 	return nil

@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/fedmeter/fedmeter/host"
 )
 
@@ -21,8 +21,9 @@ type Pricer interface {
 	Price(ctx context.Context, rule *Rule, code func() ([]byte, error), call host.Call) (*host.Result, error)
 }
 
-// BillGasLimit is the gas limit of every billing call the contract makes.
-const BillGasLimit = host.DefaultGasLimit
+// BillGasLimit is the gas limit of every billing call the contract makes
+// (model.BillGasLimit, which TestBillGasLimit holds to host.DefaultGasLimit).
+const BillGasLimit = model.BillGasLimit
 
 // prepare validates and instruments an uploaded module (pure function).
 func prepare(code []byte) (*host.Prepared, error) { return host.Prepare(code) }
@@ -195,10 +196,10 @@ func (w *wasmPricer) prepareRule(rule *Rule, code func() ([]byte, error)) (*host
 	}
 	p, err := prepare(b)
 	if err != nil {
-		return nil, fmt.Errorf("rule %s %s no longer prepares on this peer: %v", rule.Name, rule.Version, err)
+		return nil, ruleFailed("rule %s %s no longer prepares on this peer: %v", rule.Name, rule.Version, err)
 	}
 	if got := hex.EncodeToString(p.Hash[:]); got != rule.PreparedHash {
-		return nil, fmt.Errorf("rule %s %s prepares to %s on this peer but to %s (profile %s) at upload; peers must run the same fedmeter release",
+		return nil, ruleFailed("rule %s %s prepares to %s on this peer but to %s (profile %s) at upload; peers must run the same fedmeter release",
 			rule.Name, rule.Version, got, rule.PreparedHash, rule.Profile)
 	}
 	w.keepPrepared(p)
@@ -248,7 +249,7 @@ func (w *wasmPricer) keepPrepared(p *host.Prepared) {
 func (w *wasmPricer) Price(ctx context.Context, rule *Rule, code func() ([]byte, error), call host.Call) (*host.Result, error) {
 	h, err := w.host()
 	if err != nil {
-		return nil, fmt.Errorf("the Wasm host could not start: %v", err)
+		return nil, internalf("the Wasm host could not start: %v", err)
 	}
 	p, err := w.preparedFor(rule, code)
 	if err != nil {

@@ -2,7 +2,6 @@ package chaincode
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"strings"
 
@@ -35,7 +34,7 @@ func scanPage[T any](t *txn, start, end, pageSize, bookmark string, f func(k str
 	for it.HasNext() {
 		kv, err := it.Next()
 		if err != nil {
-			return nil, fmt.Errorf("range query failed: %v", err)
+			return nil, ledgerf("range query failed: %v", err)
 		}
 		if len(page.Items) == n {
 			page.Bookmark = last
@@ -43,7 +42,7 @@ func scanPage[T any](t *txn, start, end, pageSize, bookmark string, f func(k str
 		}
 		item, ok, err := f(kv.GetKey(), kv.GetValue())
 		if err != nil {
-			return nil, fmt.Errorf("the stored value of %s is corrupt: %v", kv.GetKey(), err)
+			return nil, corrupt(kv.GetKey(), err)
 		}
 		if ok {
 			page.Items = append(page.Items, item)
@@ -69,7 +68,7 @@ type rangeIter struct {
 func openRange(t *txn, start, end string) (*rangeIter, error) {
 	it, err := t.stub.GetStateByRange(start, end)
 	if err != nil {
-		return nil, fmt.Errorf("range query failed: %v", err)
+		return nil, ledgerf("range query failed: %v", err)
 	}
 	return &rangeIter{StateQueryIteratorInterface: it}, nil
 }
@@ -102,7 +101,7 @@ func scanN(t *txn, start, end string, n int, f func(k string, v []byte) error) e
 	for ; n > 0 && it.HasNext(); n-- {
 		kv, err := it.Next()
 		if err != nil {
-			return fmt.Errorf("range query failed: %v", err)
+			return ledgerf("range query failed: %v", err)
 		}
 		if err := f(kv.GetKey(), kv.GetValue()); err != nil {
 			return err
@@ -155,7 +154,7 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, kind, re
 		}
 		k = key(pfxRule, ref)
 	case "activation":
-		if _, err := cons.knownType("ref", ref); err != nil {
+		if _, err := knownType(cons, "ref", ref); err != nil {
 			return "", err
 		}
 		k = key(pfxActivation, ref)
@@ -209,14 +208,14 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, kind, re
 	}
 	it, err := t.stub.GetHistoryForKey(k)
 	if err != nil {
-		return "", fmt.Errorf("history of %s could not be read: %v", k, err)
+		return "", ledgerf("history of %s could not be read: %v", k, err)
 	}
 	defer it.Close()
 	hist := []HistoryEntry{}
 	for it.HasNext() {
 		m, err := it.Next()
 		if err != nil {
-			return "", fmt.Errorf("history of %s could not be read: %v", k, err)
+			return "", ledgerf("history of %s could not be read: %v", k, err)
 		}
 		e := HistoryEntry{Tx: m.GetTxId(), IsDelete: m.GetIsDelete()}
 		if ts := m.GetTimestamp(); ts != nil {

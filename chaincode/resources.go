@@ -3,7 +3,6 @@ package chaincode
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -108,7 +107,7 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 	if !contains(cons.Members, provider) {
 		return nil, errf("provider %s is not a member of the consortium", provider)
 	}
-	td, err := cons.knownType("resource_type", resourceType)
+	td, err := knownType(cons, "resource_type", resourceType)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +138,7 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 	}
 	for _, id := range ids {
 		if held[key(pfxResource, id)] != nil {
-			return nil, errf("id %s is already taken by another resource", id)
+			return nil, conflict("id %s is already taken by another resource", id)
 		}
 	}
 	q, freed, err := t.quota(provider, t.msp)
@@ -147,7 +146,7 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 		return nil, err
 	}
 	if max, ok := q.Limits["max_days"]; ok && d > max {
-		return nil, errf("days %d exceeds the quota: %s allows %s at most %d days per resource", d, provider, t.msp, max)
+		return nil, overQuota("days %d exceeds the quota: %s allows %s at most %d days per resource", d, provider, t.msp, max)
 	}
 	n := int64(len(ids))
 	for _, k := range sortedKeys(sp) {
@@ -156,7 +155,7 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 			if sp[k] == 0 {
 				continue
 			}
-			return nil, errf("spec field %s has no limit in the quota %s granted %s, so none can be requested", k, provider, t.msp)
+			return nil, overQuota("spec field %s has no limit in the quota %s granted %s, so none can be requested", k, provider, t.msp)
 		}
 		used := q.Used[k]
 		for range n {
@@ -166,9 +165,9 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 		}
 		if used > limit {
 			if n == 1 {
-				return nil, errf("spec field %s of %d exceeds the remaining quota: %s granted %s %d and %d are held", k, sp[k], provider, t.msp, limit, q.Used[k])
+				return nil, overQuota("spec field %s of %d exceeds the remaining quota: %s granted %s %d and %d are held", k, sp[k], provider, t.msp, limit, q.Used[k])
 			}
-			return nil, errf("spec field %s of %d for each of %d resources exceeds the remaining quota: %s granted %s %d and %d are held", k, sp[k], n, provider, t.msp, limit, q.Used[k])
+			return nil, overQuota("spec field %s of %d for each of %d resources exceeds the remaining quota: %s granted %s %d and %d are held", k, sp[k], n, provider, t.msp, limit, q.Used[k])
 		}
 		q.Used[k] = used
 	}
@@ -268,13 +267,13 @@ func (t *txn) loadResource(id string) (*Resource, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, errf("resource_id %s names no resource", id)
+		return nil, notFound("resource_id %s names no resource", id)
 	}
 	var st resourceState
 	if ok, err := t.getJSON(key(pfxResState, id), &st); err != nil {
 		return nil, err
 	} else if !ok {
-		return nil, fmt.Errorf("the state of resource %s is missing from the ledger (%s)", id, key(pfxResState, id))
+		return nil, ledgerf("the state of resource %s is missing from the ledger (%s)", id, key(pfxResState, id))
 	}
 	return &Resource{ID: f.ID, Type: f.Type, Provider: f.Provider, Consumer: f.Consumer, Spec: f.Spec,
 		Attributes: f.Attributes, Days: f.Days, Status: st.Status, RequestedBy: f.RequestedBy,
@@ -303,10 +302,10 @@ func (c *Contract) ResourceActivate(ctx contractapi.TransactionContextInterface,
 		return "", err
 	}
 	if t.msp != r.Provider {
-		return "", errf("only identities of %s, the provider of resource %s, may activate it; the caller is %s", r.Provider, r.ID, t.role())
+		return "", denied("only identities of %s, the provider of resource %s, may activate it; the caller is %s", r.Provider, r.ID, t.role())
 	}
 	if r.Status != StatusRequested {
-		return "", errf("resource %s is %s; only a requested resource can be activated", r.ID, r.Status)
+		return "", conflict("resource %s is %s; only a requested resource can be activated", r.ID, r.Status)
 	}
 	s := t.stamp()
 	r.Status, r.Activated, r.BilledTo = StatusActive, &s, t.now
@@ -325,13 +324,6 @@ func (c *Contract) ResourceActivate(ctx contractapi.TransactionContextInterface,
 type releaseResult struct {
 	Resource ReleasedResource `json:"resource"`
 	Bill     *BillSummary     `json:"bill,omitempty"`
-}
-
-// ReleasedResource is the resource part of ResourceRelease's result.
-type ReleasedResource struct {
-	ID       string `json:"id"`
-	Status   string `json:"status"`
-	Released *Stamp `json:"released"`
 }
 
 // ResourceRelease ends a resource's holding and returns its quota. An active
@@ -362,7 +354,7 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 		return "", err
 	}
 	if t.msp != r.Provider && t.msp != r.Consumer {
-		return "", errf("only identities of %s (consumer) or %s (provider) may release resource %s; the caller is %s", r.Consumer, r.Provider, r.ID, t.role())
+		return "", denied("only identities of %s (consumer) or %s (provider) may release resource %s; the caller is %s", r.Consumer, r.Provider, r.ID, t.role())
 	}
 	if r.Status == StatusActive && t.now > r.BilledTo {
 		if err := t.readAhead(billingKeys(r)...); err != nil {
@@ -373,7 +365,7 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 	var res releaseResult
 	switch r.Status {
 	case StatusReleased:
-		return "", errf("resource %s was already released in transaction %s", r.ID, r.Released.Tx)
+		return "", conflict("resource %s was already released in transaction %s", r.ID, r.Released.Tx)
 	case StatusActive:
 		if t.now > r.BilledTo {
 			b, err := c.issueBill(t, r, t.now, "release")

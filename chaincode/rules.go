@@ -6,20 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/fedmeter/fedmeter/host"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-)
-
-// Rule states.
-const (
-	RuleProposed = "proposed"
-	RuleApproved = "approved"
-	RuleRejected = "rejected"
-	RuleRevoked  = "revoked"
 )
 
 // ruleEvent is the payload of the rule events.
@@ -34,11 +26,11 @@ type ruleEvent struct {
 	EffectiveFrom int64    `json:"effective_from,omitempty"`
 }
 
-func (r *Rule) event() ruleEvent {
+func ruleEventOf(r *Rule) ruleEvent {
 	return ruleEvent{Hash: r.Hash, Name: r.Name, Version: r.Version, Status: r.Status, ResourceTypes: r.ResourceTypes}
 }
 
-func (r *Rule) ref() RuleRef {
+func ruleRef(r *Rule) RuleRef {
 	return RuleRef{Name: r.Name, Version: r.Version, Hash: r.Hash, PreparedHash: r.PreparedHash, Profile: r.Profile}
 }
 
@@ -75,7 +67,7 @@ func (c *Contract) RuleUpload(ctx contractapi.TransactionContextInterface, name,
 		return "", err
 	}
 	for _, typ := range types {
-		if _, err := cons.knownType("resource_types entry", typ); err != nil {
+		if _, err := knownType(cons, "resource_types entry", typ); err != nil {
 			return "", err
 		}
 	}
@@ -107,17 +99,17 @@ func (c *Contract) RuleUpload(ctx contractapi.TransactionContextInterface, name,
 	if ok, err := t.getJSON(key(pfxRule, hash), &existing); err != nil {
 		return "", err
 	} else if ok {
-		return "", errf("module was already uploaded as rule %s %s (hash %s)", existing.Name, existing.Version, hash)
+		return "", conflict("module was already uploaded as rule %s %s (hash %s)", existing.Name, existing.Version, hash)
 	}
 	var other string
 	if ok, err := t.getJSON(key(pfxRuleName, name, version), &other); err != nil {
 		return "", err
 	} else if ok {
-		return "", errf("version %s of rule %s already exists (hash %s); upload the new code as a new version", version, name, other)
+		return "", conflict("version %s of rule %s already exists (hash %s); upload the new code as a new version", version, name, other)
 	}
 	p, err := prepare(code)
 	if err != nil {
-		return "", errf("module was rejected by the host: %v", err)
+		return "", ruleFailed("module was rejected by the host: %v", err)
 	}
 	r := &Rule{
 		Name: name, Version: version, ResourceTypes: types, Author: author, Description: description,
@@ -138,7 +130,7 @@ func (c *Contract) RuleUpload(ctx contractapi.TransactionContextInterface, name,
 	if err := t.putJSON(key(pfxRuleName, name, version), hash); err != nil {
 		return "", err
 	}
-	ev := r.event()
+	ev := ruleEventOf(r)
 	ev.Proposal = prop.ID
 	if err := t.setEvent("RuleProposed", ev); err != nil {
 		return "", err
@@ -163,7 +155,7 @@ func (t *txn) ruleNamed(name, version, hash string) (*Rule, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, errf("rule %s %s does not exist", name, version)
+		return nil, notFound("rule %s %s does not exist", name, version)
 	}
 	if h != hash {
 		return nil, errf("code_hash %s is not the code of rule %s %s (its hash is %s); a vote must name the exact code it decides on", hash, name, version, h)
@@ -181,7 +173,7 @@ func (t *txn) loadRule(hash string) (*Rule, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, errf("code_hash %s names no uploaded rule", hash)
+		return nil, notFound("code_hash %s names no uploaded rule", hash)
 	}
 	return &r, nil
 }
@@ -201,7 +193,7 @@ func (t *txn) loadRuleRef(ref string) (*Rule, error) {
 			return nil, err
 		}
 		if !ok {
-			return nil, errf("rule %s %s does not exist", name, version)
+			return nil, notFound("rule %s %s does not exist", name, version)
 		}
 		return t.loadRule(h)
 	}
@@ -226,7 +218,7 @@ func (c *Contract) RuleVote(ctx contractapi.TransactionContextInterface, name, v
 		return "", err
 	}
 	if r.Status != RuleProposed {
-		return "", errf("rule %s %s is already %s; its vote is closed", r.Name, r.Version, r.Status)
+		return "", conflict("rule %s %s is already %s; its vote is closed", r.Name, r.Version, r.Status)
 	}
 	p, err := t.loadProposal(r.Proposal)
 	if err != nil {
@@ -239,7 +231,7 @@ func (c *Contract) RuleVote(ctx contractapi.TransactionContextInterface, name, v
 	if err := t.putJSON(key(pfxProposal, p.ID), p); err != nil {
 		return "", err
 	}
-	ev := r.event()
+	ev := ruleEventOf(r)
 	ev.Proposal = p.ID
 	switch status {
 	case ProposalOpen:
@@ -277,7 +269,7 @@ func (c *Contract) RuleActivate(ctx contractapi.TransactionContextInterface, res
 	if err != nil {
 		return "", err
 	}
-	if _, err := cons.knownType("resource_type", resourceType); err != nil {
+	if _, err := knownType(cons, "resource_type", resourceType); err != nil {
 		return "", err
 	}
 	r, err := t.loadRule(codeHash)
@@ -285,7 +277,7 @@ func (c *Contract) RuleActivate(ctx contractapi.TransactionContextInterface, res
 		return "", err
 	}
 	if r.Status != RuleApproved {
-		return "", errf("rule %s %s is %s, not approved; only a rule the members approved can be activated", r.Name, r.Version, r.Status)
+		return "", conflict("rule %s %s is %s, not approved; only a rule the members approved can be activated", r.Name, r.Version, r.Status)
 	}
 	if !contains(r.ResourceTypes, resourceType) {
 		return "", errf("resource_type %s is not one of the types rule %s %s prices (%s)", resourceType, r.Name, r.Version, strings.Join(r.ResourceTypes, ", "))
@@ -303,11 +295,11 @@ func (c *Contract) RuleActivate(ctx contractapi.TransactionContextInterface, res
 	}
 	for _, a := range acts.Entries {
 		if a.EffectiveFrom == eff {
-			return "", errf("effective_from %d already has an activation for %s (rule %s %s)", eff, resourceType, a.Name, a.Version)
+			return "", conflict("effective_from %d already has an activation for %s (rule %s %s)", eff, resourceType, a.Name, a.Version)
 		}
 	}
 	if len(acts.Entries) >= maxEntries {
-		return "", errf("type %s already has %d activations, the most allowed", resourceType, maxEntries)
+		return "", conflict("type %s already has %d activations, the most allowed", resourceType, maxEntries)
 	}
 	acts.Entries = append(acts.Entries, Activation{EffectiveFrom: eff, Hash: r.Hash, Name: r.Name, Version: r.Version,
 		PreparedHash: r.PreparedHash, Profile: r.Profile, By: t.actor(), Stamp: t.stamp()})
@@ -315,7 +307,7 @@ func (c *Contract) RuleActivate(ctx contractapi.TransactionContextInterface, res
 	if err := t.putJSON(key(pfxActivation, resourceType), acts); err != nil {
 		return "", err
 	}
-	ev := r.event()
+	ev := ruleEventOf(r)
 	ev.Type, ev.EffectiveFrom = resourceType, eff
 	if err := t.setEvent("RuleActivated", ev); err != nil {
 		return "", err
@@ -342,7 +334,7 @@ func (c *Contract) RuleRevoke(ctx contractapi.TransactionContextInterface, codeH
 		return "", err
 	}
 	if r.Status != RuleApproved {
-		return "", errf("rule %s %s is %s; only an approved rule can be revoked", r.Name, r.Version, r.Status)
+		return "", conflict("rule %s %s is %s; only an approved rule can be revoked", r.Name, r.Version, r.Status)
 	}
 	if r.RevokeProposal != "" {
 		p, err := t.loadProposal(r.RevokeProposal)
@@ -350,7 +342,7 @@ func (c *Contract) RuleRevoke(ctx contractapi.TransactionContextInterface, codeH
 			return "", err
 		}
 		if p.Status == ProposalOpen {
-			return "", errf("proposal %s to revoke rule %s %s is still open", p.ID, r.Name, r.Version)
+			return "", conflict("proposal %s to revoke rule %s %s is still open", p.ID, r.Name, r.Version)
 		}
 	}
 	p := &Proposal{Kind: KindRuleRevoke, Subject: r.Hash, Reason: reason}
@@ -361,7 +353,7 @@ func (c *Contract) RuleRevoke(ctx contractapi.TransactionContextInterface, codeH
 	if err := t.putJSON(key(pfxRule, r.Hash), r); err != nil {
 		return "", err
 	}
-	ev := r.event()
+	ev := ruleEventOf(r)
 	ev.Proposal, ev.Status = p.ID, "revocation proposed"
 	if err := t.setEvent("RuleRevokeProposed", ev); err != nil {
 		return "", err
@@ -385,7 +377,7 @@ func (c *Contract) RuleRevokeVote(ctx contractapi.TransactionContextInterface, c
 		return "", err
 	}
 	if r.RevokeProposal == "" || r.Status != RuleApproved {
-		return "", errf("rule %s %s has no open revocation vote", r.Name, r.Version)
+		return "", conflict("rule %s %s has no open revocation vote", r.Name, r.Version)
 	}
 	p, err := t.loadProposal(r.RevokeProposal)
 	if err != nil {
@@ -398,7 +390,7 @@ func (c *Contract) RuleRevokeVote(ctx contractapi.TransactionContextInterface, c
 	if err := t.putJSON(key(pfxProposal, p.ID), p); err != nil {
 		return "", err
 	}
-	ev := r.event()
+	ev := ruleEventOf(r)
 	ev.Proposal = p.ID
 	switch status {
 	case ProposalOpen:
@@ -531,7 +523,7 @@ func (c *Contract) RuleCode(ctx contractapi.TransactionContextInterface, codeHas
 	}
 	code, err := t.stub.GetState(key(pfxRuleCode, r.Hash))
 	if err != nil || code == nil {
-		return "", fmt.Errorf("the code of rule %s could not be read", r.Hash)
+		return "", ledgerf("the code of rule %s could not be read", r.Hash)
 	}
 	return out(map[string]string{"hash": r.Hash, "module": base64.StdEncoding.EncodeToString(code)})
 }
@@ -551,7 +543,7 @@ func (c *Contract) RuleActivations(ctx contractapi.TransactionContextInterface, 
 	if err != nil {
 		return "", err
 	}
-	if _, err := cons.knownType("resource_type", resourceType); err != nil {
+	if _, err := knownType(cons, "resource_type", resourceType); err != nil {
 		return "", err
 	}
 	acts := Activations{Type: resourceType, Entries: []Activation{}}
@@ -576,10 +568,10 @@ func (t *txn) activeRule(typ string, at int64) (*Rule, error) {
 		}
 	}
 	if cur == nil {
-		return nil, errf("no rule is active for type %s at %d; an admin activates an approved rule with RuleActivate", typ, at)
+		return nil, ruleFailed("no rule is active for type %s at %d; an admin activates an approved rule with RuleActivate", typ, at)
 	}
 	if cur.Revoked != nil {
-		return nil, errf("rule %s %s, active for type %s at %d, was revoked; an admin activates another approved version", cur.Name, cur.Version, typ, at)
+		return nil, ruleFailed("rule %s %s, active for type %s at %d, was revoked; an admin activates another approved version", cur.Name, cur.Version, typ, at)
 	}
 	return &Rule{Name: cur.Name, Version: cur.Version, Hash: cur.Hash, PreparedHash: cur.PreparedHash, Profile: cur.Profile, Status: RuleApproved}, nil
 }
@@ -596,16 +588,16 @@ func (t *txn) mayRun(r *Rule) error {
 	case RuleApproved:
 		return nil
 	case RuleRevoked:
-		return errf("rule %s %s was revoked by the members; a revoked rule never runs, in a bill or a quote (quote with an approved version, or without a code hash for the active rule)", r.Name, r.Version)
+		return conflict("rule %s %s was revoked by the members; a revoked rule never runs, in a bill or a quote (quote with an approved version, or without a code hash for the active rule)", r.Name, r.Version)
 	case RuleRejected:
-		return errf("rule %s %s was rejected by the members; a rejected rule never runs, in a bill or a quote", r.Name, r.Version)
+		return conflict("rule %s %s was rejected by the members; a rejected rule never runs, in a bill or a quote", r.Name, r.Version)
 	case RuleProposed:
 		if t.admin || (r.UploadedBy.ID != "" && t.msp == r.UploadedBy.MSP && t.clientID == r.UploadedBy.ID) {
 			return nil
 		}
-		return fmt.Errorf("only admins of member orgs (the voters) and the identity of %s that uploaded it may run rule %s %s while its vote is open; the caller is %s; any member may quote it once the members approve it", r.UploadedBy.MSP, r.Name, r.Version, t.role())
+		return denied("only admins of member orgs (the voters) and the identity of %s that uploaded it may run rule %s %s while its vote is open; the caller is %s; any member may quote it once the members approve it", r.UploadedBy.MSP, r.Name, r.Version, t.role())
 	}
-	return fmt.Errorf("rule %s %s has status %q, which this contract does not know; it does not run", r.Name, r.Version, r.Status)
+	return internalf("rule %s %s has status %q, which this contract does not know; it does not run", r.Name, r.Version, r.Status)
 }
 
 // markRevoked marks the activations of revoked rule r (of the types it
@@ -647,5 +639,9 @@ func ruleFailure(r *Rule, err error) error {
 	case errors.Is(err, host.ErrMemoryLimit), errors.Is(err, host.ErrStackLimit):
 		kind = "hit a limit"
 	}
-	return fmt.Errorf("rule %s %s (%s) %s: %v; nothing was written", r.Name, r.Version, r.Hash, kind, err)
+	code := model.CodeRuleFailed
+	if c := model.CodeOf(err); c == model.CodeLedger || c == model.CodeInternal {
+		code = c // the rule did not run: its code could not be read, the host did not start
+	}
+	return refusef(code, "rule %s %s (%s) %s: %s; nothing was written", r.Name, r.Version, r.Hash, kind, msgOf(err))
 }

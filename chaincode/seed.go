@@ -84,7 +84,7 @@ func (c *Contract) QueryProviderTotalCost(ctx contractapi.TransactionContextInte
 		return "", err
 	}
 	if provider != t.msp {
-		return "", errf("only identities of %s may read its total receivables; the caller is %s", provider, t.role())
+		return "", denied("only identities of %s may read its total receivables; the caller is %s", provider, t.role())
 	}
 	tot, err := t.totals("", "", true, false)
 	if err != nil {

@@ -1,17 +1,16 @@
 package chaincode
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
@@ -38,23 +37,10 @@ import (
 // value rewritten by every batch would make each batch cost more than the
 // last).
 
-// reDerivedID is the form of derived record IDs, reserved for them: a record
-// whose ID has this form must carry the ID its content derives.
-var reDerivedID = regexp.MustCompile(`^u-[0-9a-f]{40}$`)
-
-// DeriveUsageID is the ID of a record submitted without one: "u-" and 40
-// hex digits of the SHA-256 of its resource, metric, start and end. The
-// quantity is left out on purpose: a corrected quantity for the same period
-// keeps the ID, and the contract refuses it instead of counting it twice.
-func DeriveUsageID(u UsageRecord) string {
-	b := make([]byte, 0, len(u.Resource)+len(u.Metric)+44)
-	b = append(append(b, u.Resource...), '\n')
-	b = append(append(b, u.Metric...), '\n')
-	b = append(strconv.AppendInt(b, u.Start, 10), '\n')
-	b = strconv.AppendInt(b, u.End, 10)
-	sum := sha256.Sum256(b) // of "resource\nmetric\nstart\nend"
-	return "u-" + hex.EncodeToString(sum[:20])
-}
+// DeriveUsageID is the ID of a record submitted without one
+// (model.DeriveUsageID): "u-" and 40 hex digits of the SHA-256 of its
+// resource, metric, start and end.
+func DeriveUsageID(u UsageRecord) string { return model.DeriveUsageID(u) }
 
 // usageEntry is one record inside a period's value; its resource and period
 // are in the key. ID is empty for a derived ID.
@@ -121,11 +107,11 @@ func decodePeriod(k string, v []byte) ([]UsageRecord, error) {
 	rest, ok := strings.CutPrefix(k, pfxUsage)
 	parts := strings.Split(rest, "/")
 	if !ok || len(parts) < 3 || len(parts) > 4 {
-		return nil, fmt.Errorf("%s is not a usage key", k)
+		return nil, ledgerf("%s is not a usage key", k)
 	}
 	var end, start int64
 	if _, err := fmt.Sscanf(parts[1]+" "+parts[2], "%d %d", &end, &start); err != nil {
-		return nil, fmt.Errorf("%s is not a usage key: %v", k, err)
+		return nil, ledgerf("%s is not a usage key: %v", k, err)
 	}
 	entries, err := decodeEntries(k, v)
 	if err != nil {
@@ -198,227 +184,6 @@ func decodeUsageResource(k string, v []byte) (*usageResource, bool, error) {
 	return r, true, nil
 }
 
-// usageArg is one element of UsageSubmit's argument: a record, or a period
-// row (metrics set) that expandUsage turns into one record per metric.
-type usageArg struct {
-	ID       string          `json:"id"`
-	Resource string          `json:"resource"`
-	Metric   string          `json:"metric"`
-	Quantity json.RawMessage `json:"quantity"`
-	Start    json.RawMessage `json:"start"`
-	End      json.RawMessage `json:"end"`
-
-	// A period table's columns and rows (expandTable).
-	Metrics []string            `json:"metrics"`
-	Rows    [][]json.RawMessage `json:"rows"`
-
-	metrics map[string]json.RawMessage // a period row's {metric: quantity}
-	table   bool                       // a period table: Start, End, Metrics, Rows
-	label   string                     // how errors name it: records[i], records[i]["<metric>"] in a period row, records[i].rows[j]["<metric>"] in a table
-}
-
-// expandUsage turns UsageSubmit's argument into one usageArg per record:
-// a period row becomes a record for each of its metrics, in metric order
-// (never map order: every endorser must build the same batch), and a period
-// table a record for each metric of each row, row by row in the table's
-// metric order.
-func expandUsage(args []usageArg) ([]usageArg, error) {
-	n := 0
-	for _, a := range args {
-		switch {
-		case a.table:
-			n += len(a.Rows) * len(a.Metrics)
-		case a.metrics != nil:
-			n += len(a.metrics)
-		default:
-			n++
-		}
-	}
-	if n > maxUsageBatch { // before expanding: a table multiplies
-		return nil, errf("records holds %d records; at most %d are allowed per batch", n, maxUsageBatch)
-	}
-	out := make([]usageArg, 0, n)
-	for i, a := range args {
-		label := "records[" + itoa(i) + "]"
-		if a.table {
-			rows, err := expandTable(a, label)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, rows...)
-			continue
-		}
-		if a.metrics == nil {
-			a.label = label
-			out = append(out, a)
-			continue
-		}
-		if len(a.metrics) == 0 {
-			return nil, errf("%s is a period row without metrics; its fourth element is {\"<metric>\": quantity, ...} with at least one", label)
-		}
-		for _, m := range sortedKeys(a.metrics) {
-			out = append(out, usageArg{Resource: a.Resource, Metric: m, Quantity: a.metrics[m], Start: a.Start, End: a.End, label: label + `["` + m + `"]`})
-		}
-	}
-	return out, nil
-}
-
-// expandTable turns a period table into its records: row by row, each
-// row's quantities in the order of the table's metrics.
-func expandTable(a usageArg, label string) ([]usageArg, error) {
-	if len(a.Metrics) == 0 {
-		return nil, errf("%s.metrics must name at least one metric", label)
-	}
-	seen := make(map[string]bool, len(a.Metrics))
-	for _, m := range a.Metrics {
-		if seen[m] {
-			return nil, errf("%s.metrics names %s twice", label, m)
-		}
-		seen[m] = true
-	}
-	if len(a.Rows) == 0 {
-		return nil, errf("%s.rows must hold at least one row [resource, quantity, ...]", label)
-	}
-	out := make([]usageArg, 0, len(a.Rows)*len(a.Metrics))
-	for j, row := range a.Rows {
-		rl := label + ".rows[" + itoa(j) + "]"
-		if len(row) != 1+len(a.Metrics) {
-			return nil, errf("%s has %d elements; a row of this table is [resource, %s] (%d elements)", rl, len(row), strings.Join(a.Metrics, ", "), 1+len(a.Metrics))
-		}
-		var res string
-		if err := json.Unmarshal(row[0], &res); err != nil {
-			return nil, errf("%s's first element, the resource, must be a string, got %s", rl, row[0])
-		}
-		for k, m := range a.Metrics {
-			out = append(out, usageArg{Resource: res, Metric: m, Quantity: row[1+k], Start: a.Start, End: a.End, label: rl + `["` + m + `"]`})
-		}
-	}
-	return out, nil
-}
-
-// UnmarshalJSON reads an element in any of UsageSubmit's forms: an object
-// {"id","resource","metric","quantity","start","end"} (unknown fields
-// refused); a row [resource, metric, quantity, start, end] with an optional
-// sixth element, the id; or a period row [resource, start, end,
-// {"<metric>": quantity, ...}], every metric of a resource over one period,
-// IDs derived; or a period table {"start", "end", "metrics": [<metric>,
-// ...], "rows": [[resource, quantity, ...], ...]}, the same metrics of
-// many resources over one period, IDs derived. Tables and period rows are
-// what the CLI sends: a sixth and a third of the bytes of objects, and on
-// Fabric every byte of a transaction is carried, checked and stored by
-// every orderer and peer.
-func (a *usageArg) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '[' {
-		type object usageArg // without this method
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode((*object)(a)); err != nil {
-			return err
-		}
-		if a.Metrics == nil && a.Rows == nil {
-			return nil
-		}
-		if a.ID != "" || a.Resource != "" || a.Metric != "" || a.Quantity != nil {
-			return fmt.Errorf("an object is a record {id, resource, metric, quantity, start, end} or a period table {start, end, metrics, rows}, not both")
-		}
-		a.table = true
-		return nil
-	}
-	var row []json.RawMessage
-	if err := json.Unmarshal(b, &row); err != nil {
-		return err
-	}
-	if len(row) == 4 {
-		if err := json.Unmarshal(row[0], &a.Resource); err != nil {
-			return fmt.Errorf("a period row's resource must be a string, got %s", row[0])
-		}
-		if t := bytes.TrimSpace(row[3]); len(t) == 0 || t[0] != '{' {
-			return fmt.Errorf("a period row's fourth element must be an object {\"<metric>\": quantity, ...}, got %s", row[3])
-		}
-		if err := json.Unmarshal(row[3], &a.metrics); err != nil {
-			return fmt.Errorf("a period row's metrics must be an object of quantities: %v", err)
-		}
-		if a.metrics == nil {
-			a.metrics = map[string]json.RawMessage{}
-		}
-		a.Start, a.End = row[1], row[2]
-		return nil
-	}
-	if len(row) != 5 && len(row) != 6 {
-		return fmt.Errorf("a record row is [resource, metric, quantity, start, end], [resource, metric, quantity, start, end, id] or [resource, start, end, {metric: quantity, ...}], not %d elements", len(row))
-	}
-	strs := map[int]struct {
-		name string
-		dst  *string
-	}{0: {"resource", &a.Resource}, 1: {"metric", &a.Metric}, 5: {"id", &a.ID}}
-	for i, raw := range row {
-		if f, ok := strs[i]; ok {
-			if err := json.Unmarshal(raw, f.dst); err != nil {
-				return fmt.Errorf("a record row's %s must be a string, got %s", f.name, raw)
-			}
-		}
-	}
-	a.Quantity, a.Start, a.End = row[2], row[3], row[4]
-	return nil
-}
-
-// parsedUsage is a record of the argument after the checks that need no
-// state; err is the first of them that failed.
-type parsedUsage struct {
-	rec     UsageRecord
-	derived bool
-	key     string // its period's key (usageKey)
-	err     error
-}
-
-func parseUsageArg(a usageArg) parsedUsage {
-	f := func(name string) string { return a.label + "." + name }
-	rec := UsageRecord{ID: a.ID, Resource: a.Resource, Metric: a.Metric}
-	if a.ID != "" {
-		if err := checkID(f("id"), a.ID); err != nil {
-			return parsedUsage{err: err}
-		}
-	}
-	if err := checkID(f("resource"), a.Resource); err != nil {
-		return parsedUsage{err: err}
-	}
-	if err := checkField(f("metric"), a.Metric); err != nil {
-		return parsedUsage{err: err}
-	}
-	for _, p := range []struct {
-		name string
-		raw  json.RawMessage
-		dst  *int64
-	}{{"quantity", a.Quantity, &rec.Quantity}, {"start", a.Start, &rec.Start}, {"end", a.End, &rec.End}} {
-		if p.raw == nil {
-			return parsedUsage{err: errf("%s is required", f(p.name))}
-		}
-		v, err := jsonInt(f(p.name), p.raw)
-		if err != nil {
-			return parsedUsage{err: err}
-		}
-		if v < 0 {
-			return parsedUsage{err: errf("%s must not be negative, got %d", f(p.name), v)}
-		}
-		*p.dst = v
-	}
-	if rec.End <= rec.Start {
-		return parsedUsage{err: errf("%s %d must be after %s %d", f("end"), rec.End, f("start"), rec.Start)}
-	}
-	if rec.End >= maxUsageTime {
-		return parsedUsage{err: errf("%s %d is not a time fedmeter stores: usage times are Unix seconds below %d (the year 5138)", f("end"), rec.End, int64(maxUsageTime))}
-	}
-	derived := DeriveUsageID(rec)
-	switch {
-	case rec.ID == "":
-		rec.ID = derived
-	case reDerivedID.MatchString(rec.ID) && rec.ID != derived:
-		return parsedUsage{err: errf("%s %s has the form of a derived ID (u- and 40 hex digits) but is not the one this record derives (%s); leave id out to have it derived, or choose an ID of another form", f("id"), rec.ID, derived)}
-	}
-	return parsedUsage{rec: rec, derived: rec.ID == derived, key: usageKey(rec.Resource, rec.Start, rec.End)}
-}
-
 // UsageSubmit records a batch of usage records, a JSON array of
 // {"id","resource","metric","quantity","start","end"} (times in Unix
 // seconds), of rows [resource, metric, quantity, start, end] with an
@@ -449,24 +214,13 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 	if err != nil {
 		return "", err
 	}
-	var rows []usageArg
-	if err := decodeJSON("records", records, &rows); err != nil {
-		return "", err
-	}
-	args, err := expandUsage(rows)
+	items, err := model.DecodeUsageBatch(records)
 	if err != nil {
 		return "", err
-	}
-	if len(args) == 0 {
-		return "", errf("records must hold at least one record")
-	}
-	if len(args) > maxUsageBatch {
-		return "", errf("records holds %d records; at most %d are allowed per batch", len(args), maxUsageBatch)
 	}
 	// Parse everything first, then read every resource, period and marker
 	// the batch touches in one round trip to the peer, and send the writes
 	// together at the end (chaincode/README.md, "Usage throughput").
-	parsed := make([]parsedUsage, len(args))
 	var keys []string
 	wanted := map[string]bool{}
 	want := func(k string) {
@@ -475,17 +229,15 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 			keys = append(keys, k)
 		}
 	}
-	for i, a := range args {
-		p := parseUsageArg(a)
-		parsed[i] = p
-		if p.err != nil {
+	for _, p := range items {
+		if p.Err != nil {
 			continue
 		}
-		want(key(pfxResState, p.rec.Resource))
-		if p.derived {
-			want(p.key)
+		want(key(pfxResState, p.Record.Resource))
+		if p.Derived {
+			want(usageKey(p.Record.Resource, p.Record.Start, p.Record.End))
 		} else {
-			want(key(pfxUsageID, t.msp, p.rec.ID))
+			want(key(pfxUsageID, t.msp, p.Record.ID))
 		}
 	}
 	state, err := t.prefetch(keys)
@@ -498,12 +250,13 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 	periods := map[string][]usageEntry{}
 	loaded := map[string]int{} // entries of periods[k] already on the ledger
 	inBatch := map[string]string{}
-	for i, p := range parsed {
-		f := func(name string) string { return args[i].label + "." + name }
-		if p.err != nil {
-			return "", p.err
+	for _, p := range items {
+		at := p.At
+		f := func(name string) string { return at.Label() + "." + name }
+		if p.Err != nil {
+			return "", p.Err
 		}
-		rec := p.rec
+		rec := p.Record
 		r := resources[rec.Resource]
 		if r == nil {
 			k := key(pfxResState, rec.Resource)
@@ -511,31 +264,31 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 			if r, ok, err = decodeUsageResource(k, state[k]); err != nil {
 				return "", err
 			} else if !ok {
-				return "", errf("%s: resource_id %s names no resource", f("resource"), rec.Resource)
+				return "", refuseAt(model.CodeNotFound, at, "%s: resource_id %s names no resource", f("resource"), rec.Resource)
 			}
 			resources[rec.Resource] = r
 		}
 		if r.Provider != t.msp {
-			return "", errf("%s: resource %s is provided by %s; only identities of %s may submit its usage, not %s", f("resource"), rec.Resource, r.Provider, r.Provider, t.msp)
+			return "", refuseAt(model.CodeDenied, at, "%s: resource %s is provided by %s; only identities of %s may submit its usage, not %s", f("resource"), rec.Resource, r.Provider, r.Provider, t.msp)
 		}
-		if td := cons.typeDef(r.Type); td == nil || !contains(td.Metrics, rec.Metric) {
+		if td := typeDef(cons, r.Type); td == nil || !contains(td.Metrics, rec.Metric) {
 			defined := "none"
 			if td != nil && len(td.Metrics) > 0 {
 				defined = strings.Join(td.Metrics, ", ")
 			}
-			return "", errf("%s %s is not a metric of type %s (defined: %s)", f("metric"), rec.Metric, r.Type, defined)
+			return "", refuseAt(model.CodeBadArgument, at, "%s %s is not a metric of type %s (defined: %s)", f("metric"), rec.Metric, r.Type, defined)
 		}
 		// What a repeated ID is compared with: for a derived ID only the
 		// quantity can differ.
 		digest := strconv.FormatInt(rec.Quantity, 10)
-		if !p.derived {
+		if !p.Derived {
 			b, _ := json.Marshal(rec)
 			sum := sha256.Sum256(b)
 			digest = hex.EncodeToString(sum[:])
 		}
 		if prev, ok := inBatch[rec.ID]; ok {
 			if prev != digest {
-				return "", errf("%s %s appears twice in the batch with different content", f("id"), rec.ID)
+				return "", refuseAt(model.CodeBadArgument, at, "%s %s appears twice in the batch with different content", f("id"), rec.ID)
 			}
 			res.Duplicates = append(res.Duplicates, rec.ID)
 			continue
@@ -544,8 +297,8 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 		// Derived records share their period's key (at most one per
 		// metric); records with chosen IDs, which any number may share,
 		// go to a key of the period and the transaction, written blind.
-		pk := p.key
-		if !p.derived {
+		pk := usageKey(rec.Resource, rec.Start, rec.End)
+		if !p.Derived {
 			pk += "/" + t.id
 		}
 		entries, ok := periods[pk]
@@ -553,17 +306,17 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 			if state[pk] != nil {
 				var err error
 				if entries, err = decodeEntries(pk, state[pk]); err != nil {
-					return "", fmt.Errorf("the stored value of %s is corrupt: %v", pk, err)
+					return "", corrupt(pk, err)
 				}
 			}
 			loaded[pk] = len(entries)
 		}
-		if p.derived {
+		if p.Derived {
 			// The same derived ID can only be a record of this metric in
 			// this period's value.
 			if prev := findDerived(entries[:loaded[pk]], rec.Metric); prev != nil {
 				if prev.Quantity != rec.Quantity {
-					return "", errf("%s %s was already submitted with quantity %d, not %d: resource %s's %s over (%d, %d] is recorded; a record cannot be changed", f("id"), rec.ID, prev.Quantity, rec.Quantity, rec.Resource, rec.Metric, rec.Start, rec.End)
+					return "", refuseAt(model.CodeConflict, at, "%s %s was already submitted with quantity %d, not %d: resource %s's %s over (%d, %d] is recorded; a record cannot be changed", f("id"), rec.ID, prev.Quantity, rec.Quantity, rec.Resource, rec.Metric, rec.Start, rec.End)
 				}
 				res.Duplicates = append(res.Duplicates, rec.ID)
 				continue
@@ -575,7 +328,7 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 				return "", err
 			} else if ok {
 				if seen.Digest != digest {
-					return "", errf("%s %s was already submitted (transaction %s) with different content; a record ID cannot be reused", f("id"), rec.ID, seen.Tx)
+					return "", refuseAt(model.CodeConflict, at, "%s %s was already submitted (transaction %s) with different content; a record ID cannot be reused", f("id"), rec.ID, seen.Tx)
 				}
 				res.Duplicates = append(res.Duplicates, rec.ID)
 				continue
@@ -583,24 +336,24 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 		}
 		switch r.Status {
 		case StatusRequested:
-			return "", errf("%s: resource %s is not active yet; usage starts at activation", f("resource"), rec.Resource)
+			return "", refuseAt(model.CodeConflict, at, "%s: resource %s is not active yet; usage starts at activation", f("resource"), rec.Resource)
 		case StatusReleased:
-			return "", errf("%s: resource %s was released; its usage is closed", f("resource"), rec.Resource)
+			return "", refuseAt(model.CodeConflict, at, "%s: resource %s was released; its usage is closed", f("resource"), rec.Resource)
 		}
 		if rec.Start < r.Activated.Time {
-			return "", errf("%s %d is before resource %s was activated (%d)", f("start"), rec.Start, rec.Resource, r.Activated.Time)
+			return "", refuseAt(model.CodeBadArgument, at, "%s %d is before resource %s was activated (%d)", f("start"), rec.Start, rec.Resource, r.Activated.Time)
 		}
 		if rec.End > r.ExpiresAt {
-			return "", errf("%s %d is after resource %s's allocation expires (%d)", f("end"), rec.End, rec.Resource, r.ExpiresAt)
+			return "", refuseAt(model.CodeBadArgument, at, "%s %d is after resource %s's allocation expires (%d)", f("end"), rec.End, rec.Resource, r.ExpiresAt)
 		}
 		if rec.End > t.now {
-			return "", errf("%s %d is in the future (transaction time %d)", f("end"), rec.End, t.now)
+			return "", refuseAt(model.CodeBadArgument, at, "%s %d is in the future (transaction time %d)", f("end"), rec.End, t.now)
 		}
 		if rec.End <= r.BilledTo {
-			return "", errf("%s %d is not after the end of resource %s's last bill (%d); billed periods are closed", f("end"), rec.End, rec.Resource, r.BilledTo)
+			return "", refuseAt(model.CodeConflict, at, "%s %d is not after the end of resource %s's last bill (%d); billed periods are closed", f("end"), rec.End, rec.Resource, r.BilledTo)
 		}
 		e := usageEntry{Metric: rec.Metric, Quantity: rec.Quantity}
-		if !p.derived {
+		if !p.Derived {
 			e.ID = rec.ID
 			if err := t.putJSON(key(pfxUsageID, t.msp, rec.ID), usageMarker{Digest: digest, Tx: t.id}); err != nil {
 				return "", err
@@ -680,7 +433,7 @@ func (c *Contract) UsageList(ctx contractapi.TransactionContextInterface, resour
 	for it.HasNext() {
 		kv, err := it.Next()
 		if err != nil {
-			return "", fmt.Errorf("range query failed: %v", err)
+			return "", ledgerf("range query failed: %v", err)
 		}
 		if len(page.Items) >= n {
 			page.Bookmark = last
@@ -688,7 +441,7 @@ func (c *Contract) UsageList(ctx contractapi.TransactionContextInterface, resour
 		}
 		recs, err := decodePeriod(kv.GetKey(), kv.GetValue())
 		if err != nil {
-			return "", fmt.Errorf("the stored value of %s is corrupt: %v", kv.GetKey(), err)
+			return "", corrupt(kv.GetKey(), err)
 		}
 		page.Items = append(page.Items, recs...)
 		last = kv.GetKey()

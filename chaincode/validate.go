@@ -3,6 +3,7 @@ package chaincode
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/fedmeter/fedmeter/chaincode/model"
 )
 
 // Input limits. Every argument is checked against one of these before use.
@@ -20,9 +23,8 @@ const (
 	maxReason       = 1024
 	maxMapEntries   = 64
 	maxAttrValue    = 256
-	maxUsageBatch   = 1000
-	maxPageSize     = 500
-	defaultPageSize = 50
+	maxPageSize     = model.MaxPageSize
+	defaultPageSize = model.DefaultPageSize
 	maxEntries      = 1000 // price or activation entries per key
 	maxDays         = 36500
 	maxTypes        = 256
@@ -40,8 +42,57 @@ var (
 	reCurrency = regexp.MustCompile(`^[A-Z]{1,8}$`)
 )
 
-// errf builds a rejection: one sentence naming the field.
-func errf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+// Refusals. Every error a transaction returns is a *model.Refusal: a code
+// (model.Code, chaincode/README.md "Refusal codes") and one sentence naming
+// the field. errf is the common case, a bad argument; the others name their
+// code.
+func errf(format string, args ...any) error { return refusef(model.CodeBadArgument, format, args...) }
+
+func refusef(c model.Code, format string, args ...any) error {
+	return model.Refuse(c, fmt.Sprintf(format, args...))
+}
+
+func notFound(format string, args ...any) error { return refusef(model.CodeNotFound, format, args...) }
+func denied(format string, args ...any) error   { return refusef(model.CodeDenied, format, args...) }
+func conflict(format string, args ...any) error { return refusef(model.CodeConflict, format, args...) }
+func overQuota(format string, args ...any) error {
+	return refusef(model.CodeQuotaExceeded, format, args...)
+}
+func ruleFailed(format string, args ...any) error {
+	return refusef(model.CodeRuleFailed, format, args...)
+}
+func ledgerf(format string, args ...any) error   { return refusef(model.CodeLedger, format, args...) }
+func internalf(format string, args ...any) error { return refusef(model.CodeInternal, format, args...) }
+
+// refuseAt is a refusal about the element at of a usage batch.
+func refuseAt(c model.Code, at model.Element, format string, args ...any) error {
+	return &model.Refusal{Code: c, Msg: fmt.Sprintf(format, args...), At: &at}
+}
+
+// corrupt is the refusal of a stored value that does not decode.
+func corrupt(k string, err error) error {
+	return ledgerf("the stored value of %s is corrupt: %v", k, msgOf(err))
+}
+
+// msgOf is err's sentence without a refusal's wire prefix, to quote inside
+// another refusal.
+func msgOf(err error) string {
+	var r *model.Refusal
+	if errors.As(err, &r) {
+		return r.Msg
+	}
+	return err.Error()
+}
+
+// coded returns err as a refusal: itself if it is one, else a refusal of
+// code c with its message (errors of the stub, of encoding/json, of the
+// host).
+func coded(c model.Code, err error) error {
+	if err == nil || model.CodeOf(err) != "" {
+		return err
+	}
+	return model.Refuse(c, err.Error())
+}
 
 func checkPattern(field, v string, re *regexp.Regexp, what string) error {
 	if v == "" {

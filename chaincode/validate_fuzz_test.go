@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/fedmeter/fedmeter/chaincode/model"
 )
 
 // intLiteral is isIntLiteral's specification.
@@ -77,37 +79,29 @@ func FuzzUsageArg(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		var a usageArg
-		if decodeJSON("records[0]", s, &a) != nil {
-			return
-		}
-		args, err := expandUsage([]usageArg{a})
+		items, err := model.DecodeUsageBatch("[" + s + "]")
 		if err != nil {
+			if model.CodeOf(err) != model.CodeBadArgument {
+				t.Fatalf("%q refused without the code bad_argument: %v", s, err)
+			}
 			return
 		}
-		if a.metrics != nil && len(args) != len(a.metrics) {
-			t.Fatalf("period row %q expanded to %d records, it has %d metrics", s, len(args), len(a.metrics))
-		}
-		if a.table && len(args) != len(a.Rows)*len(a.Metrics) {
-			t.Fatalf("period table %q expanded to %d records, it has %d rows of %d metrics", s, len(args), len(a.Rows), len(a.Metrics))
-		}
-		if a.table && (a.ID != "" || a.Resource != "" || a.Metric != "" || a.Quantity != nil) {
-			t.Fatalf("%q decoded as a table and a record", s)
-		}
-		for _, a := range args {
-			p := parseUsageArg(a)
-			if p.err != nil {
+		for _, p := range items {
+			if p.Err != nil {
+				if model.CodeOf(p.Err) != model.CodeBadArgument || p.At.Record != 0 {
+					t.Fatalf("%q: record refused as %v", s, p.Err)
+				}
 				continue
 			}
-			r := p.rec
+			r := p.Record
 			if r.End <= r.Start || r.Start < 0 || r.Quantity < 0 || checkID("id", r.ID) != nil || checkID("resource", r.Resource) != nil || checkField("metric", r.Metric) != nil {
 				t.Fatalf("accepted an invalid record %+v from %q", r, s)
 			}
-			if p.derived != (r.ID == DeriveUsageID(r)) || (!p.derived && reDerivedID.MatchString(r.ID)) {
-				t.Fatalf("record %+v: derived %v, derives %s", r, p.derived, DeriveUsageID(r))
+			if p.Derived != (r.ID == DeriveUsageID(r)) || (!p.Derived && model.IsDerivedForm(r.ID)) {
+				t.Fatalf("record %+v: derived %v, derives %s", r, p.Derived, DeriveUsageID(r))
 			}
 			k, e := usageKey(r.Resource, r.Start, r.End), usageEntry{Metric: r.Metric, Quantity: r.Quantity}
-			if !p.derived {
+			if !p.Derived {
 				k, e.ID = k+"/0123456789abcdef", r.ID
 			}
 			v := encodeEntries(k, []usageEntry{e})

@@ -28,17 +28,17 @@ func OpenBaseline(ctx context.Context, b Backend, chaincode string) (Backend, er
 	case *Embedded:
 		dir, err := os.MkdirTemp("", "fedmeter-baseline-")
 		if err != nil {
-			return nil, Errorf(KindRule, "a folder for the baseline ledger cannot be made: %v", errText(err))
+			return nil, Errorf(KindInternal, "a folder for the baseline ledger cannot be made: %v", errText(err))
 		}
 		cc, err := contractapi.NewChaincode(&contract.PutGet{})
 		if err != nil {
 			os.RemoveAll(dir)
-			return nil, Errorf(KindRule, "the baseline contract could not be loaded: %v", errText(err))
+			return nil, Errorf(KindInternal, "the baseline contract could not be loaded: %v", errText(err))
 		}
 		led, err := embedded.Open(dir, cc, embedded.Options{ChannelID: x.cfg.Channel, ChaincodeName: chaincode, NoSync: x.noSync})
 		if err != nil {
 			os.RemoveAll(dir)
-			return nil, Errorf(KindRule, "the baseline ledger cannot be opened: %v", errText(err))
+			return nil, Errorf(KindLedger, "the baseline ledger cannot be opened: %v", errText(err))
 		}
 		return &tempEmbedded{Embedded: &Embedded{dir: dir, cfg: x.cfg, led: led, owner: true, who: x.who, id: x.id, noSync: x.noSync}}, nil
 	}

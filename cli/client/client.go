@@ -44,7 +44,7 @@ func call[T any](ctx context.Context, c *Client, write bool, fn string, args ...
 	}
 	v := new(T)
 	if err := json.Unmarshal(b, v); err != nil {
-		return nil, &Error{Kind: KindRule, Op: fn, Err: err,
+		return nil, &Error{Kind: KindInternal, Op: fn, Err: err,
 			Msg:  fmt.Sprintf("%s returned a result this fedmeter cannot read: %v", fn, err),
 			Hint: "this fedmeter build and the deployed chaincode differ; use matching releases"}
 	}
@@ -226,7 +226,7 @@ func (c *Client) RuleCode(ctx context.Context, ref string) ([]byte, string, erro
 	}
 	code, err := base64.StdEncoding.DecodeString(v.Module)
 	if err != nil {
-		return nil, "", Errorf(KindRule, "the code of rule %s is not valid base64: %v", hash, err)
+		return nil, "", Errorf(KindInternal, "the code of rule %s is not valid base64: %v", hash, err)
 	}
 	sum := sha256.Sum256(code)
 	if got := hex.EncodeToString(sum[:]); got != hash {

@@ -94,10 +94,10 @@ func (c *Config) save(dir string) error {
 	head := "# fedmeter embedded ledger: written by `fedmeter init` and `fedmeter org add`.\n"
 	tmp := filepath.Join(dir, ConfigFile+".tmp")
 	if err := os.WriteFile(tmp, append([]byte(head), b...), 0o600); err != nil {
-		return Errorf(KindRule, "writing %s failed: %v", ConfigFile, errText(err))
+		return Errorf(KindInternal, "writing %s failed: %v", ConfigFile, errText(err))
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, ConfigFile)); err != nil {
-		return Errorf(KindRule, "writing %s failed: %v", ConfigFile, errText(err))
+		return Errorf(KindInternal, "writing %s failed: %v", ConfigFile, errText(err))
 	}
 	return nil
 }
@@ -184,7 +184,7 @@ func generateOrg(dir string, o OrgSpec) (OrgConfig, error) {
 		users[i] = msp.UserSpec{Name: u.Name, Role: msp.Role(u.Role)}
 	}
 	if err := msp.GenerateOrg(filepath.Join(dir, orgsDir, oc.Domain), o.MSPID, oc.Domain, users); err != nil {
-		return oc, Errorf(KindRule, "creating the identities of %s failed: %v", o.Name, errText(err))
+		return oc, Errorf(KindInternal, "creating the identities of %s failed: %v", o.Name, errText(err))
 	}
 	return oc, nil
 }

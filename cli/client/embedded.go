@@ -127,13 +127,13 @@ func openLedger(dir string, cfg *Config, clock func() time.Time, noSync bool) (*
 	}
 	cc, err := chaincode.NewChaincode(opts...)
 	if err != nil {
-		return nil, Errorf(KindRule, "the fedmeter contract could not be loaded: %v", errText(err))
+		return nil, Errorf(KindInternal, "the fedmeter contract could not be loaded: %v", errText(err))
 	}
 	led, err := embedded.Open(filepath.Join(dir, ledgerDir), cc, embedded.Options{
 		ChannelID: cfg.Channel, ChaincodeName: cfg.Chaincode, Clock: clock, NoSync: noSync,
 	})
 	if err != nil {
-		e := Errorf(KindRule, "the ledger in %s cannot be opened: %s", dir, strings.TrimPrefix(errText(err), "embedded: "))
+		e := Errorf(KindLedger, "the ledger in %s cannot be opened: %s", dir, strings.TrimPrefix(errText(err), "embedded: "))
 		if strings.Contains(err.Error(), "in use by another process") {
 			e.Hint = "wait for the other fedmeter command to finish; one process at a time may use an embedded ledger"
 		}
@@ -176,9 +176,9 @@ func (e *Embedded) wrap(fn string, err error) error {
 		return contractError(fn, ce.Message, ce.TxID, err)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Kind: KindRule, Op: fn, Msg: fn + " was interrupted before it ran", Err: err}
+		return &Error{Kind: KindLedger, Op: fn, Msg: fn + " was interrupted before it ran", Err: err}
 	}
-	return &Error{Kind: KindRule, Op: fn, Msg: "the embedded ledger failed to run " + fn + ": " + strings.TrimPrefix(errText(err), "embedded: "), Err: err}
+	return &Error{Kind: KindLedger, Op: fn, Msg: "the embedded ledger failed to run " + fn + ": " + strings.TrimPrefix(errText(err), "embedded: "), Err: err}
 }
 
 // MSPID is the identity's MSP ID.
@@ -209,14 +209,14 @@ func (e *Embedded) Dir() string { return e.dir }
 func (e *Embedded) LastTxTime() (time.Time, error) {
 	h, _, err := e.led.Height()
 	if err != nil {
-		return time.Time{}, Errorf(KindRule, "the ledger's height cannot be read: %v", errText(err))
+		return time.Time{}, Errorf(KindLedger, "the ledger's height cannot be read: %v", errText(err))
 	}
 	if h == 0 {
 		return time.Time{}, nil
 	}
 	b, err := e.led.Block(h - 1)
 	if err != nil {
-		return time.Time{}, Errorf(KindRule, "block %d cannot be read: %v", h-1, errText(err))
+		return time.Time{}, Errorf(KindLedger, "block %d cannot be read: %v", h-1, errText(err))
 	}
 	return b.Timestamp, nil
 }
@@ -316,14 +316,14 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 	}
 	out, err := e.Submit(ctx, "ConsortiumInit", strings.Join(members, ","), policy, string(types))
 	if cerr := e.Close(); err == nil && cerr != nil {
-		err = Errorf(KindRule, "closing the new ledger failed: %v", errText(cerr))
+		err = Errorf(KindLedger, "closing the new ledger failed: %v", errText(cerr))
 	}
 	if err != nil {
 		return nil, err
 	}
 	var cons chaincode.Consortium
 	if err := json.Unmarshal(out, &cons); err != nil {
-		return nil, Errorf(KindRule, "ConsortiumInit returned an unreadable consortium: %v", err)
+		return nil, Errorf(KindInternal, "ConsortiumInit returned an unreadable consortium: %v", err)
 	}
 	if err := cfg.save(dir); err != nil {
 		return nil, err

@@ -3,8 +3,9 @@ package client
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/fedmeter/fedmeter/chaincode/model"
 )
 
 // Kind says what went wrong, in the terms a script acts on. Its value is the
@@ -21,11 +22,22 @@ const (
 	// KindDenied: the identity may not do this (wrong org, not an admin,
 	// not a member).
 	KindDenied Kind = 3
-	// KindRule: a billing rule failed (to prepare, to run, or to bill in the
-	// right currency), or the ledger or the network failed.
+	// KindRule: a billing rule failed: refused at upload, failed to
+	// prepare or to run (trap, out of gas, limit, bad output), billed in
+	// another currency, or no runnable rule is active for the type.
 	KindRule Kind = 4
 	// KindMismatch: an offline recomputation disagrees with the ledger.
 	KindMismatch Kind = 5
+	// KindLedger: the ledger or the network failed: the gateway cannot be
+	// reached or timed out, a transaction was not committed (an MVCC
+	// conflict), the embedded ledger cannot be opened, the ledger holds
+	// what the contract cannot read (another key layout, a corrupt value).
+	KindLedger Kind = 6
+	// KindInternal: a fault of fedmeter itself or of the machine it runs
+	// on: a file or folder cannot be written, a result cannot be decoded, a
+	// refusal carries no code, a panic. A bug to report unless the cause
+	// (a full disk, a read-only folder) says otherwise.
+	KindInternal Kind = 7
 )
 
 // String names the kind ("invalid", "not_found", ...), as in JSON errors.
@@ -38,9 +50,13 @@ func (k Kind) String() string {
 	case KindDenied:
 		return "denied"
 	case KindRule:
-		return "rule_or_ledger"
+		return "rule"
 	case KindMismatch:
 		return "mismatch"
+	case KindLedger:
+		return "ledger"
+	case KindInternal:
+		return "internal"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }
@@ -58,6 +74,14 @@ type Error struct {
 	Hint string
 	// TxID is the transaction's ID, when the ledger assigned one.
 	TxID string
+	// Code is the contract's refusal code, when the contract refused
+	// (model.Code: "bad_argument", "conflict", ...); empty for errors of
+	// the client, the network or the ledger. It tells apart refusals of
+	// one Kind: a conflict from a bad argument, a non-member from a
+	// denied role.
+	Code model.Code
+	// at locates the refused record of a usage batch (SubmitUsage).
+	at *model.Element
 	// Err is the underlying error, if any.
 	Err error
 }
@@ -82,44 +106,70 @@ func (e *Error) WithHint(format string, args ...any) *Error {
 }
 
 // KindOf returns the Kind of err: the Kind of an *Error in its chain, else
-// KindRule (an unexpected failure of the ledger or the network).
+// KindInternal (an error no function of this package classified).
 func KindOf(err error) Kind {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
 	}
-	return KindRule
+	return KindInternal
 }
 
-// Contract refusals are one sentence naming the field; their wording tells
-// the kind. These patterns follow chaincode/README.md's conventions.
-var (
-	reDenied   = regexp.MustCompile(`(^|[:;] )only [^;]*\bmay\b`)
-	reNotFound = regexp.MustCompile(`\bnames no\b|\bdoes not exist\b|\bhas no quota from\b|\bhas no price for type\b|\bis not initialized yet\b`)
-	reRule     = regexp.MustCompile(`^rule .*(failed|ran out of gas|trapped|returned a bad output|refused the input|hit a limit|billed in)|^module was rejected by the host|\bno longer prepares\b|\bprepares to\b|^no rule is active for type|was revoked; an admin activates`)
-	// contractapi's own refusals: the CLI and the contract disagree.
-	reAPI = regexp.MustCompile(`^Function .* not found in contract|^Incorrect number of params|^Error managing parameter`)
-)
+// codeKinds maps the contract's refusal codes to kinds: the whole of the
+// classification. The message is never read.
+var codeKinds = map[model.Code]Kind{
+	model.CodeBadArgument:   KindInvalid,
+	model.CodeConflict:      KindInvalid,
+	model.CodeQuotaExceeded: KindInvalid,
+	model.CodeUnsupported:   KindInvalid,
+	model.CodeNotFound:      KindNotFound,
+	model.CodeNotMember:     KindDenied,
+	model.CodeDenied:        KindDenied,
+	model.CodeRuleFailed:    KindRule,
+	model.CodeLedger:        KindLedger,
+	model.CodeInternal:      KindInternal,
+}
 
-// contractError classifies the contract's refusal message of transaction op.
+// contractError classifies the contract's refusal of transaction op, msg
+// being the failed response's message: the refusal's code (model.Refusal's
+// wire form) gives the kind.
 func contractError(op, msg, txID string, cause error) *Error {
 	msg = strings.TrimSpace(msg)
-	e := &Error{Kind: KindInvalid, Op: op, Msg: strings.TrimSuffix(msg, "."), TxID: txID, Err: cause}
-	switch {
-	case reAPI.MatchString(msg):
-		e.Kind = KindInvalid
+	r, ok := model.DecodeRefusal(msg)
+	if !ok {
+		return &Error{Kind: KindInternal, Op: op, TxID: txID, Err: cause,
+			Msg:  fmt.Sprintf("the contract refused %s without a refusal code: %s", op, strings.TrimSuffix(msg, ".")),
+			Hint: "this fedmeter build and the deployed chaincode differ; use matching releases"}
+	}
+	kind, known := codeKinds[r.Code]
+	if !known {
+		kind = KindInternal
+	}
+	e := &Error{Kind: kind, Code: r.Code, Op: op, Msg: strings.TrimSuffix(r.Msg, "."), TxID: txID, Err: cause, at: r.At}
+	switch r.Code {
+	case model.CodeUnsupported:
 		e.Msg = fmt.Sprintf("the contract on the ledger refused %s: %s", op, e.Msg)
 		e.Hint = "this fedmeter build and the deployed chaincode differ; use matching releases"
-	case strings.Contains(msg, "it was made by another version of fedmeter"):
-		e.Kind = KindRule
-		e.Hint = "the ledger and the contract are of different fedmeter releases, and there is no migration between key layouts: start a new ledger (embedded: fedmeter init with a new --data folder) or deploy the contract of the ledger's release"
-	case reDenied.MatchString(msg) || strings.Contains(msg, "is not a member of the consortium; "):
-		e.Kind = KindDenied
+	case model.CodeLedger:
+		e.Hint = "if the ledger was made by another fedmeter release, there is no migration between key layouts: start a new ledger (embedded: fedmeter init with a new --data folder) or deploy the contract of the ledger's release"
+	case model.CodeNotMember, model.CodeDenied:
 		e.Hint = "run it as another identity with --as ORG/USER (fedmeter org list shows the local ones)"
-	case reNotFound.MatchString(msg):
-		e.Kind = KindNotFound
-	case reRule.MatchString(msg):
-		e.Kind = KindRule
+	case model.CodeInternal:
+		e.Hint = "a fault in the contract; please report it with the transaction ID"
 	}
 	return e
+}
+
+// msgOf is err's sentence: an *Error's Msg, a contract refusal's message
+// without its code, else err.Error().
+func msgOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Msg
+	}
+	var r *model.Refusal
+	if errors.As(err, &r) {
+		return r.Msg
+	}
+	return err.Error()
 }

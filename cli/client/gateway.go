@@ -359,7 +359,7 @@ func (g *Gateway) wrap(fn string, err error) error {
 	}
 	var ce *gw.CommitError
 	if errors.As(err, &ce) {
-		e := &Error{Kind: KindRule, Op: fn, TxID: ce.TransactionID, Err: err,
+		e := &Error{Kind: KindLedger, Op: fn, TxID: ce.TransactionID, Err: err,
 			Msg: fmt.Sprintf("%s was endorsed but not committed: the peers marked it %s", fn, ce.Code)}
 		if strings.Contains(ce.Code.String(), "MVCC") || strings.Contains(ce.Code.String(), "PHANTOM") {
 			e.Hint = "another transaction changed the same data first; run the command again"
@@ -377,7 +377,7 @@ func (g *Gateway) wrap(fn string, err error) error {
 	if m := reChaincodeResponse.FindStringSubmatch(st.Message()); m != nil {
 		return contractError(fn, m[1], txID, err)
 	}
-	e := &Error{Kind: KindRule, Op: fn, TxID: txID, Err: err}
+	e := &Error{Kind: KindLedger, Op: fn, TxID: txID, Err: err}
 	switch st.Code() {
 	case codes.Unavailable:
 		e.Msg = fmt.Sprintf("the gateway at %s cannot be reached: %s", g.prof.Endpoint, firstLine(st.Message()))

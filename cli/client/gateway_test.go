@@ -60,7 +60,7 @@ func (g *fakeGateway) call(sp *peer.SignedProposal) (string, []byte, error) {
 	g.mu.Unlock()
 	f := g.answers[args[0]]
 	if f == nil {
-		return args[0], nil, chaincodeErr("Function " + args[0] + " not found in contract fedmeter")
+		return args[0], nil, chaincodeErr("[unsupported] Function " + args[0] + " not found in contract fedmeter")
 	}
 	out, err := f(args[1:])
 	return args[0], out, err
@@ -173,10 +173,10 @@ func TestGatewayBackend(t *testing.T) {
 			return []byte(`{"members":["Org1MSP","Org2MSP"],"policy":{"kind":"majority"},"types":[],"version":1}`), nil
 		},
 		"ResourceGet": func(a []string) ([]byte, error) {
-			return nil, chaincodeErr("resource_id " + a[0] + " names no resource")
+			return nil, chaincodeErr("[not_found] resource_id " + a[0] + " names no resource")
 		},
 		"BillGet": func(a []string) ([]byte, error) {
-			return nil, chaincodeErr("only Org1MSP (provider) and Org2MSP (consumer) may read bill " + a[0] + "; the caller is an admin of Org3MSP")
+			return nil, chaincodeErr("[denied] only Org1MSP (provider) and Org2MSP (consumer) may read bill " + a[0] + "; the caller is an admin of Org3MSP")
 		},
 		"UsageSubmit": func(a []string) ([]byte, error) {
 			return []byte(`{"accepted":1,"duplicates":[]}`), nil
@@ -213,7 +213,7 @@ func TestGatewayBackend(t *testing.T) {
 		{"not found", func() error { _, err := c.Resource(ctx, "nope"); return err }, client.KindNotFound, "resource_id nope names no resource"},
 		{"denied", func() error { _, err := c.Bill(ctx, "r:000001"); return err }, client.KindDenied, "only Org1MSP (provider)"},
 		{"unknown function", func() error { _, err := c.Quota(ctx, "Org1MSP", "Org2MSP"); return err }, client.KindInvalid, "the contract on the ledger refused QuotaGet"},
-		{"mvcc conflict", func() error { _, err := b.Submit(ctx, "Conflict"); return err }, client.KindRule, "MVCC_READ_CONFLICT"},
+		{"mvcc conflict", func() error { _, err := b.Submit(ctx, "Conflict"); return err }, client.KindLedger, "MVCC_READ_CONFLICT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.run()
@@ -248,7 +248,7 @@ func TestGatewayUnreachable(t *testing.T) {
 	defer b.Close()
 	_, err = client.New(b).Consortium(context.Background())
 	var ce *client.Error
-	if !errors.As(err, &ce) || ce.Kind != client.KindRule || !strings.Contains(ce.Msg, "cannot be reached") || ce.Hint == "" {
+	if !errors.As(err, &ce) || ce.Kind != client.KindLedger || !strings.Contains(ce.Msg, "cannot be reached") || ce.Hint == "" {
 		t.Fatalf("got %#v", err)
 	}
 }
@@ -346,11 +346,11 @@ func TestGatewayRetriesLaggingOrgs(t *testing.T) {
 	g := &fakeGateway{commit: map[string]peer.TxValidationCode{}, answers: map[string]func([]string) ([]byte, error){
 		"Lagging": func([]string) ([]byte, error) {
 			if lagging++; lagging < 3 {
-				return nil, refusedBy("Org2MSP", "the consortium is not initialized")
+				return nil, refusedBy("Org2MSP", "[not_found] the consortium is not initialized")
 			}
 			return []byte(`{}`), nil
 		},
-		"Refused": func([]string) ([]byte, error) { return nil, refusedBy("Org1MSP", "quota exceeded") },
+		"Refused": func([]string) ([]byte, error) { return nil, refusedBy("Org1MSP", "[quota_exceeded] quota exceeded") },
 		"Big":     func(a []string) ([]byte, error) { return big[:len(a[0])], nil },
 	}}
 	b, err := client.Open(context.Background(), client.Options{Profile: startGateway(t, g)})

@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/chaincode/model"
 )
 
 // UsageFile is a batch of usage records read from a file, with the line
@@ -42,12 +42,7 @@ func (f *UsageFile) where(n int) string {
 }
 
 // MaxUsageBatch is the most records the contract takes in one UsageSubmit.
-const MaxUsageBatch = 1000
-
-var (
-	reRecordID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	reMetric   = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-)
+const MaxUsageBatch = model.MaxUsageBatch
 
 // ReadUsage reads usage records from r. format is "jsonl" (one JSON object
 // per line, or one JSON array), "csv" (a header line naming the columns id,
@@ -292,13 +287,13 @@ func (f *UsageFile) add(line int, u chaincode.UsageRecord) error {
 	if u.Resource == "" {
 		return f.lineErr(line, "resource is required")
 	}
-	if !reRecordID.MatchString(u.Resource) {
+	if !model.ValidID(u.Resource) {
 		return f.lineErr(line, "resource %q is not a resource ID (1 to 64 letters, digits, '.', '_' or '-')", u.Resource)
 	}
 	if u.Metric == "" {
 		return f.lineErr(line, "metric is required")
 	}
-	if !reMetric.MatchString(u.Metric) {
+	if !model.ValidField(u.Metric) {
 		return f.lineErr(line, "metric %q is not valid: it must be lower-case letters, digits or '_', starting with a letter", u.Metric)
 	}
 	if u.End <= u.Start {
@@ -307,9 +302,9 @@ func (f *UsageFile) add(line int, u chaincode.UsageRecord) error {
 	if u.ID == "" {
 		u.ID = DeriveUsageID(u)
 		f.Derived++
-	} else if !reRecordID.MatchString(u.ID) {
+	} else if !model.ValidID(u.ID) {
 		return f.lineErr(line, "id %q is not valid: it must be 1 to 64 letters, digits, '.', '_' or '-'", u.ID)
-	} else if reDerivedID.MatchString(u.ID) && u.ID != DeriveUsageID(u) {
+	} else if model.IsDerivedForm(u.ID) && u.ID != DeriveUsageID(u) {
 		return f.lineErr(line, "id %s has the form of a derived ID (u- and 40 hex digits) but this record derives %s; leave id empty to have it derived, or choose an ID of another form", u.ID, DeriveUsageID(u))
 	}
 	if f.byID == nil {
@@ -333,166 +328,13 @@ func (f *UsageFile) add(line int, u chaincode.UsageRecord) error {
 // (chaincode.DeriveUsageID: the contract derives the same). The quantity is
 // left out on purpose: a corrected quantity for the same period keeps the
 // ID, and the contract refuses it instead of counting it twice.
-func DeriveUsageID(u chaincode.UsageRecord) string { return chaincode.DeriveUsageID(u) }
-
-// reDerivedID is the form reserved for derived IDs.
-var reDerivedID = regexp.MustCompile(`^u-[0-9a-f]{40}$`)
+func DeriveUsageID(u chaincode.UsageRecord) string { return model.DeriveUsageID(u) }
 
 // EncodeUsageBatch is the UsageSubmit argument for records, in the
-// contract's compact forms. Consecutive records of one resource and period
-// with derived IDs and distinct metrics are a period run; consecutive
-// period runs over the same period with the same metrics in the same order
-// (what a metering agent sends: every resource it watches, one period)
-// become one period table {"start", "end", "metrics": [...], "rows":
-// [[resource, quantity, ...], ...]}, about a sixth of the bytes of JSON
-// objects; a period run alone becomes a period row [resource, start, end,
-// {"<metric>": quantity, ...}]; any other record a row [resource, metric,
-// quantity, start, end(, id)], a derived ID left out (the contract derives
-// it again). On Fabric every byte of a transaction is carried, checked and
-// stored by every orderer and peer. The records and their order are
-// unchanged: the contract expands a table row by row in the table's metric
-// order, and a period row in metric order, which may differ from the order
-// here only inside one period of one resource.
+// contract's compact forms (model.EncodeUsageBatch: period tables, period
+// rows, rows; the contract's decoder is in the same package).
 func EncodeUsageBatch(records []chaincode.UsageRecord) string {
-	arg, _ := encodeUsage(records)
-	return arg
-}
-
-// usageElem is where an element of an encoded batch starts in its records
-// (errors name elements: records[i], records[i]["<metric>"] inside a
-// period row, records[i].rows[j]["<metric>"] inside a table, whose row j
-// starts at first + j*width).
-type usageElem struct{ first, width int }
-
-// encodeUsage is EncodeUsageBatch, with where each element starts.
-func encodeUsage(records []chaincode.UsageRecord) (string, []usageElem) {
-	var elems []usageElem
-	b := make([]byte, 0, 40*len(records))
-	b = append(b, '[')
-	for i := 0; i < len(records); {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		n := periodRun(records[i:])
-		if n >= 1 {
-			if rows := tableRows(records[i:], n); rows >= 2 {
-				elems = append(elems, usageElem{i, n})
-				b = appendTable(b, records[i:i+rows*n], n)
-				i += rows * n
-				continue
-			}
-		}
-		elems = append(elems, usageElem{i, 0})
-		if n >= 2 {
-			u := records[i]
-			b = append(b, '[')
-			b = appendJSONString(b, u.Resource)
-			b = append(b, ',')
-			b = strconv.AppendInt(b, u.Start, 10)
-			b = append(b, ',')
-			b = strconv.AppendInt(b, u.End, 10)
-			b = append(b, ",{"...)
-			for j, r := range records[i : i+n] {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendJSONString(b, r.Metric)
-				b = append(b, ':')
-				b = strconv.AppendInt(b, r.Quantity, 10)
-			}
-			b = append(b, "}]"...)
-			i += n
-			continue
-		}
-		u := records[i]
-		b = append(b, '[')
-		b = appendJSONString(b, u.Resource)
-		b = append(b, ',')
-		b = appendJSONString(b, u.Metric)
-		for _, v := range []int64{u.Quantity, u.Start, u.End} {
-			b = append(b, ',')
-			b = strconv.AppendInt(b, v, 10)
-		}
-		if u.ID != "" && u.ID != DeriveUsageID(u) {
-			b = append(b, ',')
-			b = appendJSONString(b, u.ID)
-		}
-		b = append(b, ']')
-		i++
-	}
-	return string(append(b, ']')), elems
-}
-
-// tableRows is how many period runs of width n at the start of rs can be
-// rows of one table: runs of exactly n records over the first run's period
-// with its metrics in its order.
-func tableRows(rs []chaincode.UsageRecord, n int) int {
-	rows := 1
-	for at := n; at+n <= len(rs); at += n {
-		if periodRun(rs[at:]) != n {
-			break
-		}
-		for k := 0; k < n; k++ {
-			if u, h := rs[at+k], rs[k]; u.Start != h.Start || u.End != h.End || u.Metric != h.Metric {
-				return rows
-			}
-		}
-		rows++
-	}
-	return rows
-}
-
-// appendTable appends rs, rows of n records, as a period table.
-func appendTable(b []byte, rs []chaincode.UsageRecord, n int) []byte {
-	b = append(b, `{"start":`...)
-	b = strconv.AppendInt(b, rs[0].Start, 10)
-	b = append(b, `,"end":`...)
-	b = strconv.AppendInt(b, rs[0].End, 10)
-	b = append(b, `,"metrics":[`...)
-	for k := 0; k < n; k++ {
-		if k > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, rs[k].Metric)
-	}
-	b = append(b, `],"rows":[`...)
-	for at := 0; at < len(rs); at += n {
-		if at > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = appendJSONString(b, rs[at].Resource)
-		for _, u := range rs[at : at+n] {
-			b = append(b, ',')
-			b = strconv.AppendInt(b, u.Quantity, 10)
-		}
-		b = append(b, ']')
-	}
-	return append(b, "]}"...)
-}
-
-// periodRun is how many records at the start of rs can share a period row:
-// same resource and period, IDs derived (or absent), metrics distinct.
-func periodRun(rs []chaincode.UsageRecord) int {
-	derived := func(u chaincode.UsageRecord) bool { return u.ID == "" || u.ID == DeriveUsageID(u) }
-	if len(rs) == 0 || !derived(rs[0]) {
-		return 0
-	}
-	seen := map[string]bool{rs[0].Metric: true}
-	n := 1
-	for ; n < len(rs); n++ {
-		u := rs[n]
-		if u.Resource != rs[0].Resource || u.Start != rs[0].Start || u.End != rs[0].End || seen[u.Metric] || !derived(u) {
-			break
-		}
-		seen[u.Metric] = true
-	}
-	return n
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
+	return model.EncodeUsageBatch(records).Arg
 }
 
 // UsageOptions configures SubmitUsage.
@@ -528,8 +370,6 @@ func (c *Client) SubmitUsage(ctx context.Context, records []chaincode.UsageRecor
 	return c.SubmitUsageFile(ctx, f, o)
 }
 
-var reRecordIndex = regexp.MustCompile(`records\[(\d+)\](?:\.rows\[(\d+)\])?(?:\["([^"]*)"\])?\.?`)
-
 // SubmitUsageFile submits a file read by ReadUsage; errors name its lines.
 func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptions) (*UsageReport, error) {
 	n := o.BatchSize
@@ -544,10 +384,10 @@ func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptio
 	batches := (total + n - 1) / n
 	for b := 0; b < batches; b++ {
 		lo, hi := b*n, min((b+1)*n, total)
-		arg, elems := encodeUsage(f.Records[lo:hi])
-		res, err := call[chaincode.UsageResult](ctx, c, true, "UsageSubmit", arg)
+		ub := model.EncodeUsageBatch(f.Records[lo:hi])
+		res, err := call[chaincode.UsageResult](ctx, c, true, "UsageSubmit", ub.Arg)
 		if err != nil {
-			return rep, c.batchErr(err, f, b, batches, lo, hi, elems)
+			return rep, c.batchErr(err, f, b, batches, lo, ub)
 		}
 		rep.Batches++
 		rep.Accepted += res.Accepted
@@ -560,37 +400,27 @@ func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptio
 }
 
 // batchErr names the file line of the record a refused batch's error is
-// about. The batch is records lo to hi, and elems say where its elements
-// start: a period row holds several records, and the error names the
-// metric; a table holds rows of several records, and it names the row too.
-func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo, hi int, elems []usageElem) error {
+// about. The batch is the records from lo, encoded as ub; the refusal
+// locates the record as an element of the argument (model.Element: the
+// element, the row of a table, the metric of a period row), which ub maps
+// back to a record.
+func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo int, ub *model.UsageBatch) error {
 	e, ok := err.(*Error)
 	if !ok {
 		return err
 	}
 	msg := e.Msg
 	where := ""
-	if m := reRecordIndex.FindStringSubmatch(msg); m != nil {
-		if i, err := strconv.Atoi(m[1]); err == nil && i < len(elems) {
-			r, end := lo+elems[i].first, hi
-			if i+1 < len(elems) {
-				end = lo + elems[i+1].first
-			}
-			if j, err := strconv.Atoi(m[2]); err == nil && elems[i].width > 0 { // row j of a table
-				r += j * elems[i].width
-				end = min(end, r+elems[i].width)
-			}
-			if m[3] != "" { // the record of that metric in the period row or table row
-				for j := r; j < end && j < len(f.Records); j++ {
-					if f.Records[j].Metric == m[3] {
-						r = j
-						break
-					}
-				}
-			}
-			if r < len(f.Lines) {
-				where = f.where(f.Lines[r]) + ": "
-				msg = reRecordIndex.ReplaceAllString(msg, "")
+	if e.at != nil {
+		if i := ub.Index(*e.at); i >= 0 && lo+i < len(f.Lines) {
+			where = f.where(f.Lines[lo+i]) + ": "
+			// The message names the element as the contract sees it
+			// (model.Element.Label); the line replaces it.
+			label := e.at.Label()
+			if strings.Contains(msg, label+".") {
+				msg = strings.Replace(msg, label+".", "", 1)
+			} else {
+				msg = strings.Replace(msg, label, "", 1)
 			}
 		}
 	}
@@ -598,7 +428,7 @@ func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo, hi int, elems
 	if b > 0 {
 		done = fmt.Sprintf(" (batches 1 to %d, %d records, are on the ledger)", b, lo)
 	}
-	out := &Error{Kind: e.Kind, Op: e.Op, TxID: e.TxID, Err: e,
+	out := &Error{Kind: e.Kind, Code: e.Code, Op: e.Op, TxID: e.TxID, Err: e, at: e.at,
 		Msg: fmt.Sprintf("%sbatch %d of %d was refused%s: %s", where, b+1, batches, done, msg)}
 	out.Hint = "fix the record and run the same command again: records already on the ledger are skipped as duplicates, nothing is counted twice"
 	if e.Kind == KindDenied {

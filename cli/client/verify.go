@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/fedmeter/fedmeter/host"
 )
 
@@ -98,7 +99,7 @@ func (c *Client) VerifyBill(ctx context.Context, billID string) (*Verification, 
 
 	// The contract gives rules the transaction time in whole seconds,
 	// which the bill records, so this is exact on every backend.
-	call := host.Call{Input: in, GasLimit: chaincode.BillGasLimit, TxTime: time.Unix(b.IssuedAt, 0).UTC(), TxID: b.Tx}
+	call := host.Call{Input: in, GasLimit: model.BillGasLimit, TxTime: time.Unix(b.IssuedAt, 0).UTC(), TxID: b.Tx}
 	res, err := runRule(ctx, p, call)
 	if err != nil {
 		v.RuleError = errText(err)
@@ -158,17 +159,17 @@ func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	usage := map[string]int64{}
-	for _, u := range recs {
-		if u.BilledIn(b.Period) {
-			usage[u.Metric] += u.Quantity
-		}
+	usage, err := model.SumUsage(b.Resource, b.Period, recs)
+	if err != nil {
+		return nil, Errorf(KindMismatch, "the usage of bill %s cannot be summed as the contract sums it: %s", b.ID, msgOf(err))
 	}
-	// The quota limits are those in force when the bill was issued. The
-	// quota may have changed since, so every version the ledger kept is a
-	// candidate; the one that reproduces the bill's input hash is the one
-	// the contract read. Without a match, the newest version is used and
-	// the input hash check fails.
+	// The quota limits are those the bill read. A bill records the
+	// transaction that set them (QuotaTx): that version of the quota is
+	// read from the key's history. A bill issued before bills recorded it
+	// has none, and then every version the ledger kept is a candidate; the
+	// one that reproduces the bill's input hash is the one the contract
+	// read. Without a match, the first candidate is used and the input hash
+	// check fails.
 	var cands []map[string]int64
 	seen := map[string]bool{}
 	add := func(l map[string]int64) {
@@ -181,23 +182,40 @@ func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, e
 			cands = append(cands, l)
 		}
 	}
-	if hist, err := c.History(ctx, "quota/"+b.Provider+"/"+b.Consumer); err == nil {
+	hist, herr := c.History(ctx, "quota/"+b.Provider+"/"+b.Consumer)
+	if b.QuotaTx != "" {
+		if herr != nil {
+			return nil, herr
+		}
 		for _, h := range hist {
 			var q chaincode.Quota
-			if !h.IsDelete && json.Unmarshal(h.Value, &q) == nil {
+			if !h.IsDelete && json.Unmarshal(h.Value, &q) == nil && q.Updated.Tx == b.QuotaTx {
 				add(q.Limits)
+				break
 			}
 		}
+		if len(cands) == 0 {
+			return nil, Errorf(KindMismatch, "bill %s read the quota set in transaction %s, which the history of quota/%s/%s does not hold", b.ID, b.QuotaTx, b.Provider, b.Consumer)
+		}
+	} else {
+		if herr == nil {
+			for _, h := range hist {
+				var q chaincode.Quota
+				if !h.IsDelete && json.Unmarshal(h.Value, &q) == nil {
+					add(q.Limits)
+				}
+			}
+		}
+		if q, err := c.Quota(ctx, b.Provider, b.Consumer); err == nil {
+			add(q.Limits)
+		}
+		add(nil)
 	}
-	if q, err := c.Quota(ctx, b.Provider, b.Consumer); err == nil {
-		add(q.Limits)
-	}
-	add(nil)
 	var first []byte
 	for _, l := range cands {
-		enc, err := chaincode.EncodeInput(r, &price.Entry, l, usage, b.Period.Start, b.Period.End, b.Tx, b.IssuedAt)
+		enc, err := model.EncodeInput(r, &price.Entry, l, usage, b.Period.Start, b.Period.End, b.Tx, b.IssuedAt)
 		if err != nil {
-			return nil, Errorf(KindRule, "the rule input of bill %s cannot be encoded: %v", b.ID, err)
+			return nil, Errorf(KindInternal, "the rule input of bill %s cannot be encoded: %v", b.ID, err)
 		}
 		if first == nil {
 			first = enc

@@ -76,7 +76,7 @@ type benchStep struct {
 	P99Ms         float64 `json:"p99_ms"`
 	MaxMs         float64 `json:"max_ms"`
 	// Errors counts failed operations in the window by kind: the exit-code
-	// kinds (invalid, not_found, denied, rule_or_ledger) or, from the text
+	// kinds (invalid, not_found, denied, rule, ledger, internal) or, from the text
 	// of the gateway's error, endorsement_mismatch, mvcc_conflict,
 	// gateway_busy, timeout, unavailable.
 	Errors     map[string]int `json:"errors"`

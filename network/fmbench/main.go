@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdio IO) (code int) {
 			if os.Getenv("FEDMETER_DEBUG") != "" {
 				fmt.Fprintf(stdio.Stderr, "%s", debug.Stack())
 			}
-			code = int(client.KindRule)
+			code = int(client.KindInternal)
 		}
 	}()
 	st := &state{io: stdio}

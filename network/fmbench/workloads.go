@@ -61,7 +61,7 @@ func (env *benchEnv) step(ctx context.Context, w string, ls loadSpec, putTPS flo
 	st.SetupSeconds = math.Round(setup.Seconds()*100) / 100
 	st.Settle = settle
 	if ctx.Err() != nil {
-		return nil, client.Errorf(client.KindRule, "the bench was interrupted during %s at %s", w, ls)
+		return nil, client.Errorf(client.KindInternal, "the bench was interrupted during %s at %s", w, ls)
 	}
 	return st, nil
 }
@@ -121,7 +121,7 @@ func (env *benchEnv) prepare(ctx context.Context, w string, ls loadSpec, putTPS 
 			}
 			var res chaincode.UsageResult
 			if err := json.Unmarshal(out, &res); err != nil || res.Accepted != batch {
-				return 0, client.Errorf(client.KindRule, "UsageSubmit accepted %d of %d records", res.Accepted, batch)
+				return 0, client.Errorf(client.KindLedger, "UsageSubmit accepted %d of %d records", res.Accepted, batch)
 			}
 			return batch, nil
 		}, opMeta{cc, "UsageSubmit", "write", batch}, nil
@@ -162,7 +162,7 @@ func (env *benchEnv) prepare(ctx context.Context, w string, ls loadSpec, putTPS 
 				return 0, err
 			}
 			if rel.Bill == nil {
-				return 0, client.Errorf(client.KindRule, "ResourceRelease of %s issued no bill", id)
+				return 0, client.Errorf(client.KindLedger, "ResourceRelease of %s issued no bill", id)
 			}
 			return 1, nil
 		}, opMeta{cc, "ResourceRelease", "write", 0}, nil

@@ -27,6 +27,8 @@ const (
 	ExitDenied   = int(client.KindDenied)
 	ExitRule     = int(client.KindRule)
 	ExitMismatch = int(client.KindMismatch)
+	ExitLedger   = int(client.KindLedger)
+	ExitInternal = int(client.KindInternal)
 )
 
 // IO is where a run reads and writes.
@@ -51,7 +53,7 @@ func Main(ctx context.Context, args []string, stdio IO) (code int) {
 			if os.Getenv("FEDMETER_DEBUG") != "" {
 				fmt.Fprintf(stdio.Stderr, "%s", debug.Stack())
 			}
-			code = ExitRule
+			code = ExitInternal
 		}
 	}()
 	st := &state{io: stdio}

@@ -205,7 +205,7 @@ func issuedBill(ctx context.Context, cl *client.Client, sum *chaincode.BillSumma
 	if err == nil {
 		return b, nil
 	}
-	kind, msg := client.KindRule, err.Error()
+	kind, msg := client.KindInternal, err.Error()
 	var ce *client.Error
 	if errors.As(err, &ce) {
 		kind, msg = ce.Kind, ce.Msg

@@ -309,7 +309,7 @@ somewhere else: a rewrite of the whole chain shows only against a kept copy.`,
 					verr := e.Ledger().Verify()
 					h, head, herr := e.Ledger().Height()
 					if herr != nil {
-						return client.Errorf(client.KindRule, "the ledger's head cannot be read: %v", herr)
+						return client.Errorf(client.KindLedger, "the ledger's head cannot be read: %v", herr)
 					}
 					res := map[string]any{"ok": verr == nil, "blocks": h, "head": hex.EncodeToString(head[:])}
 					if verr != nil {
@@ -326,7 +326,7 @@ somewhere else: a rewrite of the whole chain shows only against a kept copy.`,
 							return client.Errorf(client.KindMismatch, "the ledger in %s fails verification: %s", e.Dir(), ve.Error()).
 								WithHint("the store was altered or damaged after it was written; restore it from a copy")
 						}
-						return client.Errorf(client.KindRule, "the ledger in %s could not be verified: %v", e.Dir(), verr)
+						return client.Errorf(client.KindLedger, "the ledger in %s could not be verified: %v", e.Dir(), verr)
 					}
 					p.Printf("Ledger verified: %d blocks form an unbroken hash chain; state, history and indexes match the log.\n", h)
 					p.KV("head", hex.EncodeToString(head[:]))
@@ -348,7 +348,7 @@ somewhere else: a rewrite of the whole chain shows only against a kept copy.`,
 					defer e.Close()
 					h, head, err := e.Ledger().Height()
 					if err != nil {
-						return client.Errorf(client.KindRule, "the ledger's head cannot be read: %v", err)
+						return client.Errorf(client.KindLedger, "the ledger's head cannot be read: %v", err)
 					}
 					last, err := e.LastTxTime()
 					if err != nil {

@@ -465,7 +465,7 @@ func activateMany(c *cli.Context, cl *client.Client, p *printer, ids []string) e
 		}
 	}
 	if first != nil {
-		kind := client.KindRule
+		kind := client.KindInternal
 		var ce *client.Error
 		if errors.As(first, &ce) {
 			kind = ce.Kind
