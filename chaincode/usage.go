@@ -214,13 +214,46 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 	if err != nil {
 		return "", err
 	}
+	// Parse everything first, then read every resource, period and marker
+	// the batch touches in one round trip to the peer, check and dedupe
+	// each record in order, and send the writes together at the end
+	// (chaincode/README.md, "Usage throughput").
 	items, err := model.DecodeUsageBatch(records)
 	if err != nil {
 		return "", err
 	}
-	// Parse everything first, then read every resource, period and marker
-	// the batch touches in one round trip to the peer, and send the writes
-	// together at the end (chaincode/README.md, "Usage throughput").
+	b, err := readUsageBatch(t, cons, items)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range items {
+		if err := b.add(p); err != nil {
+			return "", err
+		}
+	}
+	if err := b.write(); err != nil {
+		return "", err
+	}
+	return out(b.res)
+}
+
+// usageBatch is a UsageSubmit in progress: what the batch read, and what it
+// has accepted so far.
+type usageBatch struct {
+	t     *txn
+	cons  *Consortium
+	state map[string][]byte // every key the batch may need, read at once
+
+	res       UsageResult
+	resources map[string]*usageResource
+	periods   map[string][]usageEntry // by period key: entries on the ledger, then the batch's
+	loaded    map[string]int          // how many of periods[k] are on the ledger
+	inBatch   map[string]string       // record ID -> digest, for repeats inside the batch
+}
+
+// readUsageBatch reads, in one round trip, the resource state, and the
+// period key or ID marker, of every record of the batch.
+func readUsageBatch(t *txn, cons *Consortium, items []model.UsageItem) (*usageBatch, error) {
 	var keys []string
 	wanted := map[string]bool{}
 	want := func(k string) {
@@ -242,143 +275,193 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 	}
 	state, err := t.prefetch(keys)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	t.batchWrites()
-	res := UsageResult{Duplicates: []string{}}
-	resources := map[string]*usageResource{}
-	periods := map[string][]usageEntry{}
-	loaded := map[string]int{} // entries of periods[k] already on the ledger
-	inBatch := map[string]string{}
-	for _, p := range items {
-		at := p.At
-		f := func(name string) string { return at.Label() + "." + name }
-		if p.Err != nil {
-			return "", p.Err
-		}
-		rec := p.Record
-		r := resources[rec.Resource]
-		if r == nil {
-			k := key(pfxResState, rec.Resource)
-			var ok bool
-			if r, ok, err = decodeUsageResource(k, state[k]); err != nil {
-				return "", err
-			} else if !ok {
-				return "", refuseAt(model.CodeNotFound, at, "%s: resource_id %s names no resource", f("resource"), rec.Resource)
-			}
-			resources[rec.Resource] = r
-		}
-		if r.Provider != t.msp {
-			return "", refuseAt(model.CodeDenied, at, "%s: resource %s is provided by %s; only identities of %s may submit its usage, not %s", f("resource"), rec.Resource, r.Provider, r.Provider, t.msp)
-		}
-		if td := typeDef(cons, r.Type); td == nil || !contains(td.Metrics, rec.Metric) {
-			defined := "none"
-			if td != nil && len(td.Metrics) > 0 {
-				defined = strings.Join(td.Metrics, ", ")
-			}
-			return "", refuseAt(model.CodeBadArgument, at, "%s %s is not a metric of type %s (defined: %s)", f("metric"), rec.Metric, r.Type, defined)
-		}
-		// What a repeated ID is compared with: for a derived ID only the
-		// quantity can differ.
-		digest := strconv.FormatInt(rec.Quantity, 10)
-		if !p.Derived {
-			b, _ := json.Marshal(rec)
-			sum := sha256.Sum256(b)
-			digest = hex.EncodeToString(sum[:])
-		}
-		if prev, ok := inBatch[rec.ID]; ok {
-			if prev != digest {
-				return "", refuseAt(model.CodeBadArgument, at, "%s %s appears twice in the batch with different content", f("id"), rec.ID)
-			}
-			res.Duplicates = append(res.Duplicates, rec.ID)
-			continue
-		}
-		inBatch[rec.ID] = digest
-		// Derived records share their period's key (at most one per
-		// metric); records with chosen IDs, which any number may share,
-		// go to a key of the period and the transaction, written blind.
-		pk := usageKey(rec.Resource, rec.Start, rec.End)
-		if !p.Derived {
-			pk += "/" + t.id
-		}
-		entries, ok := periods[pk]
-		if !ok {
-			if state[pk] != nil {
-				var err error
-				if entries, err = decodeEntries(pk, state[pk]); err != nil {
-					return "", corrupt(pk, err)
-				}
-			}
-			loaded[pk] = len(entries)
-		}
-		if p.Derived {
-			// The same derived ID can only be a record of this metric in
-			// this period's value.
-			if prev := findDerived(entries[:loaded[pk]], rec.Metric); prev != nil {
-				if prev.Quantity != rec.Quantity {
-					return "", refuseAt(model.CodeConflict, at, "%s %s was already submitted with quantity %d, not %d: resource %s's %s over (%d, %d] is recorded; a record cannot be changed", f("id"), rec.ID, prev.Quantity, rec.Quantity, rec.Resource, rec.Metric, rec.Start, rec.End)
-				}
-				res.Duplicates = append(res.Duplicates, rec.ID)
-				continue
-			}
-		} else {
-			var seen usageMarker
-			mk := key(pfxUsageID, t.msp, rec.ID)
-			if ok, err := decodeStored(mk, state[mk], &seen); err != nil {
-				return "", err
-			} else if ok {
-				if seen.Digest != digest {
-					return "", refuseAt(model.CodeConflict, at, "%s %s was already submitted (transaction %s) with different content; a record ID cannot be reused", f("id"), rec.ID, seen.Tx)
-				}
-				res.Duplicates = append(res.Duplicates, rec.ID)
-				continue
-			}
-		}
-		switch r.Status {
-		case StatusRequested:
-			return "", refuseAt(model.CodeConflict, at, "%s: resource %s is not active yet; usage starts at activation", f("resource"), rec.Resource)
-		case StatusReleased:
-			return "", refuseAt(model.CodeConflict, at, "%s: resource %s was released; its usage is closed", f("resource"), rec.Resource)
-		}
-		if rec.Start < r.Activated.Time {
-			return "", refuseAt(model.CodeBadArgument, at, "%s %d is before resource %s was activated (%d)", f("start"), rec.Start, rec.Resource, r.Activated.Time)
-		}
-		if rec.End > r.ExpiresAt {
-			return "", refuseAt(model.CodeBadArgument, at, "%s %d is after resource %s's allocation expires (%d)", f("end"), rec.End, rec.Resource, r.ExpiresAt)
-		}
-		if rec.End > t.now {
-			return "", refuseAt(model.CodeBadArgument, at, "%s %d is in the future (transaction time %d)", f("end"), rec.End, t.now)
-		}
-		if rec.End <= r.BilledTo {
-			return "", refuseAt(model.CodeConflict, at, "%s %d is not after the end of resource %s's last bill (%d); billed periods are closed", f("end"), rec.End, rec.Resource, r.BilledTo)
-		}
-		e := usageEntry{Metric: rec.Metric, Quantity: rec.Quantity}
-		if !p.Derived {
-			e.ID = rec.ID
-			if err := t.putJSON(key(pfxUsageID, t.msp, rec.ID), usageMarker{Digest: digest, Tx: t.id}); err != nil {
-				return "", err
-			}
-		}
-		periods[pk] = append(entries, e)
-		res.Accepted++
+	return &usageBatch{t: t, cons: cons, state: state, res: UsageResult{Duplicates: []string{}},
+		resources: map[string]*usageResource{}, periods: map[string][]usageEntry{},
+		loaded: map[string]int{}, inBatch: map[string]string{}}, nil
+}
+
+// add checks one record and stages it, or counts it as a duplicate. The
+// checks run in a fixed order, so a record with several faults is refused
+// for the same one on every peer: the record as parsed, its resource and
+// metric, repeats (in the batch, then on the ledger), then its period.
+func (b *usageBatch) add(p model.UsageItem) error {
+	if p.Err != nil {
+		return p.Err
 	}
-	changed := make([]string, 0, len(periods))
-	for k, entries := range periods {
-		if len(entries) > loaded[k] {
+	r, err := b.resource(p)
+	if err != nil {
+		return err
+	}
+	digest := usageDigest(p)
+	pk := usageKey(p.Record.Resource, p.Record.Start, p.Record.End)
+	if !p.Derived {
+		// Records with chosen IDs, which any number may share, go to a
+		// key of the period and the transaction, written blind.
+		pk += "/" + b.t.id
+	}
+	dup, err := b.duplicate(p, digest, pk)
+	if err != nil || dup {
+		return err
+	}
+	if err := b.checkPeriod(p, r); err != nil {
+		return err
+	}
+	return b.stage(p, digest, pk)
+}
+
+// resource returns the record's resource, checking that the caller
+// provides it and that its type defines the metric.
+func (b *usageBatch) resource(p model.UsageItem) (*usageResource, error) {
+	rec, at := p.Record, p.At
+	r := b.resources[rec.Resource]
+	if r == nil {
+		k := key(pfxResState, rec.Resource)
+		var ok bool
+		var err error
+		if r, ok, err = decodeUsageResource(k, b.state[k]); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, refuseAt(model.CodeNotFound, at, "%s: resource_id %s names no resource", field(at, "resource"), rec.Resource)
+		}
+		b.resources[rec.Resource] = r
+	}
+	if r.Provider != b.t.msp {
+		return nil, refuseAt(model.CodeDenied, at, "%s: resource %s is provided by %s; only identities of %s may submit its usage, not %s", field(at, "resource"), rec.Resource, r.Provider, r.Provider, b.t.msp)
+	}
+	if td := typeDef(b.cons, r.Type); td == nil || !contains(td.Metrics, rec.Metric) {
+		defined := "none"
+		if td != nil && len(td.Metrics) > 0 {
+			defined = strings.Join(td.Metrics, ", ")
+		}
+		return nil, refuseAt(model.CodeBadArgument, at, "%s %s is not a metric of type %s (defined: %s)", field(at, "metric"), rec.Metric, r.Type, defined)
+	}
+	return r, nil
+}
+
+// usageDigest is what a repeated ID is compared with: for a derived ID
+// only the quantity can differ; for a chosen one, the whole record.
+func usageDigest(p model.UsageItem) string {
+	if p.Derived {
+		return strconv.FormatInt(p.Record.Quantity, 10)
+	}
+	js, _ := json.Marshal(p.Record)
+	sum := sha256.Sum256(js)
+	return hex.EncodeToString(sum[:])
+}
+
+// duplicate reports whether the record was already submitted, in this
+// batch or on the ledger, with the same content (a no-op, counted in the
+// result), and refuses it if with other content. It loads the record's
+// period into b.periods.
+func (b *usageBatch) duplicate(p model.UsageItem, digest, pk string) (bool, error) {
+	rec, at := p.Record, p.At
+	if prev, ok := b.inBatch[rec.ID]; ok {
+		if prev != digest {
+			return false, refuseAt(model.CodeBadArgument, at, "%s %s appears twice in the batch with different content", field(at, "id"), rec.ID)
+		}
+		b.res.Duplicates = append(b.res.Duplicates, rec.ID)
+		return true, nil
+	}
+	b.inBatch[rec.ID] = digest
+	entries, ok := b.periods[pk]
+	if !ok {
+		if b.state[pk] != nil {
+			var err error
+			if entries, err = decodeEntries(pk, b.state[pk]); err != nil {
+				return false, corrupt(pk, err)
+			}
+		}
+		b.periods[pk] = entries
+		b.loaded[pk] = len(entries)
+	}
+	if p.Derived {
+		// The same derived ID can only be a record of this metric in
+		// this period's value.
+		if prev := findDerived(entries[:b.loaded[pk]], rec.Metric); prev != nil {
+			if prev.Quantity != rec.Quantity {
+				return false, refuseAt(model.CodeConflict, at, "%s %s was already submitted with quantity %d, not %d: resource %s's %s over (%d, %d] is recorded; a record cannot be changed", field(at, "id"), rec.ID, prev.Quantity, rec.Quantity, rec.Resource, rec.Metric, rec.Start, rec.End)
+			}
+			b.res.Duplicates = append(b.res.Duplicates, rec.ID)
+			return true, nil
+		}
+		return false, nil
+	}
+	var seen usageMarker
+	mk := key(pfxUsageID, b.t.msp, rec.ID)
+	if ok, err := decodeStored(mk, b.state[mk], &seen); err != nil {
+		return false, err
+	} else if ok {
+		if seen.Digest != digest {
+			return false, refuseAt(model.CodeConflict, at, "%s %s was already submitted (transaction %s) with different content; a record ID cannot be reused", field(at, "id"), rec.ID, seen.Tx)
+		}
+		b.res.Duplicates = append(b.res.Duplicates, rec.ID)
+		return true, nil
+	}
+	return false, nil
+}
+
+// checkPeriod refuses a record of a resource that is not active, or over a
+// period outside its allocation, in the future, or already billed.
+func (b *usageBatch) checkPeriod(p model.UsageItem, r *usageResource) error {
+	rec, at := p.Record, p.At
+	switch r.Status {
+	case StatusRequested:
+		return refuseAt(model.CodeConflict, at, "%s: resource %s is not active yet; usage starts at activation", field(at, "resource"), rec.Resource)
+	case StatusReleased:
+		return refuseAt(model.CodeConflict, at, "%s: resource %s was released; its usage is closed", field(at, "resource"), rec.Resource)
+	}
+	switch {
+	case rec.Start < r.Activated.Time:
+		return refuseAt(model.CodeBadArgument, at, "%s %d is before resource %s was activated (%d)", field(at, "start"), rec.Start, rec.Resource, r.Activated.Time)
+	case rec.End > r.ExpiresAt:
+		return refuseAt(model.CodeBadArgument, at, "%s %d is after resource %s's allocation expires (%d)", field(at, "end"), rec.End, rec.Resource, r.ExpiresAt)
+	case rec.End > b.t.now:
+		return refuseAt(model.CodeBadArgument, at, "%s %d is in the future (transaction time %d)", field(at, "end"), rec.End, b.t.now)
+	case rec.End <= r.BilledTo:
+		return refuseAt(model.CodeConflict, at, "%s %d is not after the end of resource %s's last bill (%d); billed periods are closed", field(at, "end"), rec.End, rec.Resource, r.BilledTo)
+	}
+	return nil
+}
+
+// stage adds an accepted record to its period (and writes the marker of a
+// chosen ID).
+func (b *usageBatch) stage(p model.UsageItem, digest, pk string) error {
+	rec := p.Record
+	e := usageEntry{Metric: rec.Metric, Quantity: rec.Quantity}
+	if !p.Derived {
+		e.ID = rec.ID
+		if err := b.t.putJSON(key(pfxUsageID, b.t.msp, rec.ID), usageMarker{Digest: digest, Tx: b.t.id}); err != nil {
+			return err
+		}
+	}
+	b.periods[pk] = append(b.periods[pk], e)
+	b.res.Accepted++
+	return nil
+}
+
+// write puts every period the batch added to, in key order, and sends the
+// writes.
+func (b *usageBatch) write() error {
+	changed := make([]string, 0, len(b.periods))
+	for k, entries := range b.periods {
+		if len(entries) > b.loaded[k] {
 			changed = append(changed, k)
 		}
 	}
 	sort.Strings(changed)
 	for _, k := range changed {
-		if err := t.put(k, encodeEntries(k, periods[k])); err != nil {
-			return "", err
+		if err := b.t.put(k, encodeEntries(k, b.periods[k])); err != nil {
+			return err
 		}
 	}
-	if err := t.flushWrites(); err != nil {
-		return "", err
-	}
-	return out(res)
+	return b.t.flushWrites()
 }
+
+// field names a field of the record at at, for messages.
+func field(at model.Element, name string) string { return at.Label() + "." + name }
 
 // findDerived returns the record with a derived ID for metric in a period's
 // entries, or nil.
