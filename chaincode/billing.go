@@ -126,7 +126,10 @@ func (t *txn) ruleCodeUnrecorded(hash string) ([]byte, error) {
 	return b, nil
 }
 
-func lines(b host.Bill) []BillLine {
+// BillLines is a rule's output as the bill's lines: the one conversion the
+// contract (which stores them) and the offline verifier (which compares
+// them) both use.
+func BillLines(b host.Bill) []BillLine {
 	ls := make([]BillLine, len(b.Lines))
 	for i, l := range b.Lines {
 		ls[i] = BillLine{Item: l.Item, Quantity: l.Quantity, Unit: l.Unit, UnitPrice: l.UnitPrice, Amount: l.Amount}
@@ -167,7 +170,7 @@ func (c *Contract) issueBill(t *txn, r *Resource, end int64, kind string) (*Bill
 		Provider: r.Provider, Consumer: r.Consumer, Resource: r.ID, ResourceType: r.Type,
 		Period: Period{Start: start, End: end}, Rule: ruleRef(rule), GasUsed: res.GasUsed,
 		InputHash: hex.EncodeToString(sum[:]), Amount: res.Bill.Total, Currency: res.Bill.Currency, Scale: res.Bill.Scale,
-		Lines: lines(res.Bill), Tx: t.id, IssuedAt: t.now, IssuedBy: t.actor(), QuotaTx: quotaTx,
+		Lines: BillLines(res.Bill), Tx: t.id, IssuedAt: t.now, IssuedBy: t.actor(), QuotaTx: quotaTx,
 	}
 	r.BilledTo = end
 	if err := t.putJSON(key(pfxBill, b.ID), b); err != nil {
@@ -530,5 +533,5 @@ func (c *Contract) BillQuote(ctx contractapi.TransactionContextInterface, provid
 	}
 	sum := sha256.Sum256(input)
 	return out(Quote{Rule: ruleRef(rule), GasUsed: res.GasUsed, InputHash: hex.EncodeToString(sum[:]), Input: input,
-		Amount: res.Bill.Total, Currency: res.Bill.Currency, Scale: res.Bill.Scale, Lines: lines(res.Bill)})
+		Amount: res.Bill.Total, Currency: res.Bill.Currency, Scale: res.Bill.Scale, Lines: BillLines(res.Bill)})
 }

@@ -167,7 +167,7 @@ func recompute(t *testing.T, e *env, who string, b *Bill) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Bill.Total != b.Amount || js(lines(r.Bill)) != js(b.Lines) || r.GasUsed != b.GasUsed {
+	if r.Bill.Total != b.Amount || js(BillLines(r.Bill)) != js(b.Lines) || r.GasUsed != b.GasUsed {
 		t.Fatalf("recomputed %+v (gas %d), bill %+v (gas %d)", r.Bill, r.GasUsed, b, b.GasUsed)
 	}
 }

@@ -107,9 +107,7 @@ func (c *Client) VerifyBill(ctx context.Context, billID string) (*Verification, 
 		return v, nil
 	}
 	v.Amount, v.GasUsed = res.Bill.Total, res.GasUsed
-	for _, l := range res.Bill.Lines {
-		v.Lines = append(v.Lines, chaincode.BillLine{Item: l.Item, Quantity: l.Quantity, Unit: l.Unit, UnitPrice: l.UnitPrice, Amount: l.Amount})
-	}
+	v.Lines = chaincode.BillLines(res.Bill)
 	check("amount", res.Bill.Total == b.Amount, money(b.Amount, b.Scale, b.Currency), money(res.Bill.Total, res.Bill.Scale, res.Bill.Currency))
 	check("currency and scale", res.Bill.Currency == b.Currency && res.Bill.Scale == b.Scale,
 		fmt.Sprintf("%s, scale %d", b.Currency, b.Scale), fmt.Sprintf("%s, scale %d", res.Bill.Currency, res.Bill.Scale))
