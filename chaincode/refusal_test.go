@@ -123,6 +123,7 @@ func TestRefusalCodes(t *testing.T) {
 		{bad, nil, "org1.admin", "InitInitialQuota", []string{org1, ecsQuota}},
 		{deny, nil, "org3.user", "QuotaGet", []string{org1, org2}},
 		{notFound, nil, "org2.user", "QuotaGet", []string{org3, org2}},
+		{bad, nil, "org2.user", "ResourceRequest", []string{"empty", org1, "ecs", `{}`, "30", ""}},
 		{quota, nil, "org2.user", "ResourceRequest", []string{"big", org1, "ecs", `{"vcpu":1000}`, "30", ""}},
 		{quota, nil, "org2.user", "ResourceRequest", []string{"long", org1, "ecs", ecsSpec, "3650", ""}},
 		{conflict, nil, "org2.user", "ResourceRequest", []string{"r1", org1, "ecs", ecsSpec, "30", ""}},

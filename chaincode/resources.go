@@ -120,6 +120,11 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 			return nil, errf("spec field %s is not defined for type %s (defined: %s)", k, resourceType, strings.Join(td.Spec, ", "))
 		}
 	}
+	// A resource of no size would hold quota for nothing and bill nothing:
+	// a request without its spec is a mistake, not a request.
+	if len(sp) == 0 && len(td.Spec) > 0 {
+		return nil, errf("spec is empty: a %s resource names its size in at least one of %s", resourceType, strings.Join(td.Spec, ", "))
+	}
 	d, err := parseInt("days", days, 1, maxDays)
 	if err != nil {
 		return nil, err

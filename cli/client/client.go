@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/chaincode/model"
 )
 
 // Client is typed helpers over a Backend: each method runs one contract
@@ -156,6 +158,15 @@ func (c *Client) Rules(ctx context.Context) ([]chaincode.Rule, error) {
 func (c *Client) VoteRule(ctx context.Context, ref, decision string) (*chaincode.Proposal, *chaincode.Rule, error) {
 	r, err := c.Rule(ctx, ref)
 	if err != nil {
+		// The vote names the exact code, so the rule is read first; a
+		// non-member is refused at that read, and must be told about the
+		// vote it tried, not about reading.
+		var e *Error
+		if errors.As(err, &e) && e.Code == model.CodeNotMember {
+			e.Op = "RuleVote"
+			e.Msg = fmt.Sprintf("only admins of member orgs may vote on rules; %s is not a member of the consortium", c.MSPID())
+			e.Hint = "vote as an admin of a member org, or have the members vote " + c.MSPID() + " in first"
+		}
 		return nil, nil, err
 	}
 	p, err := call[chaincode.Proposal](ctx, c, true, "RuleVote", r.Name, r.Version, r.Hash, decision)

@@ -136,6 +136,12 @@ func (st *state) open(c *cli.Context) (client.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An empty --as (a script's unset variable) must not act as the
+	// ledger's default identity, an admin.
+	if c.IsSet("as") && strings.TrimSpace(c.String("as")) == "" {
+		return nil, client.Errorf(client.KindInvalid, "--as is empty: name the identity to act as, ORG/USER").
+			WithHint("fedmeter org list shows the local identities; leave --as out to act as the ledger's default")
+	}
 	return client.Open(c.Context, client.Options{
 		Profile: c.String("profile"), Data: dataDir(c), As: c.String("as"), At: at,
 	})
