@@ -144,14 +144,16 @@ func billingKeys(r *Resource) []string {
 	return []string{key(pfxActivation, r.Type), key(pfxPrice, r.Provider, r.Type), key(pfxQuota, r.Provider, r.Consumer)}
 }
 
-// issueBill bills resource r for (r.BilledTo, end], stores the bill and its
+// issueBill bills resource r for (r.BilledTo, end] with the rule active
+// for its type at ruleAt (end, except for a pending bill: then now, the rule
+// the members put in place of the one that failed), stores the bill and its
 // indexes, advances r (the caller saves r) and emits BillIssued.
-func (c *Contract) issueBill(t *txn, r *Resource, end int64, kind string) (*Bill, error) {
+func (c *Contract) issueBill(t *txn, r *Resource, end, ruleAt int64, kind string) (*Bill, error) {
 	start := r.BilledTo
 	if end <= start {
 		return nil, conflict("the billing period of resource %s would be empty: it was billed up to %d", r.ID, start)
 	}
-	rule, err := t.activeRule(r.Type, end)
+	rule, err := t.activeRule(r.Type, ruleAt)
 	if err != nil {
 		return nil, err
 	}
@@ -225,8 +227,11 @@ func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resour
 	if t.msp != r.Provider {
 		return "", denied("only identities of %s, the provider of resource %s, may close its billing period; the caller is %s", r.Provider, r.ID, t.role())
 	}
+	if r.Status == StatusReleased && r.Pending != nil {
+		return c.closePending(t, r, end)
+	}
 	if r.Status != StatusActive {
-		return "", conflict("resource %s is %s; only an active resource has an open billing period", r.ID, r.Status)
+		return "", conflict("resource %s is %s; only an active resource, or a released one whose bill is pending, has an open billing period", r.ID, r.Status)
 	}
 	e, err := parseTime("end", end, t.now)
 	if err != nil {
@@ -241,10 +246,39 @@ func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resour
 	if err := t.readAhead(billingKeys(r)...); err != nil {
 		return "", err
 	}
-	b, err := c.issueBill(t, r, e, "period")
+	b, err := c.issueBill(t, r, e, e, "period")
 	if err != nil {
 		return "", err
 	}
+	if err := t.saveResource(r, false); err != nil {
+		return "", err
+	}
+	return out(b.Summary())
+}
+
+// closePending issues the bill a release left pending: its period, with the
+// rule active for the type now. end may be empty or the pending period's
+// end. If the rule fails again, nothing is written and the bill stays
+// pending.
+func (c *Contract) closePending(t *txn, r *Resource, end string) (string, error) {
+	p := r.Pending
+	if end != "" {
+		e, err := parseTime("end", end, t.now)
+		if err != nil {
+			return "", err
+		}
+		if e != p.End {
+			return "", errf("end %d: resource %s was released at %d with its bill pending; that bill covers (%d, %d], so leave end out or give %d", e, r.ID, p.End, p.Start, p.End, p.End)
+		}
+	}
+	if err := t.readAhead(billingKeys(r)...); err != nil {
+		return "", err
+	}
+	b, err := c.issueBill(t, r, p.End, t.now, "release")
+	if err != nil {
+		return "", err
+	}
+	r.Pending = nil
 	if err := t.saveResource(r, false); err != nil {
 		return "", err
 	}

@@ -37,10 +37,31 @@ func TestRuleFailuresWriteNothing(t *testing.T) {
 			e.activeRule("r", "1.0.0", wasmFile(t, c.module))
 			e.activeResource("r1")
 			e.advance(2 * time.Hour)
-			e.fail(c.want, "org2.user", "ResourceRelease", "r1")
 			e.fail(c.want, "org1.user", "BillClose", "r1", "")
 			if r := decode[Resource](t, e.eval("org2.user", "ResourceGet", "r1")); r.Status != StatusActive || r.Bills != 0 {
-				t.Fatalf("resource after failed bills %+v", r)
+				t.Fatalf("resource after a failed bill %+v", r)
+			}
+			// A release goes through all the same: the resource is
+			// released, its quota returned, and its bill pending with
+			// the rule's failure.
+			rel := decode[releaseResult](t, e.okEvent("BillPending", "org2.user", "ResourceRelease", "r1"))
+			if rel.Bill != nil || rel.Pending == nil || !strings.Contains(rel.Pending.Reason, c.want) || rel.Pending.End != rel.Pending.Start+7200 {
+				t.Fatalf("release with a failing rule: %s", js(rel))
+			}
+			r := decode[Resource](t, e.eval("org2.user", "ResourceGet", "r1"))
+			if r.Status != StatusReleased || r.Bills != 0 || r.Pending == nil || *r.Pending != *rel.Pending {
+				t.Fatalf("resource after the release %s", js(r))
+			}
+			for k, v := range decode[Quota](t, e.eval("org2.user", "QuotaGet", org1, org2)).Used {
+				if v != 0 {
+					t.Fatalf("quota after the release: %s %d used, want 0", k, v)
+				}
+			}
+			// The same rule fails again: nothing is written, the bill
+			// stays pending.
+			e.fail(c.want, "org1.user", "BillClose", "r1", "")
+			if r := decode[Resource](t, e.eval("org2.user", "ResourceGet", "r1")); r.Pending == nil || r.Bills != 0 {
+				t.Fatalf("resource after a second failure %s", js(r))
 			}
 		})
 	}
@@ -91,7 +112,7 @@ func billingPeriodsListsAndTotals(t *testing.T, e *env) {
 	e.ok("org1.agent", "BillClose", "r3", js(t0.Unix()+2700)) // between r1's first two bills
 	e.ok("org2.user", "ResourceRelease", "r1")
 	e.ok("org1.user", "ResourceRelease", "r5")
-	e.fail("resource r1 is released; only an active resource has an open billing period", "org1.agent", "BillClose", "r1", "")
+	e.fail("resource r1 is released; only an active resource, or a released one whose bill is pending, has an open billing period", "org1.agent", "BillClose", "r1", "")
 
 	byRes := decode[Page[Bill]](t, e.eval("org2.user", "BillListByResource", "r1", "", ""))
 	if byRes.Count != 3 || byRes.Items[2].Kind != "release" || byRes.Items[2].Period.Start != b2.Period.End {
@@ -536,5 +557,45 @@ func TestFormerMembersBills(t *testing.T) {
 		if p := decode[Page[Bill]](t, e.eval("org2.user", "BillListByConsumer", org2, "", "", "", "")); p.Count != 1 || p.Items[0].ID != s.ID {
 			t.Fatalf("Org2's bills after it rejoined: %+v", p)
 		}
+	})
+}
+
+// TestPendingBill: a release whose rule fails leaves its bill pending; once
+// the members revoke the rule and activate a working one, the provider
+// issues the bill with BillClose, for the released period, under the new
+// rule (issue 19, item 2).
+func TestPendingBill(t *testing.T) {
+	forLedgers(t, "", func(t *testing.T, e *env) {
+		e.initConsortium()
+		e.market()
+		bad := e.activeRule("ecs", "1.0.0", wasmFile(t, "rule_trap.wasm"))
+		res := e.activeResource("r1")
+		e.advance(2 * time.Hour)
+		rel := decode[releaseResult](t, e.ok("org2.user", "ResourceRelease", "r1"))
+		if rel.Pending == nil {
+			t.Fatalf("release: %s, want a pending bill", js(rel))
+		}
+		// Only the provider closes it, and only for the released period.
+		e.fail("only identities of Org1MSP, the provider of resource r1", "org2.user", "BillClose", "r1", "")
+		e.fail("that bill covers", "org1.agent", "BillClose", "r1", js(rel.Pending.End-60))
+		// The members replace the rule.
+		e.ok("org3.admin", "RuleRevoke", bad, "traps on every bill")
+		e.ok("org3.admin", "RuleRevokeVote", bad, "approve")
+		e.ok("org1.admin", "RuleRevokeVote", bad, "approve")
+		e.advance(time.Hour)
+		good := e.activeRule("ecs", "1.1.0", wasmFile(t, "ecs_hourly.wasm"))
+		s := decode[BillSummary](t, e.okEvent("BillIssued", "org1.agent", "BillClose", "r1", ""))
+		b := decode[Bill](t, e.eval("org2.user", "BillGet", s.ID))
+		if b.Period.Start != res.Activated.Time || b.Period.End != rel.Pending.End || b.Rule.Hash != good || b.Kind != "release" {
+			t.Fatalf("the pending bill %s: want period (%d, %d] under rule %s", js(b), res.Activated.Time, rel.Pending.End, good)
+		}
+		// ecs_hourly: 2 vCPU x 12 + 4 GiB x 3 + (40+0) GiB x 1 + 1 IP x 5 = 81 a hour, 2 hours.
+		if b.Amount != 162 {
+			t.Fatalf("the pending bill's amount %d, want 162", b.Amount)
+		}
+		if r := decode[Resource](t, e.eval("org2.user", "ResourceGet", "r1")); r.Pending != nil || r.Bills != 1 || r.BilledTo != rel.Pending.End {
+			t.Fatalf("resource after the pending bill %s", js(r))
+		}
+		e.fail("resource r1 is released", "org1.agent", "BillClose", "r1", "")
 	})
 }

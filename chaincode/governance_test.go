@@ -289,5 +289,9 @@ func TestRuleGovernance(t *testing.T) {
 	e.market()
 	e.activeResource("r1")
 	e.advance(3600e9)
-	e.fail("rule ecs 1.0.0, active for type ecs at", "org2.user", "ResourceRelease", "r1")
+	e.fail("rule ecs 1.0.0, active for type ecs at", "org1.agent", "BillClose", "r1", "")
+	if rel := decode[releaseResult](t, e.ok("org2.user", "ResourceRelease", "r1")); rel.Pending == nil ||
+		!strings.Contains(rel.Pending.Reason, "rule ecs 1.0.0, active for type ecs at") {
+		t.Fatalf("release under a revoked rule: %s, want its bill pending", js(rel))
+	}
 }

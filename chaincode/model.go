@@ -35,6 +35,7 @@ type (
 	Totals           = model.Totals
 	HistoryEntry     = model.HistoryEntry
 	ReleasedResource = model.ReleasedResource
+	PendingBill      = model.PendingBill
 )
 
 // Resource states.

@@ -179,7 +179,7 @@ func TestRefusalCodes(t *testing.T) {
 	e2.activeRule("loop", "1.0.0", wasmFile(t, "rule_loop.wasm"))
 	e2.activeResource("r1")
 	e2.advance(time.Hour)
-	e2.refused(rule, nil, "org2.user", "ResourceRelease", "r1")
+	e2.refused(rule, nil, "org1.user", "BillClose", "r1", "")
 	e2.l.Put(keyConsortium, []byte(`{"members":["Org1MSP"],"layout":0}`))
 	e2.refused(ledger, nil, "org1.user", "ConsortiumGet")
 	e3 := newEnv(t)

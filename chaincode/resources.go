@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
@@ -220,14 +221,24 @@ type resourceFixed struct {
 // resourceState is the part of a Resource that changes after the request,
 // with the provider and the type (usageResource decodes it).
 type resourceState struct {
-	Provider  string `json:"provider"`
-	Type      string `json:"type"`
-	Status    string `json:"status"`
-	Activated *Stamp `json:"activated,omitempty"`
-	ExpiresAt int64  `json:"expires_at,omitempty"`
-	Released  *Stamp `json:"released,omitempty"`
-	BilledTo  int64  `json:"billed_to,omitempty"`
-	Bills     int    `json:"bills"`
+	Provider  string       `json:"provider"`
+	Type      string       `json:"type"`
+	Status    string       `json:"status"`
+	Activated *Stamp       `json:"activated,omitempty"`
+	ExpiresAt int64        `json:"expires_at,omitempty"`
+	Released  *Stamp       `json:"released,omitempty"`
+	BilledTo  int64        `json:"billed_to,omitempty"`
+	Bills     int          `json:"bills"`
+	Pending   *PendingBill `json:"pending_bill,omitempty"`
+}
+
+// pendingEvent is the BillPending event of a release whose rule failed.
+type pendingEvent struct {
+	Resource string `json:"resource"`
+	Provider string `json:"provider"`
+	Consumer string `json:"consumer"`
+	Type     string `json:"type"`
+	PendingBill
 }
 
 // resourceKeys are the two keys of resource id, for readAhead.
@@ -239,7 +250,7 @@ func resourceKeys(id string) []string {
 // and the indexes by provider and consumer.
 func (t *txn) saveResource(r *Resource, fresh bool) error {
 	st := resourceState{Provider: r.Provider, Type: r.Type, Status: r.Status, Activated: r.Activated,
-		ExpiresAt: r.ExpiresAt, Released: r.Released, BilledTo: r.BilledTo, Bills: r.Bills}
+		ExpiresAt: r.ExpiresAt, Released: r.Released, BilledTo: r.BilledTo, Bills: r.Bills, Pending: r.Pending}
 	if err := t.putJSON(key(pfxResState, r.ID), st); err != nil {
 		return err
 	}
@@ -283,7 +294,7 @@ func (t *txn) loadResource(id string) (*Resource, error) {
 	return &Resource{ID: f.ID, Type: f.Type, Provider: f.Provider, Consumer: f.Consumer, Spec: f.Spec,
 		Attributes: f.Attributes, Days: f.Days, Status: st.Status, RequestedBy: f.RequestedBy,
 		Requested: f.Requested, Activated: st.Activated, ExpiresAt: st.ExpiresAt, Released: st.Released,
-		BilledTo: st.BilledTo, Bills: st.Bills}, nil
+		BilledTo: st.BilledTo, Bills: st.Bills, Pending: st.Pending}, nil
 }
 
 // ResourceActivate records that the provider has provisioned a requested
@@ -326,10 +337,7 @@ func (c *Contract) ResourceActivate(ctx contractapi.TransactionContextInterface,
 // summary rather than the bill (BillGet has it). A result travels in the
 // transaction to every orderer and peer; the resource and the bill would
 // add ~1,550 bytes to each release.
-type releaseResult struct {
-	Resource ReleasedResource `json:"resource"`
-	Bill     *BillSummary     `json:"bill,omitempty"`
-}
+type releaseResult = model.ReleaseResult
 
 // ResourceRelease ends a resource's holding and returns its quota. An active
 // resource is billed for the period since its last bill, with the rule active
@@ -373,11 +381,23 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 		return "", conflict("resource %s was already released in transaction %s", r.ID, r.Released.Tx)
 	case StatusActive:
 		if t.now > r.BilledTo {
-			b, err := c.issueBill(t, r, t.now, "release")
-			if err != nil {
+			b, err := c.issueBill(t, r, t.now, t.now, "release")
+			switch {
+			case err == nil:
+				res.Bill = b.Summary()
+			case model.CodeOf(err) == model.CodeRuleFailed:
+				// A failing rule must not hold the resource and its
+				// quota for ever: the release goes through and the
+				// bill waits for a working rule (BillClose).
+				r.Pending = &PendingBill{Start: r.BilledTo, End: t.now, Reason: model.MessageOf(err), Tx: t.id}
+				res.Pending = r.Pending
+				if err := t.setEvent("BillPending", pendingEvent{Resource: r.ID, Provider: r.Provider, Consumer: r.Consumer,
+					Type: r.Type, PendingBill: *r.Pending}); err != nil {
+					return "", err
+				}
+			default:
 				return "", err
 			}
-			res.Bill = b.Summary()
 		}
 	}
 	// The quota is returned in a key of this resource's own, not by writing

@@ -126,6 +126,16 @@ func CodeOf(err error) Code {
 	return ""
 }
 
+// MessageOf is the sentence of the Refusal in err's chain, without its
+// code prefix, or err's own text if there is none.
+func MessageOf(err error) string {
+	var r *Refusal
+	if errors.As(err, &r) {
+		return r.Msg
+	}
+	return err.Error()
+}
+
 // DecodeRefusal reads a refusal's wire form (Refusal.Error) out of msg, the
 // message of a failed chaincode response. ok is false when msg does not
 // start with a well-formed prefix of a known code: a message that did not

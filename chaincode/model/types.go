@@ -243,6 +243,22 @@ type Resource struct {
 	// BilledTo is the end of the last bill (the activation time before any).
 	BilledTo int64 `json:"billed_to,omitempty"`
 	Bills    int   `json:"bills"`
+	// Pending is the bill its release could not issue because the rule
+	// failed; the provider issues it with BillClose once a working rule is
+	// active for the type.
+	Pending *PendingBill `json:"pending_bill,omitempty"`
+}
+
+// PendingBill is a release's bill that the rule failed to compute: the
+// resource was released and its quota returned all the same, and its period
+// (Start, End] waits for a working rule.
+type PendingBill struct {
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
+	// Reason is the rule's failure, as the contract reported it.
+	Reason string `json:"reason"`
+	// Tx is the release's transaction.
+	Tx string `json:"tx"`
 }
 
 // UsageRecord is one aggregated quantity of one metric over a period.
@@ -370,6 +386,9 @@ type ReleasedResource struct {
 type ReleaseResult struct {
 	Resource ReleasedResource `json:"resource"`
 	Bill     *BillSummary     `json:"bill,omitempty"`
+	// Pending is set instead of Bill when the rule failed: the resource is
+	// released all the same, and its bill waits (Resource.Pending).
+	Pending *PendingBill `json:"pending_bill,omitempty"`
 }
 
 // Total is a sum of bills with one counterparty in one currency.

@@ -399,6 +399,10 @@ func (c *Client) ActivateResource(ctx context.Context, id string) (*chaincode.Re
 type Release struct {
 	Resource chaincode.ReleasedResource `json:"resource"`
 	Bill     *chaincode.BillSummary     `json:"bill,omitempty"`
+	// Pending is set instead of Bill when the rule failed: the resource
+	// is released and its quota returned; the provider issues the bill
+	// with CloseBill once a working rule is active for the type.
+	Pending *chaincode.PendingBill `json:"pending_bill,omitempty"`
 }
 
 // ReleaseResource ends a resource's holding and bills it.

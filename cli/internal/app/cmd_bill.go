@@ -117,8 +117,15 @@ provider's receivables over all time (the seed's queryProviderTotalCost).`,
 			},
 			{
 				Name:      "close",
-				Usage:     "bill an active resource's period up to a time (the provider)",
+				Usage:     "bill an active resource's period up to a time, or a released one's pending bill (the provider)",
 				UsageText: "fedmeter bill close RESOURCE [--end TIME]",
+				Description: `For an active resource: bills the period from its last bill to --end with the
+rule active for its type at --end.
+
+For a released resource whose bill is pending (its rule failed at release):
+issues that bill, for the period up to the release, with the rule active for
+its type now. If the rule fails again nothing is written and the bill stays
+pending (exit 4).`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "end", Usage: "period end `TIME` (default now; not in the future)"},
 				},

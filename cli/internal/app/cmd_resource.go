@@ -146,7 +146,11 @@ status is the first failure's.`,
 				Usage:     "release a resource; an active one is billed for the period since its last bill",
 				UsageText: "fedmeter resource release ID",
 				Description: `Either org may release. The bill is computed on the ledger by the rule active
-for the resource's type; if the rule fails, nothing is written (exit 4).`,
+for the resource's type. If the rule fails (a trap, out of gas, a bad output,
+a revoked rule), the release goes through all the same: the resource is
+released and its quota returned, and its bill is left pending with the rule's
+error. Once the members put a working rule in place (fedmeter rule revoke,
+then rule activate), the provider issues the bill: fedmeter bill close ID.`,
 				Action: func(c *cli.Context) error {
 					a, err := args(c, 1, 1, "ID")
 					if err != nil {
@@ -167,9 +171,16 @@ for the resource's type; if the rule fails, nothing is written (exit 4).`,
 							return p.JSON(struct {
 								Resource chaincode.ReleasedResource `json:"resource"`
 								Bill     *chaincode.Bill            `json:"bill,omitempty"`
-							}{rel.Resource, b})
+								Pending  *chaincode.PendingBill     `json:"pending_bill,omitempty"`
+							}{rel.Resource, b, rel.Pending})
 						}
 						p.Printf("Released %s; its quota is returned.\n", rel.Resource.ID)
+						if rel.Pending != nil {
+							p.Printf("Its bill for %s to %s is PENDING: the rule failed: %s\n", ts(rel.Pending.Start), ts(rel.Pending.End), rel.Pending.Reason)
+							p.Printf("Once the members put a working rule in place (fedmeter rule revoke, then rule activate),\n")
+							p.Printf("the provider issues it: fedmeter bill close %s\n", rel.Resource.ID)
+							return nil
+						}
 						if b == nil {
 							p.Printf("There is no bill: it was never activated, or no time has passed since its activation or its last bill.\n")
 							return nil
