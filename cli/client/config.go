@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -208,6 +209,19 @@ func AddOrg(dir string, o OrgSpec) (*OrgConfig, error) {
 	}
 	oc, err := generateOrg(dir, o)
 	if err != nil {
+		return nil, err
+	}
+	// The ledger records the new org's CA, as a Fabric channel config
+	// update would, before the org is usable.
+	e, err := OpenEmbedded(dir, EmbeddedOptions{})
+	if err == nil {
+		err = defineOrg(context.Background(), dir, e.led, e.id, oc)
+		if cerr := e.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		os.RemoveAll(filepath.Join(dir, orgsDir, oc.Domain))
 		return nil, err
 	}
 	c.Orgs = append(c.Orgs, oc)

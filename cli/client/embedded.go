@@ -137,6 +137,14 @@ func (e *Embedded) wrap(fn string, err error) error {
 	if errors.As(err, &ce) {
 		return contractError(fn, ce.Message, ce.TxID, err)
 	}
+	if errors.Is(err, embedded.ErrTampered) {
+		return &Error{Kind: KindMismatch, Op: fn, Msg: "the ledger in " + e.dir + " refuses to run " + fn + ": " + strings.TrimPrefix(errText(err), "embedded: "), Err: err,
+			Hint: "fedmeter ledger verify names the first altered block or record; restore the ledger folder from a copy"}
+	}
+	if errors.Is(err, embedded.ErrIdentity) {
+		return &Error{Kind: KindDenied, Op: fn, Msg: "the ledger refuses the identity " + e.who + ": " + strings.TrimPrefix(errText(err), "embedded: identity refused: "), Err: err,
+			Hint: "an identity must be issued by the certificate authority of the org it claims (its MSP folder's cacerts, recorded on the ledger by init or org add)"}
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Kind: KindRule, Op: fn, Msg: fn + " was interrupted before it ran", Err: err}
 	}
@@ -272,6 +280,12 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 		return nil, err
 	}
 	e := &Embedded{dir: dir, cfg: cfg, led: led, owner: true, who: cfg.DefaultIdentity, id: id}
+	for _, oc := range cfg.Orgs {
+		if err := defineOrg(ctx, dir, led, id, oc); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
 	policy := o.Policy
 	if policy == "" {
 		policy = "majority"
@@ -292,4 +306,29 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 	}
 	ok = true
 	return &cons, nil
+}
+
+// defineOrg records the org's root certificates (its MSP folder's cacerts)
+// on the ledger, so that only identities its CA issued act as the org
+// (network/embedded, "Identities").
+func defineOrg(ctx context.Context, dir string, led *embedded.Ledger, as *msp.Identity, oc OrgConfig) error {
+	cadir := filepath.Join(dir, orgsDir, oc.Domain, "msp", "cacerts")
+	ents, err := os.ReadDir(cadir)
+	var roots []byte
+	for _, ent := range ents {
+		b, rerr := os.ReadFile(filepath.Join(cadir, ent.Name()))
+		if rerr != nil {
+			err = rerr
+			break
+		}
+		roots = append(roots, b...)
+	}
+	if err == nil {
+		_, err = led.DefineMSP(ctx, as, oc.MSPID, roots)
+	}
+	if err != nil {
+		return Errorf(KindRule, "recording the certificate authority of %s (%s) on the ledger failed: %s", oc.Name, oc.MSPID, strings.TrimPrefix(errText(err), "embedded: ")).
+			WithHint("its root certificates are in %s", cadir)
+	}
+	return nil
 }
