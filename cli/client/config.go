@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/network/embedded"
 	"github.com/fedmeter/fedmeter/network/msp"
 	"gopkg.in/yaml.v3"
 )
@@ -215,7 +216,7 @@ func AddOrg(dir string, o OrgSpec) (*OrgConfig, error) {
 	// update would, before the org is usable.
 	e, err := OpenEmbedded(dir, EmbeddedOptions{})
 	if err == nil {
-		err = defineOrg(context.Background(), dir, e.led, e.id, oc)
+		err = e.h.write(func(l *embedded.Ledger) error { return defineOrg(context.Background(), dir, l, e.id, oc) })
 		if cerr := e.Close(); err == nil && cerr != nil {
 			err = cerr
 		}

@@ -26,6 +26,9 @@ const (
 	KindRule Kind = 4
 	// KindMismatch: an offline recomputation disagrees with the ledger.
 	KindMismatch Kind = 5
+	// KindBusy: another process holds the embedded ledger for writing and
+	// the wait (--wait) ran out; nothing was done. Try again.
+	KindBusy Kind = 6
 )
 
 // String names the kind ("invalid", "not_found", ...), as in JSON errors.
@@ -41,6 +44,8 @@ func (k Kind) String() string {
 		return "rule_or_ledger"
 	case KindMismatch:
 		return "mismatch"
+	case KindBusy:
+		return "busy"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }
