@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/cli/client"
+	bolt "go.etcd.io/bbolt"
 )
 
 // t0 is 2026-01-01T00:00:00Z, the story's start (as in chaincode's tests).
@@ -641,5 +643,112 @@ func TestRequestResources(t *testing.T) {
 		if _, err := c.RequestResources(ctx, req, ids); !errors.As(err, &ce) || ce.Kind != client.KindInvalid {
 			t.Fatalf("%d IDs: %v", len(ids), err)
 		}
+	}
+}
+
+// editStore applies f to the embedded ledger's store of dir (closed).
+func editStore(t *testing.T, dir string, f func(tx *bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, "ledger", "ledger.db"), 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 19 item 5: bill verify rebuilt the input from the same (possibly
+// altered) state, and a block's copy of a bill altered on disk passed. It
+// now checks the ledger data it read against the blocks that wrote it, up
+// to the head, which --head pins.
+func TestVerifyBillChecksTheLedgerData(t *testing.T) {
+	l := newLedger(t)
+	b := l.story()
+	ctx := context.Background()
+	l.now = t0.Add(48 * time.Hour)
+	ok(l.as("Org1/Admin").SetQuota(ctx, "Org3MSP", map[string]int64{"vcpu": 1}))(t) // a block after the bill's
+	v := ok(l.as("Org2/User1").VerifyBill(ctx, b.ID))(t)
+	last := v.Checks[len(v.Checks)-1]
+	if !v.OK || last.Name != "ledger data" || !last.OK || len(v.Head) != 64 || !strings.Contains(last.Recomputed, "chain to the head") {
+		t.Fatalf("clean ledger: %+v", v)
+	}
+	head := v.Head
+	if v := ok(l.as("Org2/User1").VerifyBillWith(ctx, b.ID, client.VerifyOptions{Head: head}))(t); !v.OK {
+		t.Fatalf("pinned to the right head: %+v", v.Checks)
+	}
+	other := strings.Repeat("ab", 32)
+	v = ok(l.as("Org2/User1").VerifyBillWith(ctx, b.ID, client.VerifyOptions{Head: other}))(t)
+	if v.OK || !strings.Contains(v.Checks[len(v.Checks)-1].Recomputed, "not the pinned "+other) || client.KindOf(v.Err()) != client.KindMismatch {
+		t.Fatalf("pinned to another head: %+v", v.Checks)
+	}
+	if _, err := l.as("Org2/User1").VerifyBillWith(ctx, b.ID, client.VerifyOptions{Head: "xyz"}); client.KindOf(err) != client.KindInvalid {
+		t.Fatalf("--head xyz: %v", err)
+	}
+	l.e.Close()
+
+	// The block's copy of the bill altered (same length: it still decodes).
+	from, to := []byte(`"amount":4288`), []byte(`"amount":4289`)
+	editStore(t, l.dir, func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte("blocks")).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if bytes.Contains(v, []byte("bill/"+b.ID)) && bytes.Contains(v, from) {
+				return tx.Bucket([]byte("blocks")).Put(k, bytes.ReplaceAll(v, from, to))
+			}
+		}
+		t.Fatal("no block wrote the bill")
+		return nil
+	})
+	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org2/User1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v = ok(client.New(e).VerifyBill(ctx, b.ID))(t)
+	e.Close()
+	last = v.Checks[len(v.Checks)-1]
+	if v.OK || last.Name != "ledger data" || last.OK || !strings.Contains(last.Recomputed, "altered") {
+		t.Fatalf("a block's copy of the bill altered: %+v", v.Checks)
+	}
+	var ce *client.Error
+	if !errors.As(v.Err(), &ce) || ce.Kind != client.KindMismatch || !strings.Contains(ce.Msg, "ledger data") {
+		t.Fatalf("Err() = %#v", v.Err())
+	}
+}
+
+// Issue 19 item 5: a bill's index entry altered on disk made bill total
+// show another sum than the bill. Open's check refuses to serve it.
+func TestAlteredBillIndexIsNotServed(t *testing.T) {
+	l := newLedger(t)
+	b := l.story()
+	ctx := context.Background()
+	if tot := ok(l.as("Org1/Admin").Totals(ctx, "", ""))(t); tot == nil {
+		t.Fatal("no totals")
+	}
+	l.e.Close()
+	edited := false
+	editStore(t, l.dir, func(tx *bolt.Tx) error {
+		st := tx.Bucket([]byte("state"))
+		c := st.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if strings.HasSuffix(string(k), b.ID) && string(k) != "bill/"+b.ID && bytes.Contains(v, []byte(`"amount":4288`)) {
+				edited = true
+				return st.Put(bytes.Clone(k), bytes.ReplaceAll(v, []byte("4288"), []byte("4289")))
+			}
+		}
+		return nil
+	})
+	if !edited {
+		t.Fatal("no index entry found")
+	}
+	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org1/Admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	_, err = client.New(e).Totals(ctx, "", "")
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Kind != client.KindMismatch || !strings.Contains(ce.Msg, "altered outside the ledger") || !strings.Contains(ce.Hint, "ledger verify") {
+		t.Fatalf("bill total on an altered index: %#v", err)
 	}
 }

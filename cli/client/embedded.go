@@ -34,6 +34,8 @@ type Embedded struct {
 	id    *msp.Identity
 	// noSync is how the ledger was opened (OpenBaseline opens its own alike).
 	noSync bool
+	// reads, when set, records what Evaluate reads (VerifyBill's proof).
+	reads *embedded.ReadSet
 }
 
 // EmbeddedOptions configures OpenEmbedded.
@@ -238,7 +240,7 @@ func (e *Embedded) Submit(ctx context.Context, fn string, args ...string) ([]byt
 func (e *Embedded) Evaluate(ctx context.Context, fn string, args ...string) ([]byte, error) {
 	var b []byte
 	err := e.h.read(func(l *embedded.Ledger) (err error) {
-		b, err = l.Evaluate(ctx, e.id, fn, args...)
+		b, err = l.EvaluateReads(ctx, e.reads, e.id, fn, args...)
 		return err
 	})
 	if err != nil {
@@ -291,7 +293,6 @@ func (e *Embedded) Ledger() *embedded.Ledger {
 	_ = e.h.read(func(l *embedded.Ledger) error { led = l; return nil })
 	return led
 }
-
 
 // Config is the directory's configuration.
 func (e *Embedded) Config() *Config { return e.cfg }
@@ -460,4 +461,11 @@ func defineOrg(ctx context.Context, dir string, led *embedded.Ledger, as *msp.Id
 			WithHint("its root certificates are in %s", cadir)
 	}
 	return nil
+}
+
+// tracing returns a view of e whose queries record what they read in rs.
+func (e *Embedded) tracing(rs *embedded.ReadSet) *Embedded {
+	v := *e
+	v.owner, v.reads = false, rs
+	return &v
 }

@@ -214,6 +214,7 @@ type request struct {
 	fn      string
 	args    []string
 	config  *configWrite // a config transaction (DefineMSP) instead of the contract
+	reads   *ReadSet     // Evaluate: record what the contract reads
 	resp    chan response
 }
 
@@ -519,6 +520,13 @@ func (l *Ledger) submit(ctx context.Context, id *msp.Identity, config *configWri
 // snapshot of committed state, concurrently with other calls, and any writes
 // the contract makes are discarded. It returns the response payload.
 func (l *Ledger) Evaluate(ctx context.Context, id *msp.Identity, fn string, args ...string) ([]byte, error) {
+	return l.EvaluateReads(ctx, nil, id, fn, args...)
+}
+
+// EvaluateReads is Evaluate that also adds to rs every state entry the
+// contract read (and the blocks its history queries read), for Prove.
+// A nil rs records nothing.
+func (l *Ledger) EvaluateReads(ctx context.Context, rs *ReadSet, id *msp.Identity, fn string, args ...string) ([]byte, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -546,7 +554,7 @@ func (l *Ledger) Evaluate(ctx context.Context, id *msp.Identity, fn string, args
 	}
 	var payload []byte
 	err = l.db.View(func(tx *bolt.Tx) error {
-		st, resp := l.execute(tx, &request{ctx: ctx, id: id, creator: creator, fn: fn, args: args}, ts)
+		st, resp := l.execute(tx, &request{ctx: ctx, id: id, creator: creator, fn: fn, args: args, reads: rs}, ts)
 		if resp.Status >= shim.ERRORTHRESHOLD {
 			return &ChaincodeError{TxID: st.txID, Status: resp.Status, Message: resp.Message}
 		}
