@@ -9,9 +9,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -279,5 +281,59 @@ func TestReadOnlyAndBusy(t *testing.T) {
 	}
 	if _, err := Open(filepath.Join(dir, "nope"), kvChaincode{}, Options{ReadOnly: true}); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("read-only open of nothing: %v", err)
+	}
+}
+
+// BenchmarkOpenCheck measures Open's integrity check (the full state scan
+// dominates) on a state of n entries of ~200 bytes, and the check alone.
+//
+//	go test -run '^$' -bench 'OpenCheck|StateHash' ./network/embedded
+func BenchmarkOpenCheck(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			dir := b.TempDir()
+			l, err := Open(dir, kvChaincode{}, Options{NoSync: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			id := testIdentity(b)
+			val := strings.Repeat("v", 200)
+			for i := 0; i < n; i += 500 {
+				args := []string{}
+				for j := i; j < i+500 && j < n; j++ {
+					args = append(args, fmt.Sprintf("key-%08d", j), val)
+				}
+				if _, err := l.Submit(context.Background(), id, "put", args...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			l.Close()
+			cp := l.Checkpoint()
+			for _, mode := range []struct {
+				name  string
+				since *Checkpoint
+			}{{"scan", nil}, {"since", cp}} {
+				b.Run(mode.name, func(b *testing.B) {
+					for i := 0; i < b.N; i++ {
+						l, err := Open(dir, kvChaincode{}, Options{NoSync: true, ReadOnly: true, Since: mode.since})
+						if err != nil || l.Check() != nil {
+							b.Fatal(err, l.Check())
+						}
+						l.Close()
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkStateHashWrite is the per-write cost a commit adds: one pair
+// removed from the state hash and one added (a 200-byte value).
+func BenchmarkStateHashWrite(b *testing.B) {
+	var h ltHash
+	val := []byte(strings.Repeat("v", 200))
+	for i := 0; i < b.N; i++ {
+		h.sub("resource/ecs-00000001", val)
+		h.add("resource/ecs-00000001", val)
 	}
 }
