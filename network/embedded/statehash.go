@@ -29,7 +29,7 @@ const (
 	ltBytes = 2 * ltLanes
 )
 
-// expand returns the vector of the pair (key, value).
+// expandPair writes the vector of the pair (key, value) to out.
 func expandPair(key string, value []byte, out *[ltBytes]byte) {
 	h := sha256.New()
 	var lb [binary.MaxVarintLen64]byte
@@ -87,12 +87,9 @@ func (h *ltHash) setBytes(b []byte) error {
 // sum is the 32-byte digest a block header records.
 func (h *ltHash) sum() [32]byte { return sha256.Sum256(h.bytes()) }
 
-// stateKey is the hash domain of a state bucket entry; configKey that of a
-// config (MSP) entry, so a pair cannot move between the two unnoticed.
-// Config keys are already distinct (they begin with configPrefix, which no
-// contract key can), so both are hashed as the key they are written under.
-
-// scanState recomputes the LtHash of the state and config buckets.
+// scanState recomputes the LtHash of the state and config buckets. Config
+// keys begin with configPrefix, which no contract key can, so a pair cannot
+// move between the two buckets unnoticed.
 func scanState(tx *bolt.Tx) (*ltHash, int, error) {
 	var h ltHash
 	n := 0
