@@ -50,6 +50,9 @@ type Options struct {
 	// the embedded ledger (demos, tests, replaying a story). It cannot go
 	// back before the ledger's last transaction.
 	At time.Time
+	// Wait is how long the embedded ledger waits for another process that
+	// is writing to it (default 2s; negative: not at all); then KindBusy.
+	Wait time.Duration
 }
 
 // Open opens the backend that o selects.
@@ -69,7 +72,7 @@ func Open(ctx context.Context, o Options) (Backend, error) {
 		}
 		return DialGateway(ctx, p)
 	}
-	eo := EmbeddedOptions{As: o.As}
+	eo := EmbeddedOptions{As: o.As, Wait: o.Wait}
 	if !o.At.IsZero() {
 		at := o.At
 		eo.Clock = func() time.Time { return at }

@@ -40,7 +40,7 @@ func OpenBaseline(ctx context.Context, b Backend, chaincode string) (Backend, er
 			os.RemoveAll(dir)
 			return nil, Errorf(KindLedger, "the baseline ledger cannot be opened: %v", errText(err))
 		}
-		return &tempEmbedded{Embedded: &Embedded{dir: dir, cfg: x.cfg, led: led, owner: true, who: x.who, id: x.id, noSync: x.noSync}}, nil
+		return &tempEmbedded{Embedded: &Embedded{dir: dir, cfg: x.cfg, h: &ledgerHandle{dir: dir, cfg: x.cfg, noSync: x.noSync, led: led}, owner: true, who: x.who, id: x.id, noSync: x.noSync}}, nil
 	}
 	return nil, Errorf(KindInvalid, "the baseline contract cannot be reached from a %T backend", b)
 }

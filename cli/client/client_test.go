@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/cli/client"
+	bolt "go.etcd.io/bbolt"
 )
 
 // t0 is 2026-01-01T00:00:00Z, the story's start (as in chaincode's tests).
@@ -244,14 +246,154 @@ func TestEmbeddedIdentities(t *testing.T) {
 	if _, err := client.InitEmbedded(context.Background(), l.dir, client.InitOptions{}); err == nil || !strings.Contains(err.Error(), "already holds a fedmeter ledger") {
 		t.Fatalf("init twice: %v", err)
 	}
-	// One process at a time: a second open waits, then says who holds it.
+	// Readers share the ledger (issue 19 item 6).
 	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if _, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{NoSync: true}); err == nil || !strings.Contains(err.Error(), "in use") {
+	e2, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{NoSync: true, Wait: -1})
+	if err != nil {
 		t.Fatalf("second open: %v", err)
+	}
+	e2.Close()
+}
+
+// Issue 19 item 6: while an import runs, other processes read (between its
+// transactions: the importer holds the ledger for writing only while a
+// transaction commits); a writer that finds the ledger held gets KindBusy
+// (exit 8), not a rule failure; a read-only folder is readable.
+func TestEmbeddedSharing(t *testing.T) {
+	l, ctx := usageLedger(t)
+	l.now = t0.Add(20 * time.Hour)
+	var recs []client.UsageRecord
+	for i := 0; i < 12; i++ {
+		recs = append(recs, client.UsageRecord{ID: fmt.Sprintf("s-%d", i), Resource: "r-1", Metric: "egress_gib", Quantity: 1,
+			Start: t0.Unix() + int64(i)*60, End: t0.Unix() + int64(i+1)*60})
+	}
+	reads := 0
+	during := func(done, total int) {
+		if done == total {
+			return
+		}
+		// Another opener (its own file descriptor and lock: another
+		// process, as far as the lock is concerned) reads mid-import.
+		r, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org2/User1", Wait: -1})
+		if err != nil {
+			t.Errorf("reading during the import, after %d of %d records: %v", done, total, err)
+			return
+		}
+		defer r.Close()
+		if _, err := client.New(r).Resource(ctx, "r-1"); err != nil {
+			t.Errorf("read during the import: %v", err)
+		}
+		if h, _, err := r.Ledger().Height(); err != nil || h == 0 {
+			t.Errorf("height during the import: %d, %v", h, err)
+		}
+		reads++
+	}
+	rep, err := l.as("Org1/Agent1").SubmitUsage(ctx, recs, client.UsageOptions{BatchSize: 3, Progress: during})
+	if err != nil || rep.Accepted != 12 || reads != 3 {
+		t.Fatalf("import: %+v, %v, %d reads", rep, err, reads)
+	}
+
+	// Item 8: an all-duplicate rerun changes nothing and appends no block.
+	h0, _, _ := l.e.Ledger().Height()
+	rep, err = l.as("Org1/Agent1").SubmitUsage(ctx, recs, client.UsageOptions{BatchSize: 3})
+	if err != nil || rep.Duplicates != 12 || rep.Unchanged != 4 {
+		t.Fatalf("rerun: %+v, %v", rep, err)
+	}
+	if h1, _, _ := l.e.Ledger().Height(); h1 != h0 {
+		t.Fatalf("an all-duplicate rerun appended %d blocks", h1-h0)
+	}
+
+	// A writer that cannot get the ledger: KindBusy, exit 8, a hint. (An
+	// open Embedded holds a shared lock between its Submits, so the
+	// fixture's must go first.)
+	l.e.Close()
+	r, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org2/User1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org1/Agent1", Wait: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.New(busy).SubmitUsage(ctx, recs[:1], client.UsageOptions{})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Kind != client.KindBusy || ce.ExitCode() != 8 || !strings.Contains(ce.Msg, "is busy") || !strings.Contains(ce.Hint, "--wait") {
+		t.Fatalf("a writer while another process reads: %#v", err)
+	}
+	r.Close()
+	if _, err := client.New(busy).SubmitUsage(ctx, recs[:1], client.UsageOptions{}); err != nil {
+		t.Fatalf("the same writer once the reader is gone: %v", err)
+	}
+	busy.Close()
+
+	// A read-only folder (a copy kept for auditors, a mounted backup).
+	if os.Geteuid() == 0 {
+		t.Log("running as root: permissions do not stop root; checking the read-only open all the same")
+	}
+	var paths []string
+	filepath.WalkDir(l.dir, func(p string, d os.DirEntry, err error) error { paths = append(paths, p); return nil })
+	for i := len(paths) - 1; i >= 0; i-- {
+		mode := os.FileMode(0o444)
+		if fi, err := os.Stat(paths[i]); err == nil && fi.IsDir() {
+			mode = 0o555
+		}
+		os.Chmod(paths[i], mode)
+	}
+	t.Cleanup(func() {
+		for _, p := range paths {
+			os.Chmod(p, 0o700)
+		}
+	})
+	ro, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org2/User1"})
+	if err != nil {
+		t.Fatalf("a read-only folder: %v", err)
+	}
+	defer ro.Close()
+	if u, err := client.New(ro).Usage(ctx, "r-1"); err != nil || len(u) != 12 {
+		t.Fatalf("usage from a read-only folder: %d records, %v", len(u), err)
+	}
+}
+
+// Issue 19 item 5: an Admin certificate of a fourth org's own CA with its
+// mspid file edited to Org2MSP was counted as Org2's vote. The ledger keeps
+// each org's root certificates (init, org add) and refuses the forgery.
+func TestForgedOrgIdentity(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	l.e.Close()
+	if _, err := client.AddOrg(l.dir, client.OrgSpec{Name: "Org4", MSPID: "Org4MSP"}); err != nil {
+		t.Fatal(err)
+	}
+	mspidFile := filepath.Join(l.dir, "orgs", "org4.example.com", "users", "Admin@org4.example.com", "msp", "mspid")
+	if err := os.WriteFile(mspidFile, []byte("Org2MSP\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org4/Admin", NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if e.MSPID() != "Org2MSP" {
+		t.Fatalf("the edited identity claims %s", e.MSPID())
+	}
+	_, err = client.New(e).Consortium(ctx)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Kind != client.KindDenied ||
+		!strings.Contains(ce.Msg, "claims Org2MSP but its certificate was not issued by Org2MSP's certificate authority") {
+		t.Fatalf("forged Org2 identity: %#v", err)
+	}
+	// Org4's own identities work.
+	e4, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org4/User1", NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e4.Close()
+	if _, err := client.New(e4).Consortium(ctx); err != nil {
+		t.Fatalf("Org4's real identity: %v", err)
 	}
 }
 
@@ -501,5 +643,112 @@ func TestRequestResources(t *testing.T) {
 		if _, err := c.RequestResources(ctx, req, ids); !errors.As(err, &ce) || ce.Kind != client.KindInvalid {
 			t.Fatalf("%d IDs: %v", len(ids), err)
 		}
+	}
+}
+
+// editStore applies f to the embedded ledger's store of dir (closed).
+func editStore(t *testing.T, dir string, f func(tx *bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, "ledger", "ledger.db"), 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 19 item 5: bill verify rebuilt the input from the same (possibly
+// altered) state, and a block's copy of a bill altered on disk passed. It
+// now checks the ledger data it read against the blocks that wrote it, up
+// to the head, which --head pins.
+func TestVerifyBillChecksTheLedgerData(t *testing.T) {
+	l := newLedger(t)
+	b := l.story()
+	ctx := context.Background()
+	l.now = t0.Add(48 * time.Hour)
+	ok(l.as("Org1/Admin").SetQuota(ctx, "Org3MSP", map[string]int64{"vcpu": 1}))(t) // a block after the bill's
+	v := ok(l.as("Org2/User1").VerifyBill(ctx, b.ID))(t)
+	last := v.Checks[len(v.Checks)-1]
+	if !v.OK || last.Name != "ledger data" || !last.OK || len(v.Head) != 64 || !strings.Contains(last.Recomputed, "chain to the head") {
+		t.Fatalf("clean ledger: %+v", v)
+	}
+	head := v.Head
+	if v := ok(l.as("Org2/User1").VerifyBillWith(ctx, b.ID, client.VerifyOptions{Head: head}))(t); !v.OK {
+		t.Fatalf("pinned to the right head: %+v", v.Checks)
+	}
+	other := strings.Repeat("ab", 32)
+	v = ok(l.as("Org2/User1").VerifyBillWith(ctx, b.ID, client.VerifyOptions{Head: other}))(t)
+	if v.OK || !strings.Contains(v.Checks[len(v.Checks)-1].Recomputed, "not the pinned "+other) || client.KindOf(v.Err()) != client.KindMismatch {
+		t.Fatalf("pinned to another head: %+v", v.Checks)
+	}
+	if _, err := l.as("Org2/User1").VerifyBillWith(ctx, b.ID, client.VerifyOptions{Head: "xyz"}); client.KindOf(err) != client.KindInvalid {
+		t.Fatalf("--head xyz: %v", err)
+	}
+	l.e.Close()
+
+	// The block's copy of the bill altered (same length: it still decodes).
+	from, to := []byte(`"amount":4288`), []byte(`"amount":4289`)
+	editStore(t, l.dir, func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte("blocks")).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if bytes.Contains(v, []byte("bill/"+b.ID)) && bytes.Contains(v, from) {
+				return tx.Bucket([]byte("blocks")).Put(k, bytes.ReplaceAll(v, from, to))
+			}
+		}
+		t.Fatal("no block wrote the bill")
+		return nil
+	})
+	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org2/User1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v = ok(client.New(e).VerifyBill(ctx, b.ID))(t)
+	e.Close()
+	last = v.Checks[len(v.Checks)-1]
+	if v.OK || last.Name != "ledger data" || last.OK || !strings.Contains(last.Recomputed, "altered") {
+		t.Fatalf("a block's copy of the bill altered: %+v", v.Checks)
+	}
+	var ce *client.Error
+	if !errors.As(v.Err(), &ce) || ce.Kind != client.KindMismatch || !strings.Contains(ce.Msg, "ledger data") {
+		t.Fatalf("Err() = %#v", v.Err())
+	}
+}
+
+// Issue 19 item 5: a bill's index entry altered on disk made bill total
+// show another sum than the bill. Open's check refuses to serve it.
+func TestAlteredBillIndexIsNotServed(t *testing.T) {
+	l := newLedger(t)
+	b := l.story()
+	ctx := context.Background()
+	if tot := ok(l.as("Org1/Admin").Totals(ctx, "", ""))(t); tot == nil {
+		t.Fatal("no totals")
+	}
+	l.e.Close()
+	edited := false
+	editStore(t, l.dir, func(tx *bolt.Tx) error {
+		st := tx.Bucket([]byte("state"))
+		c := st.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if strings.HasSuffix(string(k), b.ID) && string(k) != "bill/"+b.ID && bytes.Contains(v, []byte(`"amount":4288`)) {
+				edited = true
+				return st.Put(bytes.Clone(k), bytes.ReplaceAll(v, []byte("4288"), []byte("4289")))
+			}
+		}
+		return nil
+	})
+	if !edited {
+		t.Fatal("no index entry found")
+	}
+	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org1/Admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	_, err = client.New(e).Totals(ctx, "", "")
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Kind != client.KindMismatch || !strings.Contains(ce.Msg, "altered outside the ledger") || !strings.Contains(ce.Hint, "ledger verify") {
+		t.Fatalf("bill total on an altered index: %#v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/network/embedded"
 	"github.com/fedmeter/fedmeter/network/msp"
 	"gopkg.in/yaml.v3"
 )
@@ -208,6 +210,19 @@ func AddOrg(dir string, o OrgSpec) (*OrgConfig, error) {
 	}
 	oc, err := generateOrg(dir, o)
 	if err != nil {
+		return nil, err
+	}
+	// The ledger records the new org's CA, as a Fabric channel config
+	// update would, before the org is usable.
+	e, err := OpenEmbedded(dir, EmbeddedOptions{})
+	if err == nil {
+		err = e.h.write(func(l *embedded.Ledger) error { return defineOrg(context.Background(), dir, l, e.id, oc) })
+		if cerr := e.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		os.RemoveAll(filepath.Join(dir, orgsDir, oc.Domain))
 		return nil, err
 	}
 	c.Orgs = append(c.Orgs, oc)

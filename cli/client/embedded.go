@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
@@ -16,17 +17,25 @@ import (
 
 // Embedded is the Backend of the embedded ledger: the unmodified fedmeter
 // contract on a durable local ledger (network/embedded), acting as one of
-// the directory's local identities. One process at a time may hold a
-// ledger directory open.
+// the directory's local identities.
+//
+// OpenEmbedded opens the ledger read-only (a shared lock: any number of
+// processes read at once, and a read-only folder is readable) and takes it
+// for writing only for each Submit, giving it back right after, so other
+// processes read between the transactions of a long import. A Submit waits
+// up to EmbeddedOptions.Wait for other processes to let go; then it fails
+// with KindBusy.
 type Embedded struct {
 	dir   string
 	cfg   *Config
-	led   *embedded.Ledger
+	h     *ledgerHandle
 	owner bool // Close closes the ledger
 	who   string
 	id    *msp.Identity
 	// noSync is how the ledger was opened (OpenBaseline opens its own alike).
 	noSync bool
+	// reads, when set, records what Evaluate reads (VerifyBill's proof).
+	reads *embedded.ReadSet
 }
 
 // EmbeddedOptions configures OpenEmbedded.
@@ -38,6 +47,9 @@ type EmbeddedOptions struct {
 	Clock func() time.Time
 	// NoSync skips fsync on commit (tests only).
 	NoSync bool
+	// Wait is how long to wait for another process that holds the ledger
+	// (default 2s; negative: not at all).
+	Wait time.Duration
 }
 
 // OpenEmbedded opens the embedded ledger in dir (created by InitEmbedded or
@@ -58,11 +70,105 @@ func OpenEmbedded(dir string, o EmbeddedOptions) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	led, err := openLedger(dir, cfg, o.Clock, o.NoSync)
-	if err != nil {
+	h := &ledgerHandle{dir: dir, cfg: cfg, clock: o.Clock, noSync: o.NoSync, wait: o.Wait, shared: true, ro: true}
+	if h.led, err = h.open(true); err != nil {
 		return nil, err
 	}
-	return &Embedded{dir: dir, cfg: cfg, led: led, owner: true, who: who, id: id, noSync: o.NoSync}, nil
+	return &Embedded{dir: dir, cfg: cfg, h: h, owner: true, who: who, id: id, noSync: o.NoSync}, nil
+}
+
+// ledgerHandle is the open ledger that an Embedded and its As views share.
+// When shared, it is open read-only except while Submits run.
+type ledgerHandle struct {
+	dir    string
+	cfg    *Config
+	clock  func() time.Time
+	noSync bool
+	wait   time.Duration
+	shared bool
+
+	mu       sync.RWMutex // Lock to swap led; RLock to use it
+	led      *embedded.Ledger
+	ro       bool // led is open read-only
+	inflight int  // Submits running on led (shared: back to read-only at 0)
+	cp       *embedded.Checkpoint
+}
+
+func (h *ledgerHandle) open(readOnly bool) (*embedded.Ledger, error) {
+	return openLedgerOpts(h.dir, h.cfg, embedded.Options{Clock: h.clock, NoSync: h.noSync, ReadOnly: readOnly, Wait: h.wait, Since: h.cp})
+}
+
+// swap closes the current ledger and opens it again, read-only or not.
+// Called with mu held.
+func (h *ledgerHandle) swap(readOnly bool) error {
+	if h.led != nil {
+		if err := h.led.Close(); err != nil {
+			return Errorf(KindLedger, "closing the ledger in %s failed: %v", h.dir, errText(err))
+		}
+		h.cp = h.led.Checkpoint()
+		h.led = nil
+	}
+	led, err := h.open(readOnly)
+	if err != nil {
+		return err
+	}
+	h.led, h.ro = led, readOnly
+	return nil
+}
+
+// read runs f on the open ledger (reopening it if a swap failed).
+func (h *ledgerHandle) read(f func(*embedded.Ledger) error) error {
+	h.mu.RLock()
+	if h.led == nil {
+		h.mu.RUnlock()
+		h.mu.Lock()
+		if h.led == nil {
+			if err := h.swap(true); err != nil {
+				h.mu.Unlock()
+				return err
+			}
+		}
+		h.mu.Unlock()
+		h.mu.RLock()
+	}
+	defer h.mu.RUnlock()
+	return f(h.led)
+}
+
+// write runs f on the ledger open for writing.
+func (h *ledgerHandle) write(f func(*embedded.Ledger) error) error {
+	h.mu.Lock()
+	if h.led == nil || h.ro {
+		if err := h.swap(false); err != nil {
+			h.mu.Unlock()
+			return err
+		}
+	}
+	h.inflight++
+	led := h.led
+	h.mu.Unlock()
+	err := f(led)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.inflight--; h.inflight == 0 && h.shared {
+		// Give the lock back; if reopening read-only fails (another
+		// writer took it), the next read reopens.
+		if serr := h.swap(true); serr != nil {
+			h.led = nil
+		}
+	}
+	return err
+}
+
+func (h *ledgerHandle) close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.led == nil {
+		return nil
+	}
+	err := h.led.Close()
+	h.led = nil
+	return err
 }
 
 // DefaultDataDir is $FEDMETER_DATA, or ./.fedmeter.
@@ -121,6 +227,10 @@ func writableDir(dir string) bool {
 }
 
 func openLedger(dir string, cfg *Config, clock func() time.Time, noSync bool) (*embedded.Ledger, error) {
+	return openLedgerOpts(dir, cfg, embedded.Options{Clock: clock, NoSync: noSync})
+}
+
+func openLedgerOpts(dir string, cfg *Config, o embedded.Options) (*embedded.Ledger, error) {
 	var opts []chaincode.Option
 	if cache := ruleCacheDir(dir); cache != "" {
 		opts = append(opts, chaincode.WithPricer(chaincode.NewWasmPricer(cache)))
@@ -129,15 +239,14 @@ func openLedger(dir string, cfg *Config, clock func() time.Time, noSync bool) (*
 	if err != nil {
 		return nil, Errorf(KindInternal, "the fedmeter contract could not be loaded: %v", errText(err))
 	}
-	led, err := embedded.Open(filepath.Join(dir, ledgerDir), cc, embedded.Options{
-		ChannelID: cfg.Channel, ChaincodeName: cfg.Chaincode, Clock: clock, NoSync: noSync,
-	})
+	o.ChannelID, o.ChaincodeName = cfg.Channel, cfg.Chaincode
+	led, err := embedded.Open(filepath.Join(dir, ledgerDir), cc, o)
 	if err != nil {
-		e := Errorf(KindLedger, "the ledger in %s cannot be opened: %s", dir, strings.TrimPrefix(errText(err), "embedded: "))
-		if strings.Contains(err.Error(), "in use by another process") {
-			e.Hint = "wait for the other fedmeter command to finish; one process at a time may use an embedded ledger"
+		if errors.Is(err, embedded.ErrBusy) {
+			return nil, &Error{Kind: KindBusy, Msg: "the ledger in " + dir + " is busy: another process is using it", Err: err,
+				Hint: "wait for the other fedmeter command to finish, or give --wait DURATION (e.g. --wait 10m) to wait for it"}
 		}
-		return nil, e
+		return nil, &Error{Kind: KindLedger, Msg: "the ledger in " + dir + " cannot be opened: " + strings.TrimPrefix(errText(err), "embedded: "), Err: err}
 	}
 	return led, nil
 }
@@ -149,12 +258,16 @@ func (e *Embedded) As(who string) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Embedded{dir: e.dir, cfg: e.cfg, led: e.led, who: who, id: id, noSync: e.noSync}, nil
+	return &Embedded{dir: e.dir, cfg: e.cfg, h: e.h, who: who, id: id, noSync: e.noSync}, nil
 }
 
 // Submit runs a transaction and returns its payload once it is committed.
 func (e *Embedded) Submit(ctx context.Context, fn string, args ...string) ([]byte, error) {
-	r, err := e.led.Submit(ctx, e.id, fn, args...)
+	var r *embedded.Result
+	err := e.h.write(func(l *embedded.Ledger) (err error) {
+		r, err = l.Submit(ctx, e.id, fn, args...)
+		return err
+	})
 	if err != nil {
 		return nil, e.wrap(fn, err)
 	}
@@ -163,7 +276,11 @@ func (e *Embedded) Submit(ctx context.Context, fn string, args ...string) ([]byt
 
 // Evaluate runs a query on committed state.
 func (e *Embedded) Evaluate(ctx context.Context, fn string, args ...string) ([]byte, error) {
-	b, err := e.led.Evaluate(ctx, e.id, fn, args...)
+	var b []byte
+	err := e.h.read(func(l *embedded.Ledger) (err error) {
+		b, err = l.EvaluateReads(ctx, e.reads, e.id, fn, args...)
+		return err
+	})
 	if err != nil {
 		return nil, e.wrap(fn, err)
 	}
@@ -171,9 +288,21 @@ func (e *Embedded) Evaluate(ctx context.Context, fn string, args ...string) ([]b
 }
 
 func (e *Embedded) wrap(fn string, err error) error {
+	var ke *Error
+	if errors.As(err, &ke) {
+		return err
+	}
 	var ce *embedded.ChaincodeError
 	if errors.As(err, &ce) {
 		return contractError(fn, ce.Message, ce.TxID, err)
+	}
+	if errors.Is(err, embedded.ErrTampered) {
+		return &Error{Kind: KindMismatch, Op: fn, Msg: "the ledger in " + e.dir + " refuses to run " + fn + ": " + strings.TrimPrefix(errText(err), "embedded: "), Err: err,
+			Hint: "fedmeter ledger verify names the first altered block or record; restore the ledger folder from a copy"}
+	}
+	if errors.Is(err, embedded.ErrIdentity) {
+		return &Error{Kind: KindDenied, Op: fn, Msg: "the ledger refuses the identity " + e.who + ": " + strings.TrimPrefix(errText(err), "embedded: identity refused: "), Err: err,
+			Hint: "an identity must be issued by the certificate authority of the org it claims (its MSP folder's cacerts, recorded on the ledger by init or org add)"}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Kind: KindLedger, Op: fn, Msg: fn + " was interrupted before it ran", Err: err}
@@ -192,11 +321,16 @@ func (e *Embedded) Close() error {
 	if !e.owner {
 		return nil
 	}
-	return e.led.Close()
+	return e.h.close()
 }
 
-// Ledger is the open embedded ledger, for Verify, History and blocks.
-func (e *Embedded) Ledger() *embedded.Ledger { return e.led }
+// Ledger is the open embedded ledger, for Verify, History and blocks. A
+// Submit may reopen it (see Embedded): use it for reading, between Submits.
+func (e *Embedded) Ledger() *embedded.Ledger {
+	var led *embedded.Ledger
+	_ = e.h.read(func(l *embedded.Ledger) error { led = l; return nil })
+	return led
+}
 
 // Config is the directory's configuration.
 func (e *Embedded) Config() *Config { return e.cfg }
@@ -207,14 +341,18 @@ func (e *Embedded) Dir() string { return e.dir }
 // LastTxTime is the timestamp of the last committed transaction (zero on an
 // empty ledger).
 func (e *Embedded) LastTxTime() (time.Time, error) {
-	h, _, err := e.led.Height()
+	led := e.Ledger()
+	if led == nil {
+		return time.Time{}, Errorf(KindLedger, "the ledger in %s is not open", e.dir)
+	}
+	h, _, err := led.Height()
 	if err != nil {
 		return time.Time{}, Errorf(KindLedger, "the ledger's height cannot be read: %v", errText(err))
 	}
 	if h == 0 {
 		return time.Time{}, nil
 	}
-	b, err := e.led.Block(h - 1)
+	b, err := led.Block(h - 1)
 	if err != nil {
 		return time.Time{}, Errorf(KindLedger, "block %d cannot be read: %v", h-1, errText(err))
 	}
@@ -309,7 +447,13 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 	if err != nil {
 		return nil, err
 	}
-	e := &Embedded{dir: dir, cfg: cfg, led: led, owner: true, who: cfg.DefaultIdentity, id: id}
+	e := &Embedded{dir: dir, cfg: cfg, h: &ledgerHandle{dir: dir, cfg: cfg, clock: o.Clock, noSync: o.NoSync, led: led}, owner: true, who: cfg.DefaultIdentity, id: id}
+	for _, oc := range cfg.Orgs {
+		if err := defineOrg(ctx, dir, led, id, oc); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
 	policy := o.Policy
 	if policy == "" {
 		policy = "majority"
@@ -330,4 +474,36 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 	}
 	ok = true
 	return &cons, nil
+}
+
+// defineOrg records the org's root certificates (its MSP folder's cacerts)
+// on the ledger, so that only identities its CA issued act as the org
+// (network/embedded, "Identities").
+func defineOrg(ctx context.Context, dir string, led *embedded.Ledger, as *msp.Identity, oc OrgConfig) error {
+	cadir := filepath.Join(dir, orgsDir, oc.Domain, "msp", "cacerts")
+	ents, err := os.ReadDir(cadir)
+	var roots []byte
+	for _, ent := range ents {
+		b, rerr := os.ReadFile(filepath.Join(cadir, ent.Name()))
+		if rerr != nil {
+			err = rerr
+			break
+		}
+		roots = append(roots, b...)
+	}
+	if err == nil {
+		_, err = led.DefineMSP(ctx, as, oc.MSPID, roots)
+	}
+	if err != nil {
+		return Errorf(KindLedger, "recording the certificate authority of %s (%s) on the ledger failed: %s", oc.Name, oc.MSPID, strings.TrimPrefix(errText(err), "embedded: ")).
+			WithHint("its root certificates are in %s", cadir)
+	}
+	return nil
+}
+
+// tracing returns a view of e whose queries record what they read in rs.
+func (e *Embedded) tracing(rs *embedded.ReadSet) *Embedded {
+	v := *e
+	v.owner, v.reads = false, rs
+	return &v
 }

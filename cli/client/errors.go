@@ -38,6 +38,9 @@ const (
 	// refusal carries no code, a panic. A bug to report unless the cause
 	// (a full disk, a read-only folder) says otherwise.
 	KindInternal Kind = 7
+	// KindBusy: another process holds the embedded ledger for writing and
+	// the wait (--wait) ran out; nothing was done. Try again.
+	KindBusy Kind = 8
 )
 
 // String names the kind ("invalid", "not_found", ...), as in JSON errors.
@@ -57,6 +60,8 @@ func (k Kind) String() string {
 		return "ledger"
 	case KindInternal:
 		return "internal"
+	case KindBusy:
+		return "busy"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }

@@ -352,6 +352,9 @@ type UsageReport struct {
 	Accepted   int `json:"accepted"`
 	Duplicates int `json:"duplicates"`
 	Batches    int `json:"batches"`
+	// Unchanged counts the batches that changed nothing (every record a
+	// duplicate): the embedded ledger appends no block for them.
+	Unchanged int `json:"unchanged_batches"`
 }
 
 // SubmitUsage submits records in batches. Records the ledger already holds
@@ -392,6 +395,9 @@ func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptio
 		rep.Batches++
 		rep.Accepted += res.Accepted
 		rep.Duplicates += len(res.Duplicates)
+		if res.Accepted == 0 {
+			rep.Unchanged++
+		}
 		if o.Progress != nil {
 			o.Progress(hi, total)
 		}
@@ -408,6 +414,11 @@ func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo int, ub *model
 	e, ok := err.(*Error)
 	if !ok {
 		return err
+	}
+	if e.Kind == KindBusy || e.Kind == KindMismatch {
+		// Not the records' fault: say how far it got, keep the hint.
+		return &Error{Kind: e.Kind, Op: e.Op, Msg: fmt.Sprintf("batch %d of %d was not submitted (the %d before it are on the ledger): %s",
+			b+1, batches, b, e.Msg), Hint: e.Hint, Err: e}
 	}
 	msg := e.Msg
 	where := ""

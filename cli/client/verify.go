@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/fedmeter/fedmeter/host"
+	"github.com/fedmeter/fedmeter/network/embedded"
 )
 
 // Check is one comparison of an offline verification.
@@ -36,6 +38,17 @@ type Verification struct {
 	GasUsed uint64               `json:"gas_used"`
 	// RuleError is the rule's failure offline, if any.
 	RuleError string `json:"rule_error,omitempty"`
+	// Head is the embedded ledger's head hash that the ledger data read
+	// was checked against (empty on Fabric, whose peers validate blocks).
+	Head string `json:"head,omitempty"`
+}
+
+// VerifyOptions configures VerifyBillWith.
+type VerifyOptions struct {
+	// Head, 64 hex digits, pins the embedded ledger's head hash: the ledger
+	// data read must chain to exactly this head (ledger verify and ledger
+	// info print it; keep a copy elsewhere). Embedded ledger only.
+	Head string
 }
 
 // Err returns nil when v.OK, else a KindMismatch *Error naming what differs.
@@ -48,6 +61,11 @@ func (v *Verification) Err() error {
 		if !c.OK {
 			bad = append(bad, c.Name)
 		}
+	}
+	if len(bad) == 1 && bad[0] == "ledger data" {
+		c := v.Checks[len(v.Checks)-1]
+		return Errorf(KindMismatch, "bill %s recomputes, but the ledger data it read is not backed by the ledger's blocks: %s", v.Bill.ID, c.Recomputed).
+			WithHint("the ledger was altered on disk, or the head is not the one pinned; fedmeter ledger verify names the first altered block or record")
 	}
 	return Errorf(KindMismatch, "bill %s does not match its offline recomputation: %s differ", v.Bill.ID, strings.Join(bad, ", ")).
 		WithHint("the ledger and the rule's code disagree; compare the rebuilt input (--output json) with what the contract used, and report it to the members")
@@ -62,7 +80,75 @@ func (v *Verification) Err() error {
 // compares the prepared hash, the input hash, the amount, currency, scale,
 // lines and gas with the bill. A mismatch is reported in the Verification
 // (OK false), not as an error; errors are for bills that cannot be read.
+//
+// On the embedded ledger it also checks the ledger data it relied on: every
+// state entry the queries read must be what the block that last wrote it
+// wrote, and those blocks must chain, hash by hash, to the ledger's head
+// (check "ledger data"; network/embedded's Prove). So a value or a block
+// altered on disk is a mismatch, not a silent recomputation from the
+// altered data.
 func (c *Client) VerifyBill(ctx context.Context, billID string) (*Verification, error) {
+	return c.VerifyBillWith(ctx, billID, VerifyOptions{})
+}
+
+// VerifyBillWith is VerifyBill with options (a pinned head).
+func (c *Client) VerifyBillWith(ctx context.Context, billID string, o VerifyOptions) (*Verification, error) {
+	var pin *[32]byte
+	if o.Head != "" {
+		h, err := hex.DecodeString(o.Head)
+		if err != nil || len(h) != 32 {
+			return nil, Errorf(KindInvalid, "--head %q is not a head hash: it must be 64 hex digits", quoteShort(o.Head)).
+				WithHint("fedmeter ledger info and ledger verify print the head hash")
+		}
+		pin = new([32]byte)
+		copy(pin[:], h)
+	}
+	e, embeddedLedger := c.b.(*Embedded)
+	if pin != nil && !embeddedLedger {
+		return nil, Errorf(KindInvalid, "--head pins the embedded ledger's head hash; on Fabric the peers validate the blocks").
+			WithHint("drop --head when using --profile")
+	}
+	if !embeddedLedger {
+		return c.verifyBill(ctx, billID)
+	}
+	rs := embedded.NewReadSet()
+	v, err := (&Client{b: e.tracing(rs)}).verifyBill(ctx, billID)
+	if err != nil {
+		return nil, err
+	}
+	var p *embedded.Proof
+	perr := e.h.read(func(l *embedded.Ledger) (err error) {
+		p, err = l.Prove(rs, pin)
+		return err
+	})
+	what := fmt.Sprintf("%d entries read", rs.Len())
+	if perr != nil {
+		var pe *embedded.ProofError
+		if !errors.As(perr, &pe) {
+			return nil, Errorf(KindRule, "the ledger data of bill %s cannot be checked: %v", billID, errText(perr))
+		}
+		v.Checks = append(v.Checks, Check{Name: "ledger data", OK: false, Ledger: what, Recomputed: pe.Error()})
+		v.OK = false
+		return v, nil
+	}
+	v.Head = hex.EncodeToString(p.Head[:])
+	chain := fmt.Sprintf("blocks %d to %d chain to the head", p.From, p.Height-1)
+	if pin != nil {
+		chain += " (the pinned one)"
+	}
+	v.Checks = append(v.Checks, Check{Name: "ledger data", OK: true, Ledger: what, Recomputed: chain})
+	return v, nil
+}
+
+// quoteShort is s, cut to 80 bytes for an error message.
+func quoteShort(s string) string {
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	return s
+}
+
+func (c *Client) verifyBill(ctx context.Context, billID string) (*Verification, error) {
 	b, err := c.Bill(ctx, billID)
 	if err != nil {
 		return nil, err

@@ -26,8 +26,12 @@ type Block struct {
 	CreatorHash [32]byte // SHA-256 of the serialized creator identity (see Ledger.Identity)
 	Function    string
 	ArgsHash    [32]byte // SHA-256 of the canonical encoding of function and args (see argsHash)
-	Writes      []Write  // sorted by key, one entry per key
-	Events      []Event  // at most one, as on Fabric
+	// StateHash commits to the whole state after this block's writes: the
+	// SHA-256 of the state's LtHash (see statehash.go). Open compares the
+	// last block's with the state it finds (README.md, "Integrity on open").
+	StateHash [32]byte
+	Writes    []Write // sorted by key, one entry per key
+	Events    []Event // at most one, as on Fabric
 }
 
 // Write is one entry of a block's write set: the key's new value, or its
@@ -46,7 +50,7 @@ type Event struct {
 
 // blockFormat is the first byte of every encoded block. Bump it if the
 // encoding changes; decode refuses versions it does not know.
-const blockFormat byte = 1
+const blockFormat byte = 2
 
 const (
 	writePut    byte = 0
@@ -59,7 +63,7 @@ const (
 // by key with no duplicates (the stub guarantees it); decode enforces it, so
 // each block has exactly one valid encoding.
 func (b *Block) encode() []byte {
-	n := 1 + 8 + 32 + 8 + 32 + 32 + 4*binary.MaxVarintLen64 + len(b.TxID) + len(b.CreatorMSP) + len(b.Function)
+	n := 1 + 8 + 32 + 8 + 32 + 32 + 32 + 4*binary.MaxVarintLen64 + len(b.TxID) + len(b.CreatorMSP) + len(b.Function)
 	for _, w := range b.Writes {
 		n += 2*binary.MaxVarintLen64 + 1 + len(w.Key) + len(w.Value)
 	}
@@ -76,6 +80,7 @@ func (b *Block) encode() []byte {
 	buf = append(buf, b.CreatorHash[:]...)
 	buf = appendBytes(buf, []byte(b.Function))
 	buf = append(buf, b.ArgsHash[:]...)
+	buf = append(buf, b.StateHash[:]...)
 	buf = binary.AppendUvarint(buf, uint64(len(b.Writes)))
 	for _, w := range b.Writes {
 		buf = appendBytes(buf, []byte(w.Key))
@@ -118,6 +123,7 @@ func decodeBlock(p []byte) (*Block, error) {
 	d.hash(&b.CreatorHash)
 	b.Function = string(d.bytes())
 	d.hash(&b.ArgsHash)
+	d.hash(&b.StateHash)
 	nw := d.count()
 	if d.err == nil && nw > 0 {
 		b.Writes = make([]Write, 0, nw)

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,40 @@ type Options struct {
 	// MaxBatch bounds how many queued Submits share one bbolt commit (group
 	// commit). Default 256; 1 disables grouping (one fsync per transaction).
 	MaxBatch int
+	// ReadOnly opens the store for reading only: a shared lock (any number
+	// of read-only opens at once), the file opened read-only (a read-only
+	// folder is readable), nothing created; Submit returns ErrReadOnly.
+	ReadOnly bool
+	// Wait is how long Open waits for the store's lock while another
+	// process holds it (default 2s; negative: do not wait). A read-only
+	// Open that finds a writer serving readers reads through it at once
+	// (see README.md, "Processes"). When the wait runs out, Open fails with
+	// an error wrapping ErrBusy.
+	Wait time.Duration
+	// Since, a Checkpoint this process took of a ledger it closed, lets
+	// Open skip the full state scan of its check when the store's head and
+	// state hash are still the checkpoint's (nobody committed since). The
+	// cheap checks still run. For a process that closes and reopens a
+	// ledger between transactions (the fedmeter CLI does, so that other
+	// processes can read meanwhile).
+	Since *Checkpoint
+}
+
+// Checkpoint is a ledger's head and state hash, as Close left them.
+type Checkpoint struct {
+	height uint64
+	tip    [32]byte
+	lanes  ltHash
+}
+
+// Checkpoint returns the ledger's head and state hash (nil if Open's check
+// failed). Take it after Close
+// (before, a concurrent Submit may move them).
+func (l *Ledger) Checkpoint() *Checkpoint {
+	if l.integrity != nil {
+		return nil // never vouch for a store that failed its check
+	}
+	return &Checkpoint{height: l.height, tip: l.tip, lanes: l.lanes}
 }
 
 // Defaults for Options.
@@ -67,7 +102,9 @@ const (
 	// dbFile is the bbolt file inside the ledger directory.
 	dbFile = "ledger.db"
 	// storeFormat is recorded in the meta bucket; Open refuses other formats.
-	storeFormat = "fedmeter-embedded/1"
+	storeFormat = "fedmeter-embedded/2"
+	// defaultWait is Options.Wait's default.
+	defaultWait = 2 * time.Second
 )
 
 // Errors callers may test with errors.Is.
@@ -80,7 +117,32 @@ var (
 	// implement (private data, rich queries, chaincode-to-chaincode calls,
 	// state-based endorsement).
 	ErrNotSupported = errors.New("not supported on the embedded ledger")
+	// ErrBusy is returned by Open when another process holds the ledger
+	// and the wait (Options.Wait) ran out.
+	ErrBusy = errors.New("embedded: ledger is in use by another process")
+	// ErrReadOnly is returned by Submit on a ledger opened read-only.
+	ErrReadOnly = errors.New("embedded: ledger opened read-only")
+	// ErrTampered is wrapped by the *IntegrityError that Submit and
+	// Evaluate return when Open found the store altered.
+	ErrTampered = errors.New("embedded: the store was altered outside the ledger")
+	// ErrIdentity is wrapped by the error Submit and Evaluate return for
+	// an identity that does not chain to the roots of the MSP it claims.
+	ErrIdentity = errors.New("embedded: identity refused")
 )
+
+// IntegrityError is what Open's check found wrong (see Check). Every Submit
+// and Evaluate on the ledger returns it; the read helpers and Verify still
+// work, to look into the damage.
+type IntegrityError struct {
+	Reason string
+}
+
+func (e *IntegrityError) Error() string {
+	return "embedded: the store was altered outside the ledger: " + e.Reason
+}
+
+// Unwrap makes errors.Is(err, ErrTampered) hold.
+func (e *IntegrityError) Unwrap() error { return ErrTampered }
 
 // ChaincodeError is returned by Submit and Evaluate when the contract answers
 // with a status >= 400 (shim.ERRORTHRESHOLD). Nothing was written. Message is
@@ -101,6 +163,10 @@ type Result struct {
 	Payload []byte  // the contract's response payload
 	Events  []Event // the event set by the transaction, if any (at most one)
 	Block   uint64  // the block (= transaction sequence number) that holds it
+	// Unchanged: the transaction wrote nothing and set no event, so no
+	// block was appended (Block is then the height at that moment, the
+	// number the next block will get). Its tx ID is in no block.
+	Unchanged bool
 }
 
 // Ledger is an open embedded ledger. All methods are safe for concurrent use.
@@ -111,6 +177,14 @@ type Ledger struct {
 	ccName    string
 	clock     func() time.Time
 	maxBatch  int
+	readOnly  bool
+	dir       string
+	since     *Checkpoint
+
+	// integrity is Open's check (nil: the store matched its log).
+	integrity error
+	// trust holds the MSP roots the config defines (see msp.go).
+	trust *trustStore
 
 	// nonceSalt is random per Open and nonceCtr counts up: together they make
 	// each transaction's 24-byte nonce (and so its tx ID) unique across runs.
@@ -125,6 +199,7 @@ type Ledger struct {
 	height uint64
 	tip    [32]byte
 	wLast  int64
+	lanes  ltHash // the state's LtHash after the last committed block
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
@@ -138,6 +213,8 @@ type request struct {
 	creator []byte
 	fn      string
 	args    []string
+	config  *configWrite // a config transaction (DefineMSP) instead of the contract
+	reads   *ReadSet     // Evaluate: record what the contract reads
 	resp    chan response
 }
 
@@ -154,6 +231,7 @@ var (
 	bktBlocks     = []byte("blocks")
 	bktTxIDs      = []byte("txids")
 	bktIdentities = []byte("identities")
+	bktConfig     = []byte("config")
 
 	metaFormat    = []byte("format")
 	metaChannel   = []byte("channel")
@@ -161,13 +239,28 @@ var (
 	metaHeight    = []byte("height")
 	metaTip       = []byte("tip")
 	metaLastTS    = []byte("lastts")
+	metaStateHash = []byte("statehash")
 )
+
+// configPrefix begins every config key (an MSP's roots: configPrefix +
+// "msp/" + MSP ID). It is not valid UTF-8, so no contract key (the stub
+// refuses those) can ever collide with one; config writes go to the config
+// bucket instead of the state the contract sees.
+const configPrefix = "\xff"
+
+func isConfigKey(k string) bool { return len(k) > 0 && k[0] == configPrefix[0] }
 
 // Open opens (creating if needed) the ledger stored in dir and binds it to
 // the contract cc. A store created with a different channel or chaincode name
 // is refused, so state from one deployment is never served as another's.
-// Only one process can have a ledger open; a second Open fails after a short
-// wait.
+//
+// One process at a time may open a ledger for writing; read-only opens
+// (Options.ReadOnly) share it with each other. Open waits up to
+// Options.Wait for the lock, then fails with an error wrapping ErrBusy.
+//
+// Open checks, cheaply, that the store still matches its log (see Check);
+// a store that does not is opened all the same, for Verify and the read
+// helpers, but refuses Submit and Evaluate.
 func Open(dir string, cc shim.Chaincode, opts Options) (*Ledger, error) {
 	if cc == nil {
 		return nil, errors.New("embedded: open: nil chaincode")
@@ -184,13 +277,65 @@ func Open(dir string, cc shim.Chaincode, opts Options) (*Ledger, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = defaultMaxBatch
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("embedded: open %s: %w", dir, err)
+	if opts.Wait == 0 {
+		opts.Wait = defaultWait
 	}
 	path := filepath.Join(dir, dbFile)
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+		}
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded: open %s: %w", dir, err)
+	}
+	db, err := openDB(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	l := &Ledger{
+		db:        db,
+		cc:        cc,
+		channelID: opts.ChannelID,
+		ccName:    opts.ChaincodeName,
+		clock:     opts.Clock,
+		maxBatch:  opts.MaxBatch,
+		readOnly:  opts.ReadOnly,
+		dir:       dir,
+		since:     opts.Since,
+		queue:     make(chan *request, 1024),
+		done:      make(chan struct{}),
+		trust:     newTrustStore(),
+	}
+	if _, err := rand.Read(l.nonceSalt[:]); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded: open: nonce salt: %w", err)
+	}
+	if err := l.initStore(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	if err := l.db.View(l.check); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	if l.readOnly {
+		close(l.done)
+	} else {
+		go l.worker()
+	}
+	return l, nil
+}
+
+// openDB opens the bbolt file, waiting up to opts.Wait for its lock.
+func openDB(path string, opts Options) (*bolt.DB, error) {
+	timeout := opts.Wait
+	if timeout < 0 {
+		timeout = time.Nanosecond // bbolt: one try (0 would wait for ever)
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: 2 * time.Second,
-		NoSync:  opts.NoSync,
+		Timeout:  timeout,
+		ReadOnly: opts.ReadOnly,
+		NoSync:   opts.NoSync,
 		// The freelist is rebuilt on open instead of written on every
 		// commit: fewer pages per fsync, at the cost of a scan at Open.
 		NoFreelistSync: true,
@@ -201,64 +346,79 @@ func Open(dir string, cc shim.Chaincode, opts Options) (*Ledger, error) {
 	})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("embedded: open %s: ledger is in use by another process", path)
+			return nil, fmt.Errorf("embedded: open %s: %w", path, ErrBusy)
 		}
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
-	l := &Ledger{
-		db:        db,
-		cc:        cc,
-		channelID: opts.ChannelID,
-		ccName:    opts.ChaincodeName,
-		clock:     opts.Clock,
-		maxBatch:  opts.MaxBatch,
-		queue:     make(chan *request, 1024),
-		done:      make(chan struct{}),
-	}
-	if _, err := rand.Read(l.nonceSalt[:]); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("embedded: open: nonce salt: %w", err)
-	}
-	if err := l.initStore(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
-	}
-	go l.worker()
-	return l, nil
+	return db, nil
 }
 
 // initStore creates the buckets of a new store or checks an existing one's
 // format and binding, and loads the chain head.
 func (l *Ledger) initStore() error {
+	if l.readOnly {
+		return l.db.View(func(tx *bolt.Tx) error {
+			for _, name := range [][]byte{bktMeta, bktState, bktHistory, bktBlocks, bktTxIDs, bktIdentities, bktConfig} {
+				if tx.Bucket(name) == nil {
+					if meta := tx.Bucket(bktMeta); meta != nil && string(meta.Get(metaFormat)) != storeFormat {
+						return fmt.Errorf("store format %q, this build reads %q", meta.Get(metaFormat), storeFormat)
+					}
+					return fmt.Errorf("not a ledger store: no bucket %s", name)
+				}
+			}
+			return l.loadStore(tx)
+		})
+	}
 	return l.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bktMeta, bktState, bktHistory, bktBlocks, bktTxIDs, bktIdentities} {
+		if meta := tx.Bucket(bktMeta); meta != nil {
+			if f := meta.Get(metaFormat); f != nil && string(f) != storeFormat {
+				return fmt.Errorf("store format %q, this build reads %q (there is no migration: start a new ledger)", f, storeFormat)
+			}
+		}
+		for _, name := range [][]byte{bktMeta, bktState, bktHistory, bktBlocks, bktTxIDs, bktIdentities, bktConfig} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
 		meta := tx.Bucket(bktMeta)
 		if f := meta.Get(metaFormat); f == nil {
+			var zero ltHash
 			for k, v := range map[string]string{
 				string(metaFormat): storeFormat, string(metaChannel): l.channelID, string(metaChaincode): l.ccName,
+				string(metaStateHash): string(zero.bytes()),
 			} {
 				if err := meta.Put([]byte(k), []byte(v)); err != nil {
 					return err
 				}
 			}
-		} else if string(f) != storeFormat {
-			return fmt.Errorf("store format %q, this build reads %q", f, storeFormat)
 		}
-		if ch := string(meta.Get(metaChannel)); ch != l.channelID {
-			return fmt.Errorf("store belongs to channel %q, not %q", ch, l.channelID)
-		}
-		if cc := string(meta.Get(metaChaincode)); cc != l.ccName {
-			return fmt.Errorf("store belongs to chaincode %q, not %q", cc, l.ccName)
-		}
-		var err error
-		l.height, l.tip, l.wLast, err = readHead(meta)
-		l.lastTS.Store(l.wLast)
-		return err
+		return l.loadStore(tx)
 	})
+}
+
+// loadStore checks the binding and loads the head, the state hash and the
+// MSP roots.
+func (l *Ledger) loadStore(tx *bolt.Tx) error {
+	meta := tx.Bucket(bktMeta)
+	if f := string(meta.Get(metaFormat)); f != storeFormat {
+		return fmt.Errorf("store format %q, this build reads %q (there is no migration: start a new ledger)", f, storeFormat)
+	}
+	if ch := string(meta.Get(metaChannel)); ch != l.channelID {
+		return fmt.Errorf("store belongs to channel %q, not %q", ch, l.channelID)
+	}
+	if cc := string(meta.Get(metaChaincode)); cc != l.ccName {
+		return fmt.Errorf("store belongs to chaincode %q, not %q", cc, l.ccName)
+	}
+	var err error
+	l.height, l.tip, l.wLast, err = readHead(meta)
+	if err != nil {
+		return err
+	}
+	l.lastTS.Store(l.wLast)
+	if err := l.lanes.setBytes(meta.Get(metaStateHash)); err != nil {
+		return fmt.Errorf("meta: %w", err)
+	}
+	return l.trust.load(tx.Bucket(bktConfig))
 }
 
 func readHead(meta *bolt.Bucket) (height uint64, tip [32]byte, lastTS int64, err error) {
@@ -316,17 +476,30 @@ func (l *Ledger) Close() error {
 // ctx is honoured until the transaction starts executing; after that Submit
 // always waits for the outcome, so a returned error never hides a commit.
 func (l *Ledger) Submit(ctx context.Context, id *msp.Identity, fn string, args ...string) (*Result, error) {
+	return l.submit(ctx, id, nil, fn, args...)
+}
+
+func (l *Ledger) submit(ctx context.Context, id *msp.Identity, config *configWrite, fn string, args ...string) (*Result, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if l.readOnly {
+		return nil, fmt.Errorf("embedded: submit %s: %w", fn, ErrReadOnly)
+	}
+	if l.integrity != nil {
+		return nil, l.integrity
+	}
 	creator, err := id.Serialize()
 	if err != nil {
 		return nil, fmt.Errorf("embedded: submit %s: %w", fn, err)
 	}
-	req := &request{ctx: ctx, id: id, creator: creator, fn: fn, args: args, resp: make(chan response, 1)}
+	if err := l.trust.checkCreator(creator); err != nil {
+		return nil, err
+	}
+	req := &request{ctx: ctx, id: id, creator: creator, fn: fn, args: args, config: config, resp: make(chan response, 1)}
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
@@ -347,15 +520,28 @@ func (l *Ledger) Submit(ctx context.Context, id *msp.Identity, fn string, args .
 // snapshot of committed state, concurrently with other calls, and any writes
 // the contract makes are discarded. It returns the response payload.
 func (l *Ledger) Evaluate(ctx context.Context, id *msp.Identity, fn string, args ...string) ([]byte, error) {
+	return l.EvaluateReads(ctx, nil, id, fn, args...)
+}
+
+// EvaluateReads is Evaluate that also adds to rs every state entry the
+// contract read (and the blocks its history queries read), for Prove.
+// A nil rs records nothing.
+func (l *Ledger) EvaluateReads(ctx context.Context, rs *ReadSet, id *msp.Identity, fn string, args ...string) ([]byte, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if l.integrity != nil {
+		return nil, l.integrity
+	}
 	creator, err := id.Serialize()
 	if err != nil {
 		return nil, fmt.Errorf("embedded: evaluate %s: %w", fn, err)
+	}
+	if err := l.trust.checkCreator(creator); err != nil {
+		return nil, err
 	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -368,7 +554,7 @@ func (l *Ledger) Evaluate(ctx context.Context, id *msp.Identity, fn string, args
 	}
 	var payload []byte
 	err = l.db.View(func(tx *bolt.Tx) error {
-		st, resp := l.execute(tx, &request{ctx: ctx, id: id, creator: creator, fn: fn, args: args}, ts)
+		st, resp := l.execute(tx, &request{ctx: ctx, id: id, creator: creator, fn: fn, args: args, reads: rs}, ts)
 		if resp.Status >= shim.ERRORTHRESHOLD {
 			return &ChaincodeError{TxID: st.txID, Status: resp.Status, Message: resp.Message}
 		}
@@ -422,7 +608,7 @@ func reqBytes(r *request) int {
 
 func (l *Ledger) commitBatch(batch []*request) {
 	resps := make([]response, len(batch))
-	height, tip, last := l.height, l.tip, l.wLast
+	height, tip, last, lanes := l.height, l.tip, l.wLast, l.lanes
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		for i, req := range batch {
 			if err := req.ctx.Err(); err != nil {
@@ -433,30 +619,58 @@ func (l *Ledger) commitBatch(batch []*request) {
 			if ts < l.wLast {
 				ts = l.wLast
 			}
-			st, resp := l.execute(tx, req, ts)
-			if resp.Status >= shim.ERRORTHRESHOLD {
-				resps[i].err = &ChaincodeError{TxID: st.txID, Status: resp.Status, Message: resp.Message}
+			var (
+				txID    string
+				payload []byte
+				writes  []Write
+				event   *Event
+			)
+			if req.config != nil {
+				// A config block takes the last transaction's time: defining
+				// an MSP does not move the ledger's clock (a ledger whose
+				// story runs at pinned times keeps them).
+				if l.wLast > 0 {
+					ts = l.wLast
+				}
+				txID = computeTxID(l.nextNonce(), req.creator)
+				var err error
+				if writes, err = l.executeConfig(tx, req); err != nil {
+					resps[i].err = fmt.Errorf("embedded: %s: %w", req.fn, err)
+					continue
+				}
+			} else {
+				st, resp := l.execute(tx, req, ts)
+				if resp.Status >= shim.ERRORTHRESHOLD {
+					resps[i].err = &ChaincodeError{TxID: st.txID, Status: resp.Status, Message: resp.Message}
+					continue
+				}
+				txID, payload, writes, event = st.txID, resp.Payload, st.writeSet(), st.event
+			}
+			if len(writes) == 0 && event == nil {
+				// Nothing changed: no block (an all-duplicate usage batch
+				// would otherwise append an empty one).
+				resps[i].res = &Result{TxID: txID, Payload: payload, Block: l.height, Unchanged: true}
 				continue
 			}
 			blk := &Block{
 				Number:      l.height,
 				PrevHash:    l.tip,
-				TxID:        st.txID,
+				TxID:        txID,
 				Timestamp:   time.Unix(0, ts).UTC(),
 				CreatorMSP:  req.id.MSPID,
 				CreatorHash: sha256.Sum256(req.creator),
 				Function:    req.fn,
 				ArgsHash:    argsHash(req.fn, req.args),
-				Writes:      st.writeSet(),
+				Writes:      writes,
 			}
-			if st.event != nil {
-				blk.Events = []Event{*st.event}
+			if event != nil {
+				blk.Events = []Event{*event}
 			}
 			if err := l.apply(tx, blk, req.creator); err != nil {
 				// The write transaction is now unusable: fail the batch.
-				return fmt.Errorf("tx %s: %w", st.txID, err)
+				return fmt.Errorf("tx %s: %w", txID, err)
 			}
-			resps[i].res = &Result{TxID: st.txID, Payload: resp.Payload, Events: blk.Events, Block: blk.Number}
+			resps[i].res = &Result{TxID: txID, Payload: payload, Events: blk.Events, Block: blk.Number}
 		}
 		if l.height == height {
 			return nil // nothing committed: skip the meta write (and the fsync)
@@ -468,12 +682,15 @@ func (l *Ledger) commitBatch(batch []*request) {
 		if err := meta.Put(metaTip, append([]byte(nil), l.tip[:]...)); err != nil {
 			return err
 		}
+		if err := meta.Put(metaStateHash, l.lanes.bytes()); err != nil {
+			return err
+		}
 		return meta.Put(metaLastTS, binary.BigEndian.AppendUint64(nil, uint64(l.wLast)))
 	})
 	if err != nil {
 		// Nothing of the batch is on disk: rewind the head and fail every
 		// transaction that had succeeded (the others keep their own error).
-		l.height, l.tip, l.wLast = height, tip, last
+		l.height, l.tip, l.wLast, l.lanes = height, tip, last, lanes
 		for i := range resps {
 			if resps[i].err == nil {
 				resps[i] = response{err: fmt.Errorf("embedded: commit failed, transaction not recorded: %w", err)}
@@ -481,6 +698,13 @@ func (l *Ledger) commitBatch(batch []*request) {
 		}
 	} else {
 		l.lastTS.Store(l.wLast)
+		for i, req := range batch {
+			if req.config != nil && resps[i].res != nil && !resps[i].res.Unchanged {
+				if err := l.trust.set(strings.TrimPrefix(req.config.key, configMSPPrefix), req.config.value); err != nil {
+					resps[i].err = fmt.Errorf("embedded: %s committed but not loaded: %w", req.fn, err)
+				}
+			}
+		}
 	}
 	for i, req := range batch {
 		req.resp <- resps[i]
@@ -490,6 +714,23 @@ func (l *Ledger) commitBatch(batch []*request) {
 // apply appends blk to the log and applies its writes, history entries and
 // indexes, advancing the worker's chain head.
 func (l *Ledger) apply(tx *bolt.Tx, blk *Block, creator []byte) error {
+	state, config, hist := tx.Bucket(bktState), tx.Bucket(bktConfig), tx.Bucket(bktHistory)
+	bucketOf := func(key string) *bolt.Bucket {
+		if isConfigKey(key) {
+			return config
+		}
+		return state
+	}
+	lanes := l.lanes
+	for _, w := range blk.Writes {
+		if old := bucketOf(w.Key).Get([]byte(w.Key)); old != nil {
+			lanes.sub(w.Key, old)
+		}
+		if !w.IsDelete {
+			lanes.add(w.Key, w.Value)
+		}
+	}
+	blk.StateHash = lanes.sum()
 	enc := blk.encode()
 	num := binary.BigEndian.AppendUint64(nil, blk.Number)
 	blocks := tx.Bucket(bktBlocks)
@@ -510,13 +751,12 @@ func (l *Ledger) apply(tx *bolt.Tx, blk *Block, creator []byte) error {
 			return fmt.Errorf("store identity: %w", err)
 		}
 	}
-	state, hist := tx.Bucket(bktState), tx.Bucket(bktHistory)
 	for _, w := range blk.Writes {
 		var err error
 		if w.IsDelete {
-			err = state.Delete([]byte(w.Key))
+			err = bucketOf(w.Key).Delete([]byte(w.Key))
 		} else {
-			err = state.Put([]byte(w.Key), w.Value)
+			err = bucketOf(w.Key).Put([]byte(w.Key), w.Value)
 		}
 		if err == nil {
 			err = hist.Put(historyKey(w.Key, blk.Number), nil)
@@ -528,6 +768,7 @@ func (l *Ledger) apply(tx *bolt.Tx, blk *Block, creator []byte) error {
 	l.height = blk.Number + 1
 	l.tip = sha256.Sum256(enc)
 	l.wLast = blk.Timestamp.UnixNano()
+	l.lanes = lanes
 	return nil
 }
 

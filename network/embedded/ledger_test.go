@@ -223,6 +223,11 @@ func (c *testContract) WhoAmI(ctx contractapi.TransactionContextInterface) (stri
 // TxInfo returns the tx ID, the timestamp, and what the signed proposal says.
 func (c *testContract) TxInfo(ctx contractapi.TransactionContextInterface) (string, error) {
 	stub := ctx.GetStub()
+	// A write, so that the transaction gets a block (one that changes
+	// nothing gets none).
+	if err := stub.PutState("txinfo", []byte(stub.GetTxID())); err != nil {
+		return "", err
+	}
 	ts, err := stub.GetTxTimestamp()
 	if err != nil {
 		return "", err
@@ -512,6 +517,12 @@ func TestStub(t *testing.T) {
 			r, err := f.l.Submit(context.Background(), f.other, "WhoAmI")
 			if err != nil || string(r.Payload) != "Org2MSP admin=false role=member id=true" {
 				t.Fatalf("other WhoAmI = %q, %v", r.Payload, err)
+			}
+			if !r.Unchanged {
+				t.Fatalf("a submit that writes nothing appended block %d", r.Block)
+			}
+			if r, err = f.l.Submit(context.Background(), f.other, "Put", "who", "org2"); err != nil || r.Unchanged {
+				t.Fatalf("put as Org2: %+v, %v", r, err)
 			}
 			blk, _ := f.l.Block(r.Block)
 			if blk.CreatorMSP != "Org2MSP" {

@@ -49,6 +49,7 @@ type stub struct {
 
 	writes map[string][]byte // nil value = delete
 	event  *Event
+	reads  *ReadSet // what the transaction read, when traced
 
 	// Fabric's simulator refuses to mix paginated queries and writes in one
 	// transaction; so does this stub, so a contract that works here works there.
@@ -81,6 +82,7 @@ func (l *Ledger) execute(tx *bolt.Tx, req *request, ts int64) (st *stub, resp *p
 		args:    args,
 		ts:      &timestamppb.Timestamp{Seconds: ts / 1e9, Nanos: int32(ts % 1e9)},
 		writes:  map[string][]byte{},
+		reads:   req.reads,
 	}
 	defer func() {
 		st.done = true
@@ -239,6 +241,7 @@ func (s *stub) SetEvent(name string, payload []byte) error {
 
 func (s *stub) get(key string) []byte {
 	v := s.state.Get([]byte(key))
+	s.reads.key(key, v)
 	if v == nil {
 		return nil
 	}
@@ -449,6 +452,7 @@ func (it *cursorIter) Next() (*queryresult.KV, error) {
 		return nil, errors.New("no more results")
 	}
 	kv := &queryresult.KV{Namespace: it.s.l.ccName, Key: string(it.k), Value: bytes.Clone(it.v)}
+	it.s.reads.key(kv.Key, kv.Value)
 	it.k, it.v = it.c.Next()
 	return kv, nil
 }
@@ -517,6 +521,9 @@ func (s *stub) GetHistoryForKey(key string) (shim.HistoryQueryIteratorInterface,
 	entries, err := historyFor(s.tx, key)
 	if err != nil {
 		return nil, err
+	}
+	for _, e := range entries {
+		s.reads.block(e.Block)
 	}
 	mods := make([]*queryresult.KeyModification, len(entries))
 	for i, e := range entries {

@@ -65,6 +65,8 @@ func verifyTx(tx *bolt.Tx) error {
 	creators := map[[32]byte]uint64{} // creator hash -> first block using it
 	var prev [32]byte
 	var n uint64
+	var lanes ltHash
+	badState := int64(-1)
 	c := tx.Bucket(bktBlocks).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if len(k) != 8 {
@@ -94,12 +96,19 @@ func verifyTx(tx *bolt.Tx) error {
 			creators[blk.CreatorHash] = n
 		}
 		for _, w := range blk.Writes {
+			if old, ok := state[w.Key]; ok {
+				lanes.sub(w.Key, old)
+			}
 			if w.IsDelete {
 				delete(state, w.Key)
 			} else {
 				state[w.Key] = w.Value
+				lanes.add(w.Key, w.Value)
 			}
 			history[string(historyKey(w.Key, n))] = struct{}{}
+		}
+		if blk.StateHash != lanes.sum() && badState < 0 {
+			badState = int64(n) // reported once the chain is known intact
 		}
 		prev = sha256.Sum256(v)
 		n++
@@ -114,7 +123,24 @@ func verifyTx(tx *bolt.Tx) error {
 		return verr(int64(n-1), "blocks", "", "hash does not match the head hash in metadata (last block altered, or metadata altered)")
 	}
 
-	if err := verifyState(tx.Bucket(bktState), state); err != nil {
+	if badState >= 0 {
+		return verr(badState, "blocks", "", "records a state hash its writes do not produce (block altered and re-hashed)")
+	}
+	var meta ltHash
+	if err := meta.setBytes(tx.Bucket(bktMeta).Get(metaStateHash)); err != nil || meta != lanes {
+		return verr(-1, "meta", "", "the state hash in the metadata is not the log's")
+	}
+	config := map[string][]byte{}
+	for k, v := range state {
+		if isConfigKey(k) {
+			config[k] = v
+			delete(state, k)
+		}
+	}
+	if err := verifyState(tx.Bucket(bktState), state, "state"); err != nil {
+		return err
+	}
+	if err := verifyState(tx.Bucket(bktConfig), config, "config"); err != nil {
 		return err
 	}
 	if err := verifyHistory(tx.Bucket(bktHistory), history); err != nil {
@@ -159,7 +185,7 @@ func verifyTx(tx *bolt.Tx) error {
 
 // verifyState merges the state bucket (sorted) with the replayed state
 // (sorted here) and reports the first key where they differ.
-func verifyState(b *bolt.Bucket, want map[string][]byte) error {
+func verifyState(b *bolt.Bucket, want map[string][]byte, bucket string) error {
 	keys := make([]string, 0, len(want))
 	for k := range want {
 		keys = append(keys, k)
@@ -171,12 +197,12 @@ func verifyState(b *bolt.Bucket, want map[string][]byte) error {
 	for k != nil || i < len(keys) {
 		switch {
 		case k == nil || (i < len(keys) && keys[i] < string(k)):
-			return verr(-1, "state", keys[i], "missing from state but set by the log")
+			return verr(-1, bucket, keys[i], "missing from %s but set by the log", bucket)
 		case i >= len(keys) || string(k) < keys[i]:
-			return verr(-1, "state", string(k), "present in state but not set by the log")
+			return verr(-1, bucket, string(k), "present in %s but not set by the log", bucket)
 		default:
 			if !bytes.Equal(v, want[keys[i]]) {
-				return verr(-1, "state", keys[i], "value differs from the log's last write")
+				return verr(-1, bucket, keys[i], "value differs from the log's last write")
 			}
 			k, v = c.Next()
 			i++

@@ -29,6 +29,7 @@ const (
 	ExitMismatch = int(client.KindMismatch)
 	ExitLedger   = int(client.KindLedger)
 	ExitInternal = int(client.KindInternal)
+	ExitBusy     = int(client.KindBusy)
 )
 
 // IO is where a run reads and writes.
@@ -143,8 +144,16 @@ func (st *state) open(c *cli.Context) (client.Backend, error) {
 			WithHint("fedmeter org list shows the local identities; leave --as out to act as the ledger's default")
 	}
 	return client.Open(c.Context, client.Options{
-		Profile: c.String("profile"), Data: dataDir(c), As: c.String("as"), At: at,
+		Profile: c.String("profile"), Data: dataDir(c), As: c.String("as"), At: at, Wait: waitFlag(c),
 	})
+}
+
+// waitFlag is --wait; 0 means do not wait.
+func waitFlag(c *cli.Context) time.Duration {
+	if w := c.Duration("wait"); w > 0 {
+		return w
+	}
+	return -1
 }
 
 // withClient runs f with a client on the selected backend.
@@ -216,8 +225,11 @@ EXIT CODES:
    1  usage or input error (a bad flag, argument or file; a refused request)
    2  not found (an ID, hash or key names nothing)
    3  permission denied (the identity may not do this)
-   4  rule or ledger error (a rule failed to prepare or run; the ledger or network failed)
-   5  verification mismatch (bill verify, ledger verify)`
+   4  rule error (a rule was refused, failed to prepare or run, or none is active)
+   5  verification mismatch (bill verify, ledger verify; an embedded ledger altered on disk)
+   6  ledger or network error (the gateway, a commit, the embedded ledger failed)
+   7  internal error (a fault of fedmeter or its machine; FEDMETER_DEBUG=1 for details)
+   8  busy: another process is writing to the embedded ledger (see --wait)`
 
 func newApp(st *state) *cli.App {
 	app := &cli.App{
@@ -238,6 +250,7 @@ func newApp(st *state) *cli.App {
 			&cli.StringFlag{Name: "profile", Usage: "reach Fabric through fabric-gateway with this YAML connection profile `FILE` instead of the embedded ledger", EnvVars: []string{"FEDMETER_PROFILE"}},
 			&cli.StringFlag{Name: "as", Usage: "act as the local identity `ORG/USER`, e.g. Org2/User1 (default: the ledger's, Org1/Admin)", EnvVars: []string{"FEDMETER_AS"}},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output `FORMAT`: table or json", EnvVars: []string{"FEDMETER_OUTPUT"}},
+			&cli.DurationFlag{Name: "wait", Value: 2 * time.Second, Usage: "embedded ledger only: wait up to `DURATION` (e.g. 30s, 10m; 0: not at all) for another process writing to the ledger, then exit 8; reading never waits for a writer's import, only for its transaction in progress", EnvVars: []string{"FEDMETER_WAIT"}},
 			&cli.StringFlag{Name: "at", Usage: "embedded ledger only: use `TIME` (RFC 3339 or Unix seconds, 1970 to 2262-04-11T23:47:16Z) as the transaction time, for demos, tests and replays", EnvVars: []string{"FEDMETER_AT"}},
 		},
 		Before: func(c *cli.Context) error {

@@ -154,13 +154,22 @@ pending (exit 4).`,
 			{
 				Name:      "verify",
 				Usage:     "recompute a bill offline from ledger data and the rule's code, and compare",
-				UsageText: "fedmeter bill verify ID",
+				UsageText: "fedmeter bill verify ID [--head HASH]",
 				Description: `Reads the bill, the rule's code by its hash (checking the SHA-256), the
 resource, the price entry in force at the period start, the quota and the
 usage records of the period; rebuilds the rule's input; prepares and runs
 the rule locally in the Wasm host; and compares the prepared hash, the input
 hash, the amount, the lines and the gas with the bill. Exit 0 if everything
-matches, 5 if anything differs. Either org of the bill may verify it.`,
+matches, 5 if anything differs. Either org of the bill may verify it.
+
+On the embedded ledger it also checks the ledger data it read ("ledger
+data"): each entry must be what the block that last wrote it wrote, and
+those blocks must chain, hash by hash, to the ledger's head, which it
+prints. --head HASH pins that head (a hash kept elsewhere, from ledger info
+or ledger verify): a log rewritten wholesale then fails too.`,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "head", Usage: "embedded ledger: the ledger data must chain to this head `HASH` (64 hex digits, from ledger info or ledger verify)"},
+				},
 				Action: func(c *cli.Context) error {
 					a, err := args(c, 1, 1, "ID")
 					if err != nil {
@@ -168,7 +177,7 @@ matches, 5 if anything differs. Either org of the bill may verify it.`,
 					}
 					return st.withClient(c, func(cl *client.Client, p *printer) error {
 						start := time.Now()
-						v, err := cl.VerifyBill(c.Context, a[0])
+						v, err := cl.VerifyBillWith(c.Context, a[0], client.VerifyOptions{Head: c.String("head")})
 						if err != nil {
 							return err
 						}
@@ -193,6 +202,9 @@ matches, 5 if anything differs. Either org of the bill may verify it.`,
 						p.Table("", []string{"  CHECK", "RESULT", "ON THE LEDGER", "RECOMPUTED"}, rows)
 						if v.OK {
 							p.Printf("Bill %s verified: the ledger's %s is exactly what the rule computes.\n", b.ID, money(b.Amount, b.Scale, b.Currency))
+							if v.Head != "" {
+								p.Printf("The ledger data it read chains to head %s (pin it with --head).\n", v.Head)
+							}
 						} else {
 							p.Printf("\nRebuilt input: %s\n", v.Input)
 						}

@@ -368,6 +368,13 @@ drawn (on stderr) when run on a terminal, never in scripts or pipes.`,
 						}
 						p.Printf("Submitted %s: %d records in %s: %d accepted, %d already on the ledger (duplicates, not counted again).\n",
 							name, rep.Records, plural(rep.Batches, "batch"), rep.Accepted, rep.Duplicates)
+						if rep.Unchanged > 0 {
+							what := "changed nothing (all duplicates)"
+							if c.String("profile") == "" {
+								what += ": the embedded ledger wrote no block for " + map[bool]string{true: "it", false: "them"}[rep.Unchanged == 1]
+							}
+							p.Printf("%s %s.\n", plural(rep.Unchanged, "batch"), what)
+						}
 						if uf.Derived > 0 {
 							p.Printf("%d records had no id; each got one derived from its content, so rerunning stays safe.\n", uf.Derived)
 						}
