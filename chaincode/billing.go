@@ -148,7 +148,7 @@ func billingKeys(r *Resource) []string {
 // for its type at ruleAt (end, except for a pending bill: then now, the rule
 // the members put in place of the one that failed), stores the bill and its
 // indexes, advances r (the caller saves r) and emits BillIssued.
-func (c *Contract) issueBill(t *txn, r *Resource, end, ruleAt int64, kind string) (*Bill, error) {
+func (c *Contract) issueBill(t *txn, r *Resource, end, ruleAt int64, kind string, overrun int64) (*Bill, error) {
 	start := r.BilledTo
 	if end <= start {
 		return nil, conflict("the billing period of resource %s would be empty: it was billed up to %d", r.ID, start)
@@ -172,7 +172,7 @@ func (c *Contract) issueBill(t *txn, r *Resource, end, ruleAt int64, kind string
 		Provider: r.Provider, Consumer: r.Consumer, Resource: r.ID, ResourceType: r.Type,
 		Period: Period{Start: start, End: end}, Rule: ruleRef(rule), GasUsed: res.GasUsed,
 		InputHash: hex.EncodeToString(sum[:]), Amount: res.Bill.Total, Currency: res.Bill.Currency, Scale: res.Bill.Scale,
-		Lines: BillLines(res.Bill), Tx: t.id, IssuedAt: t.now, IssuedBy: t.actor(), QuotaTx: quotaTx,
+		Lines: BillLines(res.Bill), Tx: t.id, IssuedAt: t.now, IssuedBy: t.actor(), QuotaTx: quotaTx, Overrun: overrun,
 	}
 	r.BilledTo = end
 	if err := t.putJSON(key(pfxBill, b.ID), b); err != nil {
@@ -240,13 +240,17 @@ func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resour
 	if e > t.now {
 		return "", errf("end %d is in the future (transaction time %d)", e, t.now)
 	}
+	// Billing stops at the allocation's expiry, as usage does.
+	if r.ExpiresAt > 0 && e > r.ExpiresAt {
+		e = r.ExpiresAt
+	}
 	if e <= r.BilledTo {
-		return "", conflict("end %d is not after the end of resource %s's last bill (%d)", e, r.ID, r.BilledTo)
+		return "", conflict("end %d is not after the end of resource %s's last bill (%d); a resource is billed up to its allocation's expiry (%d) at most", e, r.ID, r.BilledTo, r.ExpiresAt)
 	}
 	if err := t.readAhead(billingKeys(r)...); err != nil {
 		return "", err
 	}
-	b, err := c.issueBill(t, r, e, e, "period")
+	b, err := c.issueBill(t, r, e, e, "period", 0)
 	if err != nil {
 		return "", err
 	}
@@ -274,7 +278,7 @@ func (c *Contract) closePending(t *txn, r *Resource, end string) (string, error)
 	if err := t.readAhead(billingKeys(r)...); err != nil {
 		return "", err
 	}
-	b, err := c.issueBill(t, r, p.End, t.now, "release")
+	b, err := c.issueBill(t, r, p.End, t.now, "release", p.Overrun)
 	if err != nil {
 		return "", err
 	}

@@ -599,3 +599,41 @@ func TestPendingBill(t *testing.T) {
 		e.fail("resource r1 is released", "org1.agent", "BillClose", "r1", "")
 	})
 }
+
+// TestBillingStopsAtExpiry: a resource released after its allocation
+// expired is billed up to the expiry, as its usage is; the time held after
+// it is flagged on the bill and the release, not charged (issue 19, item 3).
+func TestBillingStopsAtExpiry(t *testing.T) {
+	forLedgers(t, "", func(t *testing.T, e *env) {
+		e.initConsortium()
+		e.market()
+		e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+		e.ok("org2.user", "ResourceRequest", "r1", org1, "ecs", ecsSpec, "1", "")
+		r := decode[Resource](t, e.ok("org1.agent", "ResourceActivate", "r1"))
+		e.ok("org2.user", "ResourceRequest", "r2", org1, "ecs", `{"vcpu":2}`, "1", "")
+		e.ok("org1.agent", "ResourceActivate", "r2")
+		e.advance(3 * 24 * time.Hour)
+		// A period closed past the expiry stops at it.
+		s := decode[BillSummary](t, e.ok("org1.agent", "BillClose", "r2", ""))
+		if s.Period.End != r.ExpiresAt {
+			t.Fatalf("BillClose past the expiry billed up to %d, want the expiry %d", s.Period.End, r.ExpiresAt)
+		}
+		e.fail("is billed up to its allocation's expiry", "org1.agent", "BillClose", "r2", "")
+		// Released two days late: billed for the day of its allocation.
+		rel := decode[releaseResult](t, e.ok("org2.user", "ResourceRelease", "r1"))
+		if rel.Overrun != 2*86400 || rel.Bill == nil || rel.Bill.Period.End != r.ExpiresAt {
+			t.Fatalf("release two days after expiry: %s", js(rel))
+		}
+		b := decode[Bill](t, e.eval("org2.user", "BillGet", rel.Bill.ID))
+		// ecs_hourly: 2 vCPU x 12 + 4 GiB x 3 + 40 GiB x 1 + 1 IP x 5 = 81 a hour, 24 hours.
+		if b.Amount != 81*24 || b.Overrun != 2*86400 {
+			t.Fatalf("bill %s: want amount %d and overrun %d", js(b), 81*24, 2*86400)
+		}
+		// Already billed to its expiry: released with no bill, the
+		// overrun still said.
+		rel2 := decode[releaseResult](t, e.ok("org2.user", "ResourceRelease", "r2"))
+		if rel2.Bill != nil || rel2.Overrun != 2*86400 {
+			t.Fatalf("release of a resource billed to its expiry: %s", js(rel2))
+		}
+	})
+}

@@ -380,8 +380,14 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 	case StatusReleased:
 		return "", conflict("resource %s was already released in transaction %s", r.ID, r.Released.Tx)
 	case StatusActive:
-		if t.now > r.BilledTo {
-			b, err := c.issueBill(t, r, t.now, t.now, "release")
+		// Billing stops at the allocation's expiry, as usage does; the
+		// time held after it is flagged, not billed.
+		end := t.now
+		if r.ExpiresAt > 0 && end > r.ExpiresAt {
+			res.Overrun, end = end-r.ExpiresAt, r.ExpiresAt
+		}
+		if end > r.BilledTo {
+			b, err := c.issueBill(t, r, end, end, "release", res.Overrun)
 			switch {
 			case err == nil:
 				res.Bill = b.Summary()
@@ -389,7 +395,7 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 				// A failing rule must not hold the resource and its
 				// quota for ever: the release goes through and the
 				// bill waits for a working rule (BillClose).
-				r.Pending = &PendingBill{Start: r.BilledTo, End: t.now, Reason: model.MessageOf(err), Tx: t.id}
+				r.Pending = &PendingBill{Start: r.BilledTo, End: end, Reason: model.MessageOf(err), Tx: t.id, Overrun: res.Overrun}
 				res.Pending = r.Pending
 				if err := t.setEvent("BillPending", pendingEvent{Resource: r.ID, Provider: r.Provider, Consumer: r.Consumer,
 					Type: r.Type, PendingBill: *r.Pending}); err != nil {

@@ -259,6 +259,8 @@ type PendingBill struct {
 	Reason string `json:"reason"`
 	// Tx is the release's transaction.
 	Tx string `json:"tx"`
+	// Overrun is the release's Overrun, carried to the bill.
+	Overrun int64 `json:"overrun_seconds,omitempty"`
 }
 
 // UsageRecord is one aggregated quantity of one metric over a period.
@@ -332,6 +334,12 @@ type Bill struct {
 	// existed. An offline verifier reads that version from the key's
 	// history instead of trying each one.
 	QuotaTx string `json:"quota_tx,omitempty"`
+	// Overrun is how long (seconds) the resource was held after its
+	// allocation expired (Resource.ExpiresAt), up to its release. That time
+	// is not billed: a bill covers the allocation, and usage after expiry
+	// is refused, so both sides stop at the expiry. The provider sees the
+	// overrun here and settles it outside the rule, if at all.
+	Overrun int64 `json:"overrun_seconds,omitempty"`
 }
 
 // BillSummary names a bill that a transaction issued, with its period and
@@ -389,6 +397,9 @@ type ReleaseResult struct {
 	// Pending is set instead of Bill when the rule failed: the resource is
 	// released all the same, and its bill waits (Resource.Pending).
 	Pending *PendingBill `json:"pending_bill,omitempty"`
+	// Overrun is how long (seconds) the resource was held past its
+	// allocation's expiry; that time is not billed (Bill.Overrun).
+	Overrun int64 `json:"overrun_seconds,omitempty"`
 }
 
 // Total is a sum of bills with one counterparty in one currency.

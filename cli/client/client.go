@@ -403,6 +403,9 @@ type Release struct {
 	// is released and its quota returned; the provider issues the bill
 	// with CloseBill once a working rule is active for the type.
 	Pending *chaincode.PendingBill `json:"pending_bill,omitempty"`
+	// Overrun is how long (seconds) the resource was held past its
+	// allocation's expiry: not billed.
+	Overrun int64 `json:"overrun_seconds,omitempty"`
 }
 
 // ReleaseResource ends a resource's holding and bills it.

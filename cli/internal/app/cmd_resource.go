@@ -150,7 +150,11 @@ for the resource's type. If the rule fails (a trap, out of gas, a bad output,
 a revoked rule), the release goes through all the same: the resource is
 released and its quota returned, and its bill is left pending with the rule's
 error. Once the members put a working rule in place (fedmeter rule revoke,
-then rule activate), the provider issues the bill: fedmeter bill close ID.`,
+then rule activate), the provider issues the bill: fedmeter bill close ID.
+
+Billing stops at the allocation's expiry (activation + --days), as usage does:
+a resource released late is billed up to its expiry, and the time it was held
+after that is shown on the bill (overrun), not charged.`,
 				Action: func(c *cli.Context) error {
 					a, err := args(c, 1, 1, "ID")
 					if err != nil {
@@ -175,6 +179,9 @@ then rule activate), the provider issues the bill: fedmeter bill close ID.`,
 							}{rel.Resource, b, rel.Pending})
 						}
 						p.Printf("Released %s; its quota is returned.\n", rel.Resource.ID)
+						if rel.Overrun > 0 {
+							p.Printf("It was held %s after its allocation expired; that time is not billed.\n", overrun(rel.Overrun))
+						}
 						if rel.Pending != nil {
 							p.Printf("Its bill for %s to %s is PENDING: the rule failed: %s\n", ts(rel.Pending.Start), ts(rel.Pending.End), rel.Pending.Reason)
 							p.Printf("Once the members put a working rule in place (fedmeter rule revoke, then rule activate),\n")

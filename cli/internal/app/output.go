@@ -146,7 +146,15 @@ func printBill(p *printer, b *chaincode.Bill) {
 		"issued", ts(b.IssuedAt)+" by "+b.IssuedBy.MSP,
 		"tx", b.Tx,
 	)
+	if b.Overrun > 0 {
+		p.Printf("  held %s after its allocation expired: not billed (billing stops at the expiry, as usage does)\n", overrun(b.Overrun))
+	}
 	printLines(p, b.Lines, b.Amount, b.Scale, b.Currency)
+}
+
+// overrun says how long a resource was held past its allocation.
+func overrun(seconds int64) string {
+	return (time.Duration(seconds) * time.Second).String()
 }
 
 func printLines(p *printer, lines []chaincode.BillLine, total int64, scale int, currency string) {
