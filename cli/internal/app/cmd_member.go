@@ -112,7 +112,11 @@ Admins of member orgs. Opening a proposal is not a vote.`,
 						}
 						p.Printf("Opened proposal %s: %s %s.\n", prop.ID, prop.Kind, prop.Subject)
 						printProposal(p, prop)
-						p.Printf("Next: each member's admin votes: fedmeter --as <Org>/Admin member vote approve %s\n", prop.ID)
+						if c.String("profile") != "" {
+							p.Printf("Next: each member's admin votes, with its admin's connection profile: fedmeter --profile FILE member vote approve %s\n", prop.ID)
+						} else {
+							p.Printf("Next: each member's admin votes: fedmeter --as <Org>/Admin member vote approve %s\n", prop.ID)
+						}
 						return nil
 					})
 				},
