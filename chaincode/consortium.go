@@ -211,8 +211,10 @@ func (c *Contract) TypeList(ctx contractapi.TransactionContextInterface) (string
 // ConsortiumPropose opens a vote on a consortium change. kind is one of
 // member.add (value: MSP ID), member.remove (value: MSP ID), policy.set
 // (value: majority | all | any | threshold:N), type.set (value: a type
-// definition JSON) or upload.set (value: admins | members, who may upload
-// rules). One consortium proposal may be open at a time. Admins of
+// definition JSON), upload.set (value: admins | members, who may upload
+// rules) or member.alias (value: "<MSP ID>=<alias>,<alias>...", the
+// member's other names, such as the seed prototype's org code and short
+// name; "<MSP ID>=" removes them). One consortium proposal may be open at a time. Admins of
 // member orgs only; opening does not vote.
 func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface, kind, value, reason string) (string, error) {
 	t, err := begin(ctx)
@@ -280,10 +282,16 @@ func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface
 			return "", conflict("value %s is already the upload setting (%s may upload rules)", v, uploaders(v))
 		}
 		p.Subject = v
+	case KindMemberAlias:
+		msp, aliases, err := parseAliases(cons, "value", value)
+		if err != nil {
+			return "", err
+		}
+		p.Subject, p.Aliases = msp, aliases
 	case KindRuleApprove, KindRuleRevoke:
 		return "", errf("kind %s is opened by RuleUpload or RuleRevoke, not ConsortiumPropose", kind)
 	default:
-		return "", errf("kind %q is not valid: it must be member.add, member.remove, policy.set, type.set or upload.set", kind)
+		return "", errf("kind %q is not valid: it must be member.add, member.remove, member.alias, policy.set, type.set or upload.set", kind)
 	}
 	var open string
 	if ok, err := t.getJSON(consortiumOpenKey, &open); err != nil {
@@ -345,6 +353,12 @@ func (c *Contract) ConsortiumVote(ctx contractapi.TransactionContextInterface, p
 			cons.Members = without(cons.Members, p.Subject)
 			cons.Former = append(cons.Former, p.Subject)
 			sort.Strings(cons.Former)
+			setAliases(cons, p.Subject, nil)
+		case KindMemberAlias:
+			if !contains(cons.Members, p.Subject) {
+				return "", conflict("%s is no longer a member; its aliases cannot be set", p.Subject)
+			}
+			setAliases(cons, p.Subject, p.Aliases)
 		case KindPolicySet:
 			cons.Policy = *p.Policy
 		case KindUploadSet:
@@ -497,4 +511,122 @@ func (t *txn) castVote(p *Proposal, decision string) (string, error) {
 		p.Decided = &s
 	}
 	return p.Status, nil
+}
+
+// maxAliases bounds the aliases of one member.
+const maxAliases = 8
+
+// parseAliases parses a member.alias value, "<MSP ID>=<alias>,<alias>...":
+// the member and its aliases, sorted. An alias has the form of an MSP ID,
+// is no member's or former member's MSP ID, and is not another member's
+// alias already. The value in force is refused (nothing would change).
+func parseAliases(cons *Consortium, field, value string) (string, []string, error) {
+	msp, list, ok := strings.Cut(value, "=")
+	if !ok {
+		return "", nil, errf("%s %q is not valid: it must be <MSP ID>=<alias>,<alias>... (e.g. Org1MSP=00001,CNIC), or <MSP ID>= to remove the member's aliases", field, value)
+	}
+	if err := checkOrg(field+" MSP ID", msp); err != nil {
+		return "", nil, err
+	}
+	if !contains(cons.Members, msp) {
+		return "", nil, conflict("%s %s is not a member; aliases name members", field, msp)
+	}
+	var aliases []string
+	if strings.TrimSpace(list) != "" {
+		aliases = strings.Split(list, ",")
+	}
+	if len(aliases) > maxAliases {
+		return "", nil, errf("%s gives %d aliases; at most %d are allowed per member", field, len(aliases), maxAliases)
+	}
+	for i, a := range aliases {
+		a = strings.TrimSpace(a)
+		aliases[i] = a
+		if err := checkOrg(field+" alias", a); err != nil {
+			return "", nil, err
+		}
+		if contains(cons.Members, a) || contains(cons.Former, a) {
+			return "", nil, errf("%s alias %s is the MSP ID of an org; an alias must be another name", field, a)
+		}
+		if other, ok := cons.Aliases[a]; ok && other != msp {
+			return "", nil, conflict("%s alias %s already names %s", field, a, other)
+		}
+	}
+	aliases, err := uniqueSorted(field+" aliases", aliases)
+	if err != nil {
+		return "", nil, err
+	}
+	if strings.Join(aliases, ",") == strings.Join(aliasesOf(cons, msp), ",") {
+		if len(aliases) == 0 {
+			return "", nil, conflict("%s %s has no aliases to remove", field, msp)
+		}
+		return "", nil, conflict("%s: %s already has exactly the aliases %s", field, msp, strings.Join(aliases, ","))
+	}
+	return msp, aliases, nil
+}
+
+// aliasesOf lists msp's aliases, sorted.
+func aliasesOf(cons *Consortium, msp string) []string {
+	var out []string
+	for _, a := range sortedKeys(cons.Aliases) {
+		if cons.Aliases[a] == msp {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// setAliases replaces msp's aliases with aliases.
+func setAliases(cons *Consortium, msp string, aliases []string) {
+	for _, a := range aliasesOf(cons, msp) {
+		delete(cons.Aliases, a)
+	}
+	if len(aliases) > 0 && cons.Aliases == nil {
+		cons.Aliases = map[string]string{}
+	}
+	for _, a := range aliases {
+		cons.Aliases[a] = msp
+	}
+	if len(cons.Aliases) == 0 {
+		cons.Aliases = nil
+	}
+}
+
+// orgByName resolves a name of an org as the seed prototype's calls give
+// it: an alias (its code or short name) or a member's MSP ID.
+func orgByName(cons *Consortium, field, v string) (string, error) {
+	if msp, ok := cons.Aliases[v]; ok {
+		return msp, nil
+	}
+	if err := checkOrg(field, v); err != nil {
+		return "", err
+	}
+	if contains(cons.Members, v) {
+		return v, nil
+	}
+	known := make([]string, 0, len(cons.Aliases))
+	for _, a := range sortedKeys(cons.Aliases) {
+		known = append(known, a+"="+cons.Aliases[a])
+	}
+	list := "none yet"
+	if len(known) > 0 {
+		list = strings.Join(known, ", ")
+	}
+	return "", notFound("%s %s is neither an alias of a member nor a member's MSP ID (aliases: %s); the members register an org's code and name by vote: ConsortiumPropose member.alias \"<MSP ID>=<code>,<name>\"", field, v, list)
+}
+
+// orgByNameAndCode resolves the prototype's pair (short name, code) of one
+// org; both must name the same member.
+func orgByNameAndCode(cons *Consortium, role, name, code string) (string, error) {
+	byName, err := orgByName(cons, role+"_name", name)
+	if err != nil {
+		return "", err
+	}
+	byCode, err := orgByName(cons, role+"_code", code)
+	if err != nil {
+		return "", err
+	}
+	if byName != byCode {
+		return "", errf("%s_name %s is %s but %s_code %s is %s; they must name the same org", role, name, byName, role, code, byCode)
+	}
+	return byCode, nil
 }

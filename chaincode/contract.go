@@ -58,38 +58,61 @@ func New(opts ...Option) *Contract {
 
 // NewChaincode returns the chaincode: the contract router around
 // New(opts...), which every refusal leaves with a code (model.Refusal's wire
-// form, chaincode/README.md "Refusal codes").
+// form, chaincode/README.md "Refusal codes"), which refuses a call with the
+// wrong number of arguments, and which sends the seed prototype's
+// positional forms to their mapping (seedForms).
 func NewChaincode(opts ...Option) (*Chaincode, error) {
-	cc, err := contractapi.NewChaincode(New(opts...))
+	c := New(opts...)
+	cc, err := contractapi.NewChaincode(c)
 	if err != nil {
 		return nil, err
 	}
 	cc.Info.Title = "fedmeter"
 	cc.Info.Version = "1.0.0"
-	return &Chaincode{cc}, nil
+	return &Chaincode{ContractChaincode: cc, contract: c}, nil
 }
 
-// Chaincode is contractapi's router for the contract, with one addition:
-// a failed response whose message carries no refusal code gets one. Every
-// transaction returns coded refusals (TestEveryRefusalHasACode), so an
-// uncoded message comes from the router itself, which refused the call
-// before any transaction ran (an unknown transaction, a wrong number of
-// arguments): model.CodeUnsupported. Should a transaction ever return an
-// uncoded error, it is marked model.CodeInternal (a bug), never left bare.
+// Chaincode is contractapi's router for the contract, with three additions:
+//
+//   - a call of a transaction with the wrong number of arguments, too many as
+//     well as too few, is refused naming the transaction's parameters
+//     (model.CodeUnsupported; contractapi drops surplus arguments silently);
+//   - a call of a seed name with the prototype's number of arguments goes to
+//     that form (seedForms), which the router's reflection cannot express;
+//   - a failed response whose message carries no refusal code gets one.
+//     Every transaction returns coded refusals (TestEveryRefusalHasACode), so
+//     an uncoded message comes from the router itself, which refused the
+//     call before any transaction ran (an unknown transaction):
+//     model.CodeUnsupported. Should a transaction ever return an uncoded
+//     error, it is marked model.CodeInternal (a bug), never left bare.
 type Chaincode struct {
 	*contractapi.ContractChaincode
+	contract *Contract
 }
 
-// Init is the router's Init, with codes (Invoke).
+// Init is Invoke (the router's Init invokes too).
 func (cc *Chaincode) Init(stub shim.ChaincodeStubInterface) *peer.Response {
-	ms := &markedStub{ChaincodeStubInterface: stub}
-	return withCode(cc.ContractChaincode.Init(ms), ms)
+	return cc.Invoke(stub)
 }
 
 // Invoke is the router's Invoke; a failure's message always carries a code.
 func (cc *Chaincode) Invoke(stub shim.ChaincodeStubInterface) *peer.Response {
 	ms := &markedStub{ChaincodeStubInterface: stub}
-	return withCode(cc.ContractChaincode.Invoke(ms), ms)
+	return withCode(cc.invoke(ms), ms)
+}
+
+func (cc *Chaincode) invoke(ms *markedStub) *peer.Response {
+	nsFn, args := ms.GetFunctionAndParameters()
+	if fn, ours := splitCall(nsFn); ours {
+		if err := checkArgCount(fn, len(args)); err != nil {
+			return shim.Error(err.Error())
+		}
+		name := upperFirst(fn)
+		if sf, ok := seedForms[name]; ok && len(args) == len(sf.params) && len(args) != len(signatures[name]) {
+			return cc.contract.callSeed(ms, sf, args)
+		}
+	}
+	return cc.ContractChaincode.Invoke(ms)
 }
 
 // markedStub is the transaction's stub, marked when a transaction of the

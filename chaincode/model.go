@@ -54,6 +54,7 @@ const (
 	KindPolicySet    = model.KindPolicySet
 	KindTypeSet      = model.KindTypeSet
 	KindUploadSet    = model.KindUploadSet
+	KindMemberAlias  = model.KindMemberAlias
 
 	ProposalOpen     = model.ProposalOpen
 	ProposalApproved = model.ProposalApproved

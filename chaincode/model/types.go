@@ -18,6 +18,9 @@ const (
 	KindPolicySet    = "policy.set"
 	KindTypeSet      = "type.set"
 	KindUploadSet    = "upload.set"
+	// KindMemberAlias binds other names of a member (the seed prototype's
+	// org code and short name, such as "00001" and "CNIC") to its MSP ID.
+	KindMemberAlias = "member.alias"
 
 	ProposalOpen     = "open"
 	ProposalApproved = "approved"
@@ -98,6 +101,12 @@ type Consortium struct {
 	// UploadAdmins.
 	UploadAccess string    `json:"upload_access"`
 	Types        []TypeDef `json:"types"`
+	// Aliases maps other names of members (the seed prototype's org codes
+	// and short names: "00001", "CNIC") to their MSP IDs. The prototype's
+	// positional calls name orgs by them; fedmeter's own forms take MSP
+	// IDs. They change by vote (ConsortiumPropose member.alias) and go
+	// with a removed member.
+	Aliases map[string]string `json:"aliases,omitempty"`
 	// Version counts the changes since ConsortiumInit (which makes it 1).
 	Version int `json:"version"`
 	// Layout is the key layout the ledger is written in (LedgerLayout when
@@ -125,7 +134,10 @@ type Proposal struct {
 	Type *TypeDef `json:"type,omitempty"`
 	// Policy is the policy a "policy.set" proposal would store.
 	Policy *Policy `json:"policy,omitempty"`
-	Reason string  `json:"reason,omitempty"`
+	// Aliases are the names a "member.alias" proposal would bind to its
+	// subject (replacing the member's aliases; empty removes them).
+	Aliases []string `json:"aliases,omitempty"`
+	Reason  string   `json:"reason,omitempty"`
 	// Electorate and Required are fixed when the proposal opens.
 	Electorate []string `json:"electorate"`
 	Required   int      `json:"required"`

@@ -10,6 +10,7 @@
 #   network.sh query PEER CHANNEL CHAINCODE JSON_ARGS [ORG]
 #   network.sh invoke ORG CHANNEL CHAINCODE JSON_ARGS
 #   network.sh env PEER           shell exports to drive PEER with the peer CLI
+#   network.sh prune              sizes of the state folder; empties the logs
 #
 # FEDMETER_RUNTIME=docker runs the same nodes as containers instead, with
 # docker-compose.yaml (see README.md); the default is native processes.
@@ -418,6 +419,7 @@ any_alive() {
 }
 
 cmd_up() {
+	local started=$SECONDS
 	find_fabric
 	if [ -d "$NET" ]; then
 		[ -f "$NET/$MARKER" ] || die "$NET exists but was not made by network.sh; set FEDMETER_NET_DIR elsewhere"
@@ -461,7 +463,7 @@ cmd_up() {
 	local cc
 	for cc in $ccs; do deploy "$cc"; done
 	write_profiles "${ccs%% *}"
-	log "network up: $NET/profiles/org{1,2,3}.yaml; network.sh status"
+	log "network up in $((SECONDS - started)) s: $NET/profiles/org{1,2,3}.yaml; network.sh status"
 }
 
 create_channel() {
@@ -752,10 +754,27 @@ cmd_env() { # peer -> exports
 	admin_env "$(peer_org "$1")" "$1"
 	local v
 	echo "export PATH=\"$(dirname "$(command -v peer)"):\$PATH\""
-	for v in FABRIC_CFG_PATH CORE_PEER_LOCALMSPID CORE_PEER_MSPCONFIGPATH CORE_PEER_ADDRESS CORE_PEER_TLS_ENABLED CORE_PEER_TLS_ROOTCERT_FILE; do
+	# FABRIC_LOGGING_SPEC: without it each peer command logs ~250 gRPC INFO lines.
+	for v in FABRIC_CFG_PATH FABRIC_LOGGING_SPEC CORE_PEER_LOCALMSPID CORE_PEER_MSPCONFIGPATH CORE_PEER_ADDRESS CORE_PEER_TLS_ENABLED CORE_PEER_TLS_ROOTCERT_FILE; do
 		echo "export $v=\"${!v}\""
 	done
 	echo "export ORDERER_CA=\"$(orderer_tls_ca)\" ORDERER=\"$(orderer_addr orderer1)\""
+}
+
+cmd_prune() { # what takes the room, and empty the logs (the ledgers stay)
+	[ $# = 0 ] || die "usage: network.sh prune"
+	[ -d "$NET" ] || die "nothing to prune: $NET does not exist"
+	[ -f "$NET/$MARKER" ] || die "$NET was not made by network.sh; not touching it"
+	echo "state folder $NET: $(du -sh "$NET" | cut -f1)"
+	{ du -sh "$NET"/data/* "$NET"/logs "$NET"/cc "$NET"/bin 2>/dev/null || true; } | sort -rh | head -20
+	local f
+	for f in "$NET"/logs/*.log; do
+		[ -e "$f" ] || continue
+		: >"$f" # the nodes append (>>), so they go on writing at the start
+	done
+	echo "logs emptied; now $(du -sh "$NET" | cut -f1)."
+	echo "Ledgers (data/peer*: blocks, state and history databases; data/orderer*: blocks, Raft WAL"
+	echo "and snapshots) are not pruned: Fabric keeps every block. To start over: network.sh down; network.sh up."
 }
 
 if [ "${1:-}" != up ] && [ -f "$NET/runtime-docker" ]; then RUNTIME=docker; fi
@@ -774,8 +793,9 @@ deploy)
 query) shift && cmd_query "$@" ;;
 invoke) shift && cmd_invoke "$@" ;;
 env) shift && cmd_env "$@" ;;
+prune) shift && cmd_prune "$@" ;;
 *)
-	sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac

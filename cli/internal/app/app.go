@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -70,6 +71,9 @@ func Main(ctx context.Context, args []string, stdio IO) (code int) {
 type state struct {
 	io     IO
 	jsonOn bool
+	// profile: a connection profile (Fabric) is in use, so hints that
+	// name --as (the embedded ledger's identities) are rewritten.
+	profile bool
 }
 
 func (st *state) printer(c *cli.Context) *printer {
@@ -97,6 +101,9 @@ func (st *state) report(err error) int {
 			return ExitOK
 		}
 	}
+	if st.profile {
+		ce.Hint = profileHint(ce.Hint)
+	}
 	if st.jsonOn {
 		b, _ := json.Marshal(struct {
 			Error string `json:"error"`
@@ -114,6 +121,20 @@ func (st *state) report(err error) int {
 		}
 	}
 	return ce.ExitCode()
+}
+
+var reAsFlag = regexp.MustCompile(`--as [^ ),;]+`)
+
+// profileHint rewrites a hint for a user of a connection profile: --as
+// selects identities of the embedded ledger and does not apply there; the
+// identity is the profile's (mspID, certPath, keyPath).
+func profileHint(h string) string {
+	if !strings.Contains(h, "--as ") {
+		return h
+	}
+	h = strings.ReplaceAll(h, " (fedmeter org list shows the local ones)", "")
+	h = reAsFlag.ReplaceAllString(h, "--profile FILE")
+	return h + " (with a connection profile the identity is the profile's mspID, certPath and keyPath: use a profile of an identity that may)"
 }
 
 func sentence(s string) string {
@@ -261,6 +282,7 @@ func newApp(st *state) *cli.App {
 			default:
 				return client.Errorf(client.KindInvalid, "--output %q is not valid: it must be table or json", c.String("output"))
 			}
+			st.profile = c.String("profile") != ""
 			return nil
 		},
 		Action: unknownCommand,

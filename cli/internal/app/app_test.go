@@ -503,3 +503,17 @@ func TestIssuedBillReadFails(t *testing.T) {
 		t.Fatalf("error %#v", err)
 	}
 }
+
+// TestProfileHint: with a connection profile, hints do not send the user to
+// --as, which selects embedded identities only.
+func TestProfileHint(t *testing.T) {
+	for in, want := range map[string]string{
+		"run it as another identity with --as ORG/USER (fedmeter org list shows the local ones)":                                                               "run it as another identity with --profile FILE (with a connection profile the identity is the profile's mspID, certPath and keyPath: use a profile of an identity that may)",
+		"upload as an admin of a member org (--as ORG/Admin), or have the members' admins open uploads: fedmeter --as ORG/Admin member propose upload members": "upload as an admin of a member org (--profile FILE), or have the members' admins open uploads: fedmeter --profile FILE member propose upload members (with a connection profile the identity is the profile's mspID, certPath and keyPath: use a profile of an identity that may)",
+		"see `fedmeter --help`": "see `fedmeter --help`",
+	} {
+		if got := profileHint(in); got != want {
+			t.Errorf("profileHint(%q) =\n%q, want\n%q", in, got, want)
+		}
+	}
+}

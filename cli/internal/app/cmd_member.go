@@ -19,6 +19,7 @@ var proposalKinds = map[string]string{
 	chaincode.KindMemberAdd: chaincode.KindMemberAdd, chaincode.KindMemberRemove: chaincode.KindMemberRemove,
 	chaincode.KindPolicySet: chaincode.KindPolicySet, chaincode.KindTypeSet: chaincode.KindTypeSet,
 	chaincode.KindUploadSet: chaincode.KindUploadSet,
+	"alias":                 chaincode.KindMemberAlias, chaincode.KindMemberAlias: chaincode.KindMemberAlias,
 }
 
 func memberCommand(st *state) *cli.Command {
@@ -74,8 +75,10 @@ One consortium proposal may be open at a time.`,
 			{
 				Name:      "propose",
 				Usage:     "open a vote to add or remove a member, set the policy or who may upload rules, or define a type",
-				UsageText: "fedmeter member propose add|remove|policy|upload|type VALUE [--reason TEXT]",
-				Description: `VALUE is an MSP ID (add, remove), a policy (majority, all, any, threshold:N),
+				UsageText: "fedmeter member propose add|remove|alias|policy|upload|type VALUE [--reason TEXT]",
+				Description: `VALUE is an MSP ID (add, remove), a member's other names (alias:
+MSP_ID=NAME,NAME..., such as the seed prototype's org code and short name:
+Org1MSP=00001,CNIC; MSP_ID= removes them), a policy (majority, all, any, threshold:N),
 who may upload rules (upload: admins, the default, for admins of member orgs;
 members, for any identity of a member org), or a type definition as JSON or
 @FILE (type), e.g.
@@ -92,7 +95,7 @@ Admins of member orgs. Opening a proposal is not a vote.`,
 					}
 					kind, ok := proposalKinds[a[0]]
 					if !ok {
-						return usageErr(c, "the proposal kind %q is not valid: it must be add, remove, policy, upload or type", a[0])
+						return usageErr(c, "the proposal kind %q is not valid: it must be add, remove, alias, policy, upload or type", a[0])
 					}
 					value := a[1]
 					if strings.HasPrefix(value, "@") {
@@ -112,7 +115,11 @@ Admins of member orgs. Opening a proposal is not a vote.`,
 						}
 						p.Printf("Opened proposal %s: %s %s.\n", prop.ID, prop.Kind, prop.Subject)
 						printProposal(p, prop)
-						p.Printf("Next: each member's admin votes: fedmeter --as <Org>/Admin member vote approve %s\n", prop.ID)
+						if c.String("profile") != "" {
+							p.Printf("Next: each member's admin votes, with its admin's connection profile: fedmeter --profile FILE member vote approve %s\n", prop.ID)
+						} else {
+							p.Printf("Next: each member's admin votes: fedmeter --as <Org>/Admin member vote approve %s\n", prop.ID)
+						}
 						return nil
 					})
 				},
@@ -220,6 +227,9 @@ func approvals(p *chaincode.Proposal) int {
 }
 
 func printProposal(p *printer, prop *chaincode.Proposal) {
+	if prop.Kind == chaincode.KindMemberAlias {
+		p.KV("aliases", strings.Join(prop.Aliases, ", ")+" (replacing "+prop.Subject+"'s)")
+	}
 	p.KV("status", votes(prop), "reason", prop.Reason, "opened", ts(prop.Opened.Time)+" by "+prop.OpenedBy.MSP)
 	printVotes(p, prop)
 }

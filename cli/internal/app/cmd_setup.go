@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -138,6 +139,14 @@ func printConsortium(p *printer, cons *chaincode.Consortium) {
 	kv := []string{"members", strings.Join(cons.Members, ", ")}
 	if len(cons.Former) > 0 { // removed orgs: their bills stay in the others' lists
 		kv = append(kv, "former members", strings.Join(cons.Former, ", "))
+	}
+	if len(cons.Aliases) > 0 { // other names of members (the seed prototype's org codes and names)
+		names := make([]string, 0, len(cons.Aliases))
+		for a, m := range cons.Aliases {
+			names = append(names, a+"="+m)
+		}
+		sort.Strings(names)
+		kv = append(kv, "aliases", strings.Join(names, ", "))
 	}
 	p.KV(append(kv,
 		"policy", fmt.Sprintf("%s (%s must approve)", policyString(cons.Policy), need),
