@@ -36,7 +36,7 @@ hash: what runs is what was voted. Who may upload is a consortium setting
 the ledger a proposed rule runs (in a quote) only for member admins and its
 uploader, an approved one for any member, and a revoked or rejected one never.`,
 		Subcommands: []*cli.Command{
-			ruleBuild(st), ruleTest(st), ruleRun(st), ruleUpload(st), ruleVote(st), ruleStatus(st), ruleList(st), ruleShow(st),
+			ruleNew(st), ruleBuild(st), ruleTest(st), ruleRun(st), ruleUpload(st), ruleVote(st), ruleStatus(st), ruleList(st), ruleShow(st),
 			ruleActivate(st), ruleActivations(st), ruleRevoke(st), ruleQuote(st), ruleCode(st),
 		},
 	}
