@@ -59,10 +59,12 @@ a README with the commands, and:
   --lang go (default)  its own Go module (go.mod) requiring only the rule SDK,
                        github.com/fedmeter/fedmeter/sdk-rules; main_test.go runs
                        the vectors natively with the standard library alone.
-  --lang assemblyscript  package.json with the assemblyscript compiler pinned,
-                       assembly/index.ts using the fedmeter AssemblyScript kit
-                       (sdk-rules/assemblyscript); npm test builds the module
-                       reproducibly and runs the vectors through the host.
+  --lang assemblyscript  assembly/index.ts using the fedmeter AssemblyScript kit
+                       (sdk-rules/assemblyscript, whose package-lock.json pins
+                       the compiler: npm ci there once) and a package.json
+                       whose build script is the kit's reproducible build;
+                       npm test runs fedmeter rule test . (build, then the
+                       vectors in the host).
 
 Where the SDK comes from:
   inside a fedmeter checkout  the checkout's sdk-rules, by a relative path
@@ -72,7 +74,7 @@ Where the SDK comes from:
   --sdk VERSION               Go only: a published SDK (tag sdk-rules/VERSION), then go mod tidy
 
 Then, in DIR:
-  go test ./...  or  npm ci && npm test     the vectors
+  go test ./...  or  npm test               the vectors
   fedmeter rule test .                      the vectors in the Wasm host, on both engines
   fedmeter rule run . --input testdata/vectors/01_ninety_minutes.json
   fedmeter rule build .                     the module and its SHA-256, for the upload and the vote`,
@@ -139,7 +141,8 @@ Then, in DIR:
 				}
 				p.Printf("  go test ./...                  # the vectors, natively\n")
 			} else {
-				p.Printf("  npm ci && npm test             # install the pinned compiler, build, run the vectors in the host\n")
+				p.Printf("  (cd %s && npm ci)   # once: the kit's pinned compiler\n", d.KitDir)
+				p.Printf("  npm test                       # build, then the vectors in the Wasm host\n")
 			}
 			p.Printf("  fedmeter rule test .           # the vectors in the Wasm host, on both engines\n")
 			p.Printf("  fedmeter rule build .          # the reproducible module and its SHA-256\n")
@@ -295,7 +298,11 @@ func writeScaffold(lang, dir string, d *scaffoldData) ([]string, error) {
 		if err != nil || e.IsDir() {
 			return err
 		}
-		files = append(files, file{p, strings.TrimSuffix(strings.TrimPrefix(p, "scaffold/"+lang+"/"), ".tmpl")})
+		dst := strings.TrimSuffix(strings.TrimPrefix(p, "scaffold/"+lang+"/"), ".tmpl")
+		if dst == "gitignore" { // embed leaves out dot files
+			dst = ".gitignore"
+		}
+		files = append(files, file{p, dst})
 		return nil
 	})
 	if err != nil {

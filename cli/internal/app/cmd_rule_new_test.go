@@ -1,12 +1,16 @@
 package app
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/fedmeter/fedmeter/rules/build"
 )
 
 var reSHA = regexp.MustCompile(`sha256\s+([0-9a-f]{64})`)
@@ -85,5 +89,47 @@ func TestRuleNewInCheckout(t *testing.T) {
 	vec, _ := os.ReadFile(filepath.Join(dir, "testdata", "vectors", "01_ninety_minutes.json"))
 	if !strings.Contains(string(vec), `"type": "zz"`) {
 		t.Fatalf("the vector names another type:\n%s", vec)
+	}
+}
+
+// TestRuleNewAssemblyScript makes an AssemblyScript scaffold outside the
+// checkout and checks that its vectors pass in the host and that it builds to
+// the same bytes twice. It needs node and npm (and the kit's compiler, which
+// it installs with npm ci if missing); without them it skips, saying so,
+// unless FEDMETER_REQUIRE_AS is set (.ci/run sets it).
+func TestRuleNewAssemblyScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a rule: not in -short")
+	}
+	skip := t.Skipf
+	if os.Getenv("FEDMETER_REQUIRE_AS") != "" {
+		skip = t.Fatalf
+	}
+	if !build.HaveNode() {
+		skip("SKIP: rule new --lang assemblyscript needs node and npm on PATH (not found)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := build.Install(ctx, filepath.Join(root, "sdk-rules", "assemblyscript")); err != nil {
+		skip("SKIP: the AssemblyScript kit's compiler could not be installed: %v", err)
+	}
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "seats")
+	play(t, tmp, map[string]string{}, []step{
+		{name: "new", args: []string{"rule", "new", "seats", "--lang", "assemblyscript", "--dir", dir, "--sdk", root},
+			out: []string{"Created the AssemblyScript rule \"seats\"", "assembly/index.ts", "package.json", "testdata/vectors/01_ninety_minutes.json", "npm ci"}},
+		{name: "a version is Go only", args: []string{"rule", "new", "x", "--lang", "assemblyscript", "--dir", filepath.Join(tmp, "x"), "--sdk", "v1.0.0"},
+			code: 1, err: []string{"give a fedmeter checkout DIR"}},
+		{name: "its vectors in the host", args: []string{"rule", "test", dir}, out: []string{"All 7 vectors pass"}},
+		{name: "build", args: []string{"rule", "build", dir, "--out", filepath.Join(tmp, "a.wasm")}, out: []string{"sha256"}},
+		{name: "build again", args: []string{"rule", "build", dir, "--out", filepath.Join(tmp, "b.wasm")}, out: []string{"sha256"}},
+	})
+	a, _ := os.ReadFile(filepath.Join(tmp, "a.wasm"))
+	b, _ := os.ReadFile(filepath.Join(tmp, "b.wasm"))
+	if len(a) == 0 || string(a) != string(b) {
+		t.Fatal("two builds of the scaffold differ")
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".gitignore")); err != nil {
+		t.Fatal(err)
 	}
 }
