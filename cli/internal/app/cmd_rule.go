@@ -23,6 +23,7 @@ usage and unit prices into a bill (host/ABI.md). Its life:
 
   fedmeter rule build rules/ecs                          reproducible build; prints the SHA-256
   fedmeter rule test rules/ecs                           run its test vectors in the Wasm host
+  fedmeter rule run rules/ecs --input input.json         one call as the ledger makes it: output, gas, log
   fedmeter --as Org1/Admin rule upload build/rules/ecs.wasm --version 1.0.0 --types ecs
   fedmeter --as Org1/Admin rule vote approve ecs@1.0.0   each org's admin votes (policy: majority)
   fedmeter --as Org2/Admin rule vote approve ecs@1.0.0
@@ -35,7 +36,7 @@ hash: what runs is what was voted. Who may upload is a consortium setting
 the ledger a proposed rule runs (in a quote) only for member admins and its
 uploader, an approved one for any member, and a revoked or rejected one never.`,
 		Subcommands: []*cli.Command{
-			ruleBuild(st), ruleTest(st), ruleUpload(st), ruleVote(st), ruleStatus(st), ruleList(st), ruleShow(st),
+			ruleNew(st), ruleBuild(st), ruleTest(st), ruleRun(st), ruleUpload(st), ruleVote(st), ruleStatus(st), ruleList(st), ruleShow(st),
 			ruleActivate(st), ruleActivations(st), ruleRevoke(st), ruleQuote(st), ruleCode(st),
 		},
 	}
@@ -65,6 +66,22 @@ func buildRule(ctx context.Context, dir, out string) (*build.Artifact, error) {
 	goFiles, wasm, err := ruleSource(dir)
 	if err != nil {
 		return nil, client.Errorf(client.KindInvalid, "the rule directory %s cannot be read: %v", dir, err)
+	}
+	if !goFiles && build.IsAssemblyScript(dir) {
+		a, err := build.AssemblyScript(ctx, dir, out)
+		if errors.Is(err, build.ErrNoNode) {
+			return nil, client.Errorf(client.KindInvalid, "%s is an AssemblyScript rule: %v", dir, err).
+				WithHint("install Node.js 18 or later, then run npm ci in the rule's folder")
+		}
+		if err != nil {
+			first, rest, _ := strings.Cut(err.Error(), "\n")
+			e := client.Errorf(client.KindRule, "building the AssemblyScript rule in %s failed: %s", dir, strings.TrimPrefix(first, "build rule "+dir+": "))
+			if rest != "" {
+				e.Hint = "the build said: " + strings.ReplaceAll(strings.TrimSpace(rest), "\n", "; ")
+			}
+			return nil, e
+		}
+		return a, nil
 	}
 	if !goFiles {
 		if len(wasm) != 1 {
@@ -127,7 +144,10 @@ func ruleBuild(st *state) *cli.Command {
 		Description: `Builds the Go main package in DIR with the stock Go toolchain for wasip1
 (-trimpath, no build ID, no VCS stamp: rules/build), so anyone with the
 same source and Go release gets the same bytes and hash; the hash is what the
-members vote on. A directory with no Go code and one .wasm (a rule written in
+members vote on. An AssemblyScript rule (package.json and assembly/index.ts)
+is built by its package.json's build script (the kit's build.mjs: fixed
+compiler options, the compiler pinned by package-lock.json; run npm ci
+first). A directory with no Go code and one .wasm (a rule written in
 another language) has that module copied.
 
 Next: fedmeter rule test DIR, then fedmeter rule upload FILE --version V.`,
