@@ -230,9 +230,21 @@ func TestUsage(t *testing.T) {
 	e.advance(time.Hour)
 	e.fail("is not after the end of resource r1's last bill", "org1.agent", "UsageSubmit", batch(rec("u3", "r1", "egress_gib", 1, start, now)))
 
-	// Sums that overflow int64 fail the bill, naming the metric.
-	e.ok("org1.agent", "UsageSubmit", batch(rec("big1", "r1", "egress_gib", int64(math.MaxInt64), now, now+60), rec("big2", "r1", "egress_gib", 1, now, now+120)))
-	e.fail("usage of egress_gib for resource r1 over the period overflows a 64-bit integer", "org2.user", "ResourceRelease", "r1")
+	// A batch whose records sum past int64 is refused at submit time.
+	e.fail("this batch's egress_gib records of resource r1 sum past the largest quantity a bill can hold", "org1.agent", "UsageSubmit",
+		batch(rec("big1", "r1", "egress_gib", int64(math.MaxInt64), now, now+60), rec("big2", "r1", "egress_gib", 1, now, now+120)))
+	// Across batches the contract cannot see the sum at submit time (it
+	// would have to read every unbilled period); the release then goes
+	// through all the same, its quota returned and its bill pending with
+	// the reason, instead of holding the resource for ever (issue 19,
+	// item 1).
+	e.ok("org1.agent", "UsageSubmit", batch(rec("big1", "r1", "egress_gib", int64(math.MaxInt64), now, now+60)))
+	e.ok("org1.agent", "UsageSubmit", batch(rec("big2", "r1", "egress_gib", 1, now, now+120)))
+	e.advance(time.Hour)
+	rel := decode[releaseResult](t, e.ok("org2.user", "ResourceRelease", "r1"))
+	if rel.Pending == nil || !strings.Contains(rel.Pending.Reason, "usage of egress_gib for resource r1 over the period overflows a 64-bit integer") {
+		t.Fatalf("release of a resource whose usage overflows: %s", js(rel))
+	}
 }
 
 // TestQuotaReturns: a release returns its quota in a key of its own

@@ -3,6 +3,7 @@ package chaincode
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -391,10 +392,11 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 			switch {
 			case err == nil:
 				res.Bill = b.Summary()
-			case model.CodeOf(err) == model.CodeRuleFailed:
+			case model.CodeOf(err) == model.CodeRuleFailed || errors.Is(err, model.ErrUsageOverflow):
 				// A failing rule must not hold the resource and its
 				// quota for ever: the release goes through and the
-				// bill waits for a working rule (BillClose).
+				// bill waits for a working rule (BillClose). So does
+				// usage whose sum no rule input can hold.
 				r.Pending = &PendingBill{Start: r.BilledTo, End: end, Reason: model.MessageOf(err), Tx: t.id, Overrun: res.Overrun}
 				res.Pending = r.Pending
 				if err := t.setEvent("BillPending", pendingEvent{Resource: r.ID, Provider: r.Provider, Consumer: r.Consumer,

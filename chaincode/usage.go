@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -246,9 +247,10 @@ type usageBatch struct {
 
 	res       UsageResult
 	resources map[string]*usageResource
-	periods   map[string][]usageEntry // by period key: entries on the ledger, then the batch's
-	loaded    map[string]int          // how many of periods[k] are on the ledger
-	inBatch   map[string]string       // record ID -> digest, for repeats inside the batch
+	periods   map[string][]usageEntry    // by period key: entries on the ledger, then the batch's
+	loaded    map[string]int             // how many of periods[k] are on the ledger
+	inBatch   map[string]string          // record ID -> digest, for repeats inside the batch
+	sums      map[string]model.UsageSums // by resource, then metric: what the batch adds
 }
 
 // readUsageBatch reads, in one round trip, the resource state, and the
@@ -280,7 +282,7 @@ func readUsageBatch(t *txn, cons *Consortium, items []model.UsageItem) (*usageBa
 	t.batchWrites()
 	return &usageBatch{t: t, cons: cons, state: state, res: UsageResult{Duplicates: []string{}},
 		resources: map[string]*usageResource{}, periods: map[string][]usageEntry{},
-		loaded: map[string]int{}, inBatch: map[string]string{}}, nil
+		loaded: map[string]int{}, inBatch: map[string]string{}, sums: map[string]model.UsageSums{}}, nil
 }
 
 // add checks one record and stages it, or counts it as a duplicate. The
@@ -427,9 +429,18 @@ func (b *usageBatch) checkPeriod(p model.UsageItem, r *usageResource) error {
 }
 
 // stage adds an accepted record to its period (and writes the marker of a
-// chosen ID).
+// chosen ID). A batch whose records of one resource and metric sum past
+// int64 is refused here: its bill could never be computed.
 func (b *usageBatch) stage(p model.UsageItem, digest, pk string) error {
 	rec := p.Record
+	sums := b.sums[rec.Resource]
+	if sums == nil {
+		sums = model.UsageSums{}
+		b.sums[rec.Resource] = sums
+	}
+	if err := sums.Add(rec.Resource, rec.Metric, rec.Quantity); err != nil {
+		return refuseAt(model.CodeBadArgument, p.At, "%s %d: this batch's %s records of resource %s sum past the largest quantity a bill can hold (%d); split the usage over smaller units or check the agent", field(p.At, "quantity"), rec.Quantity, rec.Metric, rec.Resource, int64(math.MaxInt64))
+	}
 	e := usageEntry{Metric: rec.Metric, Quantity: rec.Quantity}
 	if !p.Derived {
 		e.ID = rec.ID

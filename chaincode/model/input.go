@@ -1,6 +1,9 @@
 package model
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"errors"
+)
 
 // The rule input of ABI v1 (host/ABI.md). Struct fields are declared in key
 // order and maps are sorted by encoding/json, so the keys come out sorted.
@@ -66,6 +69,10 @@ func EncodeInput(r *Resource, price *PriceEntry, limits, usage map[string]int64,
 	return json.Marshal(in)
 }
 
+// ErrUsageOverflow is the cause (errors.Is, in the contract's process) of
+// the refusal UsageSums.Add returns when a sum leaves int64.
+var ErrUsageOverflow = errors.New("usage sum overflows int64")
+
 // UsageSums is the usage part of a rule input: each metric's quantities
 // over the billing period, summed overflow-checked.
 type UsageSums map[string]int64
@@ -76,7 +83,9 @@ func (s UsageSums) Add(resource, metric string, q int64) error {
 	a := s[metric]
 	sum := a + q
 	if (q > 0 && sum < a) || (q < 0 && sum > a) {
-		return Refuse(CodeConflict, "usage of "+metric+" for resource "+resource+" over the period overflows a 64-bit integer")
+		r := Refuse(CodeConflict, "usage of "+metric+" for resource "+resource+" over the period overflows a 64-bit integer")
+		r.Err = ErrUsageOverflow
+		return r
 	}
 	s[metric] = sum
 	return nil
