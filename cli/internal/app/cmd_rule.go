@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/host"
 	"github.com/fedmeter/fedmeter/rules/build"
 	"github.com/urfave/cli/v2"
 )
@@ -116,9 +117,18 @@ func moduleArg(c *cli.Context, arg string) ([]byte, string, error) {
 			WithHint("give a .wasm module or a rule directory")
 	}
 	if !st.IsDir() {
+		// The size first: a 50 MB file was read whole (and base64'd)
+		// before the ledger refused it.
+		if max := int64(host.ProfileV1().MaxModuleBytes); st.Size() > max {
+			return nil, "", client.Errorf(client.KindInvalid, "%s is %d bytes; a rule module may have at most %d", arg, st.Size(), max)
+		}
 		b, err := os.ReadFile(arg)
 		if err != nil {
 			return nil, "", client.Errorf(client.KindInvalid, "%s cannot be read: %v", arg, err)
+		}
+		if len(b) == 0 {
+			return nil, "", client.Errorf(client.KindInvalid, "%s is empty: a Wasm module starts with the bytes \\0asm", arg).
+				WithHint("build the rule first: fedmeter rule build DIR")
 		}
 		return b, strings.TrimSuffix(filepath.Base(arg), filepath.Ext(arg)), nil
 	}
@@ -127,13 +137,22 @@ func moduleArg(c *cli.Context, arg string) ([]byte, string, error) {
 		return nil, "", err
 	}
 	defer os.RemoveAll(tmp)
-	name := filepath.Base(filepath.Clean(arg))
+	name := ruleName(arg)
 	a, err := buildRule(c.Context, arg, filepath.Join(tmp, name+".wasm"))
 	if err != nil {
 		return nil, "", err
 	}
 	b, err := os.ReadFile(a.File)
 	return b, name, err
+}
+
+// ruleName names a rule after its folder: the folder's own name, also when
+// it is given as "." or "..".
+func ruleName(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return filepath.Base(filepath.Clean(dir))
 }
 
 func ruleBuild(st *state) *cli.Command {
@@ -162,7 +181,7 @@ Next: fedmeter rule test DIR, then fedmeter rule upload FILE --version V.`,
 			dir := a[0]
 			out := c.String("out")
 			if out == "" {
-				out = filepath.Join("build", "rules", filepath.Base(filepath.Clean(dir))+".wasm")
+				out = filepath.Join("build", "rules", ruleName(dir)+".wasm")
 			}
 			start := time.Now()
 			art, err := buildRule(c.Context, dir, out)
