@@ -191,7 +191,7 @@ func TestCommands(t *testing.T) {
 			{name: "unknown subcommand", args: a("rule uplod x"), code: 1, err: []string{`"uplod" is not a command of fedmeter rule`, `Did you mean "upload"?`}},
 			{name: "unknown flag", args: a("price set ecs --bogus 1"), code: 1, err: []string{"flag provided but not defined: -bogus", "fedmeter price set --help"}},
 			{name: "bad output", args: a("--output yaml member list"), code: 1, err: []string{`--output "yaml" is not valid`}},
-			{name: "unknown identity", args: a("--as Org9/Admin member list"), code: 1, err: []string{"--as Org9/Admin names no local org Org9"}},
+			{name: "unknown identity", args: a("--as Org9/Admin member list"), code: 1, err: []string{"the identity Org9/Admin names no local org Org9", "hint: --as names a local identity"}},
 			{name: "bad --at", args: a("--at yesterday member list"), code: 1, err: []string{`--at "yesterday" is not a time`}},
 			{name: "--at in the past", args: a("--at 2025-01-01T00:00:00Z member list"), code: 1, err: []string{"time cannot go backwards"}},
 			{name: "too many args", args: a("member list extra"), code: 1, err: []string{"takes no arguments"}},
@@ -400,6 +400,10 @@ func TestCommands(t *testing.T) {
 			{name: "ledger info", args: a("ledger info"), out: []string{"blocks", "head", "channelall"}},
 			{name: "ledger verify", args: a("ledger verify"), out: []string{"Ledger verified", "head"}},
 			{name: "ledger verify on Fabric", args: a("--profile nowhere.yaml ledger verify"), code: 1, err: []string{"checks the embedded ledger"}},
+			{name: "--as with a profile", args: a("--profile nowhere.yaml --as Org1/Admin member list"), code: 1, err: []string{"--as selects an identity of the embedded ledger", "hint: "}},
+			{name: "--at with a profile", args: a("--profile nowhere.yaml --at 2026-01-01T00:00:00Z member list"), code: 1, err: []string{"--at sets the transaction time of the embedded ledger only"}},
+			{name: "--head with a profile", args: a("--profile nowhere.yaml bill verify ecs-1:000001 --head " + strings.Repeat("0", 64)), code: 1, err: []string{"--head pins the embedded ledger's head hash", "hint: drop --head"}},
+			{name: "absent profile", args: a("--profile nowhere.yaml member list"), code: 2, err: []string{"the connection profile nowhere.yaml cannot be read"}},
 		})
 	})
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/cli/client/verify"
 	"github.com/urfave/cli/v2"
 )
 
@@ -175,9 +176,13 @@ or ledger verify): a log rewritten wholesale then fails too.`,
 					if err != nil {
 						return err
 					}
+					if c.String("head") != "" && c.String("profile") != "" {
+						return client.Errorf(client.KindInvalid, "--head pins the embedded ledger's head hash; on Fabric the peers validate the blocks").
+							WithHint("drop --head when using --profile")
+					}
 					return st.withClient(c, func(cl *client.Client, p *printer) error {
 						start := time.Now()
-						v, err := cl.VerifyBillWith(c.Context, a[0], client.VerifyOptions{Head: c.String("head")})
+						v, err := verify.Bill(c.Context, cl, a[0], verify.Options{Head: c.String("head")})
 						if err != nil {
 							return err
 						}
@@ -185,7 +190,7 @@ or ledger verify): a log rewritten wholesale then fails too.`,
 							if err := p.JSON(v); err != nil {
 								return err
 							}
-							return v.Err()
+							return verifyErr(v)
 						}
 						b := v.Bill
 						p.Printf("Recomputed bill %s offline with rule %s %s (%s) in %s:\n", b.ID, b.Rule.Name, b.Rule.Version, short(b.Rule.Hash), time.Since(start).Round(10*time.Millisecond))
@@ -208,7 +213,7 @@ or ledger verify): a log rewritten wholesale then fails too.`,
 						} else {
 							p.Printf("\nRebuilt input: %s\n", v.Input)
 						}
-						return v.Err()
+						return verifyErr(v)
 					})
 				},
 			},

@@ -1,4 +1,4 @@
-package client_test
+package embedded_test
 
 import (
 	"context"
@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/cli/client/embedded"
+	"github.com/fedmeter/fedmeter/cli/client/verify"
 )
 
 // An app (here, Org1's metering agent and billing report) submits usage and
 // reads bills through the client package, without shelling out. The same
-// code runs against Fabric with client.Options{Profile: "org1.yaml"}.
+// code runs against Fabric with the backend of client.Dial(ctx, "org1.yaml").
 func Example() {
 	ctx := context.Background()
 	dir, cleanup := exampleLedger() // fedmeter init, prices, a quota, an active server, the ECS rule
@@ -21,7 +23,7 @@ func Example() {
 	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	// The metering agent submits aggregated usage; a rerun changes nothing.
-	agent, err := client.Open(ctx, client.Options{Data: dir, As: "Org1/Agent1", At: day.Add(20 * time.Hour)})
+	agent, err := embedded.Open(dir, embedded.Options{As: "Org1/Agent1", At: day.Add(20 * time.Hour)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func Example() {
 	agent.Close()
 
 	// The consumer releases the server after 47.5 hours: the ledger bills it.
-	org2, err := client.Open(ctx, client.Options{Data: dir, As: "Org2/User1", At: day.Add(47*time.Hour + 30*time.Minute)})
+	org2, err := embedded.Open(dir, embedded.Options{As: "Org2/User1", At: day.Add(47*time.Hour + 30*time.Minute)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func Example() {
 	fmt.Printf("bill %s: %s %s\n", rel.Bill.ID, client.FormatMoney(rel.Bill.Amount, rel.Bill.Scale), rel.Bill.Currency)
 
 	// The provider lists its bills and checks one offline.
-	org1, err := client.Open(ctx, client.Options{Data: dir, As: "Org1/Admin"})
+	org1, err := embedded.Open(dir, embedded.Options{As: "Org1/Admin"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func Example() {
 	for _, b := range bills {
 		fmt.Printf("%s to %s: %s %s\n", b.ID, b.Consumer, client.FormatMoney(b.Amount, b.Scale), b.Currency)
 	}
-	v, err := c.VerifyBill(ctx, bills[0].ID)
+	v, err := verify.Bill(ctx, c, bills[0].ID, verify.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -88,10 +90,10 @@ func exampleLedger() (string, func()) {
 	}
 	dir := filepath.Join(tmp, "ledger")
 	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := client.InitEmbedded(ctx, dir, client.InitOptions{Clock: func() time.Time { return day }}); err != nil {
+	if _, err := embedded.Init(ctx, dir, embedded.InitOptions{Clock: func() time.Time { return day }}); err != nil {
 		log.Fatal(err)
 	}
-	e, err := client.OpenEmbedded(dir, client.EmbeddedOptions{Clock: func() time.Time { return day }})
+	e, err := embedded.Open(dir, embedded.Options{Clock: func() time.Time { return day }})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func exampleLedger() (string, func()) {
 		}
 		return client.New(v)
 	}
-	code, err := os.ReadFile(filepath.Join("..", "..", "chaincode", "testdata", "ecs_hourly.wasm"))
+	code, err := os.ReadFile(filepath.Join("..", "..", "..", "chaincode", "testdata", "ecs_hourly.wasm"))
 	if err != nil {
 		log.Fatal(err)
 	}
