@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode/model"
 )
@@ -439,9 +440,18 @@ type BillFilter struct {
 	Role string
 	// Resource, if set, lists that resource's bills instead.
 	Resource string
-	// From and To bound the period end: [From, To), Unix seconds or RFC
-	// 3339, empty for unbounded.
-	From, To string
+	// From and To bound the period end: [From, To); the zero time is
+	// unbounded. The ledger counts whole seconds.
+	From, To time.Time
+}
+
+// unixArg is t as the contract's time argument (Unix seconds), or "" for
+// the zero time.
+func unixArg(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.Unix(), 10)
 }
 
 // Bills lists bills of the caller's org.
@@ -457,14 +467,14 @@ func (c *Client) Bills(ctx context.Context, f BillFilter) ([]model.Bill, error) 
 		return nil, Errorf(KindInvalid, "role %q is not valid: it must be provider, consumer or empty for both", f.Role)
 	}
 	if f.Role != "consumer" {
-		bs, err := all[model.Bill](ctx, c, "BillListByProvider", org, f.From, f.To)
+		bs, err := all[model.Bill](ctx, c, "BillListByProvider", org, unixArg(f.From), unixArg(f.To))
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, bs...)
 	}
 	if f.Role != "provider" {
-		bs, err := all[model.Bill](ctx, c, "BillListByConsumer", org, f.From, f.To)
+		bs, err := all[model.Bill](ctx, c, "BillListByConsumer", org, unixArg(f.From), unixArg(f.To))
 		if err != nil {
 			return nil, err
 		}
@@ -485,10 +495,10 @@ func (c *Client) CloseBill(ctx context.Context, resourceID, end string) (*model.
 	return call[model.BillSummary](ctx, c, true, "BillClose", resourceID, end)
 }
 
-// Totals sums the caller's bills with period end in [from, to): receivable
-// and payable per counterparty and currency.
-func (c *Client) Totals(ctx context.Context, from, to string) (*model.Totals, error) {
-	return call[model.Totals](ctx, c, false, "BillTotals", from, to)
+// Totals sums the caller's bills with period end in [from, to) (the zero
+// time: unbounded): receivable and payable per counterparty and currency.
+func (c *Client) Totals(ctx context.Context, from, to time.Time) (*model.Totals, error) {
+	return call[model.Totals](ctx, c, false, "BillTotals", unixArg(from), unixArg(to))
 }
 
 // ProviderTotalCost returns the provider's receivables over all time (the

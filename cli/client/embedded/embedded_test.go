@@ -724,7 +724,7 @@ func TestAlteredBillIndexIsNotServed(t *testing.T) {
 	l := newLedger(t)
 	b := l.story()
 	ctx := context.Background()
-	if tot := ok(l.as("Org1/Admin").Totals(ctx, "", ""))(t); tot == nil {
+	if tot := ok(l.as("Org1/Admin").Totals(ctx, time.Time{}, time.Time{}))(t); tot == nil {
 		t.Fatal("no totals")
 	}
 	l.e.Close()
@@ -748,7 +748,7 @@ func TestAlteredBillIndexIsNotServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	_, err = client.New(e).Totals(ctx, "", "")
+	_, err = client.New(e).Totals(ctx, time.Time{}, time.Time{})
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Kind != client.KindMismatch || !strings.Contains(ce.Msg, "altered outside the ledger") || !strings.Contains(ce.Hint, "ledger verify") {
 		t.Fatalf("bill total on an altered index: %#v", err)

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
@@ -36,9 +38,13 @@ offline: fedmeter bill verify ID.`,
 					if _, err := args(c, 0, 0); err != nil {
 						return err
 					}
+					from, to, err := periodFlags(c)
+					if err != nil {
+						return err
+					}
 					return st.withClient(c, func(cl *client.Client, p *printer) error {
 						bills, err := cl.Bills(c.Context, client.BillFilter{Role: c.String("role"), Resource: c.String("resource"),
-							From: c.String("from"), To: c.String("to")})
+							From: from, To: to})
 						if err != nil {
 							return err
 						}
@@ -103,7 +109,10 @@ provider's receivables over all time (the seed's queryProviderTotalCost).`,
 							}
 							t, err = cl.ProviderTotalCost(c.Context, cl.MSPID())
 						} else {
-							t, err = cl.Totals(c.Context, c.String("from"), c.String("to"))
+							var from, to time.Time
+							if from, to, err = periodFlags(c); err == nil {
+								t, err = cl.Totals(c.Context, from, to)
+							}
 						}
 						if err != nil {
 							return err
@@ -237,4 +246,24 @@ func issuedBill(ctx context.Context, cl *client.Client, sum *chaincode.BillSumma
 	return nil, client.Errorf(kind, "bill %s (%s %s) was issued, but reading it back failed: %s",
 		sum.ID, client.FormatMoney(sum.Amount, sum.Scale), sum.Currency, msg).
 		WithHint("the bill is on the ledger: fedmeter bill show %s", sum.ID)
+}
+
+// periodFlags are --from and --to: RFC 3339 or Unix seconds, empty for
+// unbounded.
+func periodFlags(c *cli.Context) (from, to time.Time, err error) {
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		s := strings.TrimSpace(c.String(f.name))
+		if s == "" {
+			continue
+		}
+		if n, perr := strconv.ParseInt(s, 10, 64); perr == nil && n >= 0 {
+			*f.dst = time.Unix(n, 0).UTC()
+		} else if *f.dst, perr = time.Parse(time.RFC3339, s); perr != nil || f.dst.Unix() < 0 {
+			return time.Time{}, time.Time{}, client.Errorf(client.KindInvalid, "--%s %q is not a time: it must be RFC 3339 (2026-01-01T00:00:00Z) or Unix seconds", f.name, s)
+		}
+	}
+	return from, to, nil
 }
