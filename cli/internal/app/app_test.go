@@ -329,7 +329,7 @@ func TestCommands(t *testing.T) {
 			{name: "show", args: a("bill show ecs-1:000001"), out: []string{"vcpu", "total", "23.44 CNY"}},
 			{name: "total", args: a("--as Org2/User1 bill total"), out: []string{"Payable (as consumer) of Org2MSP", "Org1MSP", "23.44 CNY"}},
 			{name: "provider total", args: a("--as Org1/Admin bill total --provider"), out: []string{"Receivable", "Org2MSP", "23.44 CNY"}},
-			{name: "total over a period", args: a("--as Org2/User1 bill total --from "+T0+" --to 2100-01-01T00:00:00Z"), out: []string{"Org1MSP", "23.44 CNY"}},
+			{name: "total over a period", args: a("--as Org2/User1 bill total --from " + T0 + " --to 2100-01-01T00:00:00Z"), out: []string{"Org1MSP", "23.44 CNY"}},
 			{name: "list from after the bills", args: a("--as Org2/User1 -o json bill list --from 4102444800"), json: true, out: []string{"[]"}},
 			{name: "total bad --from", args: a("--as Org2/User1 bill total --from yesterday"), code: 1, err: []string{`--from "yesterday" is not a time`}},
 			{name: "verify", args: a("--as Org2/User1 bill verify ecs-1:000001"), out: []string{"input hash", "gas used", "Bill ecs-1:000001 verified"}},
