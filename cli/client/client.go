@@ -12,14 +12,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/chaincode/model"
 )
 
 // Client is typed helpers over a Backend: each method runs one contract
 // transaction (or, for lists, one per page) and decodes its result into the
-// contract's types (package chaincode). Errors are *Error.
+// contract's types (package chaincode/model). Errors are *Error.
 type Client struct {
 	b Backend
 }
@@ -62,7 +62,7 @@ func all[T any](ctx context.Context, c *Client, fn string, args ...string) ([]T,
 	var out []T
 	bookmark := ""
 	for {
-		p, err := call[chaincode.Page[T]](ctx, c, false, fn, append(append([]string{}, args...), pageSize, bookmark)...)
+		p, err := call[model.Page[T]](ctx, c, false, fn, append(append([]string{}, args...), pageSize, bookmark)...)
 		if err != nil {
 			return nil, err
 		}
@@ -77,32 +77,32 @@ func all[T any](ctx context.Context, c *Client, fn string, args ...string) ([]T,
 // ---- consortium ----
 
 // Consortium returns the members, the approval policy and the type catalog.
-func (c *Client) Consortium(ctx context.Context) (*chaincode.Consortium, error) {
-	return call[chaincode.Consortium](ctx, c, false, "ConsortiumGet")
+func (c *Client) Consortium(ctx context.Context) (*model.Consortium, error) {
+	return call[model.Consortium](ctx, c, false, "ConsortiumGet")
 }
 
 // Propose opens a consortium vote: kind member.add, member.remove,
 // policy.set, type.set or upload.set, with its value (an MSP ID, a policy, a
 // type JSON, admins or members).
-func (c *Client) Propose(ctx context.Context, kind, value, reason string) (*chaincode.Proposal, error) {
-	return call[chaincode.Proposal](ctx, c, true, "ConsortiumPropose", kind, value, reason)
+func (c *Client) Propose(ctx context.Context, kind, value, reason string) (*model.Proposal, error) {
+	return call[model.Proposal](ctx, c, true, "ConsortiumPropose", kind, value, reason)
 }
 
 // Vote casts the caller's org's vote (approve or reject) on a consortium
 // proposal.
-func (c *Client) Vote(ctx context.Context, proposalID, decision string) (*chaincode.Proposal, error) {
-	return call[chaincode.Proposal](ctx, c, true, "ConsortiumVote", proposalID, decision)
+func (c *Client) Vote(ctx context.Context, proposalID, decision string) (*model.Proposal, error) {
+	return call[model.Proposal](ctx, c, true, "ConsortiumVote", proposalID, decision)
 }
 
 // Proposal returns a proposal with its votes.
-func (c *Client) Proposal(ctx context.Context, id string) (*chaincode.Proposal, error) {
-	return call[chaincode.Proposal](ctx, c, false, "ProposalGet", id)
+func (c *Client) Proposal(ctx context.Context, id string) (*model.Proposal, error) {
+	return call[model.Proposal](ctx, c, false, "ProposalGet", id)
 }
 
 // Proposals lists proposals, optionally only those with status (open,
 // approved, rejected).
-func (c *Client) Proposals(ctx context.Context, status string) ([]chaincode.Proposal, error) {
-	return all[chaincode.Proposal](ctx, c, "ProposalList", status)
+func (c *Client) Proposals(ctx context.Context, status string) ([]model.Proposal, error) {
+	return all[model.Proposal](ctx, c, "ProposalList", status)
 }
 
 // ---- rules ----
@@ -117,29 +117,29 @@ type RuleMeta struct {
 }
 
 // UploadRule uploads a Wasm module as a rule version and opens its vote.
-func (c *Client) UploadRule(ctx context.Context, m RuleMeta, module []byte) (*chaincode.Rule, error) {
-	return call[chaincode.Rule](ctx, c, true, "RuleUpload", m.Name, m.Version, strings.Join(m.Types, ","),
+func (c *Client) UploadRule(ctx context.Context, m RuleMeta, module []byte) (*model.Rule, error) {
+	return call[model.Rule](ctx, c, true, "RuleUpload", m.Name, m.Version, strings.Join(m.Types, ","),
 		m.Author, m.Description, base64.StdEncoding.EncodeToString(module))
 }
 
 // Rule returns a rule by code hash or name@version.
-func (c *Client) Rule(ctx context.Context, ref string) (*chaincode.Rule, error) {
-	return call[chaincode.Rule](ctx, c, false, "RuleGet", ref)
+func (c *Client) Rule(ctx context.Context, ref string) (*model.Rule, error) {
+	return call[model.Rule](ctx, c, false, "RuleGet", ref)
 }
 
 // TypeActivation is an activation of a rule for one resource type.
 type TypeActivation struct {
 	Type string `json:"type"`
-	chaincode.Activation
+	model.Activation
 }
 
 // RuleStatus is a rule with its approval vote, its revocation vote if any,
 // and where it is activated.
 type RuleStatus struct {
-	Rule        *chaincode.Rule     `json:"rule"`
-	Proposal    *chaincode.Proposal `json:"proposal"`
-	Revocation  *chaincode.Proposal `json:"revocation,omitempty"`
-	Activations []TypeActivation    `json:"activations"`
+	Rule        *model.Rule      `json:"rule"`
+	Proposal    *model.Proposal  `json:"proposal"`
+	Revocation  *model.Proposal  `json:"revocation,omitempty"`
+	Activations []TypeActivation `json:"activations"`
 }
 
 // RuleStatus returns a rule (hash or name@version) with its votes.
@@ -148,14 +148,14 @@ func (c *Client) RuleStatus(ctx context.Context, ref string) (*RuleStatus, error
 }
 
 // Rules lists every rule version.
-func (c *Client) Rules(ctx context.Context) ([]chaincode.Rule, error) {
-	return all[chaincode.Rule](ctx, c, "RuleList")
+func (c *Client) Rules(ctx context.Context) ([]model.Rule, error) {
+	return all[model.Rule](ctx, c, "RuleList")
 }
 
 // VoteRule casts the caller's org's vote (approve or reject) on the rule
 // ref (hash or name@version). It looks the rule up first, so the vote
 // names the exact code hash, as the contract requires.
-func (c *Client) VoteRule(ctx context.Context, ref, decision string) (*chaincode.Proposal, *chaincode.Rule, error) {
+func (c *Client) VoteRule(ctx context.Context, ref, decision string) (*model.Proposal, *model.Rule, error) {
 	r, err := c.Rule(ctx, ref)
 	if err != nil {
 		// The vote names the exact code, so the rule is read first; a
@@ -169,7 +169,7 @@ func (c *Client) VoteRule(ctx context.Context, ref, decision string) (*chaincode
 		}
 		return nil, nil, err
 	}
-	p, err := call[chaincode.Proposal](ctx, c, true, "RuleVote", r.Name, r.Version, r.Hash, decision)
+	p, err := call[model.Proposal](ctx, c, true, "RuleVote", r.Name, r.Version, r.Hash, decision)
 	if err != nil {
 		return nil, r, err
 	}
@@ -179,37 +179,37 @@ func (c *Client) VoteRule(ctx context.Context, ref, decision string) (*chaincode
 
 // ActivateRule binds resource type typ to the approved rule ref from
 // effectiveFrom (empty: now).
-func (c *Client) ActivateRule(ctx context.Context, typ, ref, effectiveFrom string) (*chaincode.Activations, error) {
+func (c *Client) ActivateRule(ctx context.Context, typ, ref, effectiveFrom string) (*model.Activations, error) {
 	r, err := c.Rule(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	return call[chaincode.Activations](ctx, c, true, "RuleActivate", typ, r.Hash, effectiveFrom)
+	return call[model.Activations](ctx, c, true, "RuleActivate", typ, r.Hash, effectiveFrom)
 }
 
 // Activations returns the activations of a resource type, oldest first.
-func (c *Client) Activations(ctx context.Context, typ string) (*chaincode.Activations, error) {
-	return call[chaincode.Activations](ctx, c, false, "RuleActivations", typ)
+func (c *Client) Activations(ctx context.Context, typ string) (*model.Activations, error) {
+	return call[model.Activations](ctx, c, false, "RuleActivations", typ)
 }
 
 // ProposeRevocation opens the vote on revoking the approved rule ref.
-func (c *Client) ProposeRevocation(ctx context.Context, ref, reason string) (*chaincode.Proposal, *chaincode.Rule, error) {
+func (c *Client) ProposeRevocation(ctx context.Context, ref, reason string) (*model.Proposal, *model.Rule, error) {
 	r, err := c.Rule(ctx, ref)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := call[chaincode.Proposal](ctx, c, true, "RuleRevoke", r.Hash, reason)
+	p, err := call[model.Proposal](ctx, c, true, "RuleRevoke", r.Hash, reason)
 	return p, r, err
 }
 
 // VoteRevocation casts the caller's org's vote on the open revocation of
 // rule ref: approve revokes, reject keeps.
-func (c *Client) VoteRevocation(ctx context.Context, ref, decision string) (*chaincode.Proposal, *chaincode.Rule, error) {
+func (c *Client) VoteRevocation(ctx context.Context, ref, decision string) (*model.Proposal, *model.Rule, error) {
 	r, err := c.Rule(ctx, ref)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := call[chaincode.Proposal](ctx, c, true, "RuleRevokeVote", r.Hash, decision)
+	p, err := call[model.Proposal](ctx, c, true, "RuleRevokeVote", r.Hash, decision)
 	if err != nil {
 		return nil, r, err
 	}
@@ -263,7 +263,7 @@ type QuoteRequest struct {
 }
 
 // Quote prices a hypothetical resource with the active (or a named) rule.
-func (c *Client) Quote(ctx context.Context, q QuoteRequest) (*chaincode.Quote, error) {
+func (c *Client) Quote(ctx context.Context, q QuoteRequest) (*model.Quote, error) {
 	hash := q.Rule
 	if hash != "" && !reHash.MatchString(hash) {
 		r, err := c.Rule(ctx, hash)
@@ -272,7 +272,7 @@ func (c *Client) Quote(ctx context.Context, q QuoteRequest) (*chaincode.Quote, e
 		}
 		hash = r.Hash
 	}
-	return call[chaincode.Quote](ctx, c, false, "BillQuote", q.Provider, q.Type, jsonInts(q.Spec), jsonInts(q.Usage), q.Start, q.End, hash)
+	return call[model.Quote](ctx, c, false, "BillQuote", q.Provider, q.Type, jsonInts(q.Spec), jsonInts(q.Usage), q.Start, q.End, hash)
 }
 
 func jsonInts(m map[string]int64) string {
@@ -295,16 +295,16 @@ type Prices struct {
 
 // SetPrice publishes the caller's (a provider admin's) prices for a type,
 // in force from effectiveFrom (empty: now).
-func (c *Client) SetPrice(ctx context.Context, typ string, p Prices, effectiveFrom string) (*chaincode.PriceBook, error) {
+func (c *Client) SetPrice(ctx context.Context, typ string, p Prices, effectiveFrom string) (*model.PriceBook, error) {
 	b, _ := json.Marshal(p)
-	return call[chaincode.PriceBook](ctx, c, true, "PriceSet", typ, string(b), effectiveFrom)
+	return call[model.PriceBook](ctx, c, true, "PriceSet", typ, string(b), effectiveFrom)
 }
 
 // PriceInForce is a provider's price entry for a type.
 type PriceInForce struct {
-	Provider string               `json:"provider"`
-	Type     string               `json:"type"`
-	Entry    chaincode.PriceEntry `json:"entry"`
+	Provider string           `json:"provider"`
+	Type     string           `json:"type"`
+	Entry    model.PriceEntry `json:"entry"`
 }
 
 // Price returns the provider's prices for typ in force at at (empty: now).
@@ -318,20 +318,20 @@ func (c *Client) Prices(ctx context.Context, provider string) ([]PriceInForce, e
 }
 
 // PriceHistory returns a provider's whole price book for a type.
-func (c *Client) PriceHistory(ctx context.Context, provider, typ string) (*chaincode.PriceBook, error) {
-	return call[chaincode.PriceBook](ctx, c, false, "PriceHistory", provider, typ)
+func (c *Client) PriceHistory(ctx context.Context, provider, typ string) (*model.PriceBook, error) {
+	return call[model.PriceBook](ctx, c, false, "PriceHistory", provider, typ)
 }
 
 // SetQuota grants consumer limits at the caller's org (max_days and spec
 // fields).
-func (c *Client) SetQuota(ctx context.Context, consumer string, limits map[string]int64) (*chaincode.Quota, error) {
+func (c *Client) SetQuota(ctx context.Context, consumer string, limits map[string]int64) (*model.Quota, error) {
 	b, _ := json.Marshal(limits)
-	return call[chaincode.Quota](ctx, c, true, "QuotaSet", consumer, string(b))
+	return call[model.Quota](ctx, c, true, "QuotaSet", consumer, string(b))
 }
 
 // Quota returns what provider granted consumer and how much is held.
-func (c *Client) Quota(ctx context.Context, provider, consumer string) (*chaincode.Quota, error) {
-	return call[chaincode.Quota](ctx, c, false, "QuotaGet", provider, consumer)
+func (c *Client) Quota(ctx context.Context, provider, consumer string) (*model.Quota, error) {
+	return call[model.Quota](ctx, c, false, "QuotaGet", provider, consumer)
 }
 
 // ---- resources ----
@@ -347,8 +347,8 @@ type ResourceRequest struct {
 }
 
 // RequestResource requests a resource against the caller's quota.
-func (c *Client) RequestResource(ctx context.Context, r ResourceRequest) (*chaincode.Resource, error) {
-	return call[chaincode.Resource](ctx, c, true, "ResourceRequest", append([]string{r.ID}, r.args()...)...)
+func (c *Client) RequestResource(ctx context.Context, r ResourceRequest) (*model.Resource, error) {
+	return call[model.Resource](ctx, c, true, "ResourceRequest", append([]string{r.ID}, r.args()...)...)
 }
 
 // args are the request's arguments after the ID(s): provider, type, spec,
@@ -372,12 +372,12 @@ func (r ResourceRequest) args() []string {
 // MaxRequestBatch IDs. On Fabric, requests of one consumer from one
 // provider update the same quota, so they commit one per block; a cluster
 // requested this way is one transaction.
-func (c *Client) RequestResources(ctx context.Context, r ResourceRequest, ids []string) ([]chaincode.Resource, error) {
+func (c *Client) RequestResources(ctx context.Context, r ResourceRequest, ids []string) ([]model.Resource, error) {
 	if len(ids) == 0 || len(ids) > MaxRequestBatch {
 		return nil, Errorf(KindInvalid, "%d resources cannot be requested at once: 1 to %d can", len(ids), MaxRequestBatch)
 	}
 	list, _ := json.Marshal(ids)
-	out, err := call[[]chaincode.Resource](ctx, c, true, "ResourceRequestMany", append([]string{string(list)}, r.args()...)...)
+	out, err := call[[]model.Resource](ctx, c, true, "ResourceRequestMany", append([]string{string(list)}, r.args()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -390,19 +390,19 @@ const MaxRequestBatch = 100
 
 // ActivateResource records that the provider provisioned the resource:
 // holding and billing start.
-func (c *Client) ActivateResource(ctx context.Context, id string) (*chaincode.Resource, error) {
-	return call[chaincode.Resource](ctx, c, true, "ResourceActivate", id)
+func (c *Client) ActivateResource(ctx context.Context, id string) (*model.Resource, error) {
+	return call[model.Resource](ctx, c, true, "ResourceActivate", id)
 }
 
 // Release is the outcome of releasing a resource: its ID and new status and, for an
 // active one, its final bill's summary (Client.Bill reads the bill).
 type Release struct {
-	Resource chaincode.ReleasedResource `json:"resource"`
-	Bill     *chaincode.BillSummary     `json:"bill,omitempty"`
+	Resource model.ReleasedResource `json:"resource"`
+	Bill     *model.BillSummary     `json:"bill,omitempty"`
 	// Pending is set instead of Bill when the rule failed: the resource
 	// is released and its quota returned; the provider issues the bill
 	// with CloseBill once a working rule is active for the type.
-	Pending *chaincode.PendingBill `json:"pending_bill,omitempty"`
+	Pending *model.PendingBill `json:"pending_bill,omitempty"`
 	// Overrun is how long (seconds) the resource was held past its
 	// allocation's expiry: not billed.
 	Overrun int64 `json:"overrun_seconds,omitempty"`
@@ -414,26 +414,26 @@ func (c *Client) ReleaseResource(ctx context.Context, id string) (*Release, erro
 }
 
 // Resource returns a resource.
-func (c *Client) Resource(ctx context.Context, id string) (*chaincode.Resource, error) {
-	return call[chaincode.Resource](ctx, c, false, "ResourceGet", id)
+func (c *Client) Resource(ctx context.Context, id string) (*model.Resource, error) {
+	return call[model.Resource](ctx, c, false, "ResourceGet", id)
 }
 
 // Resources lists the caller's resources as provider or consumer (role),
 // optionally with one status.
-func (c *Client) Resources(ctx context.Context, role, status string) ([]chaincode.Resource, error) {
-	return all[chaincode.Resource](ctx, c, "ResourceList", role, status)
+func (c *Client) Resources(ctx context.Context, role, status string) ([]model.Resource, error) {
+	return all[model.Resource](ctx, c, "ResourceList", role, status)
 }
 
 // Usage lists a resource's usage records.
-func (c *Client) Usage(ctx context.Context, resourceID string) ([]chaincode.UsageRecord, error) {
-	return all[chaincode.UsageRecord](ctx, c, "UsageList", resourceID)
+func (c *Client) Usage(ctx context.Context, resourceID string) ([]model.UsageRecord, error) {
+	return all[model.UsageRecord](ctx, c, "UsageList", resourceID)
 }
 
 // ---- bills ----
 
 // Bill returns a bill.
-func (c *Client) Bill(ctx context.Context, id string) (*chaincode.Bill, error) {
-	return call[chaincode.Bill](ctx, c, false, "BillGet", id)
+func (c *Client) Bill(ctx context.Context, id string) (*model.Bill, error) {
+	return call[model.Bill](ctx, c, false, "BillGet", id)
 }
 
 // BillFilter selects bills for Bills.
@@ -443,17 +443,26 @@ type BillFilter struct {
 	Role string
 	// Resource, if set, lists that resource's bills instead.
 	Resource string
-	// From and To bound the period end: [From, To), Unix seconds or RFC
-	// 3339, empty for unbounded.
-	From, To string
+	// From and To bound the period end: [From, To); the zero time is
+	// unbounded. The ledger counts whole seconds.
+	From, To time.Time
+}
+
+// unixArg is t as the contract's time argument (Unix seconds), or "" for
+// the zero time.
+func unixArg(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.Unix(), 10)
 }
 
 // Bills lists bills of the caller's org.
-func (c *Client) Bills(ctx context.Context, f BillFilter) ([]chaincode.Bill, error) {
+func (c *Client) Bills(ctx context.Context, f BillFilter) ([]model.Bill, error) {
 	if f.Resource != "" {
-		return all[chaincode.Bill](ctx, c, "BillListByResource", f.Resource)
+		return all[model.Bill](ctx, c, "BillListByResource", f.Resource)
 	}
-	var out []chaincode.Bill
+	var out []model.Bill
 	org := c.b.MSPID()
 	switch f.Role {
 	case "", "provider", "consumer":
@@ -461,14 +470,14 @@ func (c *Client) Bills(ctx context.Context, f BillFilter) ([]chaincode.Bill, err
 		return nil, Errorf(KindInvalid, "role %q is not valid: it must be provider, consumer or empty for both", f.Role)
 	}
 	if f.Role != "consumer" {
-		bs, err := all[chaincode.Bill](ctx, c, "BillListByProvider", org, f.From, f.To)
+		bs, err := all[model.Bill](ctx, c, "BillListByProvider", org, unixArg(f.From), unixArg(f.To))
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, bs...)
 	}
 	if f.Role != "provider" {
-		bs, err := all[chaincode.Bill](ctx, c, "BillListByConsumer", org, f.From, f.To)
+		bs, err := all[model.Bill](ctx, c, "BillListByConsumer", org, unixArg(f.From), unixArg(f.To))
 		if err != nil {
 			return nil, err
 		}
@@ -485,20 +494,20 @@ func (c *Client) Bills(ctx context.Context, f BillFilter) ([]chaincode.Bill, err
 
 // CloseBill bills an active resource's period up to end (empty: now) and
 // returns the bill's summary (Client.Bill reads the bill).
-func (c *Client) CloseBill(ctx context.Context, resourceID, end string) (*chaincode.BillSummary, error) {
-	return call[chaincode.BillSummary](ctx, c, true, "BillClose", resourceID, end)
+func (c *Client) CloseBill(ctx context.Context, resourceID, end string) (*model.BillSummary, error) {
+	return call[model.BillSummary](ctx, c, true, "BillClose", resourceID, end)
 }
 
-// Totals sums the caller's bills with period end in [from, to): receivable
-// and payable per counterparty and currency.
-func (c *Client) Totals(ctx context.Context, from, to string) (*chaincode.Totals, error) {
-	return call[chaincode.Totals](ctx, c, false, "BillTotals", from, to)
+// Totals sums the caller's bills with period end in [from, to) (the zero
+// time: unbounded): receivable and payable per counterparty and currency.
+func (c *Client) Totals(ctx context.Context, from, to time.Time) (*model.Totals, error) {
+	return call[model.Totals](ctx, c, false, "BillTotals", unixArg(from), unixArg(to))
 }
 
 // ProviderTotalCost returns the provider's receivables over all time (the
 // seed's queryProviderTotalCost).
-func (c *Client) ProviderTotalCost(ctx context.Context, provider string) (*chaincode.Totals, error) {
-	return call[chaincode.Totals](ctx, c, false, "QueryProviderTotalCost", provider)
+func (c *Client) ProviderTotalCost(ctx context.Context, provider string) (*model.Totals, error) {
+	return call[model.Totals](ctx, c, false, "QueryProviderTotalCost", provider)
 }
 
 // ---- history ----
@@ -507,7 +516,7 @@ func (c *Client) ProviderTotalCost(ctx context.Context, provider string) (*chain
 // chaincode/README.md's key layout: consortium, proposal/<id>, rule/<hash>,
 // activation/<type>, price/<provider>/<type>, quota/<provider>/<consumer>,
 // resource/<id> or bill/<id>.
-func (c *Client) History(ctx context.Context, key string) ([]chaincode.HistoryEntry, error) {
+func (c *Client) History(ctx context.Context, key string) ([]model.HistoryEntry, error) {
 	kind, ref, _ := strings.Cut(key, "/")
 	switch kind {
 	case "consortium", "proposal", "rule", "activation", "price", "quota", "resource", "bill":
@@ -518,9 +527,29 @@ func (c *Client) History(ctx context.Context, key string) ([]chaincode.HistoryEn
 	if kind == "consortium" && ref != "" {
 		return nil, Errorf(KindInvalid, "key %q is not valid: the consortium's key is just consortium", key)
 	}
-	h, err := call[[]chaincode.HistoryEntry](ctx, c, false, "History", kind, ref)
+	h, err := call[[]model.HistoryEntry](ctx, c, false, "History", kind, ref)
 	if err != nil {
 		return nil, err
 	}
 	return *h, nil
+}
+
+// FormatMoney formats minor units at a scale: (4904, 2) -> "49.04".
+func FormatMoney(amount int64, scale int) string {
+	neg := amount < 0
+	u := uint64(amount)
+	if neg {
+		u = -u
+	}
+	s := fmt.Sprint(u)
+	if scale > 0 {
+		for len(s) <= scale {
+			s = "0" + s
+		}
+		s = s[:len(s)-scale] + "." + s[len(s)-scale:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
 }

@@ -39,7 +39,7 @@ const (
 	// (a full disk, a read-only folder) says otherwise.
 	KindInternal Kind = 7
 	// KindBusy: another process holds the embedded ledger for writing and
-	// the wait (--wait) ran out; nothing was done. Try again.
+	// the wait ran out; nothing was done. Try again.
 	KindBusy Kind = 8
 )
 
@@ -135,9 +135,14 @@ var codeKinds = map[model.Code]Kind{
 	model.CodeInternal:      KindInternal,
 }
 
-// contractError classifies the contract's refusal of transaction op, msg
-// being the failed response's message: the refusal's code (model.Refusal's
-// wire form) gives the kind.
+// RefusalError is the *Error for the contract's refusal of transaction op,
+// msg being the failed response's message (model.Refusal's wire form): the
+// refusal's code gives the Kind; the message is never read. A Backend of
+// another package (the embedded ledger's) reports refusals with it.
+func RefusalError(op, msg, txID string, cause error) *Error {
+	return contractError(op, msg, txID, cause)
+}
+
 func contractError(op, msg, txID string, cause error) *Error {
 	msg = strings.TrimSpace(msg)
 	r, ok := model.DecodeRefusal(msg)
@@ -156,25 +161,19 @@ func contractError(op, msg, txID string, cause error) *Error {
 		e.Msg = fmt.Sprintf("the contract on the ledger refused %s: %s", op, e.Msg)
 		e.Hint = "this fedmeter build and the deployed chaincode differ; use matching releases"
 	case model.CodeLedger:
-		e.Hint = "if the ledger was made by another fedmeter release, there is no migration between key layouts: start a new ledger (embedded: fedmeter init with a new --data folder) or deploy the contract of the ledger's release"
-	case model.CodeNotMember, model.CodeDenied:
-		e.Hint = "run it as another identity with --as ORG/USER (fedmeter org list shows the local ones)"
+		e.Hint = "if the ledger was made by another fedmeter release, there is no migration between key layouts: start a new ledger or deploy the contract of the ledger's release"
 	case model.CodeInternal:
 		e.Hint = "a fault in the contract; please report it with the transaction ID"
 	}
 	return e
 }
 
-// msgOf is err's sentence: an *Error's Msg, a contract refusal's message
-// without its code, else err.Error().
-func msgOf(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Msg
+// errText is an underlying error's text for use inside one of our
+// sentences: its first line, without a trailing period.
+func errText(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
 	}
-	var r *model.Refusal
-	if errors.As(err, &r) {
-		return r.Msg
-	}
-	return err.Error()
+	return strings.TrimSuffix(strings.TrimSpace(s), ".")
 }

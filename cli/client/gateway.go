@@ -65,7 +65,7 @@ func LoadProfile(file string) (*Profile, error) {
 			k = KindNotFound
 		}
 		return nil, Errorf(k, "the connection profile %s cannot be read: %v", file, errText(err)).
-			WithHint("--profile (or FEDMETER_PROFILE) names a YAML file; cli/README.md shows one")
+			WithHint("a connection profile is a YAML file; cli/README.md shows one")
 	}
 	var p Profile
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
@@ -142,7 +142,7 @@ type Gateway struct {
 	// OnRetry, if set, is called with each failed attempt that Submit
 	// retries (an endorsement refused only by other orgs' peers, a
 	// transaction that lost a conflict) before it tries again; the error
-	// Submit finally returns is not passed to it. fedmeter bench counts
+	// Submit finally returns is not passed to it. fmbench counts
 	// endorsement mismatches and conflicts with it.
 	OnRetry func(fn string, err error)
 
@@ -270,7 +270,7 @@ func (g *Gateway) Submit(ctx context.Context, fn string, args ...string) ([]byte
 		if !again {
 			e := g.wrap(fn, err)
 			if ce, ok := e.(*Error); ok && attempt > 0 && conflicted(err) {
-				ce.Hint = fmt.Sprintf("it was sent %d times and lost to other transactions changing the same data each time; run the command again when they are done", attempt+1)
+				ce.Hint = fmt.Sprintf("it was sent %d times and lost to other transactions changing the same data each time; send it again when they are done", attempt+1)
 			}
 			return nil, e
 		}
@@ -362,7 +362,7 @@ func (g *Gateway) wrap(fn string, err error) error {
 		e := &Error{Kind: KindLedger, Op: fn, TxID: ce.TransactionID, Err: err,
 			Msg: fmt.Sprintf("%s was endorsed but not committed: the peers marked it %s", fn, ce.Code)}
 		if strings.Contains(ce.Code.String(), "MVCC") || strings.Contains(ce.Code.String(), "PHANTOM") {
-			e.Hint = "another transaction changed the same data first; run the command again"
+			e.Hint = "another transaction changed the same data first; send it again"
 		}
 		return e
 	}

@@ -185,7 +185,7 @@ func TestGatewayBackend(t *testing.T) {
 	}}
 	prof := startGateway(t, g)
 	ctx := context.Background()
-	b, err := client.Open(ctx, client.Options{Profile: prof})
+	b, err := client.Dial(ctx, prof)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -241,7 +241,7 @@ func TestGatewayUnreachable(t *testing.T) {
 	addr := lis.Addr().String()
 	lis.Close()
 	prof := writeProfile(t, addr, "insecure: true\n")
-	b, err := client.Open(context.Background(), client.Options{Profile: prof})
+	b, err := client.Dial(context.Background(), prof)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,12 +286,8 @@ func TestLoadProfile(t *testing.T) {
 	// A profile whose certificate file is missing fails at dial, naming it.
 	bad := filepath.Join(dir, "badcert.yaml")
 	must(t, os.WriteFile(bad, []byte("endpoint: h:1\nmspID: A\ncertPath: nowhere.pem\nkeyPath: k\nchannel: c\nchaincode: f\ninsecure: true\n"), 0o600))
-	if _, err := client.Open(context.Background(), client.Options{Profile: bad}); err == nil || !strings.Contains(err.Error(), "certPath nowhere.pem") {
+	if _, err := client.Dial(context.Background(), bad); err == nil || !strings.Contains(err.Error(), "certPath nowhere.pem") {
 		t.Fatalf("bad cert: %v", err)
-	}
-	// --as and --at belong to the embedded ledger.
-	if _, err := client.Open(context.Background(), client.Options{Profile: good, As: "Org1/Admin"}); client.KindOf(err) != client.KindInvalid {
-		t.Fatalf("profile with As: %v", err)
 	}
 }
 
@@ -311,12 +307,12 @@ func TestGatewayRetriesConflicts(t *testing.T) {
 	ok := func([]string) ([]byte, error) { return []byte(`{}`), nil }
 	g := &fakeGateway{commit: map[string]peer.TxValidationCode{}, conflicts: map[string]int{"ConflictTwice": 2},
 		answers: map[string]func([]string) ([]byte, error){"ConflictTwice": ok, "Conflict": ok}}
-	b, err := client.Open(context.Background(), client.Options{Profile: startGateway(t, g)})
+	b, err := client.Dial(context.Background(), startGateway(t, g))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	gwb := b.(*client.Gateway)
+	gwb := b
 	var retried []string
 	gwb.OnRetry = func(fn string, err error) { retried = append(retried, fn) }
 	if _, err := b.Submit(context.Background(), "ConflictTwice"); err != nil || len(retried) != 2 {
@@ -353,7 +349,7 @@ func TestGatewayRetriesLaggingOrgs(t *testing.T) {
 		"Refused": func([]string) ([]byte, error) { return nil, refusedBy("Org1MSP", "[quota_exceeded] quota exceeded") },
 		"Big":     func(a []string) ([]byte, error) { return big[:len(a[0])], nil },
 	}}
-	b, err := client.Open(context.Background(), client.Options{Profile: startGateway(t, g)})
+	b, err := client.Dial(context.Background(), startGateway(t, g))
 	if err != nil {
 		t.Fatal(err)
 	}

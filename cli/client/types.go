@@ -1,25 +1,32 @@
 package client
 
-import "github.com/fedmeter/fedmeter/chaincode"
+import "github.com/fedmeter/fedmeter/chaincode/model"
 
-// The contract's types, so that an app needs only this package. Their JSON
-// and meaning are documented in package chaincode and chaincode/README.md.
+// The contract's types (package chaincode/model, the contract's leaf model:
+// types, codes and codec, standard library only), so that an app needs only
+// this package. Their JSON and meaning are documented in chaincode/model and
+// chaincode/README.md.
 type (
-	Bill         = chaincode.Bill
-	BillLine     = chaincode.BillLine
-	Period       = chaincode.Period
-	Resource     = chaincode.Resource
-	UsageRecord  = chaincode.UsageRecord
-	Quota        = chaincode.Quota
-	PriceBook    = chaincode.PriceBook
-	PriceEntry   = chaincode.PriceEntry
-	Rule         = chaincode.Rule
-	Activations  = chaincode.Activations
-	Proposal     = chaincode.Proposal
-	Consortium   = chaincode.Consortium
-	TypeDef      = chaincode.TypeDef
-	Totals       = chaincode.Totals
-	Total        = chaincode.Total
-	Quote        = chaincode.Quote
-	HistoryEntry = chaincode.HistoryEntry
+	Bill             = model.Bill
+	BillLine         = model.BillLine
+	BillSummary      = model.BillSummary
+	PendingBill      = model.PendingBill
+	Period           = model.Period
+	Resource         = model.Resource
+	ReleasedResource = model.ReleasedResource
+	UsageRecord      = model.UsageRecord
+	UsageResult      = model.UsageResult
+	Quota            = model.Quota
+	PriceBook        = model.PriceBook
+	PriceEntry       = model.PriceEntry
+	Rule             = model.Rule
+	Activation       = model.Activation
+	Activations      = model.Activations
+	Proposal         = model.Proposal
+	Consortium       = model.Consortium
+	TypeDef          = model.TypeDef
+	Totals           = model.Totals
+	Total            = model.Total
+	Quote            = model.Quote
+	HistoryEntry     = model.HistoryEntry
 )

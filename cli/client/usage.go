@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/chaincode/model"
 )
 
@@ -22,7 +21,7 @@ import (
 // each came from (for error messages).
 type UsageFile struct {
 	Name    string
-	Records []chaincode.UsageRecord
+	Records []model.UsageRecord
 	Lines   []int
 	// Derived counts records whose ID was derived from their content.
 	Derived int
@@ -94,7 +93,7 @@ func ReadUsage(r io.Reader, name, format string) (*UsageFile, error) {
 
 func (f *UsageFile) lineErr(line int, format string, args ...any) *Error {
 	return Errorf(KindInvalid, "%s: %s", f.where(line), fmt.Sprintf(format, args...)).
-		WithHint("fix the line and run the command again; nothing was submitted")
+		WithHint("fix the line and read the file again; nothing was submitted")
 }
 
 type usageJSON struct {
@@ -157,7 +156,7 @@ func jsonErr(err error) string {
 }
 
 func (f *UsageFile) addJSON(line int, u usageJSON) error {
-	var rec chaincode.UsageRecord
+	var rec model.UsageRecord
 	rec.ID, rec.Resource, rec.Metric = u.ID, u.Resource, u.Metric
 	for _, p := range []struct {
 		name string
@@ -264,7 +263,7 @@ func (f *UsageFile) readCSV(data []byte) error {
 			}
 			return ""
 		}
-		u := chaincode.UsageRecord{ID: get("id"), Resource: get("resource"), Metric: get("metric")}
+		u := model.UsageRecord{ID: get("id"), Resource: get("resource"), Metric: get("metric")}
 		for _, p := range []struct {
 			name string
 			dst  *int64
@@ -283,7 +282,7 @@ func (f *UsageFile) readCSV(data []byte) error {
 }
 
 // add checks a record, derives its ID if needed, and appends it.
-func (f *UsageFile) add(line int, u chaincode.UsageRecord) error {
+func (f *UsageFile) add(line int, u model.UsageRecord) error {
 	if u.Resource == "" {
 		return f.lineErr(line, "resource is required")
 	}
@@ -325,15 +324,15 @@ func (f *UsageFile) add(line int, u chaincode.UsageRecord) error {
 
 // DeriveUsageID is the ID of a record that has none: "u-" and 40 hex digits
 // of the SHA-256 of its resource, metric, start and end
-// (chaincode.DeriveUsageID: the contract derives the same). The quantity is
+// (model.DeriveUsageID: the contract derives the same). The quantity is
 // left out on purpose: a corrected quantity for the same period keeps the
 // ID, and the contract refuses it instead of counting it twice.
-func DeriveUsageID(u chaincode.UsageRecord) string { return model.DeriveUsageID(u) }
+func DeriveUsageID(u model.UsageRecord) string { return model.DeriveUsageID(u) }
 
 // EncodeUsageBatch is the UsageSubmit argument for records, in the
 // contract's compact forms (model.EncodeUsageBatch: period tables, period
 // rows, rows; the contract's decoder is in the same package).
-func EncodeUsageBatch(records []chaincode.UsageRecord) string {
+func EncodeUsageBatch(records []model.UsageRecord) string {
 	return model.EncodeUsageBatch(records).Arg
 }
 
@@ -361,7 +360,7 @@ type UsageReport struct {
 // (same ID, same content) are counted as duplicates and change nothing, so
 // after a failure the same call can simply be made again. A record without
 // an ID gets DeriveUsageID.
-func (c *Client) SubmitUsage(ctx context.Context, records []chaincode.UsageRecord, o UsageOptions) (*UsageReport, error) {
+func (c *Client) SubmitUsage(ctx context.Context, records []model.UsageRecord, o UsageOptions) (*UsageReport, error) {
 	f := &UsageFile{Name: "records", unit: "record"}
 	for i, u := range records {
 		if u.ID == "" {
@@ -388,7 +387,7 @@ func (c *Client) SubmitUsageFile(ctx context.Context, f *UsageFile, o UsageOptio
 	for b := 0; b < batches; b++ {
 		lo, hi := b*n, min((b+1)*n, total)
 		ub := model.EncodeUsageBatch(f.Records[lo:hi])
-		res, err := call[chaincode.UsageResult](ctx, c, true, "UsageSubmit", ub.Arg)
+		res, err := call[model.UsageResult](ctx, c, true, "UsageSubmit", ub.Arg)
 		if err != nil {
 			return rep, c.batchErr(err, f, b, batches, lo, ub)
 		}
@@ -441,9 +440,9 @@ func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo int, ub *model
 	}
 	out := &Error{Kind: e.Kind, Code: e.Code, Op: e.Op, TxID: e.TxID, Err: e, at: e.at,
 		Msg: fmt.Sprintf("%sbatch %d of %d was refused%s: %s", where, b+1, batches, done, msg)}
-	out.Hint = "fix the record and run the same command again: records already on the ledger are skipped as duplicates, nothing is counted twice"
+	out.Hint = "fix the record and submit the same records again: those already on the ledger are skipped as duplicates, nothing is counted twice"
 	if e.Kind == KindDenied {
-		out.Hint = "usage is submitted by an identity of the resource's provider, e.g. --as Org1/Agent1"
+		out.Hint = "usage is submitted by an identity of the resource's provider, such as its metering agent"
 	}
 	return out
 }

@@ -424,14 +424,14 @@ func decode(t *testing.T, b []byte, v any) {
 func concurrentRequests(t *testing.T, profile string, held int64) {
 	t.Helper()
 	ctx := context.Background()
-	b, err := client.Open(ctx, client.Options{Profile: profile})
+	b, err := client.Dial(ctx, profile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
 	var mu sync.Mutex
 	conflicts := 0
-	b.(*client.Gateway).OnRetry = func(_ string, err error) {
+	b.OnRetry = func(_ string, err error) {
 		if strings.Contains(err.Error(), "MVCC_READ_CONFLICT") {
 			mu.Lock()
 			conflicts++

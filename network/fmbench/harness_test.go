@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/cli/client/embedded"
 )
 
 // root is the repository root, for the test modules.
@@ -34,7 +35,7 @@ func a(s string) []string { return strings.Fields(s) }
 // initLedger creates an embedded ledger in dir, as fedmeter init does.
 func initLedger(t *testing.T, dir string) {
 	t.Helper()
-	if _, err := client.InitEmbedded(context.Background(), dir, client.InitOptions{}); err != nil {
+	if _, err := embedded.Init(context.Background(), dir, embedded.InitOptions{}); err != nil {
 		t.Fatalf("init: %v", err)
 	}
 }
@@ -44,7 +45,7 @@ func initLedger(t *testing.T, dir string) {
 // and fmbench opens it too).
 func withLedger(t *testing.T, dir string, f func(cl *client.Client)) {
 	t.Helper()
-	b, err := client.Open(context.Background(), client.Options{Data: dir})
+	b, err := embedded.Open(dir, embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

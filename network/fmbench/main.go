@@ -28,6 +28,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/cli/client/embedded"
 	"github.com/urfave/cli/v2"
 )
 
@@ -115,11 +116,22 @@ func usageErr(_ *cli.Context, format string, args ...any) error {
 
 // open opens the backend the flags select; the caller closes it.
 func (st *state) open(c *cli.Context) (client.Backend, error) {
-	data := c.String("data")
-	if data == "" {
-		data = client.DefaultDataDir()
+	if profile := c.String("profile"); profile != "" {
+		if c.String("as") != "" {
+			return nil, client.Errorf(client.KindInvalid, "--as selects an identity of the embedded ledger, but a connection profile (%s) is in use", profile).
+				WithHint("with a profile the identity is the profile's mspID, certPath and keyPath; drop --as or use another profile")
+		}
+		g, err := client.Dial(c.Context, profile)
+		if err != nil {
+			return nil, err
+		}
+		return g, nil
 	}
-	return client.Open(c.Context, client.Options{Profile: c.String("profile"), Data: data, As: c.String("as")})
+	e, err := embedded.Open(c.String("data"), embedded.Options{As: c.String("as")})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // report prints err as one sentence and a hint, and returns the exit code.

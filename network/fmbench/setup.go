@@ -14,6 +14,7 @@ import (
 
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/cli/client/embedded"
 	"github.com/urfave/cli/v2"
 )
 
@@ -74,7 +75,7 @@ func (st *state) openBench(c *cli.Context) (*benchEnv, error) {
 			env.close()
 		}
 	}()
-	if e, isEmb := main.(*client.Embedded); isEmb {
+	if e, isEmb := main.(*embedded.Backend); isEmb {
 		org, _, _ := strings.Cut(e.Who(), "/")
 		if env.admin, err = e.As(org + "/Admin"); err != nil {
 			return nil, err
@@ -117,7 +118,7 @@ func (st *state) openBench(c *cli.Context) (*benchEnv, error) {
 						WithHint("network.sh writes them: e.g. --%s ~/.fedmeter/fabric/profiles/org2-admin.yaml", flag)
 				}
 			}
-			b, err := client.Open(c.Context, client.Options{Profile: f})
+			b, err := client.Dial(c.Context, f)
 			if err != nil {
 				return nil, err
 			}
@@ -195,7 +196,7 @@ func (env *benchEnv) backendName() string {
 	case *client.Gateway:
 		p := b.Profile()
 		return fmt.Sprintf("Fabric (gateway %s, channel %s)", p.Endpoint, p.Channel)
-	case *client.Embedded:
+	case *embedded.Backend:
 		return "the embedded ledger in " + b.Dir()
 	}
 	return fmt.Sprintf("%T", env.main)
@@ -205,7 +206,7 @@ func (env *benchEnv) chaincode() string {
 	switch b := env.main.(type) {
 	case *client.Gateway:
 		return b.Profile().Chaincode
-	case *client.Embedded:
+	case *embedded.Backend:
 		return b.Config().Chaincode
 	}
 	return ""

@@ -77,7 +77,7 @@ func (env *benchEnv) prepare(ctx context.Context, w string, ls loadSpec, putTPS 
 	case "put", "get":
 		name := env.c.String("baseline-chaincode")
 		if env.baseline == nil {
-			b, err := client.OpenBaseline(ctx, env.main, name)
+			b, err := openBaseline(ctx, env.main, name)
 			if err != nil {
 				return nil, opMeta{}, err
 			}

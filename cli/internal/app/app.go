@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/cli/client/embedded"
 	"github.com/urfave/cli/v2"
 )
 
@@ -91,6 +92,7 @@ func usageErr(c *cli.Context, format string, args ...any) error {
 
 // report prints err as one sentence and a hint, and returns the exit code.
 func (st *state) report(err error) int {
+	cliHint(err)
 	var ce *client.Error
 	if !errors.As(err, &ce) {
 		msg := err.Error()
@@ -164,10 +166,31 @@ func (st *state) open(c *cli.Context) (client.Backend, error) {
 		return nil, client.Errorf(client.KindInvalid, "--as is empty: name the identity to act as, ORG/USER").
 			WithHint("fedmeter org list shows the local identities; leave --as out to act as the ledger's default")
 	}
-	return client.Open(c.Context, client.Options{
-		Profile: c.String("profile"), Data: dataDir(c), As: c.String("as"), At: at, Wait: waitFlag(c),
-	})
+	if profile := c.String("profile"); profile != "" {
+		if c.String("as") != "" {
+			return nil, client.Errorf(client.KindInvalid, "--as selects an identity of the embedded ledger, but a connection profile (%s) is in use", profile).
+				WithHint("with a profile the identity is the profile's mspID, certPath and keyPath; drop --as or use another profile")
+		}
+		if !at.IsZero() {
+			return nil, client.Errorf(client.KindInvalid, "--at sets the transaction time of the embedded ledger only; Fabric peers use their own clock").
+				WithHint("drop --at when using --profile")
+		}
+		g, err := client.Dial(c.Context, profile)
+		if err != nil {
+			return nil, err
+		}
+		return g, nil
+	}
+	e, err := embedded.Open(dataDir(c), embedded.Options{As: c.String("as"), At: at, Wait: waitFlag(c)})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }
+
+// embeddedLedger is the embedded ledger's backend (ledger verify, ledger
+// info, org add).
+type embeddedLedger = embedded.Backend
 
 // waitFlag is --wait; 0 means do not wait.
 func waitFlag(c *cli.Context) time.Duration {
@@ -191,7 +214,7 @@ func dataDir(c *cli.Context) string {
 	if d := c.String("data"); d != "" {
 		return d
 	}
-	return client.DefaultDataDir()
+	return embedded.DefaultDataDir()
 }
 
 // parseAt parses --at: RFC 3339 or Unix seconds.

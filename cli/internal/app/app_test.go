@@ -191,7 +191,7 @@ func TestCommands(t *testing.T) {
 			{name: "unknown subcommand", args: a("rule uplod x"), code: 1, err: []string{`"uplod" is not a command of fedmeter rule`, `Did you mean "upload"?`}},
 			{name: "unknown flag", args: a("price set ecs --bogus 1"), code: 1, err: []string{"flag provided but not defined: -bogus", "fedmeter price set --help"}},
 			{name: "bad output", args: a("--output yaml member list"), code: 1, err: []string{`--output "yaml" is not valid`}},
-			{name: "unknown identity", args: a("--as Org9/Admin member list"), code: 1, err: []string{"--as Org9/Admin names no local org Org9"}},
+			{name: "unknown identity", args: a("--as Org9/Admin member list"), code: 1, err: []string{"the identity Org9/Admin names no local org Org9", "hint: --as names a local identity"}},
 			{name: "bad --at", args: a("--at yesterday member list"), code: 1, err: []string{`--at "yesterday" is not a time`}},
 			{name: "--at in the past", args: a("--at 2025-01-01T00:00:00Z member list"), code: 1, err: []string{"time cannot go backwards"}},
 			{name: "too many args", args: a("member list extra"), code: 1, err: []string{"takes no arguments"}},
@@ -329,6 +329,9 @@ func TestCommands(t *testing.T) {
 			{name: "show", args: a("bill show ecs-1:000001"), out: []string{"vcpu", "total", "23.44 CNY"}},
 			{name: "total", args: a("--as Org2/User1 bill total"), out: []string{"Payable (as consumer) of Org2MSP", "Org1MSP", "23.44 CNY"}},
 			{name: "provider total", args: a("--as Org1/Admin bill total --provider"), out: []string{"Receivable", "Org2MSP", "23.44 CNY"}},
+			{name: "total over a period", args: a("--as Org2/User1 bill total --from " + T0 + " --to 2100-01-01T00:00:00Z"), out: []string{"Org1MSP", "23.44 CNY"}},
+			{name: "list from after the bills", args: a("--as Org2/User1 -o json bill list --from 4102444800"), json: true, out: []string{"[]"}},
+			{name: "total bad --from", args: a("--as Org2/User1 bill total --from yesterday"), code: 1, err: []string{`--from "yesterday" is not a time`}},
 			{name: "verify", args: a("--as Org2/User1 bill verify ecs-1:000001"), out: []string{"input hash", "gas used", "Bill ecs-1:000001 verified"}},
 			{name: "verify json", args: a("--as Org1/Agent1 -o json bill verify ecs-1:000001"), json: true, out: []string{`"ok": true`}},
 			{name: "verify unknown", args: a("bill verify nope:000001"), code: 2},
@@ -400,6 +403,10 @@ func TestCommands(t *testing.T) {
 			{name: "ledger info", args: a("ledger info"), out: []string{"blocks", "head", "channelall"}},
 			{name: "ledger verify", args: a("ledger verify"), out: []string{"Ledger verified", "head"}},
 			{name: "ledger verify on Fabric", args: a("--profile nowhere.yaml ledger verify"), code: 1, err: []string{"checks the embedded ledger"}},
+			{name: "--as with a profile", args: a("--profile nowhere.yaml --as Org1/Admin member list"), code: 1, err: []string{"--as selects an identity of the embedded ledger", "hint: "}},
+			{name: "--at with a profile", args: a("--profile nowhere.yaml --at 2026-01-01T00:00:00Z member list"), code: 1, err: []string{"--at sets the transaction time of the embedded ledger only"}},
+			{name: "--head with a profile", args: a("--profile nowhere.yaml bill verify ecs-1:000001 --head " + strings.Repeat("0", 64)), code: 1, err: []string{"--head pins the embedded ledger's head hash", "hint: drop --head"}},
+			{name: "absent profile", args: a("--profile nowhere.yaml member list"), code: 2, err: []string{"the connection profile nowhere.yaml cannot be read"}},
 		})
 	})
 

@@ -3,10 +3,13 @@ package app
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/cli/client/verify"
 	"github.com/urfave/cli/v2"
 )
 
@@ -35,9 +38,13 @@ offline: fedmeter bill verify ID.`,
 					if _, err := args(c, 0, 0); err != nil {
 						return err
 					}
+					from, to, err := periodFlags(c)
+					if err != nil {
+						return err
+					}
 					return st.withClient(c, func(cl *client.Client, p *printer) error {
 						bills, err := cl.Bills(c.Context, client.BillFilter{Role: c.String("role"), Resource: c.String("resource"),
-							From: c.String("from"), To: c.String("to")})
+							From: from, To: to})
 						if err != nil {
 							return err
 						}
@@ -102,7 +109,10 @@ provider's receivables over all time (the seed's queryProviderTotalCost).`,
 							}
 							t, err = cl.ProviderTotalCost(c.Context, cl.MSPID())
 						} else {
-							t, err = cl.Totals(c.Context, c.String("from"), c.String("to"))
+							var from, to time.Time
+							if from, to, err = periodFlags(c); err == nil {
+								t, err = cl.Totals(c.Context, from, to)
+							}
 						}
 						if err != nil {
 							return err
@@ -175,9 +185,13 @@ or ledger verify): a log rewritten wholesale then fails too.`,
 					if err != nil {
 						return err
 					}
+					if c.String("head") != "" && c.String("profile") != "" {
+						return client.Errorf(client.KindInvalid, "--head pins the embedded ledger's head hash; on Fabric the peers validate the blocks").
+							WithHint("drop --head when using --profile")
+					}
 					return st.withClient(c, func(cl *client.Client, p *printer) error {
 						start := time.Now()
-						v, err := cl.VerifyBillWith(c.Context, a[0], client.VerifyOptions{Head: c.String("head")})
+						v, err := verify.Bill(c.Context, cl, a[0], verify.Options{Head: c.String("head")})
 						if err != nil {
 							return err
 						}
@@ -185,7 +199,7 @@ or ledger verify): a log rewritten wholesale then fails too.`,
 							if err := p.JSON(v); err != nil {
 								return err
 							}
-							return v.Err()
+							return verifyErr(v)
 						}
 						b := v.Bill
 						p.Printf("Recomputed bill %s offline with rule %s %s (%s) in %s:\n", b.ID, b.Rule.Name, b.Rule.Version, short(b.Rule.Hash), time.Since(start).Round(10*time.Millisecond))
@@ -208,7 +222,7 @@ or ledger verify): a log rewritten wholesale then fails too.`,
 						} else {
 							p.Printf("\nRebuilt input: %s\n", v.Input)
 						}
-						return v.Err()
+						return verifyErr(v)
 					})
 				},
 			},
@@ -232,4 +246,24 @@ func issuedBill(ctx context.Context, cl *client.Client, sum *chaincode.BillSumma
 	return nil, client.Errorf(kind, "bill %s (%s %s) was issued, but reading it back failed: %s",
 		sum.ID, client.FormatMoney(sum.Amount, sum.Scale), sum.Currency, msg).
 		WithHint("the bill is on the ledger: fedmeter bill show %s", sum.ID)
+}
+
+// periodFlags are --from and --to: RFC 3339 or Unix seconds, empty for
+// unbounded.
+func periodFlags(c *cli.Context) (from, to time.Time, err error) {
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		s := strings.TrimSpace(c.String(f.name))
+		if s == "" {
+			continue
+		}
+		if n, perr := strconv.ParseInt(s, 10, 64); perr == nil && n >= 0 {
+			*f.dst = time.Unix(n, 0).UTC()
+		} else if *f.dst, perr = time.Parse(time.RFC3339, s); perr != nil || f.dst.Unix() < 0 {
+			return time.Time{}, time.Time{}, client.Errorf(client.KindInvalid, "--%s %q is not a time: it must be RFC 3339 (2026-01-01T00:00:00Z) or Unix seconds", f.name, s)
+		}
+	}
+	return from, to, nil
 }

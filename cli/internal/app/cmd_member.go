@@ -282,7 +282,7 @@ bills: the two orgs involved only.`,
 }
 
 func ledgerCommand(st *state) *cli.Command {
-	embeddedOnly := func(c *cli.Context) (*client.Embedded, error) {
+	embeddedOnly := func(c *cli.Context) (*embeddedLedger, error) {
 		if c.String("profile") != "" {
 			return nil, usageErr(c, "%s checks the embedded ledger; on Fabric the peers validate every block", c.Command.HelpName)
 		}
@@ -290,7 +290,7 @@ func ledgerCommand(st *state) *cli.Command {
 		if err != nil {
 			return nil, err
 		}
-		return b.(*client.Embedded), nil
+		return b.(*embeddedLedger), nil
 	}
 	return &cli.Command{
 		Name:     "ledger",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/cli/client/embedded"
 	"github.com/urfave/cli/v2"
 )
 
@@ -43,9 +44,9 @@ Next: fedmeter org list, then publish prices (fedmeter price set --help).`,
 			if _, err := args(c, 0, 0); err != nil {
 				return err
 			}
-			var orgs []client.OrgSpec
+			var orgs []embedded.OrgSpec
 			for _, s := range c.StringSlice("org") {
-				o, err := client.ParseOrgSpec(s)
+				o, err := embedded.ParseOrgSpec(s)
 				if err != nil {
 					return err
 				}
@@ -66,10 +67,10 @@ Next: fedmeter org list, then publish prices (fedmeter price set --help).`,
 			if c.String("profile") != "" {
 				return st.withClient(c, func(cl *client.Client, p *printer) error {
 					if len(orgs) == 0 {
-						orgs = client.DefaultOrgs
+						orgs = embedded.DefaultOrgs
 					}
 					if types == nil {
-						types = client.DefaultTypes
+						types = embedded.DefaultTypes
 					}
 					ids := make([]string, len(orgs))
 					for i, o := range orgs {
@@ -96,16 +97,16 @@ Next: fedmeter org list, then publish prices (fedmeter price set --help).`,
 			if err != nil {
 				return err
 			}
-			o := client.InitOptions{Orgs: orgs, Policy: c.String("policy"), Types: types}
+			o := embedded.InitOptions{Orgs: orgs, Policy: c.String("policy"), Types: types}
 			if !at.IsZero() {
 				o.Clock = func() time.Time { return at }
 			}
 			dir := dataDir(c)
-			cons, err := client.InitEmbedded(c.Context, dir, o)
+			cons, err := embedded.Init(c.Context, dir, o)
 			if err != nil {
 				return err
 			}
-			cfg, err := client.LoadConfig(dir)
+			cfg, err := embedded.LoadConfig(dir)
 			if err != nil {
 				return err
 			}
@@ -113,7 +114,7 @@ Next: fedmeter org list, then publish prices (fedmeter price set --help).`,
 				return p.JSON(struct {
 					Data       string                `json:"data"`
 					Consortium *chaincode.Consortium `json:"consortium"`
-					Config     *client.Config        `json:"config"`
+					Config     *embedded.Config      `json:"config"`
 				}{dir, cons, cfg})
 			}
 			abs, _ := filepath.Abs(dir)
@@ -175,7 +176,7 @@ func policyString(p chaincode.Policy) string {
 	return p.Kind
 }
 
-func printIdentities(p *printer, cfg *client.Config, cons *chaincode.Consortium) {
+func printIdentities(p *printer, cfg *embedded.Config, cons *chaincode.Consortium) {
 	var rows [][]string
 	for _, o := range cfg.Orgs {
 		member := "no"
@@ -217,7 +218,7 @@ then becomes a member when the members vote it in (fedmeter member propose add).
 						return usageErr(c, "org list shows the identities of the embedded ledger; with --profile the identity is the profile's")
 					}
 					dir := dataDir(c)
-					cfg, err := client.LoadConfig(dir)
+					cfg, err := embedded.LoadConfig(dir)
 					if err != nil {
 						return err
 					}
@@ -253,11 +254,11 @@ Then an admin proposes it and the members vote:
 					if c.String("profile") != "" {
 						return usageErr(c, "org add creates identities for the embedded ledger; on Fabric, the org's CA issues them")
 					}
-					o, err := client.ParseOrgSpec(a[0])
+					o, err := embedded.ParseOrgSpec(a[0])
 					if err != nil {
 						return err
 					}
-					oc, err := client.AddOrg(dataDir(c), o)
+					oc, err := embedded.AddOrg(dataDir(c), o)
 					if err != nil {
 						return err
 					}

@@ -1,8 +1,8 @@
 // Package contract is the trivial Put/Get contract that fedmeter's own
 // transactions are measured against: deployed on Fabric by
 // network/fabric/putget (a chaincode service) and run on a temporary
-// embedded ledger by cli/client's OpenBaseline, so both baselines are the
-// same code. PutMany (count keys in one transaction) measures the cost of
+// embedded ledger by fmbench's openBaseline (network/fmbench), so both
+// baselines are the same code. PutMany (count keys in one transaction) measures the cost of
 // each key a transaction writes; Footprint replays another transaction's
 // reads, scan, writes, event and result without its logic, to tell what a
 // transaction's ledger footprint costs from what its code costs.

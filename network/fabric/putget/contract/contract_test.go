@@ -11,8 +11,8 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
-// putget runs the contract on a temporary embedded ledger, as cli/client's
-// OpenBaseline does.
+// putget runs the contract on a temporary embedded ledger, as fmbench's
+// openBaseline (network/fmbench) does.
 func putget(t *testing.T) (*embedded.Ledger, *msp.Identity) {
 	t.Helper()
 	cc, err := contractapi.NewChaincode(&contract.PutGet{})

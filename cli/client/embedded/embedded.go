@@ -1,9 +1,27 @@
-package client
+// Package embedded is the fedmeter client's backend for the embedded
+// ledger: the unmodified fedmeter contract, run in-process on a durable
+// single-machine ledger (network/embedded) in a directory that Init (the
+// fedmeter command's init) creates, acting as one of the directory's local
+// identities. Open returns a *Backend, a client.Backend:
+//
+//	b, err := embedded.Open(".fedmeter", embedded.Options{As: "Org1/Agent1"})
+//	if err != nil { ... }
+//	defer b.Close()
+//	c := client.New(b)
+//
+// It is a package of its own, not part of package client, because it links
+// the contract, the Wasm rule engine (wazero) and bbolt: an app that talks to
+// Fabric imports only package client and none of that. Errors are
+// *client.Error; Op names the contract transaction that failed, or the
+// local operation: "Open", "LoadConfig", "identity" (Options.As names no
+// local identity), "LoadIdentity".
+package embedded
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,52 +29,63 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
-	"github.com/fedmeter/fedmeter/network/embedded"
+	"github.com/fedmeter/fedmeter/cli/client"
+	ledger "github.com/fedmeter/fedmeter/network/embedded"
 	"github.com/fedmeter/fedmeter/network/msp"
 )
 
-// Embedded is the Backend of the embedded ledger: the unmodified fedmeter
-// contract on a durable local ledger (network/embedded), acting as one of
+// Backend is the client.Backend of the embedded ledger, acting as one of
 // the directory's local identities.
 //
-// OpenEmbedded opens the ledger read-only (a shared lock: any number of
-// processes read at once, and a read-only folder is readable) and takes it
-// for writing only for each Submit, giving it back right after, so other
+// Open opens the ledger read-only (a shared lock: any number of processes
+// read at once, and a read-only folder is readable) and takes it for
+// writing only for each Submit, giving it back right after, so other
 // processes read between the transactions of a long import. A Submit waits
-// up to EmbeddedOptions.Wait for other processes to let go; then it fails
-// with KindBusy.
-type Embedded struct {
+// up to Options.Wait for other processes to let go; then it fails with
+// client.KindBusy.
+type Backend struct {
 	dir   string
 	cfg   *Config
 	h     *ledgerHandle
 	owner bool // Close closes the ledger
 	who   string
 	id    *msp.Identity
-	// noSync is how the ledger was opened (OpenBaseline opens its own alike).
+	// noSync is how the ledger was opened (NoSync reports it).
 	noSync bool
-	// reads, when set, records what Evaluate reads (VerifyBill's proof).
-	reads *embedded.ReadSet
+	// reads, when set, records what Evaluate reads (Tracing).
+	reads *ledger.ReadSet
 }
 
-// EmbeddedOptions configures OpenEmbedded.
-type EmbeddedOptions struct {
-	// As is the identity, "Org/User"; empty means the directory's default.
+var _ client.Backend = (*Backend)(nil)
+
+// Options configures Open.
+type Options struct {
+	// As is the identity, "Org/User" (e.g. "Org1/Admin"); empty means the
+	// directory's default.
 	As string
+	// At, when not zero, is the transaction time of every transaction
+	// (demos, tests, replaying a story). It cannot go back before the
+	// ledger's last transaction. It overrides Clock.
+	At time.Time
 	// Clock gives transaction times (default time.Now). The ledger keeps
 	// them non-decreasing.
 	Clock func() time.Time
 	// NoSync skips fsync on commit (tests only).
 	NoSync bool
 	// Wait is how long to wait for another process that holds the ledger
-	// (default 2s; negative: not at all).
+	// (default 2s; negative: not at all); then client.KindBusy.
 	Wait time.Duration
 }
 
-// OpenEmbedded opens the embedded ledger in dir (created by InitEmbedded or
-// `fedmeter init`).
-func OpenEmbedded(dir string, o EmbeddedOptions) (*Embedded, error) {
+// Open opens the embedded ledger in dir (created by Init or `fedmeter
+// init`; empty: DefaultDataDir).
+func Open(dir string, o Options) (*Backend, error) {
 	if dir == "" {
 		dir = DefaultDataDir()
+	}
+	if !o.At.IsZero() {
+		at := o.At
+		o.Clock = func() time.Time { return at }
 	}
 	cfg, err := LoadConfig(dir)
 	if err != nil {
@@ -74,10 +103,25 @@ func OpenEmbedded(dir string, o EmbeddedOptions) (*Embedded, error) {
 	if h.led, err = h.open(true); err != nil {
 		return nil, err
 	}
-	return &Embedded{dir: dir, cfg: cfg, h: h, owner: true, who: who, id: id, noSync: o.NoSync}, nil
+	e := &Backend{dir: dir, cfg: cfg, h: h, owner: true, who: who, id: id, noSync: o.NoSync}
+	if !o.At.IsZero() {
+		last, err := e.LastTxTime()
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		if o.At.Before(last.Truncate(time.Second)) {
+			e.Close()
+			return nil, &client.Error{Kind: client.KindInvalid, Op: "Open",
+				Msg: fmt.Sprintf("the transaction time %s is before the ledger's last transaction (%s); time cannot go backwards",
+					o.At.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339)),
+				Hint: fmt.Sprintf("give a time at or after %s, or none to use the clock", last.UTC().Format(time.RFC3339))}
+		}
+	}
+	return e, nil
 }
 
-// ledgerHandle is the open ledger that an Embedded and its As views share.
+// ledgerHandle is the open ledger that a Backend and its As views share.
 // When shared, it is open read-only except while Submits run.
 type ledgerHandle struct {
 	dir    string
@@ -88,14 +132,14 @@ type ledgerHandle struct {
 	shared bool
 
 	mu       sync.RWMutex // Lock to swap led; RLock to use it
-	led      *embedded.Ledger
+	led      *ledger.Ledger
 	ro       bool // led is open read-only
 	inflight int  // Submits running on led (shared: back to read-only at 0)
-	cp       *embedded.Checkpoint
+	cp       *ledger.Checkpoint
 }
 
-func (h *ledgerHandle) open(readOnly bool) (*embedded.Ledger, error) {
-	return openLedgerOpts(h.dir, h.cfg, embedded.Options{Clock: h.clock, NoSync: h.noSync, ReadOnly: readOnly, Wait: h.wait, Since: h.cp})
+func (h *ledgerHandle) open(readOnly bool) (*ledger.Ledger, error) {
+	return openLedgerOpts(h.dir, h.cfg, ledger.Options{Clock: h.clock, NoSync: h.noSync, ReadOnly: readOnly, Wait: h.wait, Since: h.cp})
 }
 
 // swap closes the current ledger and opens it again, read-only or not.
@@ -103,7 +147,7 @@ func (h *ledgerHandle) open(readOnly bool) (*embedded.Ledger, error) {
 func (h *ledgerHandle) swap(readOnly bool) error {
 	if h.led != nil {
 		if err := h.led.Close(); err != nil {
-			return Errorf(KindLedger, "closing the ledger in %s failed: %v", h.dir, errText(err))
+			return client.Errorf(client.KindLedger, "closing the ledger in %s failed: %v", h.dir, errText(err))
 		}
 		h.cp = h.led.Checkpoint()
 		h.led = nil
@@ -117,7 +161,7 @@ func (h *ledgerHandle) swap(readOnly bool) error {
 }
 
 // read runs f on the open ledger (reopening it if a swap failed).
-func (h *ledgerHandle) read(f func(*embedded.Ledger) error) error {
+func (h *ledgerHandle) read(f func(*ledger.Ledger) error) error {
 	h.mu.RLock()
 	if h.led == nil {
 		h.mu.RUnlock()
@@ -136,7 +180,7 @@ func (h *ledgerHandle) read(f func(*embedded.Ledger) error) error {
 }
 
 // write runs f on the ledger open for writing.
-func (h *ledgerHandle) write(f func(*embedded.Ledger) error) error {
+func (h *ledgerHandle) write(f func(*ledger.Ledger) error) error {
 	h.mu.Lock()
 	if h.led == nil || h.ro {
 		if err := h.swap(false); err != nil {
@@ -186,8 +230,10 @@ func loadIdentity(dir string, cfg *Config, who string) (*msp.Identity, error) {
 	}
 	id, err := msp.LoadIdentity(idDir)
 	if err != nil {
-		return nil, Errorf(KindInvalid, "the identity %s cannot be loaded: %v", who, errText(err)).
+		e := client.Errorf(client.KindInvalid, "the identity %s cannot be loaded: %v", who, errText(err)).
 			WithHint("its MSP folder is %s; recreate the ledger directory if it was damaged", idDir)
+		e.Op = "LoadIdentity"
+		return nil, e
 	}
 	return id, nil
 }
@@ -226,8 +272,8 @@ func writableDir(dir string) bool {
 	return os.Remove(name) == nil
 }
 
-func openLedger(dir string, cfg *Config, clock func() time.Time, noSync bool) (*embedded.Ledger, error) {
-	return openLedgerOpts(dir, cfg, embedded.Options{Clock: clock, NoSync: noSync})
+func openLedger(dir string, cfg *Config, clock func() time.Time, noSync bool) (*ledger.Ledger, error) {
+	return openLedgerOpts(dir, cfg, ledger.Options{Clock: clock, NoSync: noSync})
 }
 
 // contracts holds one contract per rule cache folder for the life of the
@@ -253,37 +299,37 @@ func contractFor(dir string) (*chaincode.Chaincode, error) {
 	return got.(*chaincode.Chaincode), nil
 }
 
-func openLedgerOpts(dir string, cfg *Config, o embedded.Options) (*embedded.Ledger, error) {
+func openLedgerOpts(dir string, cfg *Config, o ledger.Options) (*ledger.Ledger, error) {
 	cc, err := contractFor(dir)
 	if err != nil {
-		return nil, Errorf(KindInternal, "the fedmeter contract could not be loaded: %v", errText(err))
+		return nil, client.Errorf(client.KindInternal, "the fedmeter contract could not be loaded: %v", errText(err))
 	}
 	o.ChannelID, o.ChaincodeName = cfg.Channel, cfg.Chaincode
-	led, err := embedded.Open(filepath.Join(dir, ledgerDir), cc, o)
+	led, err := ledger.Open(filepath.Join(dir, ledgerDir), cc, o)
 	if err != nil {
-		if errors.Is(err, embedded.ErrBusy) {
-			return nil, &Error{Kind: KindBusy, Msg: "the ledger in " + dir + " is busy: another process is using it", Err: err,
-				Hint: "wait for the other fedmeter command to finish, or give --wait DURATION (e.g. --wait 10m) to wait for it"}
+		if errors.Is(err, ledger.ErrBusy) {
+			return nil, &client.Error{Kind: client.KindBusy, Op: "Open", Msg: "the ledger in " + dir + " is busy: another process is using it", Err: err,
+				Hint: "try again once the other process is done, or open with a longer Options.Wait"}
 		}
-		return nil, &Error{Kind: KindLedger, Msg: "the ledger in " + dir + " cannot be opened: " + strings.TrimPrefix(errText(err), "embedded: "), Err: err}
+		return nil, &client.Error{Kind: client.KindLedger, Op: "Open", Msg: "the ledger in " + dir + " cannot be opened: " + strings.TrimPrefix(errText(err), "embedded: "), Err: err}
 	}
 	return led, nil
 }
 
 // As returns a view of the same open ledger acting as another local
 // identity ("Org/User"). Closing the view does not close the ledger.
-func (e *Embedded) As(who string) (*Embedded, error) {
+func (e *Backend) As(who string) (*Backend, error) {
 	id, err := loadIdentity(e.dir, e.cfg, who)
 	if err != nil {
 		return nil, err
 	}
-	return &Embedded{dir: e.dir, cfg: e.cfg, h: e.h, who: who, id: id, noSync: e.noSync}, nil
+	return &Backend{dir: e.dir, cfg: e.cfg, h: e.h, who: who, id: id, noSync: e.noSync}, nil
 }
 
 // Submit runs a transaction and returns its payload once it is committed.
-func (e *Embedded) Submit(ctx context.Context, fn string, args ...string) ([]byte, error) {
-	var r *embedded.Result
-	err := e.h.write(func(l *embedded.Ledger) (err error) {
+func (e *Backend) Submit(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	var r *ledger.Result
+	err := e.h.write(func(l *ledger.Ledger) (err error) {
 		r, err = l.Submit(ctx, e.id, fn, args...)
 		return err
 	})
@@ -294,9 +340,9 @@ func (e *Embedded) Submit(ctx context.Context, fn string, args ...string) ([]byt
 }
 
 // Evaluate runs a query on committed state.
-func (e *Embedded) Evaluate(ctx context.Context, fn string, args ...string) ([]byte, error) {
+func (e *Backend) Evaluate(ctx context.Context, fn string, args ...string) ([]byte, error) {
 	var b []byte
-	err := e.h.read(func(l *embedded.Ledger) (err error) {
+	err := e.h.read(func(l *ledger.Ledger) (err error) {
 		b, err = l.EvaluateReads(ctx, e.reads, e.id, fn, args...)
 		return err
 	})
@@ -306,37 +352,37 @@ func (e *Embedded) Evaluate(ctx context.Context, fn string, args ...string) ([]b
 	return b, nil
 }
 
-func (e *Embedded) wrap(fn string, err error) error {
-	var ke *Error
+func (e *Backend) wrap(fn string, err error) error {
+	var ke *client.Error
 	if errors.As(err, &ke) {
 		return err
 	}
-	var ce *embedded.ChaincodeError
+	var ce *ledger.ChaincodeError
 	if errors.As(err, &ce) {
-		return contractError(fn, ce.Message, ce.TxID, err)
+		return client.RefusalError(fn, ce.Message, ce.TxID, err)
 	}
-	if errors.Is(err, embedded.ErrTampered) {
-		return &Error{Kind: KindMismatch, Op: fn, Msg: "the ledger in " + e.dir + " refuses to run " + fn + ": " + strings.TrimPrefix(errText(err), "embedded: "), Err: err,
-			Hint: "fedmeter ledger verify names the first altered block or record; restore the ledger folder from a copy"}
+	if errors.Is(err, ledger.ErrTampered) {
+		return &client.Error{Kind: client.KindMismatch, Op: fn, Msg: "the ledger in " + e.dir + " refuses to run " + fn + ": " + strings.TrimPrefix(errText(err), "embedded: "), Err: err,
+			Hint: "verifying the ledger (Ledger().Verify, fedmeter ledger verify) names the first altered block or record; restore the ledger folder from a copy"}
 	}
-	if errors.Is(err, embedded.ErrIdentity) {
-		return &Error{Kind: KindDenied, Op: fn, Msg: "the ledger refuses the identity " + e.who + ": " + strings.TrimPrefix(errText(err), "embedded: identity refused: "), Err: err,
+	if errors.Is(err, ledger.ErrIdentity) {
+		return &client.Error{Kind: client.KindDenied, Op: fn, Msg: "the ledger refuses the identity " + e.who + ": " + strings.TrimPrefix(errText(err), "embedded: identity refused: "), Err: err,
 			Hint: "an identity must be issued by the certificate authority of the org it claims (its MSP folder's cacerts, recorded on the ledger by init or org add)"}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Kind: KindLedger, Op: fn, Msg: fn + " was interrupted before it ran", Err: err}
+		return &client.Error{Kind: client.KindLedger, Op: fn, Msg: fn + " was interrupted before it ran", Err: err}
 	}
-	return &Error{Kind: KindLedger, Op: fn, Msg: "the embedded ledger failed to run " + fn + ": " + strings.TrimPrefix(errText(err), "embedded: "), Err: err}
+	return &client.Error{Kind: client.KindLedger, Op: fn, Msg: "the embedded ledger failed to run " + fn + ": " + strings.TrimPrefix(errText(err), "embedded: "), Err: err}
 }
 
 // MSPID is the identity's MSP ID.
-func (e *Embedded) MSPID() string { return e.id.MSPID }
+func (e *Backend) MSPID() string { return e.id.MSPID }
 
 // Who is the identity, "Org/User".
-func (e *Embedded) Who() string { return e.who }
+func (e *Backend) Who() string { return e.who }
 
 // Close closes the ledger (a view made by As closes nothing).
-func (e *Embedded) Close() error {
+func (e *Backend) Close() error {
 	if !e.owner {
 		return nil
 	}
@@ -344,41 +390,41 @@ func (e *Embedded) Close() error {
 }
 
 // Ledger is the open embedded ledger, for Verify, History and blocks. A
-// Submit may reopen it (see Embedded): use it for reading, between Submits.
-func (e *Embedded) Ledger() *embedded.Ledger {
-	var led *embedded.Ledger
-	_ = e.h.read(func(l *embedded.Ledger) error { led = l; return nil })
+// Submit may reopen it (see Backend): use it for reading, between Submits.
+func (e *Backend) Ledger() *ledger.Ledger {
+	var led *ledger.Ledger
+	_ = e.h.read(func(l *ledger.Ledger) error { led = l; return nil })
 	return led
 }
 
 // Config is the directory's configuration.
-func (e *Embedded) Config() *Config { return e.cfg }
+func (e *Backend) Config() *Config { return e.cfg }
 
 // Dir is the ledger directory.
-func (e *Embedded) Dir() string { return e.dir }
+func (e *Backend) Dir() string { return e.dir }
 
 // LastTxTime is the timestamp of the last committed transaction (zero on an
 // empty ledger).
-func (e *Embedded) LastTxTime() (time.Time, error) {
+func (e *Backend) LastTxTime() (time.Time, error) {
 	led := e.Ledger()
 	if led == nil {
-		return time.Time{}, Errorf(KindLedger, "the ledger in %s is not open", e.dir)
+		return time.Time{}, client.Errorf(client.KindLedger, "the ledger in %s is not open", e.dir)
 	}
 	h, _, err := led.Height()
 	if err != nil {
-		return time.Time{}, Errorf(KindLedger, "the ledger's height cannot be read: %v", errText(err))
+		return time.Time{}, client.Errorf(client.KindLedger, "the ledger's height cannot be read: %v", errText(err))
 	}
 	if h == 0 {
 		return time.Time{}, nil
 	}
 	b, err := led.Block(h - 1)
 	if err != nil {
-		return time.Time{}, Errorf(KindLedger, "block %d cannot be read: %v", h-1, errText(err))
+		return time.Time{}, client.Errorf(client.KindLedger, "block %d cannot be read: %v", h-1, errText(err))
 	}
 	return b.Timestamp, nil
 }
 
-// InitOptions configures InitEmbedded.
+// InitOptions configures Init.
 type InitOptions struct {
 	// Orgs are the founding members, the first one creating the consortium
 	// (default Org1, Org2, Org3 with MSP IDs Org1MSP, ...).
@@ -397,11 +443,11 @@ type InitOptions struct {
 // DefaultOrgs are the seed's three orgs.
 var DefaultOrgs = []OrgSpec{{"Org1", "Org1MSP"}, {"Org2", "Org2MSP"}, {"Org3", "Org3MSP"}}
 
-// InitEmbedded creates an embedded ledger in dir: the orgs' CAs and
+// Init creates an embedded ledger in dir: the orgs' CAs and
 // identities (Admin, User1, Agent1 each), fedmeter.yaml, and the consortium
 // (ConsortiumInit by the first org's Admin). dir must not hold a ledger yet.
 // On failure it removes what it created.
-func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Consortium, error) {
+func Init(ctx context.Context, dir string, o InitOptions) (*chaincode.Consortium, error) {
 	if dir == "" {
 		dir = DefaultDataDir()
 	}
@@ -412,8 +458,8 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 		o.Types = DefaultTypes
 	}
 	if fileExists(filepath.Join(dir, ConfigFile)) || fileExists(filepath.Join(dir, ledgerDir)) {
-		return nil, Errorf(KindInvalid, "%s already holds a fedmeter ledger", dir).
-			WithHint("use it as it is, pick another directory with --data, or delete %s to start over", dir)
+		return nil, client.Errorf(client.KindInvalid, "%s already holds a fedmeter ledger", dir).
+			WithHint("use it as it is, choose another directory, or delete %s to start over", dir)
 	}
 	seenName, seenID := map[string]bool{}, map[string]bool{}
 	members := make([]string, 0, len(o.Orgs))
@@ -422,7 +468,7 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 			return nil, err
 		}
 		if seenName[strings.ToLower(org.Name)] || seenID[org.MSPID] {
-			return nil, Errorf(KindInvalid, "org %s (%s) is given twice", org.Name, org.MSPID).
+			return nil, client.Errorf(client.KindInvalid, "org %s (%s) is given twice", org.Name, org.MSPID).
 				WithHint("give each org a different name and MSP ID")
 		}
 		seenName[strings.ToLower(org.Name)], seenID[org.MSPID] = true, true
@@ -430,11 +476,11 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 	}
 	types, err := json.Marshal(o.Types)
 	if err != nil {
-		return nil, Errorf(KindInvalid, "the type catalog cannot be encoded: %v", err)
+		return nil, client.Errorf(client.KindInvalid, "the type catalog cannot be encoded: %v", err)
 	}
 	fresh := !fileExists(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, Errorf(KindInvalid, "the ledger directory %s cannot be created: %v", dir, errText(err))
+		return nil, client.Errorf(client.KindInvalid, "the ledger directory %s cannot be created: %v", dir, errText(err))
 	}
 	ok := false
 	defer func() {
@@ -449,7 +495,7 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 		os.RemoveAll(filepath.Join(dir, orgsDir))
 		os.Remove(filepath.Join(dir, ConfigFile))
 	}()
-	cfg := &Config{Channel: embedded.DefaultChannelID, Chaincode: chaincode.ContractName}
+	cfg := &Config{Channel: ledger.DefaultChannelID, Chaincode: chaincode.ContractName}
 	for _, org := range o.Orgs {
 		oc, err := generateOrg(dir, org)
 		if err != nil {
@@ -466,7 +512,7 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 	if err != nil {
 		return nil, err
 	}
-	e := &Embedded{dir: dir, cfg: cfg, h: &ledgerHandle{dir: dir, cfg: cfg, clock: o.Clock, noSync: o.NoSync, led: led}, owner: true, who: cfg.DefaultIdentity, id: id}
+	e := &Backend{dir: dir, cfg: cfg, h: &ledgerHandle{dir: dir, cfg: cfg, clock: o.Clock, noSync: o.NoSync, led: led}, owner: true, who: cfg.DefaultIdentity, id: id}
 	for _, oc := range cfg.Orgs {
 		if err := defineOrg(ctx, dir, led, id, oc); err != nil {
 			e.Close()
@@ -479,14 +525,14 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 	}
 	out, err := e.Submit(ctx, "ConsortiumInit", strings.Join(members, ","), policy, string(types))
 	if cerr := e.Close(); err == nil && cerr != nil {
-		err = Errorf(KindLedger, "closing the new ledger failed: %v", errText(cerr))
+		err = client.Errorf(client.KindLedger, "closing the new ledger failed: %v", errText(cerr))
 	}
 	if err != nil {
 		return nil, err
 	}
 	var cons chaincode.Consortium
 	if err := json.Unmarshal(out, &cons); err != nil {
-		return nil, Errorf(KindInternal, "ConsortiumInit returned an unreadable consortium: %v", err)
+		return nil, client.Errorf(client.KindInternal, "ConsortiumInit returned an unreadable consortium: %v", err)
 	}
 	if err := cfg.save(dir); err != nil {
 		return nil, err
@@ -498,7 +544,7 @@ func InitEmbedded(ctx context.Context, dir string, o InitOptions) (*chaincode.Co
 // defineOrg records the org's root certificates (its MSP folder's cacerts)
 // on the ledger, so that only identities its CA issued act as the org
 // (network/embedded, "Identities").
-func defineOrg(ctx context.Context, dir string, led *embedded.Ledger, as *msp.Identity, oc OrgConfig) error {
+func defineOrg(ctx context.Context, dir string, led *ledger.Ledger, as *msp.Identity, oc OrgConfig) error {
 	cadir := filepath.Join(dir, orgsDir, oc.Domain, "msp", "cacerts")
 	ents, err := os.ReadDir(cadir)
 	var roots []byte
@@ -514,15 +560,49 @@ func defineOrg(ctx context.Context, dir string, led *embedded.Ledger, as *msp.Id
 		_, err = led.DefineMSP(ctx, as, oc.MSPID, roots)
 	}
 	if err != nil {
-		return Errorf(KindLedger, "recording the certificate authority of %s (%s) on the ledger failed: %s", oc.Name, oc.MSPID, strings.TrimPrefix(errText(err), "embedded: ")).
+		return client.Errorf(client.KindLedger, "recording the certificate authority of %s (%s) on the ledger failed: %s", oc.Name, oc.MSPID, strings.TrimPrefix(errText(err), "embedded: ")).
 			WithHint("its root certificates are in %s", cadir)
 	}
 	return nil
 }
 
-// tracing returns a view of e whose queries record what they read in rs.
-func (e *Embedded) tracing(rs *embedded.ReadSet) *Embedded {
+// Tracing returns a view of e whose queries record what they read in rs,
+// for Prove (the offline verifier checks the ledger data a bill was
+// recomputed from). Closing the view closes nothing.
+func (e *Backend) Tracing(rs *ledger.ReadSet) *Backend {
 	v := *e
 	v.owner, v.reads = false, rs
 	return &v
+}
+
+// Prove checks that every state entry in rs (read through a Tracing view)
+// is what the block that last wrote it wrote, and that those blocks chain to
+// the ledger's head, or to head when it is not nil (network/embedded's
+// Ledger.Prove).
+func (e *Backend) Prove(rs *ledger.ReadSet, head *[32]byte) (p *ledger.Proof, err error) {
+	err = e.h.read(func(l *ledger.Ledger) error {
+		p, err = l.Prove(rs, head)
+		return err
+	})
+	return p, err
+}
+
+// Over returns a backend acting as e's identity on another open ledger led
+// (fmbench runs a baseline contract on one beside e's); its Close closes
+// led. Its Dir is led's folder, dir.
+func (e *Backend) Over(dir string, led *ledger.Ledger) *Backend {
+	return &Backend{dir: dir, cfg: e.cfg, h: &ledgerHandle{dir: dir, cfg: e.cfg, noSync: e.noSync, led: led}, owner: true, who: e.who, id: e.id, noSync: e.noSync}
+}
+
+// NoSync reports whether the ledger was opened without fsync on commit.
+func (e *Backend) NoSync() bool { return e.noSync }
+
+// errText is an underlying error's text for use inside one of our
+// sentences: its first line, without a trailing period.
+func errText(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSuffix(strings.TrimSpace(s), ".")
 }

@@ -1,4 +1,4 @@
-package client_test
+package embedded_test
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/cli/client/embedded"
+	"github.com/fedmeter/fedmeter/cli/client/verify"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -25,17 +27,17 @@ type ledger struct {
 	t   *testing.T
 	dir string
 	now time.Time
-	e   *client.Embedded
+	e   *embedded.Backend
 }
 
 func newLedger(t *testing.T) *ledger {
 	t.Helper()
 	l := &ledger{t: t, dir: filepath.Join(t.TempDir(), "ledger"), now: t0.Add(-time.Hour)}
 	clock := func() time.Time { return l.now }
-	if _, err := client.InitEmbedded(context.Background(), l.dir, client.InitOptions{Clock: clock, NoSync: true}); err != nil {
+	if _, err := embedded.Init(context.Background(), l.dir, embedded.InitOptions{Clock: clock, NoSync: true}); err != nil {
 		t.Fatalf("InitEmbedded: %v", err)
 	}
-	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{Clock: clock, NoSync: true})
+	e, err := embedded.Open(l.dir, embedded.Options{Clock: clock, NoSync: true})
 	if err != nil {
 		t.Fatalf("OpenEmbedded: %v", err)
 	}
@@ -71,7 +73,7 @@ func ok[T any](v T, err error) func(t *testing.T) T {
 
 func ecsHourly(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "chaincode", "testdata", "ecs_hourly.wasm"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "chaincode", "testdata", "ecs_hourly.wasm"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +141,7 @@ func TestStoryThroughClient(t *testing.T) {
 		t.Fatalf("provider totals %+v", tot)
 	}
 	for _, who := range []string{"Org1/Agent1", "Org2/User1"} {
-		v := ok(l.as(who).VerifyBill(ctx, b.ID))(t)
+		v := ok(verify.Bill(ctx, l.as(who), b.ID, verify.Options{}))(t)
 		if !v.OK || v.Err() != nil || v.Amount != 4288 || v.GasUsed != b.GasUsed {
 			t.Fatalf("verify as %s: %+v", who, v)
 		}
@@ -148,7 +150,7 @@ func TestStoryThroughClient(t *testing.T) {
 	// version in force when the bill was issued is found in the history.
 	l.now = l.now.Add(time.Hour)
 	ok(org1.SetQuota(ctx, "Org2MSP", map[string]int64{"max_days": 30, "vcpu": 4}))(t)
-	if v := ok(l.as("Org2/User1").VerifyBill(ctx, b.ID))(t); !v.OK {
+	if v := ok(verify.Bill(ctx, l.as("Org2/User1"), b.ID, verify.Options{}))(t); !v.OK {
 		t.Fatalf("verify after a quota change: %+v", v.Checks)
 	}
 	code, hash, err := l.as("Org3/User1").RuleCode(ctx, "ecs@1.0.0")
@@ -188,7 +190,7 @@ func TestVerifyBillMismatch(t *testing.T) {
 	l := newLedger(t)
 	b := l.story()
 	v2, _ := l.e.As("Org2/User1")
-	v, err := client.New(tampered{v2}).VerifyBill(context.Background(), b.ID)
+	v, err := verify.Bill(context.Background(), client.New(tampered{v2}), b.ID, verify.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +228,7 @@ func TestEmbeddedIdentities(t *testing.T) {
 		{"Org1/Bob", "", client.KindInvalid, "names no user Bob of Org1"},
 	} {
 		t.Run(tc.as, func(t *testing.T) {
-			e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: tc.as, NoSync: true})
+			e, err := embedded.Open(l.dir, embedded.Options{As: tc.as, NoSync: true})
 			if tc.msg == "" {
 				if err != nil || e.MSPID() != tc.msp {
 					t.Fatalf("got %v, %v", e, err)
@@ -240,19 +242,19 @@ func TestEmbeddedIdentities(t *testing.T) {
 			}
 		})
 	}
-	if _, err := client.OpenEmbedded(t.TempDir(), client.EmbeddedOptions{}); client.KindOf(err) != client.KindNotFound {
+	if _, err := embedded.Open(t.TempDir(), embedded.Options{}); client.KindOf(err) != client.KindNotFound {
 		t.Fatalf("an empty directory: %v", err)
 	}
-	if _, err := client.InitEmbedded(context.Background(), l.dir, client.InitOptions{}); err == nil || !strings.Contains(err.Error(), "already holds a fedmeter ledger") {
+	if _, err := embedded.Init(context.Background(), l.dir, embedded.InitOptions{}); err == nil || !strings.Contains(err.Error(), "already holds a fedmeter ledger") {
 		t.Fatalf("init twice: %v", err)
 	}
 	// Readers share the ledger (issue 19 item 6).
-	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{NoSync: true})
+	e, err := embedded.Open(l.dir, embedded.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	e2, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{NoSync: true, Wait: -1})
+	e2, err := embedded.Open(l.dir, embedded.Options{NoSync: true, Wait: -1})
 	if err != nil {
 		t.Fatalf("second open: %v", err)
 	}
@@ -278,7 +280,7 @@ func TestEmbeddedSharing(t *testing.T) {
 		}
 		// Another opener (its own file descriptor and lock: another
 		// process, as far as the lock is concerned) reads mid-import.
-		r, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org2/User1", Wait: -1})
+		r, err := embedded.Open(l.dir, embedded.Options{As: "Org2/User1", Wait: -1})
 		if err != nil {
 			t.Errorf("reading during the import, after %d of %d records: %v", done, total, err)
 			return
@@ -311,17 +313,17 @@ func TestEmbeddedSharing(t *testing.T) {
 	// open Embedded holds a shared lock between its Submits, so the
 	// fixture's must go first.)
 	l.e.Close()
-	r, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org2/User1"})
+	r, err := embedded.Open(l.dir, embedded.Options{As: "Org2/User1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	busy, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org1/Agent1", Wait: -1})
+	busy, err := embedded.Open(l.dir, embedded.Options{As: "Org1/Agent1", Wait: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = client.New(busy).SubmitUsage(ctx, recs[:1], client.UsageOptions{})
 	var ce *client.Error
-	if !errors.As(err, &ce) || ce.Kind != client.KindBusy || ce.ExitCode() != 8 || !strings.Contains(ce.Msg, "is busy") || !strings.Contains(ce.Hint, "--wait") {
+	if !errors.As(err, &ce) || ce.Kind != client.KindBusy || ce.ExitCode() != 8 || !strings.Contains(ce.Msg, "is busy") || !strings.Contains(ce.Hint, "Wait") {
 		t.Fatalf("a writer while another process reads: %#v", err)
 	}
 	r.Close()
@@ -348,7 +350,7 @@ func TestEmbeddedSharing(t *testing.T) {
 			os.Chmod(p, 0o700)
 		}
 	})
-	ro, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org2/User1"})
+	ro, err := embedded.Open(l.dir, embedded.Options{As: "Org2/User1"})
 	if err != nil {
 		t.Fatalf("a read-only folder: %v", err)
 	}
@@ -365,14 +367,14 @@ func TestForgedOrgIdentity(t *testing.T) {
 	l := newLedger(t)
 	ctx := context.Background()
 	l.e.Close()
-	if _, err := client.AddOrg(l.dir, client.OrgSpec{Name: "Org4", MSPID: "Org4MSP"}); err != nil {
+	if _, err := embedded.AddOrg(l.dir, embedded.OrgSpec{Name: "Org4", MSPID: "Org4MSP"}); err != nil {
 		t.Fatal(err)
 	}
 	mspidFile := filepath.Join(l.dir, "orgs", "org4.example.com", "users", "Admin@org4.example.com", "msp", "mspid")
 	if err := os.WriteFile(mspidFile, []byte("Org2MSP\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org4/Admin", NoSync: true})
+	e, err := embedded.Open(l.dir, embedded.Options{As: "Org4/Admin", NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +389,7 @@ func TestForgedOrgIdentity(t *testing.T) {
 		t.Fatalf("forged Org2 identity: %#v", err)
 	}
 	// Org4's own identities work.
-	e4, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org4/User1", NoSync: true})
+	e4, err := embedded.Open(l.dir, embedded.Options{As: "Org4/User1", NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,16 +402,16 @@ func TestForgedOrgIdentity(t *testing.T) {
 func TestInitEmbeddedRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		o    client.InitOptions
+		o    embedded.InitOptions
 		msg  string
 	}{
-		{"bad org name", client.InitOptions{Orgs: []client.OrgSpec{{Name: "1org", MSPID: "X"}}}, "org name \"1org\" is not valid"},
-		{"twice", client.InitOptions{Orgs: []client.OrgSpec{{Name: "A", MSPID: "AMSP"}, {Name: "a", MSPID: "BMSP"}}}, "is given twice"},
-		{"bad policy", client.InitOptions{Policy: "most"}, "policy \"most\" is not valid"},
+		{"bad org name", embedded.InitOptions{Orgs: []embedded.OrgSpec{{Name: "1org", MSPID: "X"}}}, "org name \"1org\" is not valid"},
+		{"twice", embedded.InitOptions{Orgs: []embedded.OrgSpec{{Name: "A", MSPID: "AMSP"}, {Name: "a", MSPID: "BMSP"}}}, "is given twice"},
+		{"bad policy", embedded.InitOptions{Policy: "most"}, "policy \"most\" is not valid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "l")
-			_, err := client.InitEmbedded(context.Background(), dir, tc.o)
+			_, err := embedded.Init(context.Background(), dir, tc.o)
 			if err == nil || !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("got %v; want %q", err, tc.msg)
 			}
@@ -468,15 +470,15 @@ func TestOpenAt(t *testing.T) {
 	l := newLedger(t)
 	l.e.Close()
 	// The ledger's last transaction is at t0-1h: --at cannot go before it.
-	if _, err := client.Open(context.Background(), client.Options{Data: l.dir, At: t0.Add(-2 * time.Hour)}); err == nil || !strings.Contains(err.Error(), "time cannot go backwards") {
+	if _, err := embedded.Open(l.dir, embedded.Options{At: t0.Add(-2 * time.Hour)}); err == nil || !strings.Contains(err.Error(), "time cannot go backwards") {
 		t.Fatalf("--at in the past: %v", err)
 	}
-	b, err := client.Open(context.Background(), client.Options{Data: l.dir, At: t0})
+	b, err := embedded.Open(l.dir, embedded.Options{At: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	e := b.(*client.Embedded)
+	e := b
 	if _, err := b.Submit(context.Background(), "PriceSet", "ecs", `{"currency":"CNY","scale":2,"unit_prices":{"vcpu_hour":1}}`, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -597,7 +599,7 @@ func TestSubmitUsageRerunAfterFailure(t *testing.T) {
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Kind != client.KindInvalid ||
 		!strings.Contains(ce.Msg, "usage.csv line 9: batch 3 of 4 was refused (batches 1 to 2, 6 records, are on the ledger)") ||
-		!strings.Contains(ce.Msg, "gpu_seconds is not a metric of type ecs") || !strings.Contains(ce.Hint, "run the same command again") {
+		!strings.Contains(ce.Msg, "gpu_seconds is not a metric of type ecs") || !strings.Contains(ce.Hint, "submit the same records again") {
 		t.Fatalf("got %#v", err)
 	}
 	if rep.Accepted != 6 {
@@ -669,21 +671,21 @@ func TestVerifyBillChecksTheLedgerData(t *testing.T) {
 	ctx := context.Background()
 	l.now = t0.Add(48 * time.Hour)
 	ok(l.as("Org1/Admin").SetQuota(ctx, "Org3MSP", map[string]int64{"vcpu": 1}))(t) // a block after the bill's
-	v := ok(l.as("Org2/User1").VerifyBill(ctx, b.ID))(t)
+	v := ok(verify.Bill(ctx, l.as("Org2/User1"), b.ID, verify.Options{}))(t)
 	last := v.Checks[len(v.Checks)-1]
 	if !v.OK || last.Name != "ledger data" || !last.OK || len(v.Head) != 64 || !strings.Contains(last.Recomputed, "chain to the head") {
 		t.Fatalf("clean ledger: %+v", v)
 	}
 	head := v.Head
-	if v := ok(l.as("Org2/User1").VerifyBillWith(ctx, b.ID, client.VerifyOptions{Head: head}))(t); !v.OK {
+	if v := ok(verify.Bill(ctx, l.as("Org2/User1"), b.ID, verify.Options{Head: head}))(t); !v.OK {
 		t.Fatalf("pinned to the right head: %+v", v.Checks)
 	}
 	other := strings.Repeat("ab", 32)
-	v = ok(l.as("Org2/User1").VerifyBillWith(ctx, b.ID, client.VerifyOptions{Head: other}))(t)
+	v = ok(verify.Bill(ctx, l.as("Org2/User1"), b.ID, verify.Options{Head: other}))(t)
 	if v.OK || !strings.Contains(v.Checks[len(v.Checks)-1].Recomputed, "not the pinned "+other) || client.KindOf(v.Err()) != client.KindMismatch {
 		t.Fatalf("pinned to another head: %+v", v.Checks)
 	}
-	if _, err := l.as("Org2/User1").VerifyBillWith(ctx, b.ID, client.VerifyOptions{Head: "xyz"}); client.KindOf(err) != client.KindInvalid {
+	if _, err := verify.Bill(ctx, l.as("Org2/User1"), b.ID, verify.Options{Head: "xyz"}); client.KindOf(err) != client.KindInvalid {
 		t.Fatalf("--head xyz: %v", err)
 	}
 	l.e.Close()
@@ -700,11 +702,11 @@ func TestVerifyBillChecksTheLedgerData(t *testing.T) {
 		t.Fatal("no block wrote the bill")
 		return nil
 	})
-	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org2/User1"})
+	e, err := embedded.Open(l.dir, embedded.Options{As: "Org2/User1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v = ok(client.New(e).VerifyBill(ctx, b.ID))(t)
+	v = ok(verify.Bill(ctx, client.New(e), b.ID, verify.Options{}))(t)
 	e.Close()
 	last = v.Checks[len(v.Checks)-1]
 	if v.OK || last.Name != "ledger data" || last.OK || !strings.Contains(last.Recomputed, "altered") {
@@ -722,7 +724,7 @@ func TestAlteredBillIndexIsNotServed(t *testing.T) {
 	l := newLedger(t)
 	b := l.story()
 	ctx := context.Background()
-	if tot := ok(l.as("Org1/Admin").Totals(ctx, "", ""))(t); tot == nil {
+	if tot := ok(l.as("Org1/Admin").Totals(ctx, time.Time{}, time.Time{}))(t); tot == nil {
 		t.Fatal("no totals")
 	}
 	l.e.Close()
@@ -741,12 +743,12 @@ func TestAlteredBillIndexIsNotServed(t *testing.T) {
 	if !edited {
 		t.Fatal("no index entry found")
 	}
-	e, err := client.OpenEmbedded(l.dir, client.EmbeddedOptions{As: "Org1/Admin"})
+	e, err := embedded.Open(l.dir, embedded.Options{As: "Org1/Admin"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	_, err = client.New(e).Totals(ctx, "", "")
+	_, err = client.New(e).Totals(ctx, time.Time{}, time.Time{})
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Kind != client.KindMismatch || !strings.Contains(ce.Msg, "altered outside the ledger") || !strings.Contains(ce.Hint, "ledger verify") {
 		t.Fatalf("bill total on an altered index: %#v", err)

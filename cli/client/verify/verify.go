@@ -1,4 +1,14 @@
-package client
+// Package verify recomputes a fedmeter bill offline, as either of its two
+// orgs can: it reads what the bill was computed from through any
+// client.Backend, runs the bill's rule locally in the rule engine (host),
+// and compares. It is a package of its own because it links the engine
+// (wazero) and the contract's bill-line conversion: an app that only submits
+// usage and reads bills imports package client alone.
+//
+//	v, err := verify.Bill(ctx, client.New(b), "ecs-1:000001", verify.Options{})
+//	if err != nil { ... } // the bill cannot be read
+//	if !v.OK { ... }      // v.Checks says what differs; v.Err() is a client.KindMismatch *client.Error
+package verify
 
 import (
 	"context"
@@ -12,8 +22,10 @@ import (
 
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/chaincode/model"
+	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/cli/client/embedded"
 	"github.com/fedmeter/fedmeter/host"
-	"github.com/fedmeter/fedmeter/network/embedded"
+	ledger "github.com/fedmeter/fedmeter/network/embedded"
 )
 
 // Check is one comparison of an offline verification.
@@ -24,7 +36,7 @@ type Check struct {
 	Recomputed string `json:"recomputed"`
 }
 
-// Verification is the outcome of VerifyBill.
+// Verification is the outcome of Bill.
 type Verification struct {
 	Bill *chaincode.Bill `json:"bill"`
 	// OK is true when every check passed.
@@ -43,15 +55,17 @@ type Verification struct {
 	Head string `json:"head,omitempty"`
 }
 
-// VerifyOptions configures VerifyBillWith.
-type VerifyOptions struct {
+// Options configures Bill.
+type Options struct {
 	// Head, 64 hex digits, pins the embedded ledger's head hash: the ledger
-	// data read must chain to exactly this head (ledger verify and ledger
-	// info print it; keep a copy elsewhere). Embedded ledger only.
+	// data read must chain to exactly this head (the ledger's Verify and
+	// Height give it; fedmeter ledger verify and ledger info print it; keep
+	// a copy elsewhere). Embedded ledger only.
 	Head string
 }
 
-// Err returns nil when v.OK, else a KindMismatch *Error naming what differs.
+// Err returns nil when v.OK, else a client.KindMismatch *client.Error (Op
+// "VerifyBill") naming what differs.
 func (v *Verification) Err() error {
 	if v.OK {
 		return nil
@@ -64,14 +78,18 @@ func (v *Verification) Err() error {
 	}
 	if len(bad) == 1 && bad[0] == "ledger data" {
 		c := v.Checks[len(v.Checks)-1]
-		return Errorf(KindMismatch, "bill %s recomputes, but the ledger data it read is not backed by the ledger's blocks: %s", v.Bill.ID, c.Recomputed).
-			WithHint("the ledger was altered on disk, or the head is not the one pinned; fedmeter ledger verify names the first altered block or record")
+		e := client.Errorf(client.KindMismatch, "bill %s recomputes, but the ledger data it read is not backed by the ledger's blocks: %s", v.Bill.ID, c.Recomputed).
+			WithHint("the ledger was altered on disk, or the head is not the one pinned; verifying the ledger (fedmeter ledger verify) names the first altered block or record")
+		e.Op = "VerifyBill"
+		return e
 	}
-	return Errorf(KindMismatch, "bill %s does not match its offline recomputation: %s differ", v.Bill.ID, strings.Join(bad, ", ")).
-		WithHint("the ledger and the rule's code disagree; compare the rebuilt input (--output json) with what the contract used, and report it to the members")
+	e := client.Errorf(client.KindMismatch, "bill %s does not match its offline recomputation: %s differ", v.Bill.ID, strings.Join(bad, ", ")).
+		WithHint("the ledger and the rule's code disagree; compare the rebuilt input (Verification.Input) with what the contract used, and report it to the members")
+	e.Op = "VerifyBill"
+	return e
 }
 
-// VerifyBill recomputes a bill offline, as any of its two orgs can: it
+// Bill recomputes bill billID offline through c, as any of its two orgs can: it
 // reads the bill, the rule's code (checking its SHA-256), the resource, the
 // price entry in force at the period start, the quota limits and the usage
 // records whose end falls in the period; rebuilds the rule input (host/ABI.md)
@@ -87,45 +105,42 @@ func (v *Verification) Err() error {
 // (check "ledger data"; network/embedded's Prove). So a value or a block
 // altered on disk is a mismatch, not a silent recomputation from the
 // altered data.
-func (c *Client) VerifyBill(ctx context.Context, billID string) (*Verification, error) {
-	return c.VerifyBillWith(ctx, billID, VerifyOptions{})
-}
-
-// VerifyBillWith is VerifyBill with options (a pinned head).
-func (c *Client) VerifyBillWith(ctx context.Context, billID string, o VerifyOptions) (*Verification, error) {
+//
+// On another Backend than those of package embedded (Fabric's), the peers
+// validate the blocks, and a pinned head is refused.
+func Bill(ctx context.Context, c *client.Client, billID string, o Options) (*Verification, error) {
 	var pin *[32]byte
 	if o.Head != "" {
 		h, err := hex.DecodeString(o.Head)
 		if err != nil || len(h) != 32 {
-			return nil, Errorf(KindInvalid, "--head %q is not a head hash: it must be 64 hex digits", quoteShort(o.Head)).
-				WithHint("fedmeter ledger info and ledger verify print the head hash")
+			e := client.Errorf(client.KindInvalid, "the head %q is not a head hash: it must be 64 hex digits", quoteShort(o.Head)).
+				WithHint("the ledger's Height gives the head hash (fedmeter ledger info prints it)")
+			e.Op = "VerifyBill"
+			return nil, e
 		}
 		pin = new([32]byte)
 		copy(pin[:], h)
 	}
-	e, embeddedLedger := c.b.(*Embedded)
+	e, embeddedLedger := c.Backend().(*embedded.Backend)
 	if pin != nil && !embeddedLedger {
-		return nil, Errorf(KindInvalid, "--head pins the embedded ledger's head hash; on Fabric the peers validate the blocks").
-			WithHint("drop --head when using --profile")
+		err := client.Errorf(client.KindInvalid, "a pinned head applies to the embedded ledger only; on Fabric the peers validate the blocks")
+		err.Op = "VerifyBill"
+		return nil, err
 	}
 	if !embeddedLedger {
-		return c.verifyBill(ctx, billID)
+		return verifyBill(ctx, c, billID)
 	}
-	rs := embedded.NewReadSet()
-	v, err := (&Client{b: e.tracing(rs)}).verifyBill(ctx, billID)
+	rs := ledger.NewReadSet()
+	v, err := verifyBill(ctx, client.New(e.Tracing(rs)), billID)
 	if err != nil {
 		return nil, err
 	}
-	var p *embedded.Proof
-	perr := e.h.read(func(l *embedded.Ledger) (err error) {
-		p, err = l.Prove(rs, pin)
-		return err
-	})
+	p, perr := e.Prove(rs, pin)
 	what := fmt.Sprintf("%d entries read", rs.Len())
 	if perr != nil {
-		var pe *embedded.ProofError
+		var pe *ledger.ProofError
 		if !errors.As(perr, &pe) {
-			return nil, Errorf(KindRule, "the ledger data of bill %s cannot be checked: %v", billID, errText(perr))
+			return nil, client.Errorf(client.KindLedger, "the ledger data of bill %s cannot be checked: %v", billID, errText(perr))
 		}
 		v.Checks = append(v.Checks, Check{Name: "ledger data", OK: false, Ledger: what, Recomputed: pe.Error()})
 		v.OK = false
@@ -148,7 +163,7 @@ func quoteShort(s string) string {
 	return s
 }
 
-func (c *Client) verifyBill(ctx context.Context, billID string) (*Verification, error) {
+func verifyBill(ctx context.Context, c *client.Client, billID string) (*Verification, error) {
 	b, err := c.Bill(ctx, billID)
 	if err != nil {
 		return nil, err
@@ -165,7 +180,7 @@ func (c *Client) verifyBill(ctx context.Context, billID string) (*Verification, 
 	}
 	check("code hash", hash == b.Rule.Hash, b.Rule.Hash, hash)
 
-	in, err := c.rebuildInput(ctx, b)
+	in, err := rebuildInput(ctx, c, b)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +245,7 @@ func runRule(ctx context.Context, p *host.Prepared, call host.Call) (*host.Resul
 }
 
 // rebuildInput rebuilds a bill's rule input from ledger queries.
-func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, error) {
+func rebuildInput(ctx context.Context, c *client.Client, b *model.Bill) ([]byte, error) {
 	r, err := c.Resource(ctx, b.Resource)
 	if err != nil {
 		return nil, err
@@ -245,7 +260,7 @@ func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, e
 	}
 	usage, err := model.SumUsage(b.Resource, b.Period, recs)
 	if err != nil {
-		return nil, Errorf(KindMismatch, "the usage of bill %s cannot be summed as the contract sums it: %s", b.ID, msgOf(err))
+		return nil, client.Errorf(client.KindMismatch, "the usage of bill %s cannot be summed as the contract sums it: %s", b.ID, msgOf(err))
 	}
 	// The quota limits are those the bill read. A bill records the
 	// transaction that set them (QuotaTx): that version of the quota is
@@ -279,7 +294,7 @@ func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, e
 			}
 		}
 		if len(cands) == 0 {
-			return nil, Errorf(KindMismatch, "bill %s read the quota set in transaction %s, which the history of quota/%s/%s does not hold", b.ID, b.QuotaTx, b.Provider, b.Consumer)
+			return nil, client.Errorf(client.KindMismatch, "bill %s read the quota set in transaction %s, which the history of quota/%s/%s does not hold", b.ID, b.QuotaTx, b.Provider, b.Consumer)
 		}
 	} else {
 		if herr == nil {
@@ -299,7 +314,7 @@ func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, e
 	for _, l := range cands {
 		enc, err := model.EncodeInput(r, &price.Entry, l, usage, b.Period.Start, b.Period.End, b.Tx, b.IssuedAt)
 		if err != nil {
-			return nil, Errorf(KindInternal, "the rule input of bill %s cannot be encoded: %v", b.ID, err)
+			return nil, client.Errorf(client.KindInternal, "the rule input of bill %s cannot be encoded: %v", b.ID, err)
 		}
 		if first == nil {
 			first = enc
@@ -314,25 +329,29 @@ func (c *Client) rebuildInput(ctx context.Context, b *chaincode.Bill) ([]byte, e
 
 // money formats minor units with their scale: 4904, 2, CNY -> "49.04 CNY".
 func money(amount int64, scale int, currency string) string {
-	return FormatMoney(amount, scale) + " " + currency
+	return client.FormatMoney(amount, scale) + " " + currency
 }
 
-// FormatMoney formats minor units at a scale: (4904, 2) -> "49.04".
-func FormatMoney(amount int64, scale int) string {
-	neg := amount < 0
-	u := uint64(amount)
-	if neg {
-		u = -u
+// errText is an underlying error's text for use inside one of our
+// sentences: its first line, without a trailing period.
+func errText(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
 	}
-	s := fmt.Sprint(u)
-	if scale > 0 {
-		for len(s) <= scale {
-			s = "0" + s
-		}
-		s = s[:len(s)-scale] + "." + s[len(s)-scale:]
+	return strings.TrimSuffix(strings.TrimSpace(s), ".")
+}
+
+// msgOf is err's sentence: a *client.Error's Msg, a contract refusal's
+// message without its code, else err.Error().
+func msgOf(err error) string {
+	var e *client.Error
+	if errors.As(err, &e) {
+		return e.Msg
 	}
-	if neg {
-		s = "-" + s
+	var r *model.Refusal
+	if errors.As(err, &r) {
+		return r.Msg
 	}
-	return s
+	return err.Error()
 }

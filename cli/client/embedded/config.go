@@ -1,4 +1,4 @@
-package client
+package embedded
 
 import (
 	"context"
@@ -10,7 +10,8 @@ import (
 	"strings"
 
 	"github.com/fedmeter/fedmeter/chaincode"
-	"github.com/fedmeter/fedmeter/network/embedded"
+	"github.com/fedmeter/fedmeter/cli/client"
+	ledger "github.com/fedmeter/fedmeter/network/embedded"
 	"github.com/fedmeter/fedmeter/network/msp"
 	"gopkg.in/yaml.v3"
 )
@@ -32,14 +33,14 @@ type Config struct {
 	// and fedmeter, as on the seed's Fabric network).
 	Channel   string `yaml:"channel" json:"channel"`
 	Chaincode string `yaml:"chaincode" json:"chaincode"`
-	// DefaultIdentity is used when --as is not given ("Org1/Admin").
+	// DefaultIdentity is used when Options.As is empty ("Org1/Admin").
 	DefaultIdentity string      `yaml:"default_identity" json:"default_identity"`
 	Orgs            []OrgConfig `yaml:"orgs" json:"orgs"`
 }
 
 // OrgConfig is one org with local identities.
 type OrgConfig struct {
-	// Name is the short name used in --as ("Org1").
+	// Name is the short name used in identities ("Org1" in "Org1/Admin").
 	Name  string `yaml:"name" json:"name"`
 	MSPID string `yaml:"msp_id" json:"msp_id"`
 	// Domain names the org's folder under orgs/ and its certificates.
@@ -68,16 +69,22 @@ var (
 func LoadConfig(dir string) (*Config, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, Errorf(KindNotFound, "%s holds no fedmeter ledger (no %s)", dir, ConfigFile).
-			WithHint("create one with `fedmeter init`, or point --data (or FEDMETER_DATA) at an existing one")
+		e := client.Errorf(client.KindNotFound, "%s holds no fedmeter ledger (no %s)", dir, ConfigFile).
+			WithHint("create one with Init (fedmeter init), or open a directory that holds one")
+		e.Op = "LoadConfig"
+		return nil, e
 	}
 	if err != nil {
-		return nil, Errorf(KindInvalid, "the ledger directory %s cannot be read: %v", dir, errText(err))
+		e := client.Errorf(client.KindInvalid, "the ledger directory %s cannot be read: %v", dir, errText(err))
+		e.Op = "LoadConfig"
+		return nil, e
 	}
 	var c Config
 	if err := yaml.Unmarshal(b, &c); err != nil {
-		return nil, Errorf(KindInvalid, "%s is not valid YAML: %v", filepath.Join(dir, ConfigFile), errText(err)).
-			WithHint("fix the file, or recreate the ledger with `fedmeter init` in another directory")
+		e := client.Errorf(client.KindInvalid, "%s is not valid YAML: %v", filepath.Join(dir, ConfigFile), errText(err)).
+			WithHint("fix the file, or create a new ledger in another directory")
+		e.Op = "LoadConfig"
+		return nil, e
 	}
 	if c.Channel == "" {
 		c.Channel = "channelall"
@@ -96,10 +103,10 @@ func (c *Config) save(dir string) error {
 	head := "# fedmeter embedded ledger: written by `fedmeter init` and `fedmeter org add`.\n"
 	tmp := filepath.Join(dir, ConfigFile+".tmp")
 	if err := os.WriteFile(tmp, append([]byte(head), b...), 0o600); err != nil {
-		return Errorf(KindInternal, "writing %s failed: %v", ConfigFile, errText(err))
+		return client.Errorf(client.KindInternal, "writing %s failed: %v", ConfigFile, errText(err))
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, ConfigFile)); err != nil {
-		return Errorf(KindInternal, "writing %s failed: %v", ConfigFile, errText(err))
+		return client.Errorf(client.KindInternal, "writing %s failed: %v", ConfigFile, errText(err))
 	}
 	return nil
 }
@@ -127,13 +134,11 @@ func (c *Config) orgNames() string {
 func (c *Config) identityDir(dir, who string) (string, error) {
 	org, user, ok := strings.Cut(who, "/")
 	if !ok || org == "" || user == "" {
-		return "", Errorf(KindInvalid, "--as %q is not valid: it must be ORG/USER, such as Org1/Admin", who).
-			WithHint("`fedmeter org list` shows the local identities")
+		return "", identityErr("the identity %q is not valid: it must be ORG/USER, such as Org1/Admin", who)
 	}
 	o := c.Org(org)
 	if o == nil {
-		return "", Errorf(KindInvalid, "--as %s names no local org %s (local orgs: %s)", who, org, c.orgNames()).
-			WithHint("`fedmeter org list` shows the local identities; `fedmeter org add` creates an org")
+		return "", identityErr("the identity %s names no local org %s (local orgs: %s)", who, org, c.orgNames())
 	}
 	for _, u := range o.Users {
 		if strings.EqualFold(u.Name, user) {
@@ -144,8 +149,16 @@ func (c *Config) identityDir(dir, who string) (string, error) {
 	for i, u := range o.Users {
 		names[i] = u.Name
 	}
-	return "", Errorf(KindInvalid, "--as %s names no user %s of %s (users: %s)", who, user, o.Name, strings.Join(names, ", ")).
-		WithHint("`fedmeter org list` shows the local identities")
+	return "", identityErr("the identity %s names no user %s of %s (users: %s)", who, user, o.Name, strings.Join(names, ", "))
+}
+
+// identityErr is an Options.As that names no local identity (Op
+// "identity"); Config.Orgs lists them.
+func identityErr(format string, args ...any) *client.Error {
+	e := client.Errorf(client.KindInvalid, format, args...).
+		WithHint("the local identities are the users of Config.Orgs (fedmeter org list); AddOrg creates an org")
+	e.Op = "identity"
+	return e
 }
 
 // OrgSpec names an org for InitOptions and AddOrg.
@@ -166,11 +179,11 @@ func ParseOrgSpec(s string) (OrgSpec, error) {
 
 func (o OrgSpec) check() error {
 	if !reOrgName.MatchString(o.Name) {
-		return Errorf(KindInvalid, "org name %q is not valid: it must be 1 to 32 letters, digits or '-', starting with a letter", o.Name).
+		return client.Errorf(client.KindInvalid, "org name %q is not valid: it must be 1 to 32 letters, digits or '-', starting with a letter", o.Name).
 			WithHint("write NAME or NAME=MSPID, such as Org4 or Org4=Org4MSP")
 	}
 	if !reMSPID.MatchString(o.MSPID) {
-		return Errorf(KindInvalid, "MSP ID %q of org %s is not valid: it must be 1 to 64 letters, digits, '.', '_' or '-'", o.MSPID, o.Name).
+		return client.Errorf(client.KindInvalid, "MSP ID %q of org %s is not valid: it must be 1 to 64 letters, digits, '.', '_' or '-'", o.MSPID, o.Name).
 			WithHint("write NAME=MSPID, such as Org4=Org4MSP")
 	}
 	return nil
@@ -186,7 +199,7 @@ func generateOrg(dir string, o OrgSpec) (OrgConfig, error) {
 		users[i] = msp.UserSpec{Name: u.Name, Role: msp.Role(u.Role)}
 	}
 	if err := msp.GenerateOrg(filepath.Join(dir, orgsDir, oc.Domain), o.MSPID, oc.Domain, users); err != nil {
-		return oc, Errorf(KindInternal, "creating the identities of %s failed: %v", o.Name, errText(err))
+		return oc, client.Errorf(client.KindInternal, "creating the identities of %s failed: %v", o.Name, errText(err))
 	}
 	return oc, nil
 }
@@ -204,8 +217,8 @@ func AddOrg(dir string, o OrgSpec) (*OrgConfig, error) {
 	}
 	for _, x := range c.Orgs {
 		if strings.EqualFold(x.Name, o.Name) || x.MSPID == o.MSPID {
-			return nil, Errorf(KindInvalid, "org %s (%s) conflicts with the local org %s (%s)", o.Name, o.MSPID, x.Name, x.MSPID).
-				WithHint("choose another name and MSP ID; `fedmeter org list` shows the local orgs")
+			return nil, client.Errorf(client.KindInvalid, "org %s (%s) conflicts with the local org %s (%s)", o.Name, o.MSPID, x.Name, x.MSPID).
+				WithHint("choose another name and MSP ID; Config.Orgs lists the local orgs (fedmeter org list)")
 		}
 	}
 	oc, err := generateOrg(dir, o)
@@ -214,9 +227,9 @@ func AddOrg(dir string, o OrgSpec) (*OrgConfig, error) {
 	}
 	// The ledger records the new org's CA, as a Fabric channel config
 	// update would, before the org is usable.
-	e, err := OpenEmbedded(dir, EmbeddedOptions{})
+	e, err := Open(dir, Options{})
 	if err == nil {
-		err = e.h.write(func(l *embedded.Ledger) error { return defineOrg(context.Background(), dir, l, e.id, oc) })
+		err = e.h.write(func(l *ledger.Ledger) error { return defineOrg(context.Background(), dir, l, e.id, oc) })
 		if cerr := e.Close(); err == nil && cerr != nil {
 			err = cerr
 		}
@@ -231,16 +244,6 @@ func AddOrg(dir string, o OrgSpec) (*OrgConfig, error) {
 		return nil, err
 	}
 	return &oc, nil
-}
-
-// errText is an underlying error's text for use inside one of our
-// sentences: its first line, without a trailing period.
-func errText(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return strings.TrimSuffix(strings.TrimSpace(s), ".")
 }
 
 // DefaultTypes is the resource-type catalog init gives a new consortium:
