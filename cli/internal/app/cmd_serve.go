@@ -27,6 +27,9 @@ Every request but /healthz acts as the identity of its bearer token:
    curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/v1/bills
 The ledger folder keeps only each token's SHA-256 (serve-tokens.json);
 tokens created or revoked while the server runs take effect at once.
+Over TLS (--tls-cert, --tls-key) a client may instead present the X.509
+certificate of one of the ledger folder's identities (mutual TLS; the
+embedded ledger only): it acts as that identity.
 
 Plain HTTP is served on loopback addresses only; another address needs
 --tls-cert and --tls-key. Errors are application/problem+json with the
@@ -125,7 +128,7 @@ func (st *state) serve(c *cli.Context) error {
 		return client.Errorf(client.KindInvalid, "cannot listen on %s: %v", addr, err).
 			WithHint("choose another address with --listen")
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+	hs := &http.Server{Handler: srv, TLSConfig: srv.TLSConfig(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()

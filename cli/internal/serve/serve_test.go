@@ -3,9 +3,17 @@ package serve
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +26,7 @@ import (
 
 	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/fedmeter/fedmeter/cli/client/embedded"
+	"github.com/fedmeter/fedmeter/network/msp"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -762,5 +771,69 @@ func TestProblemStatusOfEveryCode(t *testing.T) {
 	}
 	if p := problemOf(client.Errorf(client.KindBusy, "busy"), ""); p.Status != 503 {
 		t.Errorf("busy: %+v", p)
+	}
+}
+
+func TestMutualTLS(t *testing.T) {
+	e := newEnv(t)
+	ts := httptest.NewUnstartedServer(e.srv)
+	ts.TLS = e.srv.TLSConfig()
+	ts.StartTLS()
+	defer ts.Close()
+
+	id, err := msp.LoadIdentity(msp.UserMSPDir(filepath.Join(e.dir, "orgs", "org2.example.com"), "User1", "org2.example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(id.CertPEM)
+	withCert := func(certs ...tls.Certificate) *http.Client {
+		c := ts.Client()
+		tr := c.Transport.(*http.Transport).Clone()
+		tr.TLSClientConfig.Certificates = certs
+		return &http.Client{Transport: tr}
+	}
+	get := func(c *http.Client, tok string) (int, string, error) {
+		req, _ := http.NewRequest("GET", ts.URL+"/api/v1/whoami", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b), nil
+	}
+	c := withCert(tls.Certificate{Certificate: [][]byte{blk.Bytes}, PrivateKey: id.Key})
+	code, body, err := get(c, "")
+	if err != nil || code != 200 || !strings.Contains(body, `"as":"Org2/User1"`) || !strings.Contains(body, `"token_id":"x509:`) {
+		t.Fatalf("with Org2/User1's certificate: %d %s %v", code, body, err)
+	}
+	// A token wins over the certificate.
+	if code, body, _ := get(c, e.tokens["Org1/Admin"]); code != 200 || !strings.Contains(body, `"as":"Org1/Admin"`) {
+		t.Fatalf("token and certificate: %d %s", code, body)
+	}
+	// No certificate, no token: refused.
+	if code, _, err := get(withCert(), ""); err != nil || code != 401 {
+		t.Fatalf("neither: %d %v", code, err)
+	}
+	// A certificate of no org's CA: the handshake fails.
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "stranger"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger := &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	sc := withCert()
+	// Sent even though the server names other CAs (Go's client would
+	// not send it otherwise).
+	sc.Transport.(*http.Transport).TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		return stranger, nil
+	}
+	if code, _, err := get(sc, ""); err == nil {
+		t.Fatalf("a self-signed certificate was accepted: %d", code)
 	}
 }

@@ -46,6 +46,7 @@ type Server struct {
 	emb     *embedded.Backend // the embedded ledger, or nil
 	gw      client.Backend    // the Fabric gateway, or nil
 	tokens  *tokenStore
+	certs   *certIdentities // embedded: mutual TLS identities
 	metrics *metrics
 	mux     *http.ServeMux
 
@@ -75,6 +76,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 		s.emb = e
+		s.certs = &certIdentities{}
+		if err := s.certs.load(e.Dir()); err != nil {
+			e.Close()
+			return nil, err
+		}
 		if o.Tokens == "" {
 			o.Tokens = TokenFile(e.Dir())
 		}
@@ -179,14 +185,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(rw, r)
 }
 
-// authenticate finds the request's identity from its bearer token.
+// authenticate finds the request's identity: its bearer token or, without
+// an Authorization header, its client certificate (mtls.go).
 func (s *Server) authenticate(r *http.Request) (*caller, *Problem) {
 	h := r.Header.Get("Authorization")
+	if h == "" {
+		if c, ok, p := s.certCaller(r); ok {
+			return c, p
+		}
+	}
 	scheme, tok, _ := strings.Cut(h, " ")
 	if h == "" || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return nil, newProblem(http.StatusUnauthorized, "unauthenticated",
 			"this request carries no bearer token: every route but /healthz acts as an identity of the ledger",
-			"send Authorization: Bearer TOKEN, a token from `fedmeter serve token create --as ORG/USER`")
+			"send Authorization: Bearer TOKEN, a token from `fedmeter serve token create --as ORG/USER`, or (over TLS) an identity's client certificate")
 	}
 	t, ok, err := s.tokens.lookup(strings.TrimSpace(tok))
 	if err != nil {
