@@ -31,6 +31,9 @@ Over TLS (--tls-cert, --tls-key) a client may instead present the X.509
 certificate of one of the ledger folder's identities (mutual TLS; the
 embedded ledger only): it acts as that identity.
 
+The console for finance staff is at / (log in with a token): receivables
+and payables per counterparty, the bills, a bill with a verify button.
+
 Plain HTTP is served on loopback addresses only; another address needs
 --tls-cert and --tls-key. Errors are application/problem+json with the
 contract's refusal code and the client's kind (cli/README.md, "fedmeter serve").

@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -273,7 +274,7 @@ func TestAuth(t *testing.T) {
 	r := e.get("", "/healthz")
 	want(t, r, 200)
 
-	for _, path := range []string{"/api/v1/bills", "/metrics", "/openapi.json", "/api/v1/whoami", "/", "/nowhere"} {
+	for _, path := range []string{"/api/v1/bills", "/metrics", "/openapi.json", "/api/v1/whoami", "/nowhere"} {
 		r := e.get("", path)
 		want(t, r, 401)
 		p := r.problem(t)
@@ -835,5 +836,93 @@ func TestMutualTLS(t *testing.T) {
 	}
 	if code, _, err := get(sc, ""); err == nil {
 		t.Fatalf("a self-signed certificate was accepted: %d", code)
+	}
+}
+
+func TestConsole(t *testing.T) {
+	e := newEnv(t)
+	bills := e.story(t, 2)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	send := func(method, path, cookie, origin string, form url.Values) (int, http.Header, string) {
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, e.ts.URL+path, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		res, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, res.Header, string(b)
+	}
+	// Not logged in: to the login page, which is only a form.
+	if code, h, _ := send("GET", "/", "", "", nil); code != 303 || h.Get("Location") != "/login" {
+		t.Fatalf("/ without a session: %d %v", code, h)
+	}
+	if code, _, _ := send("GET", "/bills/"+bills[0], "", "", nil); code != 303 {
+		t.Fatalf("a bill without a session: %d", code)
+	}
+	code, h, body := send("GET", "/login", "", "", nil)
+	if code != 200 || !strings.Contains(body, `name="token"`) || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Fatalf("login page: %d %v\n%s", code, h, body)
+	}
+	if code, _, body := send("POST", "/login", "", "", url.Values{"token": {"fmt_nope"}}); code != 401 || !strings.Contains(body, "unknown or revoked") {
+		t.Fatalf("bad token: %d %s", code, body)
+	}
+	org1 := e.tokens["Org1/Admin"]
+	if code, h, _ := send("POST", "/login", "", "http://evil.example", url.Values{"token": {org1}}); code != 403 || h.Get("Set-Cookie") != "" {
+		t.Fatalf("cross-site login: %d %v", code, h)
+	}
+	code, h, _ = send("POST", "/login", "", e.ts.URL, url.Values{"token": {org1}})
+	ck := h.Get("Set-Cookie")
+	if code != 303 || !strings.Contains(ck, "HttpOnly") || !strings.Contains(ck, "SameSite=Strict") {
+		t.Fatalf("login: %d %v", code, h)
+	}
+
+	// The overview: receivables per counterparty, with the currency.
+	code, _, body = send("GET", "/", org1, "", nil)
+	if code != 200 || !strings.Contains(body, "Org2MSP") || !strings.Contains(body, " CNY") || !strings.Contains(body, "Org1/Admin") {
+		t.Fatalf("overview: %d\n%s", code, body)
+	}
+	code, _, body = send("GET", "/bills", org1, "", nil)
+	if code != 200 || !strings.Contains(body, bills[0]) || !strings.Contains(body, bills[1]) {
+		t.Fatalf("bills: %d\n%s", code, body)
+	}
+	if _, _, body = send("GET", "/bills?role=consumer&from=2026-01-01", org1, "", nil); !strings.Contains(body, "No bills.") {
+		t.Fatalf("Org1's received bills:\n%s", body)
+	}
+	if code, _, body = send("GET", "/bills?from=yesterday", org1, "", nil); code != 400 || !strings.Contains(body, "from") {
+		t.Fatalf("a bad filter: %d\n%s", code, body)
+	}
+	code, _, body = send("GET", "/bills/"+bills[0], org1, "", nil)
+	if code != 200 || !strings.Contains(body, "egress") || !strings.Contains(body, "Verify offline") {
+		t.Fatalf("bill: %d\n%s", code, body)
+	}
+	code, _, body = send("GET", "/bills/"+bills[0]+"?verify=1", org1, "", nil)
+	if code != 200 || !strings.Contains(body, "every check holds") || !strings.Contains(body, "ledger data") {
+		t.Fatalf("verify: %d\n%s", code, body)
+	}
+	// Another org's bill: refused, said on the page.
+	code, _, body = send("GET", "/bills/"+bills[0], e.tokens["Org3/Admin"], "", nil)
+	if code != 403 || !strings.Contains(body, "Org3MSP") {
+		t.Fatalf("Org3 reads Org1's bill: %d\n%s", code, body)
+	}
+	// The API never takes the session cookie.
+	if code, _, _ := send("GET", "/api/v1/bills", org1, "", nil); code != 401 {
+		t.Fatalf("the API with a cookie: %d", code)
+	}
+	if code, h, _ := send("POST", "/logout", org1, e.ts.URL, url.Values{}); code != 303 || !strings.Contains(h.Get("Set-Cookie"), "Max-Age=0") {
+		t.Fatalf("logout: %d %v", code, h)
 	}
 }

@@ -49,6 +49,7 @@ type Server struct {
 	certs   *certIdentities // embedded: mutual TLS identities
 	metrics *metrics
 	mux     *http.ServeMux
+	console *http.ServeMux // console.go: cookie sessions, not tokens in headers
 
 	viewsMu sync.Mutex
 	views   map[string]*client.Client // embedded: a client per identity
@@ -88,6 +89,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.o = o
 	s.tokens = &tokenStore{file: o.Tokens}
 	s.mux = s.routes()
+	s.console = s.consoleRoutes()
 	return s, nil
 }
 
@@ -173,6 +175,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.observe(route, r.Method, rw.code(), time.Since(start))
 	}()
 	rw.Header().Set("Cache-Control", "no-store")
+	if consolePath(r.URL.Path) {
+		r.Body = http.MaxBytesReader(rw, r.Body, 64<<10)
+		s.console.ServeHTTP(rw, r)
+		return
+	}
 	if r.URL.Path != "/healthz" {
 		c, p := s.authenticate(r)
 		if p != nil {
