@@ -215,7 +215,7 @@ func (e *env) validate(req *http.Request, r resp) {
 	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: rin,
-		Status: r.status, Header: r.header, Body: io.NopCloser(bytes.NewReader(r.body)),
+		Status:                 r.status, Header: r.header, Body: io.NopCloser(bytes.NewReader(r.body)),
 		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
