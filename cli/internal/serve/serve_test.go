@@ -943,3 +943,81 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("logout: %d %v", code, h)
 	}
 }
+
+// fakeGateway is a backend of one identity, as Fabric's gateway is: canned
+// results of the contract's transactions.
+type fakeGateway struct{ mspID string }
+
+func (f fakeGateway) Submit(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	return nil, client.RefusalError(fn, "[denied] only Org2MSP may release ecs-1; the caller is Org1MSP", "tx1", nil)
+}
+
+func (f fakeGateway) Evaluate(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	switch fn {
+	case "BillListByProvider":
+		return []byte(`{"items":[{"id":"ecs-1:000001","kind":"release","provider":"Org1MSP","consumer":"Org2MSP","resource":"ecs-1","resource_type":"ecs",
+			"period":{"start":1,"end":2},"rule":{"name":"ecs","version":"1.0.0","hash":"h","prepared_hash":"p","profile":"x"},"gas_used":1,"input_hash":"i",
+			"amount":4904,"currency":"CNY","scale":2,"lines":[{"item":"vcpu","amount":4904}],"tx":"t","issued_at":2,"issued_by":{"msp":"Org2MSP","id":"x"}}],"count":1,"bookmark":""}`), nil
+	case "BillListByConsumer":
+		return []byte(`{"items":[],"count":0,"bookmark":""}`), nil
+	}
+	return nil, client.RefusalError(fn, "[not_found] "+fn+" names nothing here", "", nil)
+}
+
+func (f fakeGateway) MSPID() string { return f.mspID }
+func (f fakeGateway) Close() error  { return nil }
+
+// On Fabric the server is one identity: tokens of its MSP ID act as it,
+// others are refused; refusals cross the gateway with their codes.
+func TestGatewayBackend(t *testing.T) {
+	tokens := filepath.Join(t.TempDir(), "p.tokens.json")
+	srv, err := New(context.Background(), Options{Backend: fakeGateway{"Org1MSP"}, Tokens: tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if srv.TLSConfig() != nil {
+		t.Fatal("mutual TLS on a gateway server")
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	ours, _, _ := CreateToken(tokens, "Org1MSP", "Org1MSP", "")
+	theirs, _, _ := CreateToken(tokens, "Org2MSP", "Org2MSP", "")
+	e := &env{t: t, ts: ts, tokens: map[string]string{"ours": ours, "theirs": theirs}}
+	loader := openapi3.NewLoader()
+	if e.doc, err = loader.LoadFromData(OpenAPI()); err != nil {
+		t.Fatal(err)
+	}
+	e.doc.Servers = openapi3.Servers{{URL: ts.URL}}
+	if e.router, err = legacy.NewRouter(e.doc); err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.get("ours", "/api/v1/bills")
+	want(t, r, 200)
+	var p Page[client.Bill]
+	r.json(t, &p)
+	if len(p.Items) != 1 || p.Items[0].Amount != 4904 || p.NextPageToken != "" {
+		t.Fatalf("bills: %s", r.body)
+	}
+	r = e.get("theirs", "/api/v1/bills")
+	want(t, r, 403)
+	if pr := r.problem(t); !strings.Contains(pr.Detail, "Org1MSP") {
+		t.Fatalf("another MSP's token: %+v", pr)
+	}
+	r = e.get("ours", "/api/v1/bills/ecs-9:000001")
+	want(t, r, 404)
+	if pr := r.problem(t); pr.Code != "not_found" || pr.Op != "BillGet" {
+		t.Fatalf("%+v", pr)
+	}
+	r = e.post("ours", "/api/v1/resources/ecs-1/release", nil)
+	want(t, r, 403)
+	if pr := r.problem(t); pr.Code != "denied" || pr.TxID != "tx1" {
+		t.Fatalf("%+v", pr)
+	}
+	r = e.get("ours", "/metrics")
+	want(t, r, 200)
+	if strings.Contains(string(r.body), "fedmeter_ledger_height") {
+		t.Fatal("a ledger height on Fabric")
+	}
+}

@@ -38,6 +38,10 @@ type Options struct {
 	NoSync bool
 	// MaxBody is the largest request body in bytes (default 8 MiB).
 	MaxBody int64
+	// Backend, if set, is used instead of dialing Profile: a backend of
+	// one identity, as the gateway's (an app's own backend; tests). Tokens
+	// must then be set.
+	Backend client.Backend
 }
 
 // Server serves the API. It is an http.Handler.
@@ -62,7 +66,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		o.MaxBody = 8 << 20
 	}
 	s := &Server{o: o, metrics: newMetrics(), views: map[string]*client.Client{}}
-	if o.Profile != "" {
+	if o.Backend != nil {
+		if o.Tokens == "" {
+			return nil, client.Errorf(client.KindInvalid, "a server on its own backend needs a token file (Options.Tokens)")
+		}
+		s.gw = o.Backend
+	} else if o.Profile != "" {
 		g, err := client.Dial(ctx, o.Profile)
 		if err != nil {
 			return nil, err
