@@ -87,6 +87,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /api/v1/members", s.api(s.members))
 	m.HandleFunc("GET /api/v1/proposals", s.api(s.listProposals))
 	m.HandleFunc("GET /api/v1/proposals/{id}", s.api(s.getProposal))
+	m.HandleFunc("GET /api/v1/history/{key...}", s.api(s.history))
+	m.HandleFunc("GET /api/v1/ledger", s.api(s.ledgerInfo))
 
 	// write side
 	m.HandleFunc("POST /api/v1/usage", s.api(s.submitUsage))
@@ -452,6 +454,38 @@ func (s *Server) listProposals(r *http.Request, c *client.Client) (int, any, err
 func (s *Server) getProposal(r *http.Request, c *client.Client) (int, any, error) {
 	p, err := c.Proposal(r.Context(), r.PathValue("id"))
 	return 200, p, err
+}
+
+func (s *Server) history(r *http.Request, c *client.Client) (int, any, error) {
+	h, err := c.History(r.Context(), r.PathValue("key"))
+	return 200, h, err
+}
+
+// LedgerInfo is the embedded ledger's height, head hash and last
+// transaction time (fedmeter ledger info).
+type LedgerInfo struct {
+	Blocks     uint64    `json:"blocks"`
+	Head       string    `json:"head"`
+	LastTxTime time.Time `json:"last_tx_time"`
+}
+
+func (s *Server) ledgerInfo(r *http.Request, c *client.Client) (int, any, error) {
+	if s.emb == nil {
+		return 0, nil, newProblem(http.StatusNotFound, "not_found", "this server is on Fabric: the peers keep the ledger, there is no embedded ledger to describe", "")
+	}
+	led := s.emb.Ledger()
+	if led == nil {
+		return 0, nil, client.Errorf(client.KindLedger, "the embedded ledger is not open")
+	}
+	h, head, err := led.Height()
+	if err != nil {
+		return 0, nil, client.Errorf(client.KindLedger, "the ledger's head cannot be read: %v", err)
+	}
+	last, err := s.emb.LastTxTime()
+	if err != nil {
+		return 0, nil, err
+	}
+	return 200, LedgerInfo{Blocks: h, Head: hex.EncodeToString(head[:]), LastTxTime: last.UTC()}, nil
 }
 
 // ---- write side ----

@@ -82,6 +82,9 @@ var operations = []operation{
 	{method: "GET", path: "/api/v1/proposals", id: "listProposals", summary: "consortium proposals, rule approvals and revocations",
 		params: []param{{name: "status", in: "query", desc: "open, approved, rejected"}, pageSize, pageTokenP}, resp: reflect.TypeFor[model.Proposal](), page: true},
 	{method: "GET", path: "/api/v1/proposals/{id}", id: "getProposal", summary: "a proposal with its votes", params: []param{pathID}, resp: reflect.TypeFor[model.Proposal]()},
+	{method: "GET", path: "/api/v1/history/{key}", id: "history", summary: "every version of a ledger entry: consortium, proposal/ID, rule/HASH, activation/TYPE, price/PROVIDER/TYPE, quota/PROVIDER/CONSUMER, resource/ID or bill/ID",
+		params: []param{{name: "key", in: "path", desc: "the key; its slashes are part of the path"}}, resp: reflect.TypeFor[[]model.HistoryEntry]()},
+	{method: "GET", path: "/api/v1/ledger", id: "ledgerInfo", summary: "the embedded ledger's height, head hash and last transaction time", resp: reflect.TypeFor[LedgerInfo]()},
 
 	{method: "POST", path: "/api/v1/usage", id: "submitUsage", summary: "submit usage records in batches of 500; safe to resend (duplicates change nothing)",
 		bodyNote: "usage", status: 200, resp: reflect.TypeFor[client.UsageReport]()},

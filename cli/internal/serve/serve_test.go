@@ -379,6 +379,8 @@ func TestReadRoutes(t *testing.T) {
 			"/api/v1/quotas/Org1MSP/Org2MSP", "/api/v1/resources", "/api/v1/resources?role=consumer&status=released",
 			"/api/v1/resources/ecs-1", "/api/v1/resources/ecs-1/usage", "/api/v1/rules", "/api/v1/rules/ecs@1.0.0",
 			"/api/v1/members", "/api/v1/proposals", "/api/v1/proposals?status=approved",
+			"/api/v1/history/consortium", "/api/v1/history/resource/ecs-1", "/api/v1/history/bill/" + bills[0],
+			"/api/v1/history/price/Org1MSP/ecs", "/api/v1/ledger",
 		} {
 			r := e.get(who, path)
 			if r.status != 200 {
@@ -533,6 +535,7 @@ func TestProblems(t *testing.T) {
 		{"no such resource", "Org1/Admin", "GET", "/api/v1/resources/nope", "", "", 404, "not_found", "not_found", ""},
 		{"no such rule", "Org1/Admin", "GET", "/api/v1/rules/nope@9.9.9", "", "", 404, "not_found", "not_found", ""},
 		{"no price", "Org1/Admin", "GET", "/api/v1/prices/Org3MSP/ecs", "", "", 404, "not_found", "not_found", ""},
+		{"history of no key", "Org1/Admin", "GET", "/api/v1/history/nothing/x", "", "", 400, "", "invalid", "key"},
 		{"bad role", "Org1/Admin", "GET", "/api/v1/bills?role=auditor", "", "", 400, "", "invalid", "role"},
 		{"bad time", "Org1/Admin", "GET", "/api/v1/totals?from=yesterday", "", "", 400, "", "invalid", "from"},
 		{"resource with role", "Org1/Admin", "GET", "/api/v1/bills?resource=ecs-1&role=provider", "", "", 400, "", "invalid", ""},
@@ -734,8 +737,9 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	for path, item := range e.doc.Paths.Map() {
 		for method := range item.Operations() {
 			seen[method+" "+path] = true
-			req := httptest.NewRequest(method, strings.NewReplacer("{id}", "x", "{provider}", "p", "{type}", "t", "{consumer}", "c", "{ref}", "r").Replace(path), nil)
+			req := httptest.NewRequest(method, strings.NewReplacer("{id}", "x", "{provider}", "p", "{type}", "t", "{consumer}", "c", "{ref}", "r", "{key}", "k").Replace(path), nil)
 			_, pattern := e.srv.mux.Handler(req)
+			pattern = strings.Replace(pattern, "{key...}", "{key}", 1)
 			if pattern != method+" "+path {
 				t.Errorf("openapi.json has %s %s, the server routes it to %q", method, path, pattern)
 			}
@@ -756,7 +760,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		if !strings.HasPrefix(line, `m.HandleFunc("`) || strings.HasPrefix(line, `m.HandleFunc("/"`) {
 			continue
 		}
-		pat := strings.SplitN(line, `"`, 3)[1]
+		pat := strings.Replace(strings.SplitN(line, `"`, 3)[1], "{key...}", "{key}", 1)
 		n++
 		if !seen[pat] {
 			t.Errorf("route %s is not in openapi.json", pat)
@@ -1015,6 +1019,9 @@ func TestGatewayBackend(t *testing.T) {
 	if pr := r.problem(t); pr.Code != "denied" || pr.TxID != "tx1" {
 		t.Fatalf("%+v", pr)
 	}
+	r = e.get("ours", "/api/v1/ledger")
+	want(t, r, 404)
+	r.problem(t)
 	r = e.get("ours", "/metrics")
 	want(t, r, 200)
 	if strings.Contains(string(r.body), "fedmeter_ledger_height") {
