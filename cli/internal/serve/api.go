@@ -96,6 +96,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /api/v1/resources/{id}/activate", s.api(s.activateResource))
 	m.HandleFunc("POST /api/v1/resources/{id}/release", s.api(s.releaseResource))
 	m.HandleFunc("POST /api/v1/resources/{id}/bills", s.api(s.closeBill))
+	m.HandleFunc("POST /api/v1/rules/{ref}/votes", s.api(s.voteRule))
+	m.HandleFunc("POST /api/v1/proposals/{id}/votes", s.api(s.voteProposal))
 
 	m.HandleFunc("/", s.notFound)
 	return m
@@ -615,4 +617,54 @@ func (s *Server) closeBill(r *http.Request, c *client.Client) (int, any, error) 
 		s.metrics.billIssued()
 	}
 	return http.StatusCreated, sum, err
+}
+
+// VoteBody is the body of a vote: approve or reject; on a rule, revocation
+// votes on revoking it instead of on approving it.
+type VoteBody struct {
+	Decision   string `json:"decision"`
+	Revocation bool   `json:"revocation,omitempty"`
+}
+
+// RuleVoteResult is a rule vote's outcome: the proposal with the votes so
+// far and the rule.
+type RuleVoteResult struct {
+	Proposal *model.Proposal `json:"proposal"`
+	Rule     *model.Rule     `json:"rule"`
+}
+
+func readVote(r *http.Request) (VoteBody, error) {
+	var b VoteBody
+	if err := readJSON(r, &b); err != nil {
+		return b, err
+	}
+	if b.Decision != "approve" && b.Decision != "reject" {
+		return b, badArg("decision %q is not valid: it must be approve or reject", b.Decision)
+	}
+	return b, nil
+}
+
+func (s *Server) voteRule(r *http.Request, c *client.Client) (int, any, error) {
+	b, err := readVote(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	vote := c.VoteRule
+	if b.Revocation {
+		vote = c.VoteRevocation
+	}
+	p, rule, err := vote(r.Context(), r.PathValue("ref"), b.Decision)
+	return 200, RuleVoteResult{Proposal: p, Rule: rule}, err
+}
+
+func (s *Server) voteProposal(r *http.Request, c *client.Client) (int, any, error) {
+	b, err := readVote(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if b.Revocation {
+		return 0, nil, badArg("revocation applies to votes on rules (POST /api/v1/rules/{ref}/votes)")
+	}
+	p, err := c.Vote(r.Context(), r.PathValue("id"), b.Decision)
+	return 200, p, err
 }

@@ -94,6 +94,10 @@ var operations = []operation{
 	{method: "POST", path: "/api/v1/resources/{id}/release", id: "releaseResource", summary: "release it; an active one is billed", params: []param{pathID}, resp: reflect.TypeFor[client.Release]()},
 	{method: "POST", path: "/api/v1/resources/{id}/bills", id: "closeBill", summary: "bill an active resource's period up to end (the provider)",
 		params: []param{pathID}, body: reflect.TypeFor[CloseBillBody](), status: 201, resp: reflect.TypeFor[model.BillSummary]()},
+	{method: "POST", path: "/api/v1/rules/{ref}/votes", id: "voteRule", summary: "an org admin's vote on a rule, or on its revocation",
+		params: []param{{name: "ref", in: "path"}}, body: reflect.TypeFor[VoteBody](), bodyRequired: true, resp: reflect.TypeFor[RuleVoteResult]()},
+	{method: "POST", path: "/api/v1/proposals/{id}/votes", id: "voteProposal", summary: "an org admin's vote on a consortium proposal",
+		params: []param{pathID}, body: reflect.TypeFor[VoteBody](), bodyRequired: true, resp: reflect.TypeFor[model.Proposal]()},
 }
 
 // schemas derives JSON schemas from Go types, as components.

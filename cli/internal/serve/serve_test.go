@@ -1028,3 +1028,52 @@ func TestGatewayBackend(t *testing.T) {
 		t.Fatal("a ledger height on Fabric")
 	}
 }
+
+func TestVotes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	admin, err := e.srv.emb.As("Org1/Admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.at(time.Hour)
+	prop, err := client.New(admin).Propose(ctx, "upload.set", "members", "our users build rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/v1/proposals/" + prop.ID + "/votes"
+	approve := VoteBody{Decision: "approve"}
+	r := e.post("Org2/User1", path, approve)
+	want(t, r, 403)
+	if p := r.problem(t); p.Code != "denied" {
+		t.Fatalf("%+v", p)
+	}
+	want(t, e.post("Org2/Admin", path, VoteBody{Decision: "maybe"}), 400)
+	want(t, e.post("Org2/Admin", path, VoteBody{Decision: "approve", Revocation: true}), 400)
+	r = e.post("Org2/Admin", path, approve)
+	want(t, r, 200)
+	var p client.Proposal
+	r.json(t, &p)
+	if p.ID != prop.ID || len(p.Votes) == 0 {
+		t.Fatalf("vote: %s", r.body)
+	}
+	r = e.post("Org2/Admin", path, approve)
+	want(t, r, 409)
+	want(t, e.post("Org2/Admin", "/api/v1/proposals/nope/votes", approve), 404)
+
+	// On a rule: approved already; then its revocation.
+	r = e.post("Org3/Admin", "/api/v1/rules/ecs@1.0.0/votes", approve)
+	if r.status != 409 {
+		t.Fatalf("a vote on a decided rule: %d %s", r.status, r.body)
+	}
+	if _, _, err := client.New(admin).ProposeRevocation(ctx, "ecs@1.0.0", "a better one is coming"); err != nil {
+		t.Fatal(err)
+	}
+	r = e.post("Org3/Admin", "/api/v1/rules/ecs@1.0.0/votes", VoteBody{Decision: "reject", Revocation: true})
+	want(t, r, 200)
+	var rv RuleVoteResult
+	r.json(t, &rv)
+	if rv.Proposal == nil || rv.Rule == nil || rv.Rule.Name != "ecs" {
+		t.Fatalf("revocation vote: %s", r.body)
+	}
+}
