@@ -321,6 +321,7 @@ func newApp(st *state) *cli.App {
 			memberCommand(st),
 			historyCommand(st),
 			ledgerCommand(st),
+			serveCommand(st),
 			completionCommand(st),
 		},
 	}
