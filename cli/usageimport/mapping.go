@@ -367,10 +367,17 @@ next:
 
 func contentHash(r *Record) string {
 	h := sha256.New()
+	var b []byte
 	for _, k := range sortedKeys(r.Fields) {
-		fmt.Fprintf(h, "%q=%q\n", k, r.Fields[k])
+		v := r.Fields[k]
+		// length-prefixed: no two field sets hash the same bytes
+		b = strconv.AppendInt(b[:0], int64(len(k)), 10)
+		b = append(append(b, ':'), k...)
+		b = strconv.AppendInt(b, int64(len(v)), 10)
+		b = append(append(b, ':'), v...)
+		h.Write(b)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return string(h.Sum(nil))
 }
 
 func (r *Rule) apply(format string, rec *Record, resolve Resolver) ([]Usage, *Problem) {
