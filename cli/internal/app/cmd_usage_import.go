@@ -21,7 +21,7 @@ func usageImportCommand(st *state) *cli.Command {
 	return &cli.Command{
 		Name:      "import",
 		Usage:     "import accounting records (APEL, StAR, OGF UR, CloudEvents) as usage, through a mapping file; safe to rerun",
-		UsageText: "fedmeter usage import FILE... --format apel|apel-accelerator|star|ogf-ur|cloudevents --map MAPPING.yaml [--dry-run] [--skip-unmapped] [--batch N]",
+		UsageText: "fedmeter usage import FILE... --format apel|apel-accelerator|star|ogf-ur|cloudevents --map MAPPING.yaml [--dry-run [--records]] [--skip-unmapped] [--batch N]",
 		Description: `Reads the accounting records clouds and grids already write and submits them
 as usage records, like usage submit:
   apel              APEL-cloud-message v0.4 (cASO's CloudRecord: VMUUID, WallDuration, CpuDuration, ...)
@@ -50,8 +50,8 @@ then nothing is sent (exit 1). Exact repeats are skipped and listed.
 --skip-unmapped sends the rest when the only problems are records that map to
 no resource or provider (other projects' VMs, say).
 
---dry-run shows what would be sent, per resource and metric, and sends
-nothing. Records get IDs derived from resource, metric and period (or, with
+--dry-run shows what would be sent, per resource and metric (--records: also
+each usage record and the line it comes from), and sends nothing. Records get IDs derived from resource, metric and period (or, with
 ids: source in the mapping, from the source record's identity), so importing
 the same file again changes nothing. Submitted by an identity of the
 provider, e.g. --as Org1/Agent1. See cli/README.md, "Importing accounting
@@ -59,7 +59,8 @@ records", for the mapping file's reference.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Usage: "the files' `FORMAT`: " + strings.Join(usageimport.Formats, ", ")},
 			&cli.StringFlag{Name: "map", Usage: "the mapping `FILE` (YAML)"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be sent; send nothing"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be sent, per resource and metric; send nothing"},
+			&cli.BoolFlag{Name: "records", Usage: "with --dry-run, also list every usage record and the line it comes from"},
 			&cli.BoolFlag{Name: "skip-unmapped", Usage: "leave out records that map to no resource or provider instead of refusing the import"},
 			&cli.IntFlag{Name: "batch", Value: 500, Usage: "records per transaction, `N` (at most 1000)"},
 		},
@@ -326,6 +327,18 @@ func importReport(c *cli.Context, p *printer, st *state, files []string, plan *u
 		if p.json {
 			res.Sent = plan.Usage
 			return p.JSON(res)
+		}
+		if c.Bool("records") {
+			rows := make([][]string, len(plan.Usage))
+			for i, u := range plan.Usage {
+				id := u.ID
+				if id == "" {
+					id = "(derived)"
+				}
+				rows[i] = []string{u.Resource, u.Metric, fmt.Sprint(u.Quantity), ts(u.Start), ts(u.End), id, u.Where()}
+			}
+			p.Table("No usage records.", []string{"RESOURCE", "METRIC", "QUANTITY", "START", "END", "ID", "FROM"}, rows)
+			p.Printf("\n")
 		}
 		printImportSummary(p, res.Summary)
 		p.Printf("Dry run: %s from %s would be sent as %s (%d left out by where or repeated, %d of quantity 0, %d unmapped); nothing was sent.\n",

@@ -83,6 +83,8 @@ apel:
 			out: []string{"ecs-1     cpu_seconds  Org1MSP   1        72000     2026-01-01T00:00:00Z  2026-01-01T10:00:00Z",
 				"ecs-2     cpu_seconds  Org1MSP   1        23400     2026-01-01T01:00:00Z  2026-01-01T07:30:00Z",
 				"Dry run: 4 accounting records from 1 file would be sent as 2 usage records (1 left out by where or repeated, 0 of quantity 0, 1 unmapped); nothing was sent."}},
+		{name: "dry run records", args: at(T20, "--as Org1/Agent1 usage import --dry-run --records --skip-unmapped --format apel --map "+mapping+" "+cloud),
+			out: []string{"ecs-2     cpu_seconds  23400     2026-01-01T01:00:00Z  2026-01-01T07:30:00Z  (derived)  ", "cloud.apel line 29\n"}},
 		{name: "nothing sent by the dry run", args: a("--as Org2/User1 usage list ecs-1"), out: []string{"No usage records for ecs-1."}},
 		{name: "import", args: at(T20, "--as Org1/Agent1 usage import --skip-unmapped --format apel --map "+mapping+" "+cloud),
 			out: []string{"Imported 4 accounting records from 1 file: 2 usage records in 1 batch: 2 accepted, 0 already on the ledger", "Left out: 1 by where or repeated, 0 of quantity 0, 1 unmapped."}},
