@@ -64,6 +64,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzArgs -fuzztime 30s ./chaincode/
 	$(GO) test -run '^$$' -fuzz FuzzUsageArg -fuzztime 30s ./chaincode/
 	$(GO) test -run '^$$' -fuzz FuzzReadUsage -fuzztime 30s ./cli/client/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAPEL$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAPELAccelerator$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseStAR$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseOGFUR$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCloudEvents$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
+	$(GO) test -run '^$$' -fuzz '^FuzzMapping$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 
 # Regenerate every committed .wasm from its .wat source (CI never needs this:
 # the .wasm files are committed). Needs wat2wasm: apt-get install wabt.

@@ -418,6 +418,7 @@ drawn (on stderr) when run on a terminal, never in scripts or pipes.`,
 					})
 				},
 			},
+			usageImportCommand(st),
 		},
 	}
 }
