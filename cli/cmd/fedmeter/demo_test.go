@@ -170,7 +170,7 @@ func TestDemo(t *testing.T) {
 	c.Stderr = &stderr
 	err = c.Run()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.HasPrefix(stderr.String(), "fedmeter: bill_id nope:000001 names no bill.") {
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.HasPrefix(stderr.String(), "fedmeter: there is no bill nope:000001.") {
 		t.Fatalf("unknown bill: %v, %q", err, stderr.String())
 	}
 	comp, err := exec.CommandContext(ctx, bin, "rule", "--generate-bash-completion").Output()

@@ -34,3 +34,23 @@ func TestPrintLines(t *testing.T) {
 		t.Errorf("a price that is not exact is shown:\n%s", b.String())
 	}
 }
+
+// The contract's argument names are said as the command line's user knows
+// them; other words, and the names inside IDs, stay.
+func TestCLIWords(t *testing.T) {
+	for _, c := range [][2]string{
+		{"resource_id nope names no resource", "there is no resource nope"},
+		{"u.json record 1: batch 1 of 1 was refused: resource: resource_id nope names no resource", "u.json record 1: batch 1 of 1 was refused: resource: there is no resource nope"},
+		{"1 of 3 resources were not activated: nope (resource_id nope names no resource)", "1 of 3 resources were not activated: nope (there is no resource nope)"},
+		{"bill_id nope:000001 names no bill", "there is no bill nope:000001"},
+		{`bill_id "nope" is not valid`, `bill ID "nope" is not valid`},
+		{`resource_types entry "seats" is not a resource type of the consortium catalog (known: ecs)`, `--types entry "seats" is not a resource type of the consortium catalog (known: ecs)`},
+		{`resource_type "vm" is not a resource type`, `type "vm" is not a resource type`},
+		{"metric cpu_seconds is not a metric of type ecs", "metric cpu_seconds is not a metric of type ecs"},
+		{"my_resource_id x", "my_resource_id x"},
+	} {
+		if got := cliWords(c[0]); got != c[1] {
+			t.Errorf("cliWords(%q) = %q, want %q", c[0], got, c[1])
+		}
+	}
+}
