@@ -88,6 +88,7 @@ var (
 		"user_code":      "user code",
 		"provider_code":  "provider code",
 		"network_type":   "network type",
+		"effective_from": "--from",
 	}
 )
 

@@ -46,6 +46,7 @@ func TestCLIWords(t *testing.T) {
 		{`bill_id "nope" is not valid`, `bill ID "nope" is not valid`},
 		{`resource_types entry "seats" is not a resource type of the consortium catalog (known: ecs)`, `--types entry "seats" is not a resource type of the consortium catalog (known: ecs)`},
 		{`resource_type "vm" is not a resource type`, `type "vm" is not a resource type`},
+		{"effective_from 1769904000 is before the transaction time 1796662963", "--from 1769904000 is before the transaction time 1796662963"},
 		{"metric cpu_seconds is not a metric of type ecs", "metric cpu_seconds is not a metric of type ecs"},
 		{"my_resource_id x", "my_resource_id x"},
 	} {
