@@ -92,8 +92,22 @@ var (
 	}
 )
 
-// cliWords rephrases the contract's argument names in msg.
+// The transactions a refusal points to, as the commands that run them.
+var (
+	reTxName = regexp.MustCompile(`\b(PriceSet|QuotaSet|RuleActivate|BillClose|ConsortiumInit|ConsortiumPropose)\b`)
+	txWords  = map[string]string{
+		"PriceSet":          "fedmeter price set",
+		"QuotaSet":          "fedmeter quota set",
+		"RuleActivate":      "fedmeter rule activate",
+		"BillClose":         "fedmeter bill close",
+		"ConsortiumInit":    "fedmeter init",
+		"ConsortiumPropose": "fedmeter member propose",
+	}
+)
+
+// cliWords rephrases the contract's argument and transaction names in msg.
 func cliWords(msg string) string {
+	msg = reTxName.ReplaceAllStringFunc(msg, func(m string) string { return txWords[m] })
 	msg = reNamesNo.ReplaceAllStringFunc(msg, func(m string) string {
 		sm := reNamesNo.FindStringSubmatch(m)
 		if sm[1] != sm[3] {

@@ -49,6 +49,8 @@ func TestCLIWords(t *testing.T) {
 		{"effective_from 1769904000 is before the transaction time 1796662963", "--from 1769904000 is before the transaction time 1796662963"},
 		{"metric cpu_seconds is not a metric of type ecs", "metric cpu_seconds is not a metric of type ecs"},
 		{"my_resource_id x", "my_resource_id x"},
+		{"Org1MSP has no price for type ecs in force at 1767225600; the provider publishes one with PriceSet", "Org1MSP has no price for type ecs in force at 1767225600; the provider publishes one with fedmeter price set"},
+		{"by a vote (ConsortiumPropose upload.set members)", "by a vote (fedmeter member propose upload.set members)"},
 	} {
 		if got := cliWords(c[0]); got != c[1] {
 			t.Errorf("cliWords(%q) = %q, want %q", c[0], got, c[1])
