@@ -266,100 +266,107 @@ bills: the two orgs involved only.`,
 	}
 }
 
-func ledgerCommand(st *state) *cli.Command {
-	embeddedOnly := func(c *cli.Context) (*embeddedLedger, error) {
-		if c.String("profile") != "" {
-			return nil, usageErr(c, "%s checks the embedded ledger; on Fabric the peers validate every block", c.Command.HelpName)
-		}
-		b, err := st.open(c)
-		if err != nil {
-			return nil, err
-		}
-		return b.(*embeddedLedger), nil
+// embeddedOnly opens the embedded ledger for a command that checks it.
+func embeddedOnly(st *state, c *cli.Context) (*embeddedLedger, error) {
+	if c.String("profile") != "" {
+		return nil, usageErr(c, "%s checks the embedded ledger; on Fabric the peers validate every block", c.Command.HelpName)
 	}
+	b, err := st.open(c)
+	if err != nil {
+		return nil, err
+	}
+	return b.(*embeddedLedger), nil
+}
+
+func ledgerCommand(st *state) *cli.Command {
 	return &cli.Command{
-		Name:     "ledger",
-		Category: "Ledger",
-		Usage:    "the embedded ledger itself: verify its hash chain, show its head",
-		Subcommands: []*cli.Command{
-			{
-				Name:      "verify",
-				Usage:     "check the hash-chained log against the state, the history and the indexes",
-				UsageText: "fedmeter ledger verify",
-				Description: `Checks that the blocks form an unbroken hash chain ending at the recorded
+		Name:        "ledger",
+		Category:    "Ledger",
+		Usage:       "the embedded ledger itself: verify its hash chain, show its head",
+		Subcommands: []*cli.Command{ledgerVerify(st), ledgerInfo(st)},
+	}
+}
+
+func ledgerVerify(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "check the hash-chained log against the state, the history and the indexes",
+		UsageText: "fedmeter ledger verify",
+		Description: `Checks that the blocks form an unbroken hash chain ending at the recorded
 head, that replaying every write set gives exactly the current state, and that
 the history and transaction indexes match the log (network/embedded/README.md).
 Exit 0 if it holds, 5 if anything was altered. Publish the head hash it prints
 somewhere else: a rewrite of the whole chain shows only against a kept copy.`,
-				Action: func(c *cli.Context) error {
-					if _, err := args(c, 0, 0); err != nil {
-						return err
-					}
-					e, err := embeddedOnly(c)
-					if err != nil {
-						return err
-					}
-					defer e.Close()
-					p := st.printer(c)
-					verr := e.Ledger().Verify()
-					h, head, herr := e.Ledger().Height()
-					if herr != nil {
-						return client.Errorf(client.KindLedger, "the ledger's head cannot be read: %v", herr)
-					}
-					res := map[string]any{"ok": verr == nil, "blocks": h, "head": hex.EncodeToString(head[:])}
-					if verr != nil {
-						res["error"] = verr.Error()
-					}
-					if p.json {
-						if err := p.JSON(res); err != nil {
-							return err
-						}
-					}
-					if verr != nil {
-						var ve *embedded.VerifyError
-						if errors.As(verr, &ve) {
-							return client.Errorf(client.KindMismatch, "the ledger in %s fails verification: %s", e.Dir(), ve.Error()).
-								WithHint("the store was altered or damaged after it was written; restore it from a copy")
-						}
-						return client.Errorf(client.KindLedger, "the ledger in %s could not be verified: %v", e.Dir(), verr)
-					}
-					p.Printf("Ledger verified: %d blocks form an unbroken hash chain; state, history and indexes match the log.\n", h)
-					p.KV("head", hex.EncodeToString(head[:]))
-					return nil
-				},
-			},
-			{
-				Name:      "info",
-				Usage:     "show the embedded ledger's height, head hash and last transaction time",
-				UsageText: "fedmeter ledger info",
-				Action: func(c *cli.Context) error {
-					if _, err := args(c, 0, 0); err != nil {
-						return err
-					}
-					e, err := embeddedOnly(c)
-					if err != nil {
-						return err
-					}
-					defer e.Close()
-					h, head, err := e.Ledger().Height()
-					if err != nil {
-						return client.Errorf(client.KindLedger, "the ledger's head cannot be read: %v", err)
-					}
-					last, err := e.LastTxTime()
-					if err != nil {
-						return err
-					}
-					p := st.printer(c)
-					info := map[string]any{"data": e.Dir(), "channel": e.Config().Channel, "chaincode": e.Config().Chaincode,
-						"blocks": h, "head": hex.EncodeToString(head[:]), "last_tx_time": last.UTC()}
-					if p.json {
-						return p.JSON(info)
-					}
-					p.KV("data", e.Dir(), "channel", e.Config().Channel, "chaincode", e.Config().Chaincode,
-						"blocks", fmt.Sprint(h), "head", hex.EncodeToString(head[:]), "last tx", last.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
-					return nil
-				},
-			},
+		Action: func(c *cli.Context) error {
+			if _, err := args(c, 0, 0); err != nil {
+				return err
+			}
+			e, err := embeddedOnly(st, c)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			p := st.printer(c)
+			verr := e.Ledger().Verify()
+			h, head, herr := e.Ledger().Height()
+			if herr != nil {
+				return client.Errorf(client.KindLedger, "the ledger's head cannot be read: %v", herr)
+			}
+			res := map[string]any{"ok": verr == nil, "blocks": h, "head": hex.EncodeToString(head[:])}
+			if verr != nil {
+				res["error"] = verr.Error()
+			}
+			if p.json {
+				if err := p.JSON(res); err != nil {
+					return err
+				}
+			}
+			if verr != nil {
+				var ve *embedded.VerifyError
+				if errors.As(verr, &ve) {
+					return client.Errorf(client.KindMismatch, "the ledger in %s fails verification: %s", e.Dir(), ve.Error()).
+						WithHint("the store was altered or damaged after it was written; restore it from a copy")
+				}
+				return client.Errorf(client.KindLedger, "the ledger in %s could not be verified: %v", e.Dir(), verr)
+			}
+			p.Printf("Ledger verified: %d blocks form an unbroken hash chain; state, history and indexes match the log.\n", h)
+			p.KV("head", hex.EncodeToString(head[:]))
+			return nil
+		},
+	}
+}
+
+func ledgerInfo(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "info",
+		Usage:     "show the embedded ledger's height, head hash and last transaction time",
+		UsageText: "fedmeter ledger info",
+		Action: func(c *cli.Context) error {
+			if _, err := args(c, 0, 0); err != nil {
+				return err
+			}
+			e, err := embeddedOnly(st, c)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			h, head, err := e.Ledger().Height()
+			if err != nil {
+				return client.Errorf(client.KindLedger, "the ledger's head cannot be read: %v", err)
+			}
+			last, err := e.LastTxTime()
+			if err != nil {
+				return err
+			}
+			p := st.printer(c)
+			info := map[string]any{"data": e.Dir(), "channel": e.Config().Channel, "chaincode": e.Config().Chaincode,
+				"blocks": h, "head": hex.EncodeToString(head[:]), "last_tx_time": last.UTC()}
+			if p.json {
+				return p.JSON(info)
+			}
+			p.KV("data", e.Dir(), "channel", e.Config().Channel, "chaincode", e.Config().Chaincode,
+				"blocks", fmt.Sprint(h), "head", hex.EncodeToString(head[:]), "last tx", last.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+			return nil
 		},
 	}
 }
