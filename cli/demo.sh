@@ -88,7 +88,10 @@ T0=2026-01-01T00:00:00Z     # the server is provisioned
 RES=ecs-00002001             # the seed's server
 BILL=$RES:000001
 
-printf '%s$ export FEDMETER_DATA=%s%s   (the ledger every command below uses)\n' "$B" "$FEDMETER_DATA" "$N"
+printf 'Every command is shown as it runs, from the repository root, with the ledger\n'
+printf 'time it runs at (--at): pasted in this order into a shell that ran the export\n'
+printf 'below, on a new ledger, each gives what is shown (transaction IDs and hashes aside).\n'
+printf '\n%s$ export FEDMETER_DATA=%s%s   (the ledger every command below uses)\n' "$B" "$FEDMETER_DATA" "$N"
 
 say "1. Three research clouds form a consortium" \
 	"Org1, Org2 and Org3 each get a CA and identities (Admin, User1, Agent1)." \
