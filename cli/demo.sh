@@ -31,8 +31,17 @@ else
 	keep=1
 	mkdir -p "$DEMO_DIR"
 fi
+abspath() { # $1 made absolute, so that it survives the cd below
+	case $1 in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$PWD" "$1" ;; esac
+}
+FEDMETER=$(abspath "$FEDMETER") ECS_WASM=$(abspath "$ECS_WASM") DEMO_DIR=$(abspath "$DEMO_DIR")
 export FEDMETER_DATA=$DEMO_DIR/ledger
 unset FEDMETER_PROFILE FEDMETER_AS FEDMETER_OUTPUT FEDMETER_AT
+# Every command shown can be pasted as it is: they run from the repository's
+# root (the paths of the rule and its vectors are relative to it), with the
+# ledger named by FEDMETER_DATA (printed first), and each says with --at the
+# ledger time it ran at.
+cd "$root"
 
 if [[ -t 1 ]]; then B=$'\033[1m' N=$'\033[0m'; else B="" N=""; fi
 step=""
@@ -44,9 +53,9 @@ say() { # a chapter of the story
 	shift
 	for line in "$@"; do printf '   %s\n' "$line"; done
 }
-clock() { # the story's clock: every transaction from now on happens at $1
-	export FEDMETER_AT=$1
-	printf '   (clock: %s)\n' "$1"
+AT=""
+clock() { # the story's clock: every command from now on runs --at $1
+	AT=$1
 }
 show() { # print a command line, quoting what the shell would need quoted
 	local out="" a
@@ -57,13 +66,15 @@ show() { # print a command line, quoting what the shell would need quoted
 	done
 	printf '\n$ fedmeter%s\n' "$out"
 }
-fm() { # run and show a fedmeter command
+fm() { # run and show a fedmeter command, at the story's clock
+	set -- ${AT:+--at "$AT"} "$@"
 	show "$@"
 	"$FEDMETER" "$@"
 }
 fm_refused() { # a command that must be refused with exit code $1
 	local want=$1 rc=0
 	shift
+	set -- ${AT:+--at "$AT"} "$@"
 	show "$@"
 	"$FEDMETER" "$@" || rc=$?
 	if [[ $rc != "$want" ]]; then
@@ -77,6 +88,11 @@ T0=2026-01-01T00:00:00Z     # the server is provisioned
 RES=ecs-00002001             # the seed's server
 BILL=$RES:000001
 
+printf 'Every command is shown as it runs, from the repository root, with the ledger\n'
+printf 'time it runs at (--at): pasted in this order into a shell that ran the export\n'
+printf 'below, on a new ledger, each gives what is shown (transaction IDs and hashes aside).\n'
+printf '\n%s$ export FEDMETER_DATA=%s%s   (the ledger every command below uses)\n' "$B" "$FEDMETER_DATA" "$N"
+
 say "1. Three research clouds form a consortium" \
 	"Org1, Org2 and Org3 each get a CA and identities (Admin, User1, Agent1)." \
 	"The consortium's policy: a strict majority (2 of 3) approves rules and changes."
@@ -84,7 +100,10 @@ clock 2025-12-31T22:00:00Z
 fm init
 
 say "2. Org1, a provider, publishes its price book for cloud servers (ecs)" \
-	"Unit prices in CNY cents: 0.12 per vCPU-hour, 0.03 per GiB of memory-hour, ..." \
+	"Prices are integers in minor units: with --currency CNY --scale 2 they count" \
+	"hundredths of a yuan (fen), so vcpu_hour=12 is 0.12 CNY per vCPU-hour," \
+	"memory_gib_hour=3 is 0.03 CNY per GiB of memory per hour, egress_gib=80 is" \
+	"0.80 CNY per GiB sent out." \
 	"Prices are public: Org3 reads them too."
 clock $T0
 fm --as Org1/Admin price set ecs --currency CNY --scale 2 \
@@ -102,8 +121,11 @@ fm --as Org2/User1 quota get Org1MSP
 fm --as Org1/Agent1 resource activate $RES
 
 say "5. Org1's metering agent submits the server's usage" \
-	"7 GiB sent out and 150,000 CPU-seconds over 20 hours, as CSV. Submitting" \
-	"the same file again changes nothing: each record ID counts once."
+	"A CSV file of three records: 7 GiB sent out (egress_gib, billed per GiB) and" \
+	"150,000 CPU-seconds used over 20 hours (cpu_seconds). The ECS rule bills a" \
+	"server for the time it is held, busy or idle, so it records cpu_seconds but" \
+	"charges nothing for it; a rule that billed CPU time would price it." \
+	"Submitting the same file again changes nothing: each record ID counts once."
 clock 2026-01-01T20:00:00Z
 cat >"$DEMO_DIR/usage.csv" <<EOF
 id,resource,metric,quantity,start,end
@@ -111,6 +133,11 @@ u-0001,$RES,egress_gib,3,2026-01-01T00:00:00Z,2026-01-01T10:00:00Z
 u-0002,$RES,egress_gib,4,2026-01-01T10:00:00Z,2026-01-01T20:00:00Z
 u-0003,$RES,cpu_seconds,150000,2026-01-01T00:00:00Z,2026-01-01T20:00:00Z
 EOF
+show_cat() { # print a file as the reader would with cat
+	printf '\n$ cat %s\n' "$1"
+	cat "$1"
+}
+show_cat "$DEMO_DIR/usage.csv"
 fm --as Org1/Agent1 usage submit "$DEMO_DIR/usage.csv"
 fm --as Org1/Agent1 usage submit "$DEMO_DIR/usage.csv"
 
@@ -131,7 +158,11 @@ fm --as Org1/Admin rule activate ecs ecs@1.0.0
 
 say "7. Org2 releases the server after one day: the ledger bills it" \
 	"The contract builds the rule's input from ledger data alone and runs the" \
-	"approved Wasm rule, gas-metered, on the ledger."
+	"approved Wasm rule, gas-metered, on the ledger. The bill's ID is the" \
+	"resource's ID and the bill's number: $BILL is the first bill" \
+	"of $RES. The rule bills the server's size for the time held, per" \
+	"second at the hourly prices (shown in hours; \"= 0.12 per vcpu_hour\" is the" \
+	"price a line works out at), and egress per GiB; cpu_seconds costs nothing."
 clock 2026-01-02T00:00:00Z
 fm --as Org2/User1 resource release $RES
 fm_refused 3 --as Org3/Admin bill show $BILL

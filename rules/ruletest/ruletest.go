@@ -206,7 +206,7 @@ func runFile(t *testing.T, o Options, runner *wasmRunner, file string) {
 			t.Logf("gas %d (%d runs agree)", first.out.Gas, len(outs))
 		}
 		if *update {
-			if err := rewrite(file, v, got); err != nil {
+			if err := rewrite(file, got); err != nil {
 				t.Fatalf("ruletest: update %s: %v", file, err)
 			}
 			t.Logf("updated %s", file)
@@ -256,13 +256,65 @@ func compact(b []byte) []byte {
 	return buf.Bytes()
 }
 
-func rewrite(file string, v Vector, got []byte) error {
-	v.Want = append(json.RawMessage(nil), got...)
-	out, err := json.MarshalIndent(v, "", "  ")
+func rewrite(file string, got []byte) error {
+	old, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(file, append(out, '\n'), 0o644)
+	out, err := withWant(old, got)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(out, old) {
+		return nil
+	}
+	return os.WriteFile(file, out, 0o644)
+}
+
+// withWant is a vector file's bytes with its top-level "want" set to got,
+// everything else as the author wrote it (formatting, key order, fields
+// ruletest does not read). A want that is already got, as JSON, is kept as
+// written. A new want goes last, indented as json.MarshalIndent would.
+func withWant(file, got []byte) ([]byte, error) {
+	var want bytes.Buffer
+	if err := json.Indent(&want, got, "  ", "  "); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(file))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("a vector file is a JSON object")
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil, err
+		}
+		if t != "want" {
+			continue
+		}
+		if sameJSON(val, got) == nil {
+			return file, nil
+		}
+		end := int(dec.InputOffset())
+		start := end - len(val)
+		return append(append(append([]byte(nil), file[:start]...), want.Bytes()...), file[end:]...), nil
+	}
+	// No want yet: before the closing brace, after the last member.
+	end := bytes.LastIndexByte(file, '}')
+	last := len(bytes.TrimRight(file[:end], " \t\r\n"))
+	sep := ",\n"
+	if file[last-1] == '{' {
+		sep = "\n"
+	}
+	out := append([]byte(nil), file[:last]...)
+	out = append(out, sep+`  "want": `...)
+	out = append(out, want.Bytes()...)
+	out = append(out, '\n')
+	return append(out, file[end:]...), nil
 }
 
 // txOf extracts the transaction fields of an input for the host call; input

@@ -63,6 +63,14 @@ func TestDemo(t *testing.T) {
 		"The rule is approved",
 		"(refused with exit code 1, as it should be)",
 		"Bill ecs-00002001:000001 (release): 49.04 CNY",
+		// The narration: commands as they ran (with --at), the CSV shown,
+		// holding lines in hours with their price, amounts with a currency.
+		"$ fedmeter --at 2026-01-02T00:00:00Z --as Org2/User1 resource release ecs-00002001\n",
+		"u-0003,ecs-00002001,cpu_seconds,150000,",
+		"cpu_seconds costs nothing",
+		"48 vcpu_hour (172800 vcpu_second)   = 0.12 per vcpu_hour  5.76\n",
+		"AMOUNT (CNY)",
+		"is the first bill",
 		"(refused with exit code 3, as it should be)",
 		"Org2MSP   1      49.04 CNY",
 		"Bill ecs-00002001:000001 verified",
@@ -162,7 +170,7 @@ func TestDemo(t *testing.T) {
 	c.Stderr = &stderr
 	err = c.Run()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.HasPrefix(stderr.String(), "fedmeter: bill_id nope:000001 names no bill.") {
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.HasPrefix(stderr.String(), "fedmeter: there is no bill nope:000001.") {
 		t.Fatalf("unknown bill: %v, %q", err, stderr.String())
 	}
 	comp, err := exec.CommandContext(ctx, bin, "rule", "--generate-bash-completion").Output()

@@ -23,149 +23,130 @@ closed) by the rule active for its type, from ledger data alone. Only its
 provider and consumer may read it. Every bill records its rule's code hash,
 the hash of its input and the gas used, so either org can recompute it
 offline: fedmeter bill verify ID.`,
-		Subcommands: []*cli.Command{
-			{
-				Name:      "list",
-				Usage:     "list the caller's org's bills, as provider and as consumer",
-				UsageText: "fedmeter bill list [--role provider|consumer] [--resource ID] [--from TIME] [--to TIME]",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "role", Usage: "only as `ROLE`: provider (bills issued) or consumer (bills received)"},
-					&cli.StringFlag{Name: "resource", Usage: "only the bills of resource `ID`"},
-					&cli.StringFlag{Name: "from", Usage: "only periods ending at or after `TIME`"},
-					&cli.StringFlag{Name: "to", Usage: "only periods ending before `TIME`"},
-				},
-				Action: func(c *cli.Context) error {
-					if _, err := args(c, 0, 0); err != nil {
-						return err
-					}
-					from, to, err := periodFlags(c)
-					if err != nil {
-						return err
-					}
-					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						bills, err := cl.Bills(c.Context, client.BillFilter{Role: c.String("role"), Resource: c.String("resource"),
-							From: from, To: to})
-						if err != nil {
-							return err
-						}
-						if p.json {
-							if bills == nil {
-								bills = []chaincode.Bill{}
-							}
-							return p.JSON(bills)
-						}
-						rows := make([][]string, len(bills))
-						for i, b := range bills {
-							rows[i] = []string{b.ID, b.Provider, b.Consumer, b.ResourceType, ts(b.Period.End), money(b.Amount, b.Scale, b.Currency), b.Rule.Name + "@" + b.Rule.Version}
-						}
-						p.Table("No bills.", []string{"BILL", "PROVIDER", "CONSUMER", "TYPE", "PERIOD END", "AMOUNT", "RULE"}, rows)
-						return nil
-					})
-				},
-			},
-			{
-				Name:      "show",
-				Usage:     "show a bill with its lines",
-				UsageText: "fedmeter bill show ID",
-				Action: func(c *cli.Context) error {
-					a, err := args(c, 1, 1, "ID")
-					if err != nil {
-						return err
-					}
-					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						b, err := cl.Bill(c.Context, a[0])
-						if err != nil {
-							return err
-						}
-						if p.json {
-							return p.JSON(b)
-						}
-						printBill(p, b)
-						return nil
-					})
-				},
-			},
-			{
-				Name:      "total",
-				Usage:     "sum the caller's org's bills: receivable and payable per counterparty",
-				UsageText: "fedmeter bill total [--from TIME] [--to TIME] [--provider]",
-				Description: `Sums the bills whose period ends in [--from, --to). With --provider, the
+		Subcommands: []*cli.Command{billList(st), billShow(st), billTotal(st), billClose(st), billVerify(st)},
+	}
+}
+
+func billList(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "list",
+		Usage:     "list the caller's org's bills, as provider and as consumer",
+		UsageText: "fedmeter bill list [--role provider|consumer] [--resource ID] [--from TIME] [--to TIME]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "role", Usage: "only as `ROLE`: provider (bills issued) or consumer (bills received)"},
+			&cli.StringFlag{Name: "resource", Usage: "only the bills of resource `ID`"},
+			&cli.StringFlag{Name: "from", Usage: "only periods ending at or after `TIME`"},
+			&cli.StringFlag{Name: "to", Usage: "only periods ending before `TIME`"},
+		},
+		Action: func(c *cli.Context) error {
+			if _, err := args(c, 0, 0); err != nil {
+				return err
+			}
+			from, to, err := periodFlags(c)
+			if err != nil {
+				return err
+			}
+			return show(st, c, func(cl *client.Client) ([]chaincode.Bill, error) {
+				return nonNil(cl.Bills(c.Context, client.BillFilter{Role: c.String("role"), Resource: c.String("resource"), From: from, To: to}))
+			}, printBills)
+		},
+	}
+}
+
+func printBills(p *printer, bills []chaincode.Bill) {
+	rows := make([][]string, len(bills))
+	for i, b := range bills {
+		rows[i] = []string{b.ID, b.Provider, b.Consumer, b.ResourceType, ts(b.Period.End), money(b.Amount, b.Scale, b.Currency), b.Rule.Name + "@" + b.Rule.Version}
+	}
+	p.Table("No bills.", []string{"BILL", "PROVIDER", "CONSUMER", "TYPE", "PERIOD END", "AMOUNT", "RULE"}, rows)
+}
+
+func billShow(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show a bill with its lines",
+		UsageText: "fedmeter bill show ID",
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, 1, "ID")
+			if err != nil {
+				return err
+			}
+			return show(st, c, func(cl *client.Client) (*chaincode.Bill, error) { return cl.Bill(c.Context, a[0]) }, printBill)
+		},
+	}
+}
+
+func billTotal(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "total",
+		Usage:     "sum the caller's org's bills: receivable and payable per counterparty",
+		UsageText: "fedmeter bill total [--from TIME] [--to TIME] [--provider]",
+		Description: `Sums the bills whose period ends in [--from, --to). With --provider, the
 provider's receivables over all time (the seed's queryProviderTotalCost).`,
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "from", Usage: "periods ending at or after `TIME`"},
-					&cli.StringFlag{Name: "to", Usage: "periods ending before `TIME`"},
-					&cli.BoolFlag{Name: "provider", Usage: "only the receivables of the caller's org, all time"},
-				},
-				Action: func(c *cli.Context) error {
-					if _, err := args(c, 0, 0); err != nil {
-						return err
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "from", Usage: "periods ending at or after `TIME`"},
+			&cli.StringFlag{Name: "to", Usage: "periods ending before `TIME`"},
+			&cli.BoolFlag{Name: "provider", Usage: "only the receivables of the caller's org, all time"},
+		},
+		Action: func(c *cli.Context) error {
+			if _, err := args(c, 0, 0); err != nil {
+				return err
+			}
+			provider := c.Bool("provider")
+			return show(st, c, func(cl *client.Client) (*chaincode.Totals, error) {
+				if provider {
+					if c.String("from") != "" || c.String("to") != "" {
+						return nil, usageErr(c, "--provider sums all time; drop --from and --to")
 					}
-					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						var t *chaincode.Totals
-						var err error
-						if c.Bool("provider") {
-							if c.String("from") != "" || c.String("to") != "" {
-								return usageErr(c, "--provider sums all time; drop --from and --to")
-							}
-							t, err = cl.ProviderTotalCost(c.Context, cl.MSPID())
-						} else {
-							var from, to time.Time
-							if from, to, err = periodFlags(c); err == nil {
-								t, err = cl.Totals(c.Context, from, to)
-							}
-						}
-						if err != nil {
-							return err
-						}
-						if p.json {
-							return p.JSON(t)
-						}
-						printTotals(p, t, true, !c.Bool("provider"))
-						return nil
-					})
-				},
-			},
-			{
-				Name:      "close",
-				Usage:     "bill an active resource's period up to a time, or a released one's pending bill (the provider)",
-				UsageText: "fedmeter bill close RESOURCE [--end TIME]",
-				Description: `For an active resource: bills the period from its last bill to --end with the
+					return cl.ProviderTotalCost(c.Context, cl.MSPID())
+				}
+				from, to, err := periodFlags(c)
+				if err != nil {
+					return nil, err
+				}
+				return cl.Totals(c.Context, from, to)
+			}, func(p *printer, t *chaincode.Totals) { printTotals(p, t, true, !provider) })
+		},
+	}
+}
+
+func billClose(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "close",
+		Usage:     "bill an active resource's period up to a time, or a released one's pending bill (the provider)",
+		UsageText: "fedmeter bill close RESOURCE [--end TIME]",
+		Description: `For an active resource: bills the period from its last bill to --end with the
 rule active for its type at --end.
 
 For a released resource whose bill is pending (its rule failed at release):
 issues that bill, for the period up to the release, with the rule active for
 its type now. If the rule fails again nothing is written and the bill stays
 pending (exit 4).`,
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "end", Usage: "period end `TIME` (default now; not in the future)"},
-				},
-				Action: func(c *cli.Context) error {
-					a, err := args(c, 1, 1, "RESOURCE")
-					if err != nil {
-						return err
-					}
-					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						sum, err := cl.CloseBill(c.Context, a[0], c.String("end"))
-						if err != nil {
-							return err
-						}
-						b, err := issuedBill(c.Context, cl, sum)
-						if err != nil {
-							return err
-						}
-						if p.json {
-							return p.JSON(b)
-						}
-						printBill(p, b)
-						return nil
-					})
-				},
-			},
-			{
-				Name:      "verify",
-				Usage:     "recompute a bill offline from ledger data and the rule's code, and compare",
-				UsageText: "fedmeter bill verify ID [--head HASH]",
-				Description: `Reads the bill, the rule's code by its hash (checking the SHA-256), the
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "end", Usage: "period end `TIME` (default now; not in the future)"},
+		},
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, 1, "RESOURCE")
+			if err != nil {
+				return err
+			}
+			return show(st, c, func(cl *client.Client) (*chaincode.Bill, error) {
+				sum, err := cl.CloseBill(c.Context, a[0], c.String("end"))
+				if err != nil {
+					return nil, err
+				}
+				return issuedBill(c.Context, cl, sum)
+			}, printBill)
+		},
+	}
+}
+
+func billVerify(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "recompute a bill offline from ledger data and the rule's code, and compare",
+		UsageText: "fedmeter bill verify ID [--head HASH]",
+		Description: `Reads the bill, the rule's code by its hash (checking the SHA-256), the
 resource, the price entry in force at the period start, the quota and the
 usage records of the period; rebuilds the rule's input; prepares and runs
 the rule locally in the Wasm host; and compares the prepared hash, the input
@@ -177,56 +158,54 @@ data"): each entry must be what the block that last wrote it wrote, and
 those blocks must chain, hash by hash, to the ledger's head, which it
 prints. --head HASH pins that head (a hash kept elsewhere, from ledger info
 or ledger verify): a log rewritten wholesale then fails too.`,
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "head", Usage: "embedded ledger: the ledger data must chain to this head `HASH` (64 hex digits, from ledger info or ledger verify)"},
-				},
-				Action: func(c *cli.Context) error {
-					a, err := args(c, 1, 1, "ID")
-					if err != nil {
-						return err
-					}
-					if c.String("head") != "" && c.String("profile") != "" {
-						return client.Errorf(client.KindInvalid, "--head pins the embedded ledger's head hash; on Fabric the peers validate the blocks").
-							WithHint("drop --head when using --profile")
-					}
-					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						start := time.Now()
-						v, err := verify.Bill(c.Context, cl, a[0], verify.Options{Head: c.String("head")})
-						if err != nil {
-							return err
-						}
-						if p.json {
-							if err := p.JSON(v); err != nil {
-								return err
-							}
-							return verifyErr(v)
-						}
-						b := v.Bill
-						p.Printf("Recomputed bill %s offline with rule %s %s (%s) in %s:\n", b.ID, b.Rule.Name, b.Rule.Version, short(b.Rule.Hash), time.Since(start).Round(10*time.Millisecond))
-						rows := make([][]string, len(v.Checks))
-						for i, ch := range v.Checks {
-							mark, l, r := "ok", ch.Ledger, ch.Recomputed
-							if !ch.OK {
-								mark = "DIFFERS"
-							} else if len(l) >= 64 {
-								l, r = short(l), short(r)
-							}
-							rows[i] = []string{"  " + ch.Name, mark, l, r}
-						}
-						p.Table("", []string{"  CHECK", "RESULT", "ON THE LEDGER", "RECOMPUTED"}, rows)
-						if v.OK {
-							p.Printf("Bill %s verified: the ledger's %s is exactly what the rule computes.\n", b.ID, money(b.Amount, b.Scale, b.Currency))
-							if v.Head != "" {
-								p.Printf("The ledger data it read chains to head %s (pin it with --head).\n", v.Head)
-							}
-						} else {
-							p.Printf("\nRebuilt input: %s\n", v.Input)
-						}
-						return verifyErr(v)
-					})
-				},
-			},
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "head", Usage: "embedded ledger: the ledger data must chain to this head `HASH` (64 hex digits, from ledger info or ledger verify)"},
 		},
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, 1, "ID")
+			if err != nil {
+				return err
+			}
+			if c.String("head") != "" && c.String("profile") != "" {
+				return client.Errorf(client.KindInvalid, "--head pins the embedded ledger's head hash; on Fabric the peers validate the blocks").
+					WithHint("drop --head when using --profile")
+			}
+			start := time.Now()
+			var v *verify.Verification
+			err = show(st, c, func(cl *client.Client) (*verify.Verification, error) {
+				start = time.Now()
+				v, err = verify.Bill(c.Context, cl, a[0], verify.Options{Head: c.String("head")})
+				return v, err
+			}, func(p *printer, v *verify.Verification) { printVerify(p, v, time.Since(start)) })
+			if err != nil {
+				return err
+			}
+			return verifyErr(v)
+		},
+	}
+}
+
+func printVerify(p *printer, v *verify.Verification, took time.Duration) {
+	b := v.Bill
+	p.Printf("Recomputed bill %s offline with rule %s %s (%s) in %s:\n", b.ID, b.Rule.Name, b.Rule.Version, short(b.Rule.Hash), took.Round(10*time.Millisecond))
+	rows := make([][]string, len(v.Checks))
+	for i, ch := range v.Checks {
+		mark, l, r := "ok", ch.Ledger, ch.Recomputed
+		if !ch.OK {
+			mark = "DIFFERS"
+		} else if len(l) >= 64 {
+			l, r = short(l), short(r)
+		}
+		rows[i] = []string{"  " + ch.Name, mark, l, r}
+	}
+	p.Table("", []string{"  CHECK", "RESULT", "ON THE LEDGER", "RECOMPUTED"}, rows)
+	if v.OK {
+		p.Printf("Bill %s verified: the ledger's %s is exactly what the rule computes.\n", b.ID, money(b.Amount, b.Scale, b.Currency))
+		if v.Head != "" {
+			p.Printf("The ledger data it read chains to head %s (pin it with --head).\n", v.Head)
+		}
+	} else {
+		p.Printf("\nRebuilt input: %s\n", v.Input)
 	}
 }
 

@@ -21,12 +21,16 @@ func resourceCommand(st *state) *cli.Command {
 		Description: `A resource goes requested (by the consumer, against its quota) -> active
 (the provider provisioned it; billing starts) -> released (by either org;
 an active resource is billed for the period since its last bill).`,
-		Subcommands: []*cli.Command{
-			{
-				Name:      "request",
-				Usage:     "request a resource from a provider, for the caller's org (the consumer)",
-				UsageText: "fedmeter resource request --provider MSPID --type TYPE --spec NAME=INT,... --days N [--id ID] [--count N] [--attr NAME=TEXT,...]",
-				Description: `Example: fedmeter --as Org2/User1 resource request --provider Org1MSP --type ecs \
+		Subcommands: []*cli.Command{resourceRequest(st), resourceActivate(st), resourceRelease(st), resourceGet(st), resourceList(st)},
+	}
+}
+
+func resourceRequest(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "request",
+		Usage:     "request a resource from a provider, for the caller's org (the consumer)",
+		UsageText: "fedmeter resource request --provider MSPID --type TYPE --spec NAME=INT,... --days N [--id ID] [--count N] [--attr NAME=TEXT,...]",
+		Description: `Example: fedmeter --as Org2/User1 resource request --provider Org1MSP --type ecs \
       --days 30 --spec vcpu=2,memory_gib=4,system_disk_gib=40,public_ips=1 --attr zone=bj-1
 The spec must fit the remaining quota and the provider must have prices in
 force for the type. Next: the provider activates it (resource activate).
@@ -36,116 +40,121 @@ cluster: the quota must hold all of them, or none is requested. With --id
 ID they are ID-1 to ID-N; without, the contract derives their IDs. On
 Fabric one consumer's requests from one provider update the same quota, so
 separate requests commit one per block; --count makes them one.`,
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "provider", Usage: "provider `MSPID`"},
-					&cli.StringFlag{Name: "type", Usage: "resource `TYPE` (see fedmeter member list)"},
-					&cli.StringSliceFlag{Name: "spec", Usage: "sizes, `NAME=INT` pairs"},
-					&cli.StringFlag{Name: "days", Usage: "holding `N` days"},
-					&cli.StringFlag{Name: "id", Usage: "resource `ID` (default: derived from the transaction; with --count, the IDs are ID-1 to ID-N)"},
-					&cli.IntFlag{Name: "count", Value: 1, Usage: "request `N` identical resources in one transaction (1 to 100)"},
-					&cli.StringSliceFlag{Name: "attr", Usage: "attributes, `NAME=TEXT` pairs"},
-				},
-				Action: func(c *cli.Context) error {
-					if _, err := args(c, 0, 0); err != nil {
-						return err
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "provider", Usage: "provider `MSPID`"},
+			&cli.StringFlag{Name: "type", Usage: "resource `TYPE` (see fedmeter member list)"},
+			&cli.StringSliceFlag{Name: "spec", Usage: "sizes, `NAME=INT` pairs"},
+			&cli.StringFlag{Name: "days", Usage: "holding `N` days"},
+			&cli.StringFlag{Name: "id", Usage: "resource `ID` (default: derived from the transaction; with --count, the IDs are ID-1 to ID-N)"},
+			&cli.IntFlag{Name: "count", Value: 1, Usage: "request `N` identical resources in one transaction (1 to 100)"},
+			&cli.StringSliceFlag{Name: "attr", Usage: "attributes, `NAME=TEXT` pairs"},
+		},
+		Action: func(c *cli.Context) error {
+			req, err := resourceRequestArgs(c)
+			if err != nil {
+				return err
+			}
+			if c.IsSet("count") {
+				ids := make([]string, c.Int("count"))
+				for i := range ids {
+					if req.ID != "" {
+						ids[i] = req.ID + "-" + strconv.Itoa(i+1)
 					}
-					for _, f := range []string{"provider", "type", "days"} {
-						if c.String(f) == "" {
-							return usageErr(c, "--%s is required", f)
-						}
+				}
+				return show(st, c, func(cl *client.Client) ([]chaincode.Resource, error) {
+					return cl.RequestResources(c.Context, req, ids)
+				}, func(p *printer, rs []chaincode.Resource) {
+					got := make([]string, len(rs))
+					for i, r := range rs {
+						got[i] = r.ID
 					}
-					days, err := strconv.ParseInt(c.String("days"), 10, 64)
-					if err != nil {
-						return usageErr(c, "--days %q is not a whole number of days", c.String("days"))
-					}
-					spec, err := kvInts("--spec", c.StringSlice("spec"))
-					if err != nil {
-						return err
-					}
-					attrs, err := kvStrings("--attr", c.StringSlice("attr"))
-					if err != nil {
-						return err
-					}
-					n := c.Int("count")
-					if n < 1 || n > client.MaxRequestBatch {
-						return usageErr(c, "--count %d is not valid: it must be 1 to %d", n, client.MaxRequestBatch)
-					}
-					req := client.ResourceRequest{ID: c.String("id"), Provider: c.String("provider"),
-						Type: c.String("type"), Spec: spec, Days: days, Attributes: attrs}
-					if c.IsSet("count") {
-						ids := make([]string, n)
-						for i := range ids {
-							if req.ID != "" {
-								ids[i] = req.ID + "-" + strconv.Itoa(i+1)
-							}
-						}
-						return st.withClient(c, func(cl *client.Client, p *printer) error {
-							rs, err := cl.RequestResources(c.Context, req, ids)
-							if err != nil {
-								return err
-							}
-							if p.json {
-								return p.JSON(rs)
-							}
-							got := make([]string, len(rs))
-							for i, r := range rs {
-								got[i] = r.ID
-							}
-							p.Printf("%s requested %d resources from %s in one transaction: %s\n", rs[0].Consumer, len(rs), rs[0].Provider, strings.Join(got, ", "))
-							p.Printf("Next: %s activates them once provisioned: fedmeter --as <Org>/Agent1 resource activate %s\n", rs[0].Provider, strings.Join(got, " "))
-							return nil
-						})
-					}
-					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						r, err := cl.RequestResource(c.Context, req)
-						if err != nil {
-							return err
-						}
-						if p.json {
-							return p.JSON(r)
-						}
-						p.Printf("%s requested %s from %s.\n", r.Consumer, r.ID, r.Provider)
-						printResource(p, r)
-						p.Printf("Next: %s activates it once provisioned: fedmeter --as <Org>/Agent1 resource activate %s\n", r.Provider, r.ID)
-						return nil
-					})
-				},
-			},
-			{
-				Name:      "activate",
-				Usage:     "record that the provider provisioned requested resources: billing starts",
-				UsageText: "fedmeter resource activate ID [ID...]",
-				Description: `Several IDs (a cluster requested with --count) are activated in parallel, 16
+					p.Printf("%s requested %d resources from %s in one transaction: %s\n", rs[0].Consumer, len(rs), rs[0].Provider, strings.Join(got, ", "))
+					p.Printf("Next: %s activates them once provisioned: fedmeter --as <Org>/Agent1 resource activate %s\n", rs[0].Provider, strings.Join(got, " "))
+				})
+			}
+			return show(st, c, func(cl *client.Client) (*chaincode.Resource, error) {
+				return cl.RequestResource(c.Context, req)
+			}, func(p *printer, r *chaincode.Resource) {
+				p.Printf("%s requested %s from %s.\n", r.Consumer, r.ID, r.Provider)
+				printResource(p, r)
+				p.Printf("Next: %s activates it once provisioned: fedmeter --as <Org>/Agent1 resource activate %s\n", r.Provider, r.ID)
+			})
+		},
+	}
+}
+
+// resourceRequestArgs checks resource request's flags.
+func resourceRequestArgs(c *cli.Context) (client.ResourceRequest, error) {
+	var req client.ResourceRequest
+	if _, err := args(c, 0, 0); err != nil {
+		return req, err
+	}
+	for _, f := range []string{"provider", "type", "days"} {
+		if c.String(f) == "" {
+			return req, usageErr(c, "--%s is required", f)
+		}
+	}
+	days, err := strconv.ParseInt(c.String("days"), 10, 64)
+	if err != nil {
+		return req, usageErr(c, "--days %q is not a whole number of days", c.String("days"))
+	}
+	spec, err := kvInts("--spec", c.StringSlice("spec"))
+	if err != nil {
+		return req, err
+	}
+	attrs, err := kvStrings("--attr", c.StringSlice("attr"))
+	if err != nil {
+		return req, err
+	}
+	if n := c.Int("count"); n < 1 || n > client.MaxRequestBatch {
+		return req, usageErr(c, "--count %d is not valid: it must be 1 to %d", n, client.MaxRequestBatch)
+	}
+	return client.ResourceRequest{ID: c.String("id"), Provider: c.String("provider"),
+		Type: c.String("type"), Spec: spec, Days: days, Attributes: attrs}, nil
+}
+
+func resourceActivate(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "activate",
+		Usage:     "record that the provider provisioned requested resources: billing starts",
+		UsageText: "fedmeter resource activate ID [ID...]",
+		Description: `Several IDs (a cluster requested with --count) are activated in parallel, 16
 at a time, each in its own transaction; each is reported, and the exit
 status is the first failure's.`,
-				Action: func(c *cli.Context) error {
-					a, err := args(c, 1, -1, "ID")
-					if err != nil {
-						return err
-					}
-					if len(a) > 1 {
-						return st.withClient(c, func(cl *client.Client, p *printer) error { return activateMany(c, cl, p, a) })
-					}
-					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						r, err := cl.ActivateResource(c.Context, a[0])
-						if err != nil {
-							return err
-						}
-						if p.json {
-							return p.JSON(r)
-						}
-						p.Printf("%s activated %s: holding and billing start now.\n", r.Provider, r.ID)
-						printResource(p, r)
-						p.Printf("Next: its metering agent submits usage (fedmeter usage submit --help).\n")
-						return nil
-					})
-				},
-			},
-			{
-				Name:      "release",
-				Usage:     "release a resource; an active one is billed for the period since its last bill",
-				UsageText: "fedmeter resource release ID",
-				Description: `Either org may release. The bill is computed on the ledger by the rule active
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, -1, "ID")
+			if err != nil {
+				return err
+			}
+			if len(a) > 1 {
+				return st.withClient(c, func(cl *client.Client, p *printer) error { return activateMany(c, cl, p, a) })
+			}
+			return show(st, c, func(cl *client.Client) (*chaincode.Resource, error) {
+				return cl.ActivateResource(c.Context, a[0])
+			}, func(p *printer, r *chaincode.Resource) {
+				p.Printf("%s activated %s: holding and billing start now.\n", r.Provider, r.ID)
+				printResource(p, r)
+				p.Printf("Next: its metering agent submits usage (fedmeter usage submit --help).\n")
+			})
+		},
+	}
+}
+
+// released is what resource release shows: the resource, and its bill
+// (issued or pending).
+type released struct {
+	Resource chaincode.ReleasedResource `json:"resource"`
+	Bill     *chaincode.Bill            `json:"bill,omitempty"`
+	Pending  *chaincode.PendingBill     `json:"pending_bill,omitempty"`
+	overrun  int64
+}
+
+func resourceRelease(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "release",
+		Usage:     "release a resource; an active one is billed for the period since its last bill",
+		UsageText: "fedmeter resource release ID",
+		Description: `Either org may release. The bill is computed on the ledger by the rule active
 for the resource's type. If the rule fails (a trap, out of gas, a bad output,
 a revoked rule), the release goes through all the same: the resource is
 released and its quota returned, and its bill is left pending with the rule's
@@ -155,121 +164,111 @@ then rule activate), the provider issues the bill: fedmeter bill close ID.
 Billing stops at the allocation's expiry (activation + --days), as usage does:
 a resource released late is billed up to its expiry, and the time it was held
 after that is shown on the bill (overrun), not charged.`,
-				Action: func(c *cli.Context) error {
-					a, err := args(c, 1, 1, "ID")
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, 1, "ID")
+			if err != nil {
+				return err
+			}
+			return show(st, c, func(cl *client.Client) (*released, error) {
+				rel, err := cl.ReleaseResource(c.Context, a[0])
+				if err != nil {
+					return nil, err
+				}
+				out := &released{Resource: rel.Resource, Pending: rel.Pending, overrun: rel.Overrun}
+				if rel.Bill != nil {
+					if out.Bill, err = issuedBill(c.Context, cl, rel.Bill); err != nil {
+						return nil, err
+					}
+				}
+				return out, nil
+			}, printReleased)
+		},
+	}
+}
+
+func printReleased(p *printer, rel *released) {
+	p.Printf("Released %s; its quota is returned.\n", rel.Resource.ID)
+	if rel.overrun > 0 {
+		p.Printf("It was held %s after its allocation expired; that time is not billed.\n", overrun(rel.overrun))
+	}
+	if rel.Pending != nil {
+		p.Printf("Its bill for %s to %s is PENDING: the rule failed: %s\n", ts(rel.Pending.Start), ts(rel.Pending.End), rel.Pending.Reason)
+		p.Printf("Once the members put a working rule in place (fedmeter rule revoke, then rule activate),\n")
+		p.Printf("the provider issues it: fedmeter bill close %s\n", rel.Resource.ID)
+		return
+	}
+	b := rel.Bill
+	if b == nil {
+		p.Printf("There is no bill: it was never activated, or no time has passed since its activation or its last bill.\n")
+		return
+	}
+	p.Printf("\n")
+	printBill(p, b)
+	p.Printf("\nAnyone of %s and %s can check it offline: fedmeter bill verify %s\n", b.Provider, b.Consumer, b.ID)
+}
+
+func resourceGet(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "get",
+		Usage:     "show a resource",
+		UsageText: "fedmeter resource get ID",
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, 1, "ID")
+			if err != nil {
+				return err
+			}
+			return show(st, c, func(cl *client.Client) (*chaincode.Resource, error) {
+				return cl.Resource(c.Context, a[0])
+			}, func(p *printer, r *chaincode.Resource) {
+				p.Printf("Resource %s\n", r.ID)
+				printResource(p, r)
+			})
+		},
+	}
+}
+
+func resourceList(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "list",
+		Usage:     "list the caller's org's resources, as provider and consumer",
+		UsageText: "fedmeter resource list [--role provider|consumer] [--status requested|active|released]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "role", Usage: "only as `ROLE`: provider or consumer"},
+			&cli.StringFlag{Name: "status", Usage: "only with `STATUS`: requested, active or released"},
+		},
+		Action: func(c *cli.Context) error {
+			if _, err := args(c, 0, 0); err != nil {
+				return err
+			}
+			roles := []string{"provider", "consumer"}
+			switch c.String("role") {
+			case "":
+			case "provider", "consumer":
+				roles = []string{c.String("role")}
+			default:
+				return usageErr(c, "--role %q is not valid: it must be provider or consumer", c.String("role"))
+			}
+			var rows [][]string
+			return show(st, c, func(cl *client.Client) ([]chaincode.Resource, error) {
+				var all []chaincode.Resource
+				for _, role := range roles {
+					rs, err := cl.Resources(c.Context, role, c.String("status"))
 					if err != nil {
-						return err
+						return nil, err
 					}
-					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						rel, err := cl.ReleaseResource(c.Context, a[0])
-						if err != nil {
-							return err
+					all = append(all, rs...)
+					for _, r := range rs {
+						other := r.Consumer
+						if role == "consumer" {
+							other = r.Provider
 						}
-						var b *chaincode.Bill
-						if rel.Bill != nil {
-							if b, err = issuedBill(c.Context, cl, rel.Bill); err != nil {
-								return err
-							}
-						}
-						if p.json {
-							return p.JSON(struct {
-								Resource chaincode.ReleasedResource `json:"resource"`
-								Bill     *chaincode.Bill            `json:"bill,omitempty"`
-								Pending  *chaincode.PendingBill     `json:"pending_bill,omitempty"`
-							}{rel.Resource, b, rel.Pending})
-						}
-						p.Printf("Released %s; its quota is returned.\n", rel.Resource.ID)
-						if rel.Overrun > 0 {
-							p.Printf("It was held %s after its allocation expired; that time is not billed.\n", overrun(rel.Overrun))
-						}
-						if rel.Pending != nil {
-							p.Printf("Its bill for %s to %s is PENDING: the rule failed: %s\n", ts(rel.Pending.Start), ts(rel.Pending.End), rel.Pending.Reason)
-							p.Printf("Once the members put a working rule in place (fedmeter rule revoke, then rule activate),\n")
-							p.Printf("the provider issues it: fedmeter bill close %s\n", rel.Resource.ID)
-							return nil
-						}
-						if b == nil {
-							p.Printf("There is no bill: it was never activated, or no time has passed since its activation or its last bill.\n")
-							return nil
-						}
-						p.Printf("\n")
-						printBill(p, b)
-						p.Printf("\nAnyone of %s and %s can check it offline: fedmeter bill verify %s\n", b.Provider, b.Consumer, b.ID)
-						return nil
-					})
-				},
-			},
-			{
-				Name:      "get",
-				Usage:     "show a resource",
-				UsageText: "fedmeter resource get ID",
-				Action: func(c *cli.Context) error {
-					a, err := args(c, 1, 1, "ID")
-					if err != nil {
-						return err
+						rows = append(rows, []string{r.ID, r.Type, role, other, r.Status, ints(r.Spec), fmt.Sprint(r.Bills)})
 					}
-					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						r, err := cl.Resource(c.Context, a[0])
-						if err != nil {
-							return err
-						}
-						if p.json {
-							return p.JSON(r)
-						}
-						p.Printf("Resource %s\n", r.ID)
-						printResource(p, r)
-						return nil
-					})
-				},
-			},
-			{
-				Name:      "list",
-				Usage:     "list the caller's org's resources, as provider and consumer",
-				UsageText: "fedmeter resource list [--role provider|consumer] [--status requested|active|released]",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "role", Usage: "only as `ROLE`: provider or consumer"},
-					&cli.StringFlag{Name: "status", Usage: "only with `STATUS`: requested, active or released"},
-				},
-				Action: func(c *cli.Context) error {
-					if _, err := args(c, 0, 0); err != nil {
-						return err
-					}
-					roles := []string{"provider", "consumer"}
-					switch c.String("role") {
-					case "":
-					case "provider", "consumer":
-						roles = []string{c.String("role")}
-					default:
-						return usageErr(c, "--role %q is not valid: it must be provider or consumer", c.String("role"))
-					}
-					return st.withClient(c, func(cl *client.Client, p *printer) error {
-						var all []chaincode.Resource
-						var rows [][]string
-						for _, role := range roles {
-							rs, err := cl.Resources(c.Context, role, c.String("status"))
-							if err != nil {
-								return err
-							}
-							all = append(all, rs...)
-							for _, r := range rs {
-								other := r.Consumer
-								if role == "consumer" {
-									other = r.Provider
-								}
-								rows = append(rows, []string{r.ID, r.Type, role, other, r.Status, ints(r.Spec), fmt.Sprint(r.Bills)})
-							}
-						}
-						if p.json {
-							if all == nil {
-								all = []chaincode.Resource{}
-							}
-							return p.JSON(all)
-						}
-						p.Table("No resources.", []string{"ID", "TYPE", "ROLE", "COUNTERPARTY", "STATUS", "SPEC", "BILLS"}, rows)
-						return nil
-					})
-				},
-			},
+				}
+				return nonNil(all, nil)
+			}, func(p *printer, _ []chaincode.Resource) {
+				p.Table("No resources.", []string{"ID", "TYPE", "ROLE", "COUNTERPARTY", "STATUS", "SPEC", "BILLS"}, rows)
+			})
 		},
 	}
 }

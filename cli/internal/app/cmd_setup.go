@@ -205,77 +205,82 @@ func orgCommand(st *state) *cli.Command {
 		Description: `The embedded ledger keeps each org's CA and identities under --data/orgs.
 Use an identity with --as ORG/USER. A new org gets identities with org add,
 then becomes a member when the members vote it in (fedmeter member propose add).`,
-		Subcommands: []*cli.Command{
-			{
-				Name:      "list",
-				Usage:     "list the local identities (the values of --as) and whether each org is a member",
-				UsageText: "fedmeter org list",
-				Action: func(c *cli.Context) error {
-					if _, err := args(c, 0, 0); err != nil {
-						return err
-					}
-					if c.String("profile") != "" {
-						return usageErr(c, "org list shows the identities of the embedded ledger; with --profile the identity is the profile's")
-					}
-					dir := dataDir(c)
-					cfg, err := embedded.LoadConfig(dir)
-					if err != nil {
-						return err
-					}
-					var cons *chaincode.Consortium
-					if err := st.withClient(c, func(cl *client.Client, p *printer) error {
-						cons, err = cl.Consortium(c.Context)
-						return err
-					}); err != nil {
-						cons = nil
-					}
-					p := st.printer(c)
-					if p.json {
-						return p.JSON(cfg)
-					}
-					p.Printf("Local identities in %s (default %s):\n", dir, cfg.DefaultIdentity)
-					printIdentities(p, cfg, cons)
-					return nil
-				},
-			},
-			{
-				Name:      "add",
-				Usage:     "create identities (Admin, User1, Agent1) for a new org",
-				UsageText: "fedmeter org add NAME[=MSPID]",
-				Description: `Creates a CA and identities for an org that is not yet a member, e.g.
+		Subcommands: []*cli.Command{orgList(st), orgAdd(st)},
+	}
+}
+
+func orgList(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "list",
+		Usage:     "list the local identities (the values of --as) and whether each org is a member",
+		UsageText: "fedmeter org list",
+		Action: func(c *cli.Context) error {
+			if _, err := args(c, 0, 0); err != nil {
+				return err
+			}
+			if c.String("profile") != "" {
+				return usageErr(c, "org list shows the identities of the embedded ledger; with --profile the identity is the profile's")
+			}
+			dir := dataDir(c)
+			cfg, err := embedded.LoadConfig(dir)
+			if err != nil {
+				return err
+			}
+			var cons *chaincode.Consortium
+			if err := st.withClient(c, func(cl *client.Client, p *printer) error {
+				cons, err = cl.Consortium(c.Context)
+				return err
+			}); err != nil {
+				cons = nil
+			}
+			p := st.printer(c)
+			if p.json {
+				return p.JSON(cfg)
+			}
+			p.Printf("Local identities in %s (default %s):\n", dir, cfg.DefaultIdentity)
+			printIdentities(p, cfg, cons)
+			return nil
+		},
+	}
+}
+
+func orgAdd(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "add",
+		Usage:     "create identities (Admin, User1, Agent1) for a new org",
+		UsageText: "fedmeter org add NAME[=MSPID]",
+		Description: `Creates a CA and identities for an org that is not yet a member, e.g.
   fedmeter org add Org4            (MSP ID Org4MSP)
 Then an admin proposes it and the members vote:
   fedmeter --as Org1/Admin member propose add Org4MSP --reason "joins the federation"`,
-				Action: func(c *cli.Context) error {
-					a, err := args(c, 1, 1, "NAME[=MSPID]")
-					if err != nil {
-						return err
-					}
-					if c.String("profile") != "" {
-						return usageErr(c, "org add creates identities for the embedded ledger; on Fabric, the org's CA issues them")
-					}
-					o, err := embedded.ParseOrgSpec(a[0])
-					if err != nil {
-						return err
-					}
-					oc, err := embedded.AddOrg(dataDir(c), o)
-					if err != nil {
-						return err
-					}
-					p := st.printer(c)
-					if p.json {
-						return p.JSON(oc)
-					}
-					p.Printf("Created identities for %s (%s): ", oc.Name, oc.MSPID)
-					names := make([]string, len(oc.Users))
-					for i, u := range oc.Users {
-						names[i] = oc.Name + "/" + u.Name
-					}
-					p.Printf("%s\n", strings.Join(names, ", "))
-					p.Printf("%s is not a member yet. Next: fedmeter --as Org1/Admin member propose add %s\n", oc.MSPID, oc.MSPID)
-					return nil
-				},
-			},
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, 1, "NAME[=MSPID]")
+			if err != nil {
+				return err
+			}
+			if c.String("profile") != "" {
+				return usageErr(c, "org add creates identities for the embedded ledger; on Fabric, the org's CA issues them")
+			}
+			o, err := embedded.ParseOrgSpec(a[0])
+			if err != nil {
+				return err
+			}
+			oc, err := embedded.AddOrg(dataDir(c), o)
+			if err != nil {
+				return err
+			}
+			p := st.printer(c)
+			if p.json {
+				return p.JSON(oc)
+			}
+			p.Printf("Created identities for %s (%s): ", oc.Name, oc.MSPID)
+			names := make([]string, len(oc.Users))
+			for i, u := range oc.Users {
+				names[i] = oc.Name + "/" + u.Name
+			}
+			p.Printf("%s\n", strings.Join(names, ", "))
+			p.Printf("%s is not a member yet. Next: fedmeter --as Org1/Admin member propose add %s\n", oc.MSPID, oc.MSPID)
+			return nil
 		},
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -157,18 +159,56 @@ func overrun(seconds int64) string {
 	return (time.Duration(seconds) * time.Second).String()
 }
 
+// printLines writes a bill's lines as the rule gave them, for people: a
+// quantity in seconds (a unit NAME_second, as holding lines are) is shown in
+// hours with the seconds beside it, a line without a unit price shows the
+// price per unit it works out at when that is exact (marked "="), and the
+// amounts' currency heads their column.
 func printLines(p *printer, lines []chaincode.BillLine, total int64, scale int, currency string) {
 	rows := make([][]string, 0, len(lines)+1)
 	for _, l := range lines {
-		up := ""
+		qty, up := lineQuantity(l), ""
 		if l.UnitPrice != 0 {
-			up = client.FormatMoney(l.UnitPrice, scale)
+			up = client.FormatMoney(l.UnitPrice, scale) + " per " + l.Unit
+		} else if unit, per, ok := derivedUnitPrice(l); ok {
+			up = "= " + client.FormatMoney(per, scale) + " per " + unit
 		}
-		rows = append(rows, []string{"  " + l.Item, num(l.Quantity), l.Unit, up, client.FormatMoney(l.Amount, scale)})
+		rows = append(rows, []string{"  " + l.Item, qty, up, client.FormatMoney(l.Amount, scale)})
 	}
-	rows = append(rows, []string{"  total", "", "", "", money(total, scale, currency)})
+	rows = append(rows, []string{"  total", "", "", money(total, scale, currency)})
 	p.Printf("\n")
-	p.Table("", []string{"  ITEM", "QUANTITY", "UNIT", "UNIT PRICE", "AMOUNT"}, rows)
+	p.Table("", []string{"  ITEM", "QUANTITY", "UNIT PRICE", "AMOUNT (" + currency + ")"}, rows)
+}
+
+// lineQuantity is a line's quantity with its unit: "7 gib", or, for a unit
+// in seconds, "48 vcpu_hour (172800 vcpu_second)".
+func lineQuantity(l chaincode.BillLine) string {
+	if l.Quantity == 0 && l.Unit == "" {
+		return ""
+	}
+	q := strings.TrimSpace(fmt.Sprint(l.Quantity) + " " + l.Unit)
+	if base, ok := strings.CutSuffix(l.Unit, "_second"); ok && l.Quantity != 0 {
+		h := float64(l.Quantity) / 3600
+		hs := strconv.FormatFloat(h, 'f', -1, 64)
+		if _, frac, _ := strings.Cut(hs, "."); len(frac) > 4 {
+			hs = "≈" + strconv.FormatFloat(h, 'f', 2, 64)
+		}
+		return fmt.Sprintf("%s %s_hour (%s)", hs, base, q)
+	}
+	return q
+}
+
+// derivedUnitPrice is the price per hour a line in seconds works out at,
+// when it is a whole number of minor units (amount / hours, exactly).
+func derivedUnitPrice(l chaincode.BillLine) (unit string, per int64, ok bool) {
+	base, isSec := strings.CutSuffix(l.Unit, "_second")
+	if !isSec || l.Quantity <= 0 || l.Amount < 0 || l.Amount > math.MaxInt64/3600 {
+		return "", 0, false
+	}
+	if a := l.Amount * 3600; a%l.Quantity == 0 {
+		return base + "_hour", a / l.Quantity, true
+	}
+	return "", 0, false
 }
 
 func printTotals(p *printer, t *chaincode.Totals, receivable, payable bool) {
