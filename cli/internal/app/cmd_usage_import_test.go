@@ -99,7 +99,7 @@ apel:
 		{name: "by the consumer", args: at(T20, "--as Org2/User1 usage import --format cloudevents --map "+mapping+" --skip-unmapped "+events), code: 1,
 			out: []string{"the mapping gives the record to Org1, whose resources an identity of Org2MSP cannot look up"}, err: []string{"every usage record was left out: 3 records map to no resource or provider"}},
 		{name: "unknown resource", args: at(T20, "--as Org1/Agent1 usage import --format apel --map "+byTable+" "+cloud), code: 2,
-			err: []string{"cloud.apel line 2: batch 1 of 1 was refused", "vm-0c5f8a52-6a8e-4c1e-9b1f-3a2d1e0f0a01 names no resource"}},
+			err: []string{"cloud.apel line 2: batch 1 of 1 was refused", "there is no resource vm-0c5f8a52-6a8e-4c1e-9b1f-3a2d1e0f0a01"}},
 		{name: "nasty", args: at(T20, "--as Org1/Agent1 usage import --format apel --map "+byTable+" "+nasty), code: 1,
 			out: []string{"cloud-nasty.apel line 2: malformed: the record has no EndTime", "cloud-nasty.apel line 385: malformed: field VMUUID appears twice"},
 			err: []string{"the accounting records have 11 problems (listed above); nothing was submitted"}},
