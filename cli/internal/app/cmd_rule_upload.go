@@ -32,7 +32,9 @@ Anyone else is refused (exit 3). The uploading identity is recorded: it may
 quote the rule (fedmeter rule quote --rule) while the vote is open, as the
 member admins may.
 
-Next: each org's admin votes, e.g. fedmeter --as Org2/Admin rule vote approve NAME@VERSION.`,
+Next: each org's admin backtests it on past bills (fedmeter rule backtest
+NAME@VERSION --type TYPE) and votes, e.g. fedmeter --as Org2/Admin rule vote
+approve NAME@VERSION.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "version", Usage: "semantic `VERSION`, e.g. 1.0.0 (required)"},
 			&cli.StringFlag{Name: "name", Usage: "rule `NAME` (default: the file or directory name)"},
@@ -81,7 +83,7 @@ Next: each org's admin votes, e.g. fedmeter --as Org2/Admin rule vote approve NA
 				}
 				p.Printf("Uploaded rule %s %s; the members' vote is open.\n", r.Name, r.Version)
 				printRule(p, s)
-				p.Printf("Next: each org's admin votes, e.g.\n  fedmeter --as <Org>/Admin rule vote approve %s@%s\n", r.Name, r.Version)
+				p.Printf("Next: each org's admin backtests it on past bills, then votes, e.g.\n  fedmeter --as <Org>/Admin rule backtest %s@%s --type %s\n  fedmeter --as <Org>/Admin rule vote approve %s@%s\n", r.Name, r.Version, strings.Join(r.ResourceTypes, "|"), r.Name, r.Version)
 				return nil
 			})
 		},
@@ -127,6 +129,9 @@ REF is NAME@VERSION or the code hash; the vote names the exact code hash.
 The rule is approved once the policy's number of orgs approve, and rejected
 once it no longer can be. With --revocation the vote is on the open proposal
 to revoke an approved rule: approve revokes it, reject keeps it.
+
+Before voting on a proposed rule, see what it would have billed on the
+ledger's past bills: fedmeter rule backtest REF --type TYPE --from --to.
 
 Next (once approved): fedmeter rule activate TYPE REF.`,
 		Flags: []cli.Flag{
@@ -195,6 +200,12 @@ func ruleStatus(st *state) *cli.Command {
 				}
 				p.Printf("Rule %s %s\n", s.Rule.Name, s.Rule.Version)
 				printRule(p, s)
+				if s.Rule.Status == chaincode.RuleProposed {
+					p.Printf("\nBefore voting, see what it would have billed (nothing is written):\n")
+					for _, t := range s.Rule.ResourceTypes {
+						p.Printf("  fedmeter rule backtest %s@%s --type %s --from TIME --to TIME\n", s.Rule.Name, s.Rule.Version, t)
+					}
+				}
 				return nil
 			})
 		},
