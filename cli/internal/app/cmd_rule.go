@@ -40,7 +40,7 @@ the ledger a proposed rule runs (in a quote) only for member admins and its
 uploader, an approved one for any member, and a revoked or rejected one never.`,
 		Subcommands: []*cli.Command{
 			ruleNew(st), ruleBuild(st), ruleTest(st), ruleRun(st), ruleBacktest(st), ruleUpload(st), ruleVote(st), ruleStatus(st), ruleList(st), ruleShow(st),
-			ruleActivate(st), ruleActivations(st), ruleRevoke(st), ruleQuote(st), ruleCode(st),
+			ruleVerifyBuild(st), ruleActivate(st), ruleActivations(st), ruleRevoke(st), ruleQuote(st), ruleCode(st),
 		},
 	}
 }
