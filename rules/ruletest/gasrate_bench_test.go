@@ -77,7 +77,7 @@ func BenchmarkGasRate(b *testing.B) {
 					defer runtime.UnlockOSThread()
 					gas := make([]uint64, len(vectors))
 					spent := make([]time.Duration, len(vectors))
-					var cpu time.Duration
+					cpu := make([]time.Duration, len(vectors))
 					_, haveCPU := threadCPU()
 					// One untimed pass: the first call instantiates the
 					// module (a peer does that once per rule, not per bill).
@@ -87,12 +87,12 @@ func BenchmarkGasRate(b *testing.B) {
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
 						for j, call := range vectors {
-							c0, _ := threadCPU()
 							t0 := time.Now()
+							c0, _ := threadCPU()
 							res, err := m.Bill(ctx, call)
-							spent[j] += time.Since(t0)
 							c1, _ := threadCPU()
-							cpu += c1 - c0
+							spent[j] += time.Since(t0)
+							cpu[j] += c1 - c0
 							if err != nil && !errors.Is(err, host.ErrRule) && !errors.Is(err, host.ErrBadOutput) {
 								b.Fatalf("vector %d: %v", j, err)
 							}
@@ -100,12 +100,17 @@ func BenchmarkGasRate(b *testing.B) {
 						}
 					}
 					var g uint64
-					var d time.Duration
+					var d, dc time.Duration
 					worst, at := -1.0, ""
 					for j := range vectors {
 						g += gas[j]
 						d += spent[j]
-						if r := rate(gas[j], spent[j]); worst < 0 || r < worst {
+						dc += cpu[j]
+						t := spent[j]
+						if haveCPU {
+							t = cpu[j]
+						}
+						if r := rate(gas[j], t); worst < 0 || r < worst {
 							worst, at = r, names[j]
 						}
 					}
@@ -114,7 +119,7 @@ func BenchmarkGasRate(b *testing.B) {
 					b.ReportMetric(r, "gas/us")
 					if haveCPU {
 						// The figure to read on a loaded machine.
-						r = rate(g, cpu)
+						r = rate(g, dc)
 						b.ReportMetric(r, "gas/cpu-us")
 					}
 					b.ReportMetric(float64(host.DefaultGasLimit)/r/1000, "ms-at-limit")
