@@ -28,6 +28,7 @@ usage and unit prices into a bill (host/ABI.md). Its life:
   fedmeter --as Org1/Admin rule upload build/rules/ecs.wasm --version 1.0.0 --types ecs
   fedmeter --as Org2/Admin rule backtest ecs@1.0.0 --type ecs --from 2026-01-01T00:00:00Z
                                                          what it would have billed: old, new, difference
+  fedmeter rule verify-build rules/ecs ecs@1.0.0         rebuild: is the code voted on this source's?
   fedmeter --as Org1/Admin rule vote approve ecs@1.0.0   each org's admin votes (policy: majority)
   fedmeter --as Org2/Admin rule vote approve ecs@1.0.0
   fedmeter --as Org1/Admin rule activate ecs ecs@1.0.0   bills of type ecs now use it
