@@ -37,7 +37,7 @@ test: fmt-check vet
 
 # Speed goals live here, never in timed tests. Numbers: docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/... ./chaincode/... ./network/embedded/... ./rules/ecs/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/... ./chaincode/... ./network/embedded/... ./rules/ecs/ ./rules/ruletest/
 	cd $(SDK) && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 # The standard rules, built reproducibly (-trimpath, no build ID, no VCS stamp)

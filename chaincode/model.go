@@ -16,6 +16,7 @@ type (
 	Vote             = model.Vote
 	Proposal         = model.Proposal
 	Rule             = model.Rule
+	Provenance       = model.Provenance
 	Activation       = model.Activation
 	Activations      = model.Activations
 	PriceEntry       = model.PriceEntry

@@ -98,6 +98,8 @@ func TestRefusalCodes(t *testing.T) {
 		{rule, nil, "org1.admin", "RuleUpload", []string{"x", "1.0.0", "ecs", "t", "", b64([]byte("not wasm"))}},
 		{bad, nil, "org1.admin", "RuleUpload", []string{"x", "1.0", "ecs", "t", "", b64([]byte("junk"))}},
 		{conflict, nil, "org1.admin", "RuleUpload", []string{"ecs2", "1.0.0", "ecs", "t", "", b64(wasmFile(t, "ecs_hourly.wasm"))}},
+		{deny, nil, "org1.user", "RuleUploadWithProvenance", []string{"x", "1.0.0", "ecs", "t", "", b64([]byte("junk")), "{}"}},
+		{bad, nil, "org1.admin", "RuleUploadWithProvenance", []string{"x", "1.0.0", "ecs", "t", "", b64([]byte("junk")), `{"source_sha256":"x"}`}},
 		{notFound, nil, "org1.admin", "RuleVote", []string{"nope", "1.0.0", h, VoteApprove}},
 		{bad, nil, "org1.admin", "RuleVote", []string{"ecs", "1.0.0", missing, VoteApprove}},
 		{conflict, nil, "org3.admin", "RuleVote", []string{"ecs", "1.0.0", h, VoteApprove}},

@@ -45,6 +45,50 @@ func ruleRef(r *Rule) RuleRef {
 // preparing it costs every endorsing peer. The uploader is recorded
 // (UploadedBy): it may quote the rule while the vote is open.
 func (c *Contract) RuleUpload(ctx contractapi.TransactionContextInterface, name, version, resourceTypes, author, description, module string) (string, error) {
+	return c.ruleUpload(ctx, name, version, resourceTypes, author, description, module, nil)
+}
+
+// RuleUploadWithProvenance is RuleUpload with the module's provenance: a
+// JSON object {"source_sha256": SHA-256 of the source tree (64 lower-case
+// hex digits), "toolchain": what built it (printable text, at most 128
+// bytes)}, at least one of the two, unknown fields refused. It
+// is stored with the rule (Rule.Provenance); the contract checks its form,
+// not its truth: that is for voters, who can rebuild the source and
+// compare (fedmeter rule verify-build). A transaction of its own, so that
+// RuleUpload keeps its six arguments for every existing caller.
+func (c *Contract) RuleUploadWithProvenance(ctx contractapi.TransactionContextInterface, name, version, resourceTypes, author, description, module, provenance string) (string, error) {
+	return c.ruleUpload(ctx, name, version, resourceTypes, author, description, module, &provenance)
+}
+
+// parseProvenance checks RuleUploadWithProvenance's provenance argument.
+func parseProvenance(s string) (*Provenance, error) {
+	var pv Provenance
+	if err := decodeJSON("provenance", s, &pv); err != nil {
+		return nil, err
+	}
+	if pv.SourceHash == "" && pv.Toolchain == "" {
+		return nil, errf("provenance names neither source_sha256 nor toolchain; use RuleUpload for a rule without provenance")
+	}
+	if pv.SourceHash != "" {
+		if err := checkHash("provenance source_sha256", pv.SourceHash); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkText("provenance toolchain", pv.Toolchain, maxToolchain, false); err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(pv.Toolchain, "\n\t") {
+		return nil, errf("provenance toolchain must be one line")
+	}
+	return &pv, nil
+}
+
+// maxToolchain bounds Provenance.Toolchain.
+const maxToolchain = 128
+
+// ruleUpload is RuleUpload, and RuleUploadWithProvenance when provenance
+// is not nil.
+func (c *Contract) ruleUpload(ctx contractapi.TransactionContextInterface, name, version, resourceTypes, author, description, module string, provenance *string) (string, error) {
 	t, err := begin(ctx)
 	if err != nil {
 		return "", err
@@ -80,6 +124,12 @@ func (c *Contract) RuleUpload(ctx contractapi.TransactionContextInterface, name,
 	if err := checkText("description", description, maxDescription, false); err != nil {
 		return "", err
 	}
+	var pv *Provenance
+	if provenance != nil {
+		if pv, err = parseProvenance(*provenance); err != nil {
+			return "", err
+		}
+	}
 	if module == "" {
 		return "", errf("module is required (the Wasm module, base64)")
 	}
@@ -114,7 +164,7 @@ func (c *Contract) RuleUpload(ctx contractapi.TransactionContextInterface, name,
 	r := &Rule{
 		Name: name, Version: version, ResourceTypes: types, Author: author, Description: description,
 		Hash: hash, PreparedHash: hex.EncodeToString(p.Hash[:]), Profile: p.Profile, ABI: p.ABI, Size: len(code),
-		Status: RuleProposed, UploadedBy: t.actor(), Uploaded: t.stamp(),
+		Status: RuleProposed, UploadedBy: t.actor(), Uploaded: t.stamp(), Provenance: pv,
 	}
 	prop := &Proposal{Kind: KindRuleApprove, Subject: hash}
 	if err := t.openProposal(prop, cons); err != nil {

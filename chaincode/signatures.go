@@ -64,6 +64,11 @@ var signatures = map[string][]string{
 	"BilledECS":              {"resource_id"},
 	"QueryProviderBill":      {"provider", "page_size", "bookmark"},
 	"QueryProviderTotalCost": {"provider"},
+
+	// RuleUpload with the rule's provenance: a transaction of its own, as
+	// contractapi refuses a call with fewer arguments than the method has,
+	// so a seventh argument of RuleUpload would break its callers.
+	"RuleUploadWithProvenance": {"name", "version", "resource_types", "author", "description", "module", "provenance"},
 }
 
 // upperFirst is the router's toFirstRuneUpperCase: "initPrice" reaches

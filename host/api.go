@@ -80,7 +80,11 @@ type Call struct {
 	TxID string
 }
 
-// DefaultGasLimit is the gas limit of a Call that sets none.
+// DefaultGasLimit is the gas limit of a Call that sets none. On the
+// compiler it is at most about 0.27 s of the slowest standard rule's code
+// (a stock-Go rule, ~750 gas per microsecond of CPU on a loaded machine),
+// 1.6-2.6 s on the interpreter: docs/benchmarks.md, "Gas per microsecond of
+// the standard rules" (rules/ruletest's BenchmarkGasRate).
 const DefaultGasLimit = 200_000_000
 
 // Result is what a call produced. Bill returns a non-nil Result with GasUsed and

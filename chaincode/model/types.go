@@ -172,6 +172,19 @@ type Rule struct {
 	Decided          *Stamp `json:"decided,omitempty"`
 	Revoked          *Stamp `json:"revoked,omitempty"`
 	RevocationReason string `json:"revocation_reason,omitempty"`
+	// Provenance is where the module says it came from, if the uploader
+	// said (RuleUploadWithProvenance): absent in rules uploaded without it.
+	// The ledger records it and checks its form only; anyone can check it
+	// by rebuilding the source (fedmeter rule verify-build).
+	Provenance *Provenance `json:"provenance,omitempty"`
+}
+
+// Provenance is a rule module's claimed origin: the SHA-256 of the source
+// tree it was built from (as rules/build hashes a rule folder) and the
+// toolchain that built it ("go1.26.0", "assemblyscript 0.28.2").
+type Provenance struct {
+	SourceHash string `json:"source_sha256,omitempty"`
+	Toolchain  string `json:"toolchain,omitempty"`
 }
 
 // Activation binds a resource type to a rule version from a time on. It

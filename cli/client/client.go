@@ -114,12 +114,23 @@ type RuleMeta struct {
 	Types       []string // resource types it prices
 	Author      string
 	Description string
+	// Provenance, if set, is stored with the rule: the source tree's
+	// SHA-256 (rules/build.SourceHash) and the toolchain that built it
+	// (RuleUploadWithProvenance). Nil uploads without (RuleUpload).
+	Provenance *model.Provenance
 }
 
 // UploadRule uploads a Wasm module as a rule version and opens its vote.
 func (c *Client) UploadRule(ctx context.Context, m RuleMeta, module []byte) (*model.Rule, error) {
-	return call[model.Rule](ctx, c, true, "RuleUpload", m.Name, m.Version, strings.Join(m.Types, ","),
-		m.Author, m.Description, base64.StdEncoding.EncodeToString(module))
+	args := []string{m.Name, m.Version, strings.Join(m.Types, ","), m.Author, m.Description, base64.StdEncoding.EncodeToString(module)}
+	if m.Provenance == nil {
+		return call[model.Rule](ctx, c, true, "RuleUpload", args...)
+	}
+	pv, err := json.Marshal(m.Provenance)
+	if err != nil {
+		return nil, Errorf(KindInternal, "the provenance cannot be encoded: %v", err)
+	}
+	return call[model.Rule](ctx, c, true, "RuleUploadWithProvenance", append(args, string(pv))...)
 }
 
 // Rule returns a rule by code hash or name@version.

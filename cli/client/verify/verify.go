@@ -244,6 +244,19 @@ func runRule(ctx context.Context, p *host.Prepared, call host.Call) (*host.Resul
 	return m.Bill(ctx, call)
 }
 
+// Input rebuilds the rule input of bill b from ledger data read through c,
+// as Bill does (and as the contract built it), and says whether its
+// SHA-256 is the bill's input hash. A backtest runs another rule on it
+// (fedmeter rule backtest).
+func Input(ctx context.Context, c *client.Client, b *model.Bill) (input []byte, matches bool, err error) {
+	in, err := rebuildInput(ctx, c, b)
+	if err != nil {
+		return nil, false, err
+	}
+	sum := sha256.Sum256(in)
+	return in, hex.EncodeToString(sum[:]) == b.InputHash, nil
+}
+
 // rebuildInput rebuilds a bill's rule input from ledger queries.
 func rebuildInput(ctx context.Context, c *client.Client, b *model.Bill) ([]byte, error) {
 	r, err := c.Resource(ctx, b.Resource)

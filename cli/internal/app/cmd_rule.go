@@ -26,6 +26,9 @@ usage and unit prices into a bill (host/ABI.md). Its life:
   fedmeter rule test rules/ecs                           run its test vectors in the Wasm host
   fedmeter rule run rules/ecs --input input.json         one call as the ledger makes it: output, gas, log
   fedmeter --as Org1/Admin rule upload build/rules/ecs.wasm --version 1.0.0 --types ecs
+  fedmeter --as Org2/Admin rule backtest ecs@1.0.0 --type ecs --from 2026-01-01T00:00:00Z
+                                                         what it would have billed: old, new, difference
+  fedmeter rule verify-build rules/ecs ecs@1.0.0         rebuild: is the code voted on this source's?
   fedmeter --as Org1/Admin rule vote approve ecs@1.0.0   each org's admin votes (policy: majority)
   fedmeter --as Org2/Admin rule vote approve ecs@1.0.0
   fedmeter --as Org1/Admin rule activate ecs ecs@1.0.0   bills of type ecs now use it
@@ -37,8 +40,8 @@ hash: what runs is what was voted. Who may upload is a consortium setting
 the ledger a proposed rule runs (in a quote) only for member admins and its
 uploader, an approved one for any member, and a revoked or rejected one never.`,
 		Subcommands: []*cli.Command{
-			ruleNew(st), ruleBuild(st), ruleTest(st), ruleRun(st), ruleUpload(st), ruleVote(st), ruleStatus(st), ruleList(st), ruleShow(st),
-			ruleActivate(st), ruleActivations(st), ruleRevoke(st), ruleQuote(st), ruleCode(st),
+			ruleNew(st), ruleBuild(st), ruleTest(st), ruleRun(st), ruleBacktest(st), ruleUpload(st), ruleVote(st), ruleStatus(st), ruleList(st), ruleShow(st),
+			ruleVerifyBuild(st), ruleActivate(st), ruleActivations(st), ruleRevoke(st), ruleQuote(st), ruleCode(st),
 		},
 	}
 }

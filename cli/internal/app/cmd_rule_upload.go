@@ -3,10 +3,13 @@ package app
 import (
 	"errors"
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/rules/build"
 	"github.com/urfave/cli/v2"
 )
 
@@ -22,6 +25,14 @@ first). The contract validates and prepares it; a module the host rejects is
 refused with the host's reason (exit 4). Uploading opens the approval vote;
 the upload itself is not a vote.
 
+Provenance: uploading a DIR records, with the rule, the SHA-256 of its
+source tree (as rules/build.SourceHash hashes it: a sha256sum manifest of
+the folder's files, hidden files, node_modules and build skipped) and the
+toolchain that built it (go env GOVERSION, or assemblyscript VERSION);
+--source-hash and --toolchain give or override them (for a module file
+too), --no-provenance leaves them out. Voters check them with
+fedmeter rule verify-build DIR REF.
+
 Who may upload is the consortium's upload setting (fedmeter member list shows
 it): admins of member orgs by default, since every endorsing peer validates
 and prepares each upload. The members' admins can open uploads to any identity
@@ -32,13 +43,18 @@ Anyone else is refused (exit 3). The uploading identity is recorded: it may
 quote the rule (fedmeter rule quote --rule) while the vote is open, as the
 member admins may.
 
-Next: each org's admin votes, e.g. fedmeter --as Org2/Admin rule vote approve NAME@VERSION.`,
+Next: each org's admin backtests it on past bills (fedmeter rule backtest
+NAME@VERSION --type TYPE) and votes, e.g. fedmeter --as Org2/Admin rule vote
+approve NAME@VERSION.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "version", Usage: "semantic `VERSION`, e.g. 1.0.0 (required)"},
 			&cli.StringFlag{Name: "name", Usage: "rule `NAME` (default: the file or directory name)"},
 			&cli.StringSliceFlag{Name: "types", Usage: "resource `TYPE`s it prices (default: the name)"},
 			&cli.StringFlag{Name: "author", Usage: "author `TEXT` (default: the uploading org)"},
 			&cli.StringFlag{Name: "description", Usage: "description `TEXT`"},
+			&cli.StringFlag{Name: "source-hash", Usage: "provenance: the SHA-256 `HASH` of the source tree (default for a DIR: computed, as rules/build hashes it)"},
+			&cli.StringFlag{Name: "toolchain", Usage: "provenance: the toolchain `TEXT` that built it (default for a DIR: go env GOVERSION, or assemblyscript VERSION)"},
+			&cli.BoolFlag{Name: "no-provenance", Usage: "upload without provenance, even for a DIR"},
 		},
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 1, "MODULE.wasm|DIR")
@@ -48,13 +64,17 @@ Next: each org's admin votes, e.g. fedmeter --as Org2/Admin rule vote approve NA
 			if c.String("version") == "" {
 				return usageErr(c, "--version is required (a semantic version such as 1.0.0)")
 			}
+			pv, err := uploadProvenance(c, a[0])
+			if err != nil {
+				return err
+			}
 			code, base, err := moduleArg(c, a[0])
 			if err != nil {
 				return err
 			}
 			return st.withClient(c, func(cl *client.Client, p *printer) error {
 				m := client.RuleMeta{Name: c.String("name"), Version: c.String("version"), Types: c.StringSlice("types"),
-					Author: c.String("author"), Description: c.String("description")}
+					Author: c.String("author"), Description: c.String("description"), Provenance: pv}
 				if m.Name == "" {
 					m.Name = strings.ToLower(base)
 				}
@@ -81,12 +101,52 @@ Next: each org's admin votes, e.g. fedmeter --as Org2/Admin rule vote approve NA
 				}
 				p.Printf("Uploaded rule %s %s; the members' vote is open.\n", r.Name, r.Version)
 				printRule(p, s)
-				p.Printf("Next: each org's admin votes, e.g.\n  fedmeter --as <Org>/Admin rule vote approve %s@%s\n", r.Name, r.Version)
+				p.Printf("Next: each org's admin backtests it on past bills, then votes, e.g.\n  fedmeter --as <Org>/Admin rule backtest %s@%s --type %s\n  fedmeter --as <Org>/Admin rule vote approve %s@%s\n", r.Name, r.Version, strings.Join(r.ResourceTypes, "|"), r.Name, r.Version)
 				return nil
 			})
 		},
 	}
 }
+
+// uploadProvenance is the provenance an upload carries: computed for a
+// rule directory (source hash and toolchain), --source-hash and
+// --toolchain overriding; nil with --no-provenance or when there is none.
+func uploadProvenance(c *cli.Context, arg string) (*chaincode.Provenance, error) {
+	if c.Bool("no-provenance") {
+		if c.IsSet("source-hash") || c.IsSet("toolchain") {
+			return nil, usageErr(c, "--no-provenance contradicts --source-hash and --toolchain")
+		}
+		return nil, nil
+	}
+	pv := &chaincode.Provenance{SourceHash: strings.ToLower(strings.TrimSpace(c.String("source-hash"))), Toolchain: strings.TrimSpace(c.String("toolchain"))}
+	if pv.SourceHash != "" && !reSHA256.MatchString(pv.SourceHash) {
+		return nil, usageErr(c, "--source-hash %q is not a SHA-256: it must be 64 hex digits", pv.SourceHash)
+	}
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		if pv.SourceHash == "" {
+			h, err := build.SourceHash(arg)
+			if err != nil {
+				return nil, client.Errorf(client.KindInvalid, "the source of %s cannot be hashed: %v", arg, err).
+					WithHint("upload with --no-provenance, or give --source-hash")
+			}
+			pv.SourceHash = h
+		}
+		if pv.Toolchain == "" {
+			tc, err := build.Toolchain(c.Context, arg)
+			if err != nil {
+				return nil, client.Errorf(client.KindInvalid, "the toolchain of %s cannot be told: %v", arg, err).
+					WithHint("upload with --no-provenance, or give --toolchain")
+			}
+			pv.Toolchain = tc
+		}
+	}
+	if pv.SourceHash == "" && pv.Toolchain == "" {
+		return nil, nil
+	}
+	return pv, nil
+}
+
+var reSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func printRule(p *printer, s *client.RuleStatus) {
 	r := s.Rule
@@ -99,6 +159,7 @@ func printRule(p *printer, s *client.RuleStatus) {
 		"author", r.Author,
 		"description", r.Description,
 		"uploaded", ts(r.Uploaded.Time)+" by "+r.UploadedBy.MSP,
+		"source", provenanceText(r.Provenance),
 		"status", r.Status,
 		"vote", votes(s.Proposal),
 	)
@@ -117,6 +178,21 @@ func printRule(p *printer, s *client.RuleStatus) {
 	}
 }
 
+// provenanceText is a rule's provenance on one line, "" if it has none.
+func provenanceText(pv *chaincode.Provenance) string {
+	if pv == nil {
+		return ""
+	}
+	var parts []string
+	if pv.SourceHash != "" {
+		parts = append(parts, "sha256 "+pv.SourceHash)
+	}
+	if pv.Toolchain != "" {
+		parts = append(parts, "built with "+pv.Toolchain)
+	}
+	return strings.Join(parts, ", ") + " (as uploaded; fedmeter rule verify-build checks it)"
+}
+
 func ruleVote(st *state) *cli.Command {
 	return &cli.Command{
 		Name:      "vote",
@@ -127,6 +203,9 @@ REF is NAME@VERSION or the code hash; the vote names the exact code hash.
 The rule is approved once the policy's number of orgs approve, and rejected
 once it no longer can be. With --revocation the vote is on the open proposal
 to revoke an approved rule: approve revokes it, reject keeps it.
+
+Before voting on a proposed rule, see what it would have billed on the
+ledger's past bills: fedmeter rule backtest REF --type TYPE --from --to.
 
 Next (once approved): fedmeter rule activate TYPE REF.`,
 		Flags: []cli.Flag{
@@ -195,6 +274,12 @@ func ruleStatus(st *state) *cli.Command {
 				}
 				p.Printf("Rule %s %s\n", s.Rule.Name, s.Rule.Version)
 				printRule(p, s)
+				if s.Rule.Status == chaincode.RuleProposed {
+					p.Printf("\nBefore voting, see what it would have billed (nothing is written):\n")
+					for _, t := range s.Rule.ResourceTypes {
+						p.Printf("  fedmeter rule backtest %s@%s --type %s --from TIME --to TIME\n", s.Rule.Name, s.Rule.Version, t)
+					}
+				}
 				return nil
 			})
 		},
