@@ -305,7 +305,7 @@ func usageCommand(st *state) *cli.Command {
 	return &cli.Command{
 		Name:     "usage",
 		Category: "Resources",
-		Usage:    "usage records from a provider's metering agent (submit, list)",
+		Usage:    "usage records from a provider's metering agent (submit, import accounting records, list)",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "submit",

@@ -18,7 +18,7 @@ func ruleCommand(st *state) *cli.Command {
 	return &cli.Command{
 		Name:     "rule",
 		Category: "Rules",
-		Usage:    "billing rules: build, test, upload, vote, activate, revoke, quote",
+		Usage:    "billing rules: new, build, test, run, upload, backtest, vote, activate, revoke, quote, verify-build",
 		Description: `A billing rule is a WebAssembly module that turns a resource's period, spec,
 usage and unit prices into a bill (host/ABI.md). Its life:
 
