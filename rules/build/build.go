@@ -142,3 +142,24 @@ func Hash(file string) (*Artifact, error) {
 	}
 	return &Artifact{File: file, SHA256: sha256.Sum256(data), Size: int64(len(data))}, nil
 }
+
+// Scan reports whether dir holds a Go rule (non-test Go files other than a
+// doc-only package) and lists its prebuilt .wasm files: what the builder
+// and `fedmeter rule build` decide from.
+func Scan(dir string) (goFiles bool, wasm []string, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false, nil, err
+	}
+	for _, e := range entries {
+		n := e.Name()
+		switch {
+		case e.IsDir():
+		case strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") && n != "doc.go":
+			goFiles = true
+		case strings.HasSuffix(n, ".wasm"):
+			wasm = append(wasm, filepath.Join(dir, n))
+		}
+	}
+	return goFiles, wasm, nil
+}

@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/rules/build"
+	"github.com/fedmeter/fedmeter/rules/vector"
 	"github.com/fedmeter/fedmeter/sdk-rules/rule"
 )
 
@@ -74,15 +75,8 @@ type Options struct {
 	NativeOnly bool
 }
 
-// Vector is one test vector file.
-type Vector struct {
-	Name  string          `json:"name"`
-	Input json.RawMessage `json:"input,omitempty"`
-	// InputText, instead of Input, is an input passed as is (e.g. malformed).
-	InputText *string         `json:"input_text,omitempty"`
-	Want      json.RawMessage `json:"want"`
-	GasLimit  uint64          `json:"gas_limit,omitempty"`
-}
+// Vector is one test vector file (package vector).
+type Vector = vector.Vector
 
 // Outcome is what a run of one vector produced.
 type Outcome struct {

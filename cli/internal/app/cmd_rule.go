@@ -46,28 +46,9 @@ uploader, an approved one for any member, and a revoked or rejected one never.`,
 	}
 }
 
-// ruleSource says whether dir holds a Go rule, or lists its prebuilt .wasm.
-func ruleSource(dir string) (goFiles bool, wasm []string, err error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return false, nil, err
-	}
-	for _, e := range ents {
-		n := e.Name()
-		switch {
-		case e.IsDir():
-		case strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") && n != "doc.go":
-			goFiles = true
-		case strings.HasSuffix(n, ".wasm"):
-			wasm = append(wasm, filepath.Join(dir, n))
-		}
-	}
-	return goFiles, wasm, nil
-}
-
 // buildRule builds (or copies) the rule in dir to out.
 func buildRule(ctx context.Context, dir, out string) (*build.Artifact, error) {
-	goFiles, wasm, err := ruleSource(dir)
+	goFiles, wasm, err := build.Scan(dir)
 	if err != nil {
 		return nil, client.Errorf(client.KindInvalid, "the rule directory %s cannot be read: %v", dir, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/fedmeter/fedmeter/host"
+	"github.com/fedmeter/fedmeter/rules/vector"
 	"github.com/urfave/cli/v2"
 )
 
@@ -231,7 +232,7 @@ func readRunInput(st *state, name string) (input, want []byte, gas uint64, err e
 		_, hasInput := probe["input"]
 		_, hasText := probe["input_text"]
 		if !hasABI && (hasInput || hasText) {
-			var v vector
+			var v vector.Vector
 			if err := json.Unmarshal(data, &v); err != nil {
 				return nil, nil, 0, client.Errorf(client.KindInvalid, "--input %s is not a test vector: %v", name, err)
 			}

@@ -13,19 +13,11 @@ import (
 
 	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/fedmeter/fedmeter/host"
+	"github.com/fedmeter/fedmeter/rules/vector"
 	"github.com/urfave/cli/v2"
 )
 
 // rule test: a rule's test vectors run in the Wasm host.
-
-// vector is a rule test vector (rules/ruletest's format).
-type vector struct {
-	Name      string          `json:"name"`
-	Input     json.RawMessage `json:"input,omitempty"`
-	InputText *string         `json:"input_text,omitempty"`
-	Want      json.RawMessage `json:"want"`
-	GasLimit  uint64          `json:"gas_limit,omitempty"`
-}
 
 type vectorResult struct {
 	File   string `json:"file"`
@@ -139,7 +131,7 @@ func runVector(ctx context.Context, mods []*host.Module, file string) vectorResu
 		r.Reason = err.Error()
 		return r
 	}
-	var v vector
+	var v vector.Vector
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {

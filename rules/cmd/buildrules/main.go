@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/fedmeter/fedmeter/rules/build"
 )
@@ -54,7 +53,7 @@ func main() {
 func one(ctx context.Context, dir, outDir string, check bool) (*build.Artifact, error) {
 	name := filepath.Base(filepath.Clean(dir))
 	outFile := filepath.Join(outDir, name+".wasm")
-	goFiles, wasmFiles, err := scan(dir)
+	goFiles, wasmFiles, err := build.Scan(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -83,24 +82,4 @@ func one(ctx context.Context, dir, outDir string, check bool) (*build.Artifact, 
 		}
 	}
 	return a, nil
-}
-
-// scan reports whether dir holds non-test Go files other than a doc-only
-// package, and lists its .wasm files.
-func scan(dir string) (goFiles bool, wasm []string, err error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return false, nil, err
-	}
-	for _, e := range entries {
-		n := e.Name()
-		switch {
-		case e.IsDir():
-		case strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") && n != "doc.go":
-			goFiles = true
-		case strings.HasSuffix(n, ".wasm"):
-			wasm = append(wasm, filepath.Join(dir, n))
-		}
-	}
-	return goFiles, wasm, nil
 }
