@@ -166,6 +166,19 @@ func (st *state) open(c *cli.Context) (client.Backend, error) {
 		return nil, client.Errorf(client.KindInvalid, "--as is empty: name the identity to act as, ORG/USER").
 			WithHint("fedmeter org list shows the local identities; leave --as out to act as the ledger's default")
 	}
+	if server := c.String("server"); server != "" {
+		switch {
+		case c.String("profile") != "":
+			return nil, client.Errorf(client.KindInvalid, "--server and --profile both name a ledger; give one")
+		case c.String("as") != "":
+			return nil, client.Errorf(client.KindInvalid, "--as selects an identity of the embedded ledger, but --server is in use: the server acts as its token's identity").
+				WithHint("drop --as; FEDMETER_TOKEN holds the token of the identity to act as (fedmeter serve token create --as ORG/USER)")
+		case !at.IsZero():
+			return nil, client.Errorf(client.KindInvalid, "--at sets the transaction time of a local embedded ledger only; through --server the server's clock is used").
+				WithHint("drop --at when using --server")
+		}
+		return client.DialServer(c.Context, server, os.Getenv("FEDMETER_TOKEN"), nil)
+	}
 	if profile := c.String("profile"); profile != "" {
 		if c.String("as") != "" {
 			return nil, client.Errorf(client.KindInvalid, "--as selects an identity of the embedded ledger, but a connection profile (%s) is in use", profile).
@@ -292,6 +305,7 @@ func newApp(st *state) *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: "embedded ledger `DIR` (default ./.fedmeter)", EnvVars: []string{"FEDMETER_DATA"}},
 			&cli.StringFlag{Name: "profile", Usage: "reach Fabric through fabric-gateway with this YAML connection profile `FILE` instead of the embedded ledger", EnvVars: []string{"FEDMETER_PROFILE"}},
+			&cli.StringFlag{Name: "server", Usage: "send every transaction to a fedmeter server at `URL` (fedmeter serve), as the identity of the token in $FEDMETER_TOKEN: how to use a ledger a server holds", EnvVars: []string{"FEDMETER_SERVER"}},
 			&cli.StringFlag{Name: "as", Usage: "act as the local identity `ORG/USER`, e.g. Org2/User1 (default: the ledger's, Org1/Admin)", EnvVars: []string{"FEDMETER_AS"}},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output `FORMAT`: table or json", EnvVars: []string{"FEDMETER_OUTPUT"}},
 			&cli.DurationFlag{Name: "wait", Value: 2 * time.Second, Usage: "embedded ledger only: wait up to `DURATION` (e.g. 30s, 10m; 0: not at all) for another process writing to the ledger, then exit 8; reading never waits for a writer's import, only for its transaction in progress", EnvVars: []string{"FEDMETER_WAIT"}},

@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -98,6 +99,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /api/v1/resources/{id}/bills", s.api(s.closeBill))
 	m.HandleFunc("POST /api/v1/rules/{ref}/votes", s.api(s.voteRule))
 	m.HandleFunc("POST /api/v1/proposals/{id}/votes", s.api(s.voteProposal))
+	m.HandleFunc("POST /api/v1/tx/{fn}", s.api(s.transaction))
 
 	m.HandleFunc("/", s.notFound)
 	return m
@@ -667,4 +669,46 @@ func (s *Server) voteProposal(r *http.Request, c *client.Client) (int, any, erro
 	}
 	p, err := c.Vote(r.Context(), r.PathValue("id"), b.Decision)
 	return 200, p, err
+}
+
+// TxBody is one of the contract's transactions, sent as is: what the
+// fedmeter command sends with --server, so that every command works while
+// a server holds the embedded ledger. The contract decides what the
+// token's identity may do, as it does for any client.
+type TxBody struct {
+	Args []string `json:"args"`
+	// Query evaluates instead of submitting: nothing is written.
+	Query bool `json:"query,omitempty"`
+}
+
+// txName is what a transaction's name may be: the contract's exported
+// methods (and the prototype's names).
+var txName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,63}$`)
+
+func (s *Server) transaction(r *http.Request, c *client.Client) (int, any, error) {
+	fn := r.PathValue("fn")
+	if !txName.MatchString(fn) {
+		return 0, nil, badArg("%q is not a transaction name", fn)
+	}
+	var body TxBody
+	if err := readJSON(r, &body); err != nil {
+		return 0, nil, err
+	}
+	if body.Args == nil {
+		body.Args = []string{}
+	}
+	run := c.Backend().Submit
+	if body.Query {
+		run = c.Backend().Evaluate
+	}
+	out, err := run(r.Context(), fn, body.Args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(out) == 0 || !json.Valid(out) {
+		// The contract's results are JSON; anything else is passed as a
+		// JSON string.
+		return 200, string(out), nil
+	}
+	return 200, json.RawMessage(out), nil
 }

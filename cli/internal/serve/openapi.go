@@ -98,6 +98,8 @@ var operations = []operation{
 		params: []param{{name: "ref", in: "path"}}, body: reflect.TypeFor[VoteBody](), bodyRequired: true, resp: reflect.TypeFor[RuleVoteResult]()},
 	{method: "POST", path: "/api/v1/proposals/{id}/votes", id: "voteProposal", summary: "an org admin's vote on a consortium proposal",
 		params: []param{pathID}, body: reflect.TypeFor[VoteBody](), bodyRequired: true, resp: reflect.TypeFor[model.Proposal]()},
+	{method: "POST", path: "/api/v1/tx/{fn}", id: "transaction", summary: "one of the contract's transactions as the token's identity, its arguments as is (what fedmeter --server sends); the result is the contract's JSON",
+		params: []param{{name: "fn", in: "path", desc: "the transaction's name, e.g. PriceSet"}}, body: reflect.TypeFor[TxBody](), bodyRequired: true, resp: typeRaw},
 }
 
 // schemas derives JSON schemas from Go types, as components.
