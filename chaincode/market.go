@@ -14,12 +14,16 @@ type priceArg struct {
 	Currency   string                     `json:"currency"`
 	Scale      json.RawMessage            `json:"scale"`
 	UnitPrices map[string]json.RawMessage `json:"unit_prices"`
+	Parameters []string                   `json:"parameters"`
 }
 
 // PriceSet publishes the calling provider's unit prices for a resource type
 // from effectiveFrom (Unix seconds or RFC 3339; empty means now) on. prices is
 // {"currency":"CNY","scale":2,"unit_prices":{"vcpu_hour":12,...}}: minor units
-// of currency (10^-scale) per named unit. Earlier entries stay (history);
+// of currency (10^-scale) per named unit. An optional "parameters":[names]
+// marks entries of unit_prices that are quantities, not money (a tier bound,
+// a free allowance); names starting with "free_" or containing "_upto_" are
+// parameters without being listed (model.IsParameterName). Earlier entries stay (history);
 // prices cannot be backdated. Admins of the provider org, which must be a
 // member.
 func (c *Contract) PriceSet(ctx contractapi.TransactionContextInterface, resourceType, prices, effectiveFrom string) (string, error) {
@@ -58,6 +62,10 @@ func (c *Contract) PriceSet(ctx contractapi.TransactionContextInterface, resourc
 	if err != nil {
 		return "", err
 	}
+	params, err := priceParameters(arg.Parameters, units)
+	if err != nil {
+		return "", err
+	}
 	eff, err := parseTime("effective_from", effectiveFrom, t.now)
 	if err != nil {
 		return "", err
@@ -77,12 +85,35 @@ func (c *Contract) PriceSet(ctx contractapi.TransactionContextInterface, resourc
 	if len(book.Entries) >= maxEntries {
 		return "", conflict("the price book of %s for %s already has %d entries, the most allowed", t.msp, resourceType, maxEntries)
 	}
-	book.Entries = append(book.Entries, PriceEntry{EffectiveFrom: eff, Currency: arg.Currency, Scale: int(scale), UnitPrices: units, By: t.actor(), Stamp: t.stamp()})
+	book.Entries = append(book.Entries, PriceEntry{EffectiveFrom: eff, Currency: arg.Currency, Scale: int(scale), UnitPrices: units, Parameters: params, By: t.actor(), Stamp: t.stamp()})
 	sort.Slice(book.Entries, func(i, j int) bool { return book.Entries[i].EffectiveFrom < book.Entries[j].EffectiveFrom })
 	if err := t.putJSON(key(pfxPrice, t.msp, resourceType), book); err != nil {
 		return "", err
 	}
 	return out(book)
+}
+
+// priceParameters checks PriceSet's parameters list: each name an entry of
+// unit_prices, none twice. It returns them sorted, or nil for none (so an
+// entry without parameters is stored as before).
+func priceParameters(names []string, units map[string]int64) ([]string, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	out := append([]string(nil), names...)
+	sort.Strings(out)
+	for i, n := range out {
+		if _, ok := units[n]; !ok {
+			if len(n) > 80 {
+				n = n[:80] + "..."
+			}
+			return nil, errf("prices.parameters names %q, which is not in prices.unit_prices", n)
+		}
+		if i > 0 && out[i-1] == n {
+			return nil, errf("prices.parameters names %q twice", n)
+		}
+	}
+	return out, nil
 }
 
 // entryAt returns the entry in force at time at, or nil.

@@ -347,3 +347,53 @@ func TestResourceRequestMany(t *testing.T) {
 		t.Fatalf("quota use %v, want vcpu 10", q.Used)
 	}
 }
+
+// TestPriceParameters: a price entry may name which of its unit prices are
+// parameters (quantities, not money); an entry that names none is stored as
+// before, and the rule input is the same either way.
+func TestPriceParameters(t *testing.T) {
+	e := newEnv(t)
+	e.initConsortium()
+	for _, c := range []struct{ name, prices, want string }{
+		{"not an entry", `{"currency":"EUR","scale":2,"unit_prices":{"a_gib":1},"parameters":["package_gib"]}`, `prices.parameters names "package_gib", which is not in prices.unit_prices`},
+		{"twice", `{"currency":"EUR","scale":2,"unit_prices":{"a_gib":1,"package_gib":5},"parameters":["package_gib","package_gib"]}`, `prices.parameters names "package_gib" twice`},
+		{"not a list", `{"currency":"EUR","scale":2,"unit_prices":{"a_gib":1},"parameters":"a_gib"}`, "prices is not valid JSON"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.tb = t
+			e.fail(c.want, "org1.admin", "PriceSet", "obs", c.prices, "")
+		})
+	}
+	e.tb = t
+	e.ok("org1.admin", "PriceSet", "ecs", ecsPrices, "")
+	raw := e.eval("org2.user", "PriceGet", org1, "ecs", "")
+	if strings.Contains(raw, "parameters") {
+		t.Errorf("an entry without parameters is stored with a parameters field: %s", raw)
+	}
+	e.ok("org1.admin", "PriceSet", "obs", `{"currency":"EUR","scale":2,"unit_prices":{"tier1_gib_month":2,"tier1_upto_gib_month":1024,"tier2_gib_month":1,"package_gib":500,"bulk_gib":3},"parameters":["package_gib","bulk_gib"]}`, "")
+	got := decode[pricedEntry](t, e.eval("org2.user", "PriceGet", org1, "obs", ""))
+	if fmt.Sprint(got.Entry.Parameters) != "[bulk_gib package_gib]" {
+		t.Fatalf("parameters %v, want them sorted", got.Entry.Parameters)
+	}
+	for name, want := range map[string]bool{"tier1_gib_month": false, "tier2_gib_month": false, "tier1_upto_gib_month": true, "package_gib": true, "bulk_gib": true} {
+		if got.Entry.IsParameter(name) != want {
+			t.Errorf("IsParameter(%s) = %v, want %v", name, !want, want)
+		}
+	}
+
+	// The rule input carries unit prices alone: parameters change no byte.
+	r := &Resource{ID: "r1", Type: "obs", Provider: org1, Consumer: org2, Spec: map[string]int64{"gib": 1}}
+	plain := got.Entry
+	plain.Parameters = nil
+	a, err := EncodeInput(r, &got.Entry, nil, nil, t0.Unix(), t0.Unix()+3600, "tx", t0.Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := EncodeInput(r, &plain, nil, nil, t0.Unix(), t0.Unix()+3600, "tx", t0.Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a) != string(b) || strings.Contains(string(a), "parameters") {
+		t.Errorf("rule input changed by parameters:\n%s\n%s", a, b)
+	}
+}

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 )
 
 // Everything the contract stores or returns is one of these types, encoded with
@@ -219,8 +220,39 @@ type PriceEntry struct {
 	Currency      string           `json:"currency"`
 	Scale         int              `json:"scale"`
 	UnitPrices    map[string]int64 `json:"unit_prices"`
-	By            Actor            `json:"by"`
+	// Parameters names the entries of UnitPrices that are parameters
+	// (quantities such as a tier bound, a free allowance or a package size,
+	// not money), sorted; absent when the provider listed none. Names that
+	// follow the convention (see IsParameterName) are parameters whether
+	// listed or not. The rule input does not carry it: a rule reads every
+	// entry by name alike.
+	Parameters []string `json:"parameters,omitempty"`
+	By         Actor    `json:"by"`
 	Stamp
+}
+
+// IsParameterName reports whether a price book entry's name marks it a
+// parameter by the convention the standard rules and the SDK use: a free
+// allowance starts with "free_" (free_gib) and a tier bound has "_upto_" in
+// it (tier1_upto_gib_month). Every other name is a price (money) unless the
+// entry lists it in Parameters.
+func IsParameterName(name string) bool {
+	return strings.HasPrefix(name, "free_") || strings.Contains(name, "_upto_")
+}
+
+// IsParameter reports whether the entry's unit price name is a parameter
+// (a plain quantity) rather than a price in minor units of the currency:
+// listed in Parameters, or so named (IsParameterName).
+func (e *PriceEntry) IsParameter(name string) bool {
+	if IsParameterName(name) {
+		return true
+	}
+	for _, p := range e.Parameters {
+		if p == name {
+			return true
+		}
+	}
+	return false
 }
 
 // PriceBook is a provider's price history for one type, oldest first.

@@ -297,11 +297,13 @@ func jsonInts(m map[string]int64) string {
 // ---- prices and quotas ----
 
 // Prices is a price book entry to publish: minor units of Currency
-// (10^-Scale) per named unit.
+// (10^-Scale) per named unit. Parameters names the entries of UnitPrices
+// that are quantities, not money (see model.PriceEntry.IsParameter).
 type Prices struct {
 	Currency   string           `json:"currency"`
 	Scale      int              `json:"scale"`
 	UnitPrices map[string]int64 `json:"unit_prices"`
+	Parameters []string         `json:"parameters,omitempty"`
 }
 
 // SetPrice publishes the caller's (a provider admin's) prices for a type,

@@ -31,16 +31,26 @@ func priceSet(st *state) *cli.Command {
 	return &cli.Command{
 		Name:      "set",
 		Usage:     "publish the caller's (a provider admin's) unit prices for a type",
-		UsageText: "fedmeter price set TYPE --currency CODE --scale N NAME=PRICE... [--from TIME]\n   fedmeter price set TYPE --json '{\"currency\":\"CNY\",\"scale\":2,\"unit_prices\":{\"vcpu_hour\":12}}'",
+		UsageText: "fedmeter price set TYPE --currency CODE --scale N NAME=PRICE... [--parameter NAME]... [--from TIME]\n   fedmeter price set TYPE --json '{\"currency\":\"CNY\",\"scale\":2,\"unit_prices\":{\"vcpu_hour\":12}}'",
 		Description: `Example (Org1 prices its servers in CNY cents):
   fedmeter --as Org1/Admin price set ecs --currency CNY --scale 2 \
       vcpu_hour=12 memory_gib_hour=3 disk_gib_hour=1 public_ip_hour=5 egress_gib=80
+
+Parameters: an entry that is a quantity, not money (a tier bound, a free
+allowance, a package size), is a parameter. Names starting with free_ or
+containing _upto_ (free_gib, tier1_upto_gib_month) are parameters by that
+naming convention; name any other with --parameter (in --json:
+"parameters":["package_gib"]). Rules read both kinds alike; fedmeter prints
+parameters as plain quantities:
+  fedmeter --as Org1/Admin price set storage --currency EUR --scale 2 \
+      tier1_gib_month=2 tier1_upto_gib_month=1024 tier2_gib_month=1
 
 Next: grant a consumer a quota (fedmeter quota set --help).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "currency", Usage: "currency `CODE`, 1 to 8 upper-case letters (CNY, EUR, ...)"},
 			&cli.StringFlag{Name: "scale", Usage: "decimal places `N` of the amounts (2: prices in cents)"},
 			&cli.StringFlag{Name: "from", Usage: "in force from `TIME` (RFC 3339 or Unix seconds; default now; no backdating)"},
+			&cli.StringSliceFlag{Name: "parameter", Usage: "entry `NAME` is a parameter (a quantity, not money); repeat for more"},
 			&cli.StringFlag{Name: "json", Usage: "the whole price entry as `JSON` instead of --currency, --scale and NAME=PRICE"},
 		},
 		Action: func(c *cli.Context) error {
@@ -74,8 +84,8 @@ Next: grant a consumer a quota (fedmeter quota set --help).`,
 func priceSetArgs(c *cli.Context, a []string) (client.Prices, error) {
 	var pr client.Prices
 	if j := c.String("json"); j != "" {
-		if len(a) > 1 || c.String("currency") != "" || c.String("scale") != "" {
-			return pr, usageErr(c, "--json gives the whole entry; drop --currency, --scale and NAME=PRICE")
+		if len(a) > 1 || c.String("currency") != "" || c.String("scale") != "" || len(c.StringSlice("parameter")) > 0 {
+			return pr, usageErr(c, "--json gives the whole entry; drop --currency, --scale, --parameter and NAME=PRICE")
 		}
 		dec := json.NewDecoder(strings.NewReader(j))
 		dec.DisallowUnknownFields()
@@ -98,7 +108,7 @@ func priceSetArgs(c *cli.Context, a []string) (client.Prices, error) {
 	if err != nil {
 		return pr, err
 	}
-	return client.Prices{Currency: c.String("currency"), Scale: scale, UnitPrices: units}, nil
+	return client.Prices{Currency: c.String("currency"), Scale: scale, UnitPrices: units, Parameters: c.StringSlice("parameter")}, nil
 }
 
 func priceGet(st *state) *cli.Command {
@@ -181,21 +191,62 @@ func whoOr(c *cli.Context, def string) string {
 	return def
 }
 
+// printPrices writes a price entry: its prices as money, then, if it has
+// any, its parameters (tier bounds, free allowances: plain quantities, see
+// model.PriceEntry.IsParameter).
 func printPrices(p *printer, e chaincode.PriceEntry) {
+	prices, params := splitPrices(e)
+	rows := make([][]string, len(prices))
+	for i, n := range prices {
+		rows[i] = []string{"  " + n, money(e.UnitPrices[n], e.Scale, e.Currency), fmt.Sprint(e.UnitPrices[n])}
+	}
+	p.Table("", []string{"  UNIT", "PRICE", "MINOR UNITS"}, rows)
+	if len(params) == 0 {
+		return
+	}
+	rows = make([][]string, len(params))
+	for i, n := range params {
+		rows[i] = []string{"  " + n, fmt.Sprint(e.UnitPrices[n])}
+	}
+	p.Printf("\n")
+	p.Table("", []string{"  PARAMETER", "QUANTITY (not money)"}, rows)
+}
+
+// splitPrices returns an entry's unit names, sorted, in two lists: prices
+// (money) and parameters (quantities).
+func splitPrices(e chaincode.PriceEntry) (prices, params []string) {
 	names := make([]string, 0, len(e.UnitPrices))
 	for n := range e.UnitPrices {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	rows := make([][]string, len(names))
-	for i, n := range names {
-		rows[i] = []string{"  " + n, money(e.UnitPrices[n], e.Scale, e.Currency), fmt.Sprint(e.UnitPrices[n])}
+	for _, n := range names {
+		if e.IsParameter(n) {
+			params = append(params, n)
+		} else {
+			prices = append(prices, n)
+		}
 	}
-	p.Table("", []string{"  UNIT", "PRICE", "MINOR UNITS"}, rows)
+	return prices, params
 }
 
+// pricesLine is an entry on one line: its prices in minor units with their
+// currency and scale, then its parameters, if any, as plain quantities.
 func pricesLine(e chaincode.PriceEntry) string {
-	return fmt.Sprintf("%s (%s, scale %d)", ints(e.UnitPrices), e.Currency, e.Scale)
+	prices, params := splitPrices(e)
+	pm := make(map[string]int64, len(prices))
+	for _, n := range prices {
+		pm[n] = e.UnitPrices[n]
+	}
+	s := fmt.Sprintf("%s (%s, scale %d)", ints(pm), e.Currency, e.Scale)
+	if len(params) > 0 {
+		qm := make(map[string]int64, len(params))
+		for _, n := range params {
+			qm[n] = e.UnitPrices[n]
+		}
+		s += "; parameters " + ints(qm)
+	}
+	return s
 }
 
 func quotaCommand(st *state) *cli.Command {
