@@ -54,6 +54,9 @@ type Backend struct {
 	noSync bool
 	// reads, when set, records what Evaluate reads (Tracing).
 	reads *ledger.ReadSet
+	// at is Options.At: the time of every transaction, refused for a
+	// write before the ledger's last transaction (reads may look back).
+	at time.Time
 }
 
 var _ client.Backend = (*Backend)(nil)
@@ -103,22 +106,31 @@ func Open(dir string, o Options) (*Backend, error) {
 	if h.led, err = h.open(true); err != nil {
 		return nil, err
 	}
-	e := &Backend{dir: dir, cfg: cfg, h: h, owner: true, who: who, id: id, noSync: o.NoSync}
-	if !o.At.IsZero() {
-		last, err := e.LastTxTime()
-		if err != nil {
-			e.Close()
-			return nil, err
-		}
-		if o.At.Before(last.Truncate(time.Second)) {
-			e.Close()
-			return nil, &client.Error{Kind: client.KindInvalid, Op: "Open",
-				Msg: fmt.Sprintf("the transaction time %s is before the ledger's last transaction (%s); time cannot go backwards",
-					o.At.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339)),
-				Hint: fmt.Sprintf("give a time at or after %s, or none to use the clock", last.UTC().Format(time.RFC3339))}
-		}
-	}
+	e := &Backend{dir: dir, cfg: cfg, h: h, owner: true, who: who, id: id, noSync: o.NoSync, at: o.At}
 	return e, nil
+}
+
+// checkAt refuses a write at a time before the ledger's last transaction:
+// time cannot go backwards on a ledger. A read at an earlier time is
+// allowed (a demo's or a script's commands replay in any order).
+func (e *Backend) checkAt(fn string) error {
+	if e.at.IsZero() {
+		return nil
+	}
+	var last time.Time
+	if err := e.h.read(func(l *ledger.Ledger) (err error) {
+		last, err = lastTxTime(l)
+		return err
+	}); err != nil {
+		return err
+	}
+	if e.at.Before(last.Truncate(time.Second)) {
+		return &client.Error{Kind: client.KindInvalid, Op: fn,
+			Msg: fmt.Sprintf("the transaction time %s is before the ledger's last transaction (%s); time cannot go backwards",
+				e.at.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339)),
+			Hint: fmt.Sprintf("give a time at or after %s, or none to use the clock", last.UTC().Format(time.RFC3339))}
+	}
+	return nil
 }
 
 // ledgerHandle is the open ledger that a Backend and its As views share.
@@ -323,11 +335,14 @@ func (e *Backend) As(who string) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Backend{dir: e.dir, cfg: e.cfg, h: e.h, who: who, id: id, noSync: e.noSync}, nil
+	return &Backend{dir: e.dir, cfg: e.cfg, h: e.h, who: who, id: id, noSync: e.noSync, at: e.at}, nil
 }
 
 // Submit runs a transaction and returns its payload once it is committed.
 func (e *Backend) Submit(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	if err := e.checkAt(fn); err != nil {
+		return nil, err
+	}
 	var r *ledger.Result
 	err := e.h.write(func(l *ledger.Ledger) (err error) {
 		r, err = l.Submit(ctx, e.id, fn, args...)
@@ -410,6 +425,11 @@ func (e *Backend) LastTxTime() (time.Time, error) {
 	if led == nil {
 		return time.Time{}, client.Errorf(client.KindLedger, "the ledger in %s is not open", e.dir)
 	}
+	return lastTxTime(led)
+}
+
+// lastTxTime is the timestamp of led's last block (zero when empty).
+func lastTxTime(led *ledger.Ledger) (time.Time, error) {
 	h, _, err := led.Height()
 	if err != nil {
 		return time.Time{}, client.Errorf(client.KindLedger, "the ledger's height cannot be read: %v", errText(err))
