@@ -32,10 +32,7 @@ const (
 )
 
 var (
-	reOrg      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	reID       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	reTypeName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
-	reField    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 	reRuleName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 	reSemver   = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 	reHash     = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -95,21 +92,27 @@ func coded(c model.Code, err error) error {
 }
 
 func checkPattern(field, v string, re *regexp.Regexp, what string) error {
+	return checkValid(field, v, re.MatchString, what)
+}
+
+// checkValid refuses v, the argument field, unless ok(v); what says what
+// a valid one is.
+func checkValid(field, v string, ok func(string) bool, what string) error {
 	if v == "" {
 		return errf("%s is required", field)
 	}
-	if !re.MatchString(v) {
+	if !ok(v) {
 		return errf("%s %q is not valid: it must be %s", field, v, what)
 	}
 	return nil
 }
 
 func checkOrg(field, v string) error {
-	return checkPattern(field, v, reOrg, "an MSP ID of 1 to 64 letters, digits, '.', '_' or '-'")
+	return checkValid(field, v, model.ValidID, "an MSP ID of 1 to 64 letters, digits, '.', '_' or '-'")
 }
 
 func checkID(field, v string) error {
-	return checkPattern(field, v, reID, "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+	return checkValid(field, v, model.ValidID, "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 }
 
 func checkTypeName(field, v string) error {
@@ -117,7 +120,7 @@ func checkTypeName(field, v string) error {
 }
 
 func checkField(field, v string) error {
-	return checkPattern(field, v, reField, "1 to 64 lower-case letters, digits or '_', starting with a letter")
+	return checkValid(field, v, model.ValidField, "1 to 64 lower-case letters, digits or '_', starting with a letter")
 }
 
 func checkHash(field, v string) error {

@@ -1,6 +1,7 @@
 package usageimport
 
 import (
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,7 +50,7 @@ func fuzzParse(f *testing.F, format string, seeds ...string) {
 			t.Fatal(err)
 		}
 		for _, u := range p.Usage {
-			if u.Quantity < 0 || u.End <= u.Start || !validID(u.Resource) || (u.ID != "" && !validID(u.ID)) || strings.HasPrefix(u.ID, "u-") {
+			if u.Quantity < 0 || u.End <= u.Start || !model.ValidID(u.Resource) || (u.ID != "" && !model.ValidID(u.ID)) || strings.HasPrefix(u.ID, "u-") {
 				t.Fatalf("bad usage %+v", u)
 			}
 		}

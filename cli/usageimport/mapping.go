@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"io"
 	"math/big"
 	"strconv"
@@ -184,7 +185,7 @@ func (r *Rule) check(format string) error {
 		return fmt.Errorf("resource: prefix applies to the value itself, not to an attribute lookup")
 	}
 	for v, id := range r.Resource.IDs {
-		if !validID(id) {
+		if !model.ValidID(id) {
 			return fmt.Errorf("resource.ids: %q maps to %q, which is not a resource ID", v, id)
 		}
 	}
@@ -195,7 +196,7 @@ func (r *Rule) check(format string) error {
 	for i := range r.Metrics {
 		mm := &r.Metrics[i]
 		at := fmt.Sprintf("metrics[%d]", i+1)
-		if !validField(mm.Metric) {
+		if !model.ValidField(mm.Metric) {
 			return fmt.Errorf("%s.metric: %q is not a metric name (lower-case letters, digits or '_', starting with a letter)", at, mm.Metric)
 		}
 		if seen[mm.Metric] {
@@ -425,7 +426,7 @@ func (r *Rule) apply(format string, rec *Record, resolve Resolver) ([]Usage, *Pr
 		}
 	default:
 		res = r.Resource.Prefix + v
-		if !validID(res) {
+		if !model.ValidID(res) {
 			return fail(Unmapped, "%s %q gives resource ID %q, which is not valid (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)", r.Resource.Field, clip(v), clip(res))
 		}
 	}
@@ -585,29 +586,3 @@ func isDigits(s string) bool {
 	}
 	return true
 }
-
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > 64 || !alnum(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; !alnum(c) && c != '.' && c != '_' && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-func validField(s string) bool {
-	if len(s) == 0 || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
-}
-
-func alnum(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

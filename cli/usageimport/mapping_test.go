@@ -1,6 +1,7 @@
 package usageimport
 
 import (
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"strings"
 	"testing"
 )
@@ -162,7 +163,7 @@ func TestSourceIDs(t *testing.T) {
 	p2, _ := m.Apply(FormatStAR, rev, nil)
 	ids := map[string]bool{}
 	for _, u := range p1.Usage {
-		if !strings.HasPrefix(u.ID, "i-") || len(u.ID) != 42 || !validID(u.ID) {
+		if !strings.HasPrefix(u.ID, "i-") || len(u.ID) != 42 || !model.ValidID(u.ID) {
 			t.Fatalf("ID %q is not i- and 40 hex digits", u.ID)
 		}
 		ids[u.ID] = true

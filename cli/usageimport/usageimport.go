@@ -11,7 +11,8 @@
 // named by file and line or element: malformed records, records that map to
 // no resource, fields in the wrong units, values that overflow, duplicates.
 //
-// The package imports the standard library and gopkg.in/yaml.v3 only: no
+// The package imports the standard library, gopkg.in/yaml.v3 and the
+// contract's leaf model chaincode/model (for its ID and field rules) only: no
 // ledger, contract or client code. Submitting is the caller's part
 // (fedmeter usage import does it with cli/client).
 package usageimport
