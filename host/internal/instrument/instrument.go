@@ -125,8 +125,9 @@ func Prepare(code []byte, cfg Config) (*Result, error) {
 // Checked is a module that passed Check: decoded, within the policy and the
 // bounds, ready for Rewrite.
 type Checked struct {
-	m   *wasm.Module
-	res Result
+	m      *wasm.Module
+	res    Result
+	abiSet bool // CheckABI passed: the module has its one memory and exports
 }
 
 // Check decodes code and checks it against the policy and the bounds. Every
@@ -148,7 +149,13 @@ func Check(code []byte, cfg Config) (*Checked, error) {
 
 // CheckABI checks what ABI v1 asks of a module that is valid WebAssembly. Call
 // it after validation and before Rewrite.
-func (c *Checked) CheckABI(cfg Config) error { return checkABI(c.m, cfg, &c.res) }
+func (c *Checked) CheckABI(cfg Config) error {
+	if err := checkABI(c.m, cfg, &c.res); err != nil {
+		return err
+	}
+	c.abiSet = true
+	return nil
+}
 
 // Module returns the checked module's bytes without its custom sections: what
 // a WebAssembly validator must see. Custom sections cannot change what a
@@ -156,8 +163,12 @@ func (c *Checked) CheckABI(cfg Config) error { return checkABI(c.m, cfg, &c.res)
 // decodes the name section eagerly, and a hostile one is a huge allocation.
 func (c *Checked) Module(code []byte) []byte { return c.m.WithoutCustom(code) }
 
-// Rewrite instruments a checked module.
+// Rewrite instruments a checked module. CheckABI must have passed: the
+// rewrite relies on what it checks (one memory, the exports).
 func Rewrite(c *Checked, cfg Config) (*Result, error) {
+	if !c.abiSet {
+		return nil, fmt.Errorf("instrument: Rewrite before CheckABI passed")
+	}
 	res := c.res
 	res.MutableGlobals = nil
 	out, err := rewrite(c.m, cfg, &res)
