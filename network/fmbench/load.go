@@ -142,6 +142,30 @@ type completion struct {
 // retried, by error kind. window, if not nil, is called as the measured
 // window opens, with its length, and returns what to wait for once it
 // has closed (the nodes' profiles).
+// awaitCompletion returns once some operation has finished at or after
+// from (now, if one has), or the pool ran out or ctx ended.
+func awaitCompletion(ctx context.Context, mu *sync.Mutex, done *[]completion, from time.Time, exhausted <-chan struct{}) time.Time {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		mu.Lock()
+		for _, c := range *done {
+			if !c.end.Before(from) {
+				mu.Unlock()
+				return time.Now()
+			}
+		}
+		mu.Unlock()
+		select {
+		case <-tick.C:
+		case <-exhausted:
+			return time.Now()
+		case <-ctx.Done():
+			return time.Now()
+		}
+	}
+}
+
 func runLoad(ctx context.Context, ls loadSpec, op opFunc, netdir string, retried func() map[string]int, window func(time.Duration) func() error) *benchStep {
 	var (
 		mu        sync.Mutex
@@ -256,6 +280,11 @@ func runLoad(ctx context.Context, ls loadSpec, op opFunc, netdir string, retried
 	if !exhaustedEarly {
 		select {
 		case <-time.After(time.Until(winEnd)):
+			// A window in which no operation finished has no rate: on
+			// a slow or loaded machine a short --duration can end before
+			// the first one does. Keep it open until one finishes (the
+			// window's length is what it measured, so rates stay true).
+			winEnd = awaitCompletion(ctx, &mu, &done, winStart, exhausted)
 		case <-exhausted:
 		case <-ctx.Done():
 		}

@@ -132,3 +132,18 @@ func TestRunLoadWindow(t *testing.T) {
 		t.Errorf("ProfileError = %q, want the window's error", st.ProfileError)
 	}
 }
+
+// TestRunLoadWindowWaitsForAnOperation: a window in which no operation
+// finished would have no rate; it stays open until one does, however slow
+// the machine (the operation here takes longer than the whole window).
+func TestRunLoadWindowWaitsForAnOperation(t *testing.T) {
+	ls := loadSpec{InFlight: 1, Duration: 5 * time.Millisecond}
+	op := func(ctx context.Context) (int, error) {
+		time.Sleep(50 * time.Millisecond)
+		return 1, nil
+	}
+	st := runLoad(context.Background(), ls, op, "", func() map[string]int { return nil }, nil)
+	if st.Tx < 1 || st.TxPerSec <= 0 || st.Seconds <= 0 {
+		t.Fatalf("a window shorter than one operation: %d tx, %.1f tx/s over %.3f s", st.Tx, st.TxPerSec, st.Seconds)
+	}
+}
