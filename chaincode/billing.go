@@ -250,7 +250,7 @@ func (c *Contract) BillClose(ctx contractapi.TransactionContextInterface, resour
 	if err := t.readAhead(billingKeys(r)...); err != nil {
 		return "", err
 	}
-	b, err := c.issueBill(t, r, e, e, "period", 0)
+	b, err := c.issueBill(t, r, e, e, model.BillKindPeriod, 0)
 	if err != nil {
 		return "", err
 	}
@@ -278,7 +278,7 @@ func (c *Contract) closePending(t *txn, r *Resource, end string) (string, error)
 	if err := t.readAhead(billingKeys(r)...); err != nil {
 		return "", err
 	}
-	b, err := c.issueBill(t, r, p.End, t.now, "release", p.Overrun)
+	b, err := c.issueBill(t, r, p.End, t.now, model.BillKindRelease, p.Overrun)
 	if err != nil {
 		return "", err
 	}

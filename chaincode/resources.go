@@ -388,7 +388,7 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 			res.Overrun, end = end-r.ExpiresAt, r.ExpiresAt
 		}
 		if end > r.BilledTo {
-			b, err := c.issueBill(t, r, end, end, "release", res.Overrun)
+			b, err := c.issueBill(t, r, end, end, model.BillKindRelease, res.Overrun)
 			switch {
 			case err == nil:
 				res.Bill = b.Summary()

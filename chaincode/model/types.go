@@ -320,6 +320,16 @@ type PendingBill struct {
 	Overrun int64 `json:"overrun_seconds,omitempty"`
 }
 
+// The kinds of bill. A bill issued by a rule is BillKindRelease (the
+// resource was released) or BillKindPeriod (the provider closed a period);
+// the correcting kinds refer to the bill they correct through Bill.Adjusts.
+const (
+	BillKindRelease    = "release"
+	BillKindPeriod     = "period"
+	BillKindAdjustment = "adjustment" // re-rating: the difference a rule or price fix makes
+	BillKindCredit     = "credit"     // credit note: the provider gives money back
+)
+
 // UsageRecord is one aggregated quantity of one metric over a period.
 type UsageRecord struct {
 	ID       string `json:"id"`
@@ -369,7 +379,7 @@ type BillLine struct {
 // Bill is an issued bill: everything needed to recompute it offline.
 type Bill struct {
 	ID           string     `json:"id"`
-	Kind         string     `json:"kind"` // "release" or "period"
+	Kind         string     `json:"kind"` // one of the BillKind constants
 	Provider     string     `json:"provider"`
 	Consumer     string     `json:"consumer"`
 	Resource     string     `json:"resource"`
@@ -397,6 +407,14 @@ type Bill struct {
 	// is refused, so both sides stop at the expiry. The provider sees the
 	// overrun here and settles it outside the rule, if at all.
 	Overrun int64 `json:"overrun_seconds,omitempty"`
+	// Adjusts names the bill this one corrects, for the kinds that correct
+	// a bill (BillKindAdjustment, BillKindCredit); empty otherwise. A
+	// correction never rewrites the bill it adjusts: it is a bill of its
+	// own whose Amount (negative for a credit) adds to the original's, so a
+	// statement that rolls up bills sums both.
+	Adjusts string `json:"adjusts,omitempty"`
+	// Reason says why a correction was issued, in its issuer's words.
+	Reason string `json:"reason,omitempty"`
 }
 
 // BillSummary names a bill that a transaction issued, with its period and
