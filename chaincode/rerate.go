@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/fedmeter/fedmeter/chaincode/model"
+	"github.com/fedmeter/fedmeter/host"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
@@ -32,7 +33,15 @@ import (
 const maxRerateBills = 100
 
 // adjustedLine is the item of an adjustment's last line.
-const adjustedLine = "previously billed"
+const adjustedLine = model.AdjustedLineItem
+
+// AdjustmentLines are the lines of an adjustment whose recomputation is
+// rerun and whose bill and earlier adjustments came to prior: the rule's
+// lines, then minus prior. The contract (which stores them) and the offline
+// verifier (which compares them) both use it.
+func AdjustmentLines(rerun host.Bill, prior int64) []BillLine {
+	return append(BillLines(rerun), BillLine{Item: adjustedLine, Amount: -prior})
+}
 
 // BillRerate recomputes the calling provider's bills (of kind release or
 // period) with period end in [from, to) (Unix seconds or RFC 3339, both
@@ -176,7 +185,7 @@ func (c *Contract) BillRerate(ctx contractapi.TransactionContextInterface, resou
 			Provider: b.Provider, Consumer: b.Consumer, Resource: b.Resource, ResourceType: b.ResourceType,
 			Period: b.Period, Rule: ruleRef(rule), GasUsed: run.GasUsed, InputHash: hex.EncodeToString(sum[:]),
 			Amount: diff, Currency: b.Currency, Scale: b.Scale,
-			Lines: append(BillLines(run.Bill), BillLine{Item: adjustedLine, Amount: -prior}),
+			Lines: AdjustmentLines(run.Bill, prior),
 			Tx:    t.id, IssuedAt: t.now, IssuedBy: t.actor(), QuotaTx: quotaTx, Adjusts: b.ID, Reason: reason,
 		}
 		if err := t.putJSON(key(pfxBill, adj.ID), adj); err != nil {

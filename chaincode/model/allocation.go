@@ -86,6 +86,11 @@ type AllocationDraw struct {
 	Crossed    []int64 `json:"crossed,omitempty"`
 }
 
+// AdjustedLineItem is the item of an adjustment bill's last line: minus
+// what the bill it adjusts and that bill's earlier adjustments came to, so
+// that the rule's lines of the recomputation and it sum to the adjustment.
+const AdjustedLineItem = "previously billed"
+
 // RerateResult is what BillRerate returns: the original bills it
 // recomputed, and the adjustment bills it issued for those whose amount
 // changed (none when nothing changed: re-rating is idempotent).
