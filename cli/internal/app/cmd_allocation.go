@@ -126,9 +126,9 @@ func allocationShow(st *state) *cli.Command {
 
 func allocationList(st *state) *cli.Command {
 	return &cli.Command{
-		Name:      "list",
-		Usage:     "list the allocations a provider granted a consumer",
-		UsageText: "fedmeter allocation list PROVIDER [CONSUMER]",
+		Name:        "list",
+		Usage:       "list the allocations a provider granted a consumer",
+		UsageText:   "fedmeter allocation list PROVIDER [CONSUMER]",
 		Description: `CONSUMER defaults to the caller's org. Only the two orgs may read them.`,
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 2, "PROVIDER", "[CONSUMER]")
