@@ -199,3 +199,28 @@ func TestAllocationGovernance(t *testing.T) {
 		t.Fatalf("balance %d", a.Balance)
 	}
 }
+
+// TestAllocationAdjustments: an adjustment draws on the allocation of the
+// bill it adjusts; a negative one gives back without re-arming a threshold.
+func TestAllocationAdjustments(t *testing.T) {
+	e := allocEnv(t)
+	from := e.now
+	e.ok("org1.admin", "AllocationGrant", grantArgs("adj", 300, e.now, e.now.Add(24*time.Hour), false)...)
+	if ev := e.billFor("d1", 3); js(ev.Allocation.Crossed) != "[80]" { // 243 of 300
+		t.Fatalf("d1 crossed %v", ev.Allocation.Crossed)
+	}
+	// vcpu_hour 12 -> 10: an hour of ecsSpec costs 77, d1's 3 h 231: -12.
+	e.ok("org1.admin", "PriceSet", "ecs", `{"currency":"CNY","scale":2,"unit_prices":{"vcpu_hour":10,"memory_gib_hour":3,"disk_gib_hour":1,"public_ip_hour":5,"egress_gib":80}}`, "")
+	e.advance(time.Minute)
+	res := decode[model.RerateResult](t, e.okEvent("BillsRerated", "org1.admin", "BillRerate", "ecs", "", unix(from), unix(e.now), "vcpu price fix"))
+	if len(res.Adjustments) != 1 || res.Adjustments[0].Amount != -12 || len(res.Draws) != 1 || res.Draws[0].Used != 231 || len(res.Draws[0].Crossed) != 0 {
+		t.Fatalf("re-rate %+v", res)
+	}
+	a := decode[model.Allocation](t, e.eval("org1.user", "AllocationGet", org1, org2, "adj"))
+	if a.Used != 231 || a.Bills != 2 || js(a.Reached) != "[80]" {
+		t.Fatalf("after the negative adjustment (77%% used, 80 stays reached): %+v", a)
+	}
+	if ev := e.billFor("d2", 1); js(ev.Allocation.Crossed) != "[100]" { // 231+77 = 308 of 300
+		t.Fatalf("d2 crossed %v, want [100] only", ev.Allocation.Crossed)
+	}
+}
