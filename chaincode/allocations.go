@@ -295,6 +295,9 @@ func (c *Contract) AllocationTopUp(ctx contractapi.TransactionContextInterface, 
 	if t.now >= a.ValidTo {
 		return "", conflict("allocation %s ended at %d; a top-up of an ended allocation would draw no bill (grant a new one)", a.ID, a.ValidTo)
 	}
+	if len(a.TopUps) >= maxEntries {
+		return "", conflict("allocation %s already has %d top-ups, the most allowed (it keeps each); grant a new one", a.ID, maxEntries)
+	}
 	total, err := addChecked("the amount of allocation "+a.ID, a.Amount, amt)
 	if err != nil {
 		return "", err
