@@ -50,7 +50,7 @@ func TestSettlementCommands(t *testing.T) {
 			out: []string{"Re-rated 1 bill with rule ecs 1.0.1: 0 unchanged, 1 adjustment issued", "ecs-1:000002", "+0.15 CNY", "Allocation g1 crossed 100%"}},
 		{name: "rerate again", args: append(at(T5, "--as Org1/Admin bill rerate --type ecs --from "+T0+" --to "+T4+" --reason"), "again"),
 			out: []string{"1 unchanged, no adjustments issued"}},
-		{name: "adjustment", args: a("--as Org2/User1 bill show ecs-1:000002"), out: []string{"(adjustment): 0.15 CNY", "previously billed"}},
+		{name: "adjustment", args: a("--as Org2/User1 bill show ecs-1:000002"), out: []string{"(adjustment): 0.15 CNY", "adjusts     ecs-1:000001", "public IPs were not billed", "previously billed"}},
 		{name: "verify the adjustment", args: a("--as Org2/User1 bill verify ecs-1:000002"), out: []string{"rerated 2.43 CNY less 2.28 CNY billed before", "Bill ecs-1:000002 verified"}},
 		{name: "hard stop", args: at(T5, "--as Org2/User1 resource request --id ecs-2 --provider Org1MSP --type ecs --days 30 "+spec), code: 1, err: []string{"is spent"}},
 		{name: "topup", args: at(T5, "--as Org1/Admin allocation topup Org2MSP g1 1.5"), out: []string{"3.90 CNY", "1.47 CNY"}},
