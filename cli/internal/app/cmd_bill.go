@@ -23,7 +23,7 @@ closed) by the rule active for its type, from ledger data alone. Only its
 provider and consumer may read it. Every bill records its rule's code hash,
 the hash of its input and the gas used, so either org can recompute it
 offline: fedmeter bill verify ID.`,
-		Subcommands: []*cli.Command{billList(st), billShow(st), billTotal(st), billClose(st), billVerify(st)},
+		Subcommands: []*cli.Command{billList(st), billShow(st), billTotal(st), billClose(st), billVerify(st), billRerate(st)},
 	}
 }
 
