@@ -133,11 +133,14 @@ func (s *Server) consoleRoutes() *http.ServeMux {
 	return m
 }
 
-// sameOrigin refuses a form posted from another site (Origin, or the
-// browser's Sec-Fetch-Site).
+// sameOrigin refuses a form posted from another site: the browser's
+// Sec-Fetch-Site when it sends one (same-origin, or none for a typed
+// URL), else the Origin header's host. The pages' Referrer-Policy is
+// same-origin, not no-referrer: under no-referrer a browser sends
+// "Origin: null" with the console's own forms.
 func sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return false
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin" || site == "none"
 	}
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
@@ -219,7 +222,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, pd pageD
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	var b bytes.Buffer
 	if err := consoleTemplates.ExecuteTemplate(&b, name+".html", pd); err != nil {
 		// A page that cannot be drawn is a bug of the console: say so
