@@ -110,6 +110,19 @@ func (b *browser) where() string {
 	return loc + ":\n" + txt
 }
 
+// follow clicks what sel finds (a link, a form's button) and waits until
+// the page it leads to has loaded; it returns that page's HTTP status.
+func follow[S chromedp.Selectable](b *browser, what string, sel S) int64 {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx, chromedp.WaitVisible(sel), chromedp.Click(sel))
+	if err != nil {
+		b.t.Fatalf("%s: %v (at %s)", what, err, b.where())
+	}
+	return res.Status
+}
+
 // value runs an action that reads something.
 func value[T any](b *browser, what string, a chromedp.Action[T]) T {
 	b.t.Helper()
@@ -142,10 +155,10 @@ func (b *browser) login(e *env, who string) {
 	b.run("log in as "+who,
 		chromedp.Navigate(e.ts.URL+"/login"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="token"]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), e.tokens[who]),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`header .who`)),
-	)
+		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), e.tokens[who]))
+	if st := follow(b, "log in as "+who, chromedp.CSS(`form[action="/login"] button`)); st != 200 {
+		b.t.Fatalf("log in as %s: the page after is %d", who, st)
+	}
 	if got := b.text("header .who"); !strings.Contains(got, who) {
 		b.t.Fatalf("logged in as %q, want %s", got, who)
 	}
@@ -153,8 +166,8 @@ func (b *browser) login(e *env, who string) {
 
 func (b *browser) logout() {
 	b.t.Helper()
-	b.run("log out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name="token"]`)))
+	follow(b, "log out", chromedp.CSS(`form[action="/logout"] button`))
+	b.run("log out", chromedp.WaitVisible(chromedp.CSS(`input[name="token"]`)))
 }
 
 // TestBrowserConsole walks the console as finance staff and as an admin:
@@ -183,12 +196,15 @@ func TestBrowserConsole(t *testing.T) {
 	b.screenshot("console-overview")
 
 	// The bills, then one bill: its lines, then "Verify offline".
-	b.run("bills", chromedp.Click(chromedp.CSS(`header nav a[href="/bills"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`a[href="/bills/`+bills[0]+`"]`)),
-		chromedp.Click(chromedp.CSS(`a[href="/bills/`+bills[0]+`"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#verify`)))
+	follow(b, "bills", chromedp.CSS(`header nav a[href="/bills"]`))
+	if st := follow(b, "a bill", chromedp.CSS(`a[href="/bills/`+bills[0]+`"]`)); st != 200 {
+		t.Fatalf("the bill's page: %d", st)
+	}
 	if h1 := b.text("h1"); h1 != "Bill "+bills[0] {
 		t.Fatalf("the bill's page is %q", h1)
+	}
+	if lines := value(b, "count lines", chromedp.Evaluate[int](`document.querySelectorAll("main table")[1].rows.length - 1`)); lines < 1 {
+		t.Fatal("the bill shows no lines")
 	}
 	// Times are in the viewer's zone (UTC+8 here), UTC on hover.
 	local := b.text("main table time")
@@ -196,44 +212,43 @@ func TestBrowserConsole(t *testing.T) {
 	if !strings.HasSuffix(local, "UTC+08:00") || !strings.HasSuffix(utc, " UTC") {
 		t.Fatalf("a time reads %q (hover %q); want the viewer's zone, UTC+08:00, and UTC on hover", local, utc)
 	}
-	b.run("verify", chromedp.Click(chromedp.CSS(`#verify`)), chromedp.WaitVisible(chromedp.CSS(`main h2 .ok, main h2 .bad`)))
-	if v := b.text("main h2 .ok"); v != "every check holds" {
+	follow(b, "verify", chromedp.CSS(`#verify`))
+	if v := b.text("main h2 span"); v != "every check holds" {
 		t.Fatalf("verification: %q", v)
 	}
-	checks := value(b, "count checks", chromedp.Evaluate[int](`document.querySelectorAll("main table:last-of-type tr").length - 1`))
-	if checks < 3 {
-		t.Fatalf("the verification shows %d checks", checks)
+	checks := value(b, "count checks", chromedp.Evaluate[int](`document.querySelectorAll("main table")[2].rows.length - 1`))
+	oks := value(b, "count ok checks", chromedp.Evaluate[int](`document.querySelectorAll("main table")[2].querySelectorAll("span.ok").length`))
+	if checks < 3 || oks != checks {
+		t.Fatalf("the verification shows %d checks, %d ok", checks, oks)
 	}
 	b.screenshot("console-bill-verified")
 	b.logout()
 
 	// Org2's admin votes on the open rule; the tally shows it.
 	b.login(e, "Org2/Admin")
-	b.run("rule", chromedp.Navigate(e.ts.URL+"/rules"),
-		chromedp.WaitVisible(chromedp.CSS(`figure.chart svg circle`)),
-		chromedp.Click(chromedp.Search(`//a[text()="ecs@1.1.0"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#approve`)))
+	b.run("rules", chromedp.Navigate(e.ts.URL+"/rules"), chromedp.WaitVisible(chromedp.CSS(`figure.chart svg circle`)))
+	follow(b, "a rule", chromedp.Search(`//a[text()="ecs@1.1.0"]`))
 	if tally := b.text("#tally"); tally != "0 approve, 0 reject" {
 		t.Fatalf("tally before the vote: %q", tally)
 	}
-	b.run("approve", chromedp.Click(chromedp.CSS(`#approve`)), chromedp.WaitVisible(chromedp.CSS(`#tally`)))
+	if st := follow(b, "approve", chromedp.CSS(`#approve`)); st != 200 {
+		t.Fatalf("the page after the vote: %d", st)
+	}
 	if tally := b.text("#tally"); tally != "1 approve, 0 reject" {
 		t.Fatalf("tally after the vote: %q", tally)
 	}
 	if vote := b.text(`tr.vote[data-org="Org2MSP"] .tag`); vote != "approve" {
 		t.Fatalf("Org2's vote reads %q", vote)
 	}
-	forms := value(b, "count forms", chromedp.Evaluate[int](`document.querySelectorAll("form.vote").length`))
-	if forms != 0 {
+	if forms := value(b, "count forms", chromedp.Evaluate[int](`document.querySelectorAll("form.vote").length`)); forms != 0 {
 		t.Fatal("the vote form is still offered after the vote")
 	}
 	b.screenshot("console-rule-voted")
 
 	// The ledger and this server's metrics: the charts the Grafana
 	// dashboard mirrors.
-	b.run("ledger", chromedp.Click(chromedp.CSS(`header nav a[href="/ledger"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#verify`)),
-		chromedp.Click(chromedp.CSS(`#verify`)), chromedp.WaitVisible(chromedp.CSS(`#verified`)))
+	follow(b, "ledger", chromedp.CSS(`header nav a[href="/ledger"]`))
+	follow(b, "verify the ledger", chromedp.CSS(`#verify`))
 	if v := b.text("#verified"); !strings.HasPrefix(v, "Verified") {
 		t.Fatalf("ledger verification: %q", v)
 	}
@@ -248,7 +263,13 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	e.tokens["Org3/User1"] = tok
 	b.login(e, "Org3/User1")
-	b.run("another org's bill", chromedp.Navigate(e.ts.URL+"/bills/"+bills[0]), chromedp.WaitVisible(chromedp.CSS(`p.error`)))
+	res, err := chromedp.RunResponse(b.ctx, chromedp.Navigate(e.ts.URL+"/bills/"+bills[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != 403 {
+		t.Fatalf("Org3 reading Org1's bill to Org2: %d", res.Status)
+	}
 	if msg := b.text("p.error"); !strings.Contains(msg, "Org3MSP") {
 		t.Fatalf("Org3 reading Org1's bill to Org2: %q", msg)
 	}
