@@ -99,7 +99,7 @@ const sessionCookie = "fedmeter_session"
 // consolePath reports whether a path is the console's (not the API's).
 func consolePath(p string) bool {
 	switch p {
-	case "/", "/login", "/logout", "/bills", "/usage", "/quotas", "/prices", "/rules", "/ledger":
+	case "/", "/login", "/logout", "/bills", "/usage", "/quotas", "/prices", "/rules", "/ledger", "/favicon.ico":
 		return true
 	}
 	for _, pfx := range []string{"/bills/", "/prices/", "/rules/", "/static/"} {
@@ -124,6 +124,9 @@ func (s *Server) consoleRoutes() *http.ServeMux {
 	m.HandleFunc("POST /rules/{ref}/vote", s.ruleVote)
 	m.HandleFunc("GET /ledger", s.page(s.ledgerPage))
 	m.HandleFunc("GET /static/", s.static)
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
+	})
 	m.HandleFunc("GET /login", s.loginPage)
 	m.HandleFunc("POST /login", s.login)
 	m.HandleFunc("POST /logout", s.logout)
@@ -249,6 +252,8 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 		ct = "text/javascript; charset=utf-8"
 	case ".css":
 		ct = "text/css; charset=utf-8"
+	case ".svg":
+		ct = "image/svg+xml"
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("X-Content-Type-Options", "nosniff")

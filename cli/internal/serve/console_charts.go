@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"math"
 	"math/big"
 	"strconv"
 )
@@ -67,6 +68,20 @@ func scaleTo(v, max, px int64) int64 {
 	return n.Int64()
 }
 
+// niceCeil is the scale's top for a largest value v: the smallest of 4,
+// 8, 12 and 20 times a power of ten that is at least v, so that the four
+// grid lines fall on round values.
+func niceCeil(v int64) int64 {
+	for p := int64(1); p <= math.MaxInt64/200; p *= 10 {
+		for _, m := range []int64{4, 8, 12, 20} {
+			if m*p >= v {
+				return m * p
+			}
+		}
+	}
+	return v
+}
+
 // series is one stack of a bar chart: a value per category.
 type series struct {
 	Name   string
@@ -101,14 +116,9 @@ func stackedBars(title string, cats []string, ss []series, format func(int64) st
 			max = sum
 		}
 	}
-	if max == 0 {
-		max = 1
-	}
+	max = niceCeil(max)
 	for k := int64(0); k <= yLabels; k++ {
 		v := max / yLabels * k
-		if k == yLabels {
-			v = max
-		}
 		y := top + plotH - scaleTo(v, max, plotH)
 		c.Lines = append(c.Lines, chartLine{X1: left, Y1: y, X2: w - right, Y2: y, Stroke: "#dfe3e8", Dash: k > 0})
 		c.Texts = append(c.Texts, chartText{X: left - 6, Y: y + 4, Anchor: "end", Text: format(v), Small: true})
