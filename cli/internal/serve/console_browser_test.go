@@ -22,12 +22,13 @@ import (
 // Chromium) a missing browser fails instead.
 //
 // Screenshots are test output: in FEDMETER_SCREENSHOTS if set (a folder),
-// else in the test's temporary folder. Regenerate docs/console-*.png with
+// else in the test's temporary folder. Regenerate docs/screenshots with
 //
-//	FEDMETER_SCREENSHOTS=$PWD/docs go test -count=1 -run TestBrowser ./cli/internal/serve/
+//	FEDMETER_SCREENSHOTS=$PWD/docs/screenshots go test -count=1 -run TestBrowser ./cli/internal/serve/
 //
-// from the repository's root (it writes console-overview.png and
-// console-metrics.png there, and a few more that docs does not keep).
+// from the repository's root: it writes console-overview.png and
+// console-metrics.png, which docs keeps, and a few more, which
+// docs/screenshots/.gitignore leaves out.
 
 // browserPath finds Chromium, or says why there is none.
 func browserPath(t *testing.T) string {
@@ -193,7 +194,7 @@ func TestBrowserConsole(t *testing.T) {
 	if bars < 1 {
 		t.Fatal("the overview's chart has no bars")
 	}
-	b.screenshot("console-overview")
+	b.screenshot("console-overview-payable")
 
 	// The bills, then one bill: its lines, then "Verify offline".
 	follow(b, "bills", chromedp.CSS(`header nav a[href="/bills"]`))
@@ -253,6 +254,15 @@ func TestBrowserConsole(t *testing.T) {
 		t.Fatalf("ledger verification: %q", v)
 	}
 	b.screenshot("console-metrics")
+	b.logout()
+
+	// Org1's admin: what it is owed, per counterparty and month.
+	b.login(e, "Org1/Admin")
+	b.run("Org1's overview", chromedp.WaitVisible(chromedp.CSS(`figure.chart svg rect`)))
+	if page := b.text("main"); !strings.Contains(page, "Receivable per month (CNY)") || !strings.Contains(page, "Org3MSP") {
+		t.Fatalf("Org1's overview:\n%s", page)
+	}
+	b.screenshot("console-overview")
 	b.logout()
 
 	// A consumer of another org (Org3, a member but no party to the

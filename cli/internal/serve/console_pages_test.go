@@ -56,8 +56,9 @@ func contains(t *testing.T, what, body string, want ...string) {
 	}
 }
 
-// consoleEnv is the server of newEnv with two bills of Org1 to Org2, a
-// second ECS rule uploaded and open for votes, and Org1's prices changed.
+// consoleEnv is the server of newEnv with two bills of Org1 to Org2 in
+// January, a second ECS rule uploaded and open for votes, Org1's prices
+// changed, and a bill of Org1 to Org3 in February.
 func consoleEnv(t *testing.T) (*env, []string) {
 	e := newEnv(t)
 	bills := e.story(t, 2)
@@ -66,6 +67,15 @@ func consoleEnv(t *testing.T) (*env, []string) {
 	want(t, e.post("Org1/Admin", "/api/v1/rules", RuleUploadBody{Name: "ecs", Version: "1.1.0", Types: []string{"ecs"}, Author: "Org1", Module: code}), 201)
 	want(t, e.post("Org1/Admin", "/api/v1/prices/Org1MSP/ecs", PriceSetBody{Currency: "CNY", Scale: 2,
 		UnitPrices: map[string]int64{"vcpu_hour": 14, "memory_gib_hour": 3, "disk_gib_hour": 1, "public_ip_hour": 5, "egress_gib": 80, "free_egress_gib": 1}}), 201)
+	// Org3 also buys from Org1: a server released in February.
+	want(t, e.post("Org1/Admin", "/api/v1/quotas/Org1MSP/Org3MSP", QuotaSetBody{Limits: map[string]int64{"max_days": 365, "vcpu": 16,
+		"memory_gib": 64, "system_disk_gib": 400, "public_ips": 8}}), 200)
+	req := ecsRequest("ecs-3")
+	req.Days = 90
+	want(t, e.post("Org3/Admin", "/api/v1/resources", req), 201)
+	want(t, e.post("Org1/Agent1", "/api/v1/resources/ecs-3/activate", nil), 200)
+	e.at(40 * 24 * time.Hour)
+	want(t, e.post("Org3/Admin", "/api/v1/resources/ecs-3/release", nil), 200)
 	return e, bills
 }
 
@@ -90,7 +100,7 @@ func TestConsolePages(t *testing.T) {
 	// The overview: a chart per side and currency, money with its
 	// currency in the tooltips, the month of the bills.
 	_, _, body := e.page("Org1/Admin", "GET", "/", nil, "")
-	contains(t, "overview", body, "Receivable per month (CNY)", "<svg", "Org2MSP, 2026-01: ", " CNY</title>")
+	contains(t, "overview", body, "Receivable per month (CNY)", "<svg", "Org2MSP, 2026-01: ", "Org3MSP, 2026-02: ", " CNY</title>")
 	if strings.Contains(body, "Payable per month") {
 		t.Fatalf("Org1 received no bills, but the overview charts payables:\n%s", body)
 	}
