@@ -246,8 +246,25 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	b.screenshot("console-rule-voted")
 
+	// The other pages draw their charts: usage over time, quotas as bars,
+	// the activations' timeline (above), a price book's history.
+	for _, pg := range []struct{ path, sel, shot string }{
+		{"/usage?resource=ecs-1", `figure.chart svg rect`, "console-usage"},
+		{"/quotas", `figure.chart svg rect`, "console-quotas"},
+		{"/prices/Org1MSP/ecs", `main table td.num`, "console-price-book"},
+		{"/rules", `figure.chart svg circle`, "console-rules"},
+	} {
+		res, err := chromedp.RunResponse(b.ctx, chromedp.Navigate(e.ts.URL+pg.path))
+		if err != nil || res.Status != 200 {
+			t.Fatalf("%s: %v %v", pg.path, err, res)
+		}
+		b.run(pg.path, chromedp.WaitVisible(chromedp.CSS(pg.sel)))
+		b.screenshot(pg.shot)
+	}
+
 	// The ledger and this server's metrics: the charts the Grafana
 	// dashboard mirrors.
+	b.run("ledger", chromedp.Navigate(e.ts.URL+"/rules"))
 	follow(b, "ledger", chromedp.CSS(`header nav a[href="/ledger"]`))
 	follow(b, "verify the ledger", chromedp.CSS(`#verify`))
 	if v := b.text("#verified"); !strings.HasPrefix(v, "Verified") {

@@ -262,7 +262,13 @@ func timeline(title string, rows []timelineRow, end int64, day func(int64) strin
 			if j%2 == 1 {
 				ty = y + 20
 			}
-			c.Texts = append(c.Texts, chartText{X: ex, Y: ty, Anchor: "middle", Text: e.Label, Small: true})
+			anchor := "middle" // at the ends, a label stays inside the drawing
+			if ex-left < 60 {
+				anchor = "start"
+			} else if w-right-ex < 60 {
+				anchor = "end"
+			}
+			c.Texts = append(c.Texts, chartText{X: ex, Y: ty, Anchor: anchor, Text: e.Label, Small: true})
 		}
 	}
 	h := c.H

@@ -172,7 +172,7 @@ func (s *Server) usagePage(r *http.Request, c *client.Client) (string, any, erro
 		step *= 2
 	}
 	start = start - start%3600
-	n := int((end-start+step-1)/step) + 0
+	n := int((end - start + step - 1) / step)
 	if n < 1 {
 		n = 1
 	}
