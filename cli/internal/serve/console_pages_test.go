@@ -47,7 +47,7 @@ func (e *env) page(who, method, path string, form url.Values, origin string) (in
 	return res.StatusCode, res.Header, string(b)
 }
 
-func contains(t *testing.T, what, body string, want ...string) {
+func pageHas(t *testing.T, what, body string, want ...string) {
 	t.Helper()
 	for _, w := range want {
 		if !strings.Contains(body, w) {
@@ -88,7 +88,7 @@ func TestConsolePages(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("%s: %d\n%s", p, code, body)
 		}
-		contains(t, p, body, `<a href="/rules"`, `<script src="/static/console.js" defer></script>`)
+		pageHas(t, p, body, `<a href="/rules"`, `<script src="/static/console.js" defer></script>`)
 		if !strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'") {
 			t.Fatalf("%s: CSP %q", p, h.Get("Content-Security-Policy"))
 		}
@@ -100,17 +100,17 @@ func TestConsolePages(t *testing.T) {
 	// The overview: a chart per side and currency, money with its
 	// currency in the tooltips, the month of the bills.
 	_, _, body := e.page("Org1/Admin", "GET", "/", nil, "")
-	contains(t, "overview", body, "Receivable per month (CNY)", "<svg", "Org2MSP, 2026-01: ", "Org3MSP, 2026-02: ", " CNY</title>")
+	pageHas(t, "overview", body, "Receivable per month (CNY)", "<svg", "Org2MSP, 2026-01: ", "Org3MSP, 2026-02: ", " CNY</title>")
 	if strings.Contains(body, "Payable per month") {
 		t.Fatalf("Org1 received no bills, but the overview charts payables:\n%s", body)
 	}
 	_, _, body = e.page("Org2/User1", "GET", "/", nil, "")
-	contains(t, "Org2's overview", body, "Payable per month (CNY)", "Org1MSP, 2026-01: ")
+	pageHas(t, "Org2's overview", body, "Payable per month (CNY)", "Org1MSP, 2026-01: ")
 	// The month's amount is the sum of the two bills.
 	var b1, b2 client.Bill
 	e.get("Org1/Admin", "/api/v1/bills/"+bills[0]).json(t, &b1)
 	e.get("Org1/Admin", "/api/v1/bills/"+bills[1]).json(t, &b2)
-	contains(t, "overview", body, "Org1MSP, 2026-01: "+client.FormatMoney(b1.Amount+b2.Amount, 2)+" CNY")
+	pageHas(t, "overview", body, "Org1MSP, 2026-01: "+client.FormatMoney(b1.Amount+b2.Amount, 2)+" CNY")
 
 	// Times: a <time> in UTC that the script rewrites.
 	_, _, body = e.page("Org1/Admin", "GET", "/bills/"+bills[0], nil, "")
@@ -127,32 +127,32 @@ func TestConsolePages(t *testing.T) {
 
 	// Usage over time; quotas as bars against their limits.
 	_, _, body = e.page("Org2/User1", "GET", "/usage?resource=ecs-1", nil, "")
-	contains(t, "usage", body, "egress_gib (total 3,", "<rect")
+	pageHas(t, "usage", body, "egress_gib (total 3,", "<rect")
 	_, _, body = e.page("Org2/User1", "GET", "/quotas", nil, "")
-	contains(t, "quotas", body, "at Org1MSP", "vcpu", "of 16 (")
+	pageHas(t, "quotas", body, "at Org1MSP", "vcpu", "of 16 (")
 	_, _, body = e.page("Org1/Admin", "GET", "/quotas", nil, "")
-	contains(t, "quotas", body, "to Org2MSP", "No quotas received.")
+	pageHas(t, "quotas", body, "to Org2MSP", "No quotas received.")
 
 	// Prices: in force, and the book's history with both entries.
 	_, _, body = e.page("Org2/User1", "GET", "/prices", nil, "")
-	contains(t, "prices", body, "vcpu_hour: 0.14 CNY", "free_egress_gib: 1<br>")
+	pageHas(t, "prices", body, "vcpu_hour: 0.14 CNY", "free_egress_gib: 1<br>")
 	_, _, body = e.page("Org2/User1", "GET", "/prices/Org1MSP/ecs", nil, "")
-	contains(t, "price book", body, "0.12 CNY", "0.14 CNY")
+	pageHas(t, "price book", body, "0.12 CNY", "0.14 CNY")
 
 	// Rules: the activation timeline; the open vote's tally and forms.
 	_, _, body = e.page("Org2/User1", "GET", "/rules", nil, "")
-	contains(t, "rules", body, "Activations by resource type", "ecs@1.0.0", "ecs@1.1.0", "proposed")
+	pageHas(t, "rules", body, "Activations by resource type", "ecs@1.0.0", "ecs@1.1.0", "proposed")
 	_, _, body = e.page("Org2/Admin", "GET", "/rules/ecs@1.1.0", nil, "")
-	contains(t, "rule", body, "0 approve, 0 reject", `action="/rules/ecs@1.1.0/vote"`, `value="approve"`)
+	pageHas(t, "rule", body, "0 approve, 0 reject", `action="/rules/ecs@1.1.0/vote"`, `value="approve"`)
 	_, _, body = e.page("Org2/User1", "GET", "/rules/ecs@1.1.0", nil, "")
 	if strings.Contains(body, `/vote"`) {
 		t.Fatalf("a member who is not an admin is offered the vote:\n%s", body)
 	}
-	contains(t, "rule as a non-admin", body, "Only an admin of a member org votes.")
+	pageHas(t, "rule as a non-admin", body, "Only an admin of a member org votes.")
 
 	// Ledger: height, head, verify; this server's metrics.
 	_, _, body = e.page("Org1/Admin", "GET", "/ledger?verify=1", nil, "")
-	contains(t, "ledger", body, `id="height"`, "Verified: the blocks form an unbroken hash chain", "HTTP requests by route", "/api/v1/usage")
+	pageHas(t, "ledger", body, `id="height"`, "Verified: the blocks form an unbroken hash chain", "HTTP requests by route", "/api/v1/usage")
 }
 
 func TestConsoleVote(t *testing.T) {
@@ -185,7 +185,7 @@ func TestConsoleVote(t *testing.T) {
 		t.Fatalf("votes on the ledger: %+v", st.Proposal.Votes)
 	}
 	_, _, body := e.page("Org2/Admin", "GET", "/rules/ecs@1.1.0", nil, "")
-	contains(t, "rule after the vote", body, "1 approve, 0 reject")
+	pageHas(t, "rule after the vote", body, "1 approve, 0 reject")
 	if strings.Contains(body, `/vote"`) {
 		t.Fatalf("Org2 voted, yet is offered the vote again:\n%s", body)
 	}
