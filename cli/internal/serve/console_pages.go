@@ -120,6 +120,10 @@ func sortedKeys[V any](m map[string]V) []string {
 // (one page of the contract's list): the chart says when there are more.
 const usageLimit = 500
 
+// resourceLimit is how many resources of each role the usage page lists
+// (one page of the contract's list; GET /api/v1/resources pages on).
+const resourceLimit = 200
+
 // usageBuckets is how many columns a usage chart has at most.
 const usageBuckets = 48
 
@@ -137,11 +141,12 @@ func (s *Server) usagePage(r *http.Request, c *client.Client) (string, any, erro
 	var d usageData
 	if id == "" {
 		for _, role := range []string{"provider", "consumer"} {
-			res, _, err := evalPage[model.Resource](r, c, "ResourceList", role, "", "200", "")
+			res, next, err := evalPage[model.Resource](r, c, "ResourceList", role, "", strconv.Itoa(resourceLimit), "")
 			if err != nil {
 				return "", nil, err
 			}
 			d.Resources = append(d.Resources, res...)
+			d.More = d.More || next != ""
 		}
 		return "usage", d, nil
 	}
