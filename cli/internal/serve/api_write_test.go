@@ -15,7 +15,7 @@ func init() {
 	openapi3filter.RegisterBodyDecoder("application/wasm", openapi3filter.FileBodyDecoder)
 }
 
-func ecsModule(t *testing.T) []byte {
+func ecsModule(t testing.TB) []byte {
 	t.Helper()
 	code, err := os.ReadFile(filepath.Join("..", "..", "..", "chaincode", "testdata", "ecs_hourly.wasm"))
 	if err != nil {
