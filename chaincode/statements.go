@@ -450,7 +450,7 @@ func (c *Contract) StatementDispute(ctx contractapi.TransactionContextInterface,
 // the payer's reference (unique within the statement), the amount (minor
 // units of the statement's currency and scale, at most what is still
 // outstanding) and the date paid (Unix seconds or RFC 3339, not in the
-// future). Admins of either org; the provider confirms it
+// future; empty: the transaction's time). Admins of either org; the provider confirms it
 // (StatementConfirm).
 func (c *Contract) StatementPay(ctx contractapi.TransactionContextInterface, statementID, reference, amount, date string) (string, error) {
 	t, err := begin(ctx)
@@ -474,10 +474,7 @@ func (c *Contract) StatementPay(ctx contractapi.TransactionContextInterface, sta
 	if err != nil {
 		return "", err
 	}
-	if date == "" {
-		return "", errf("date is required: the date the payment was made")
-	}
-	d, err := parseTime("date", date, 0)
+	d, err := parseTime("date", date, t.now)
 	if err != nil {
 		return "", err
 	}
