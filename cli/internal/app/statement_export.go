@@ -14,9 +14,9 @@ import (
 // Statement exports: CSV for accounting systems and an HTML page to print.
 // Both have one line per bill, named by its ID on the ledger (fedmeter bill
 // show ID reads it), so every line traces to a bill either org can verify.
-// No PDF: the Go PDF libraries that would make one are either unmaintained
-// or a large dependency for what a browser's "print to PDF" of the HTML
-// page does as well.
+// No PDF: the usual pure-Go PDF writer, jung-kurt/gofpdf, was archived in
+// 2021, and a dependency on one of its forks is not worth what a browser's
+// "print to PDF" of the HTML page already gives.
 
 // statementCSVHeader is the CSV export's header row.
 var statementCSVHeader = []string{"statement_id", "provider", "consumer", "bill_id", "kind", "adjusts", "resource", "resource_type",
