@@ -56,7 +56,11 @@ func billList(st *state) *cli.Command {
 func printBills(p *printer, bills []chaincode.Bill) {
 	rows := make([][]string, len(bills))
 	for i, b := range bills {
-		rows[i] = []string{b.ID, b.Provider, b.Consumer, b.ResourceType, ts(b.Period.End), money(b.Amount, b.Scale, b.Currency), b.Rule.Name + "@" + b.Rule.Version}
+		rule := b.Rule.Name + "@" + b.Rule.Version
+		if b.Rule.Hash == "" { // a correction (a credit note) ran no rule
+			rule = b.Kind + " of " + b.Adjusts
+		}
+		rows[i] = []string{b.ID, b.Provider, b.Consumer, b.ResourceType, ts(b.Period.End), money(b.Amount, b.Scale, b.Currency), rule}
 	}
 	p.Table("No bills.", []string{"BILL", "PROVIDER", "CONSUMER", "TYPE", "PERIOD END", "AMOUNT", "RULE"}, rows)
 }
