@@ -79,6 +79,7 @@ var signatures = map[string][]string{
 	"StatementDispute":     {"statement_id", "reason"},
 	"StatementPay":         {"statement_id", "reference", "amount", "date"},
 	"StatementConfirm":     {"statement_id", "reference"},
+	"StatementVoid":        {"statement_id", "reason"},
 	"BillCredit":           {"bill_id", "amount", "reason"},
 }
 

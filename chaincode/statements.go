@@ -294,9 +294,9 @@ func (c *Contract) StatementList(ctx contractapi.TransactionContextInterface, ro
 		return "", errf("role %q is not valid: it must be provider or consumer", role)
 	}
 	switch status {
-	case "", model.StatementOpen, model.StatementAcknowledged, model.StatementDisputed, model.StatementPaid:
+	case "", model.StatementOpen, model.StatementAcknowledged, model.StatementDisputed, model.StatementPaid, model.StatementVoid:
 	default:
-		return "", errf("status %q is not valid: it must be open, acknowledged, disputed, paid or empty for all", status)
+		return "", errf("status %q is not valid: it must be open, acknowledged, disputed, paid, void or empty for all", status)
 	}
 	pfx := key(pfxStatementOrg, t.msp, role) + "/"
 	page, err := scanPage(t, pfx, prefixEnd(pfx), pageSize, bookmark, func(k string, v []byte) (*Statement, bool, error) {
@@ -481,8 +481,8 @@ func (c *Contract) StatementPay(ctx contractapi.TransactionContextInterface, sta
 	if d > t.now {
 		return "", errf("date %d is in the future (transaction time %d): record a payment once it is made", d, t.now)
 	}
-	if s.Status == model.StatementPaid {
-		return "", conflict("statement %s is paid; it takes no more payments", s.ID)
+	if s.Status == model.StatementPaid || s.Status == model.StatementVoid {
+		return "", conflict("statement %s is %s; it takes no payments", s.ID, s.Status)
 	}
 	for _, p := range s.Payments {
 		if p.Reference == reference {
@@ -549,6 +549,73 @@ func (c *Contract) StatementConfirm(ctx contractapi.TransactionContextInterface,
 		return "", err
 	}
 	if err := t.statementEvent(event, s, reference, amt); err != nil {
+		return "", err
+	}
+	return out(s)
+}
+
+// StatementVoid withdraws a statement issued in error, with a reason,
+// while no payment is recorded against it (and it is not paid): its status
+// becomes void and its bills' markers are deleted, so that the next
+// statement of the pair and currency takes them again. The statement and
+// its bill list stay on the ledger as they were. Admins of the provider
+// only.
+func (c *Contract) StatementVoid(ctx contractapi.TransactionContextInterface, statementID, reason string) (string, error) {
+	t, err := begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := t.memberAdmin("void statements"); err != nil {
+		return "", err
+	}
+	s, err := t.loadStatement(statementID)
+	if err != nil {
+		return "", err
+	}
+	if t.msp != s.Provider {
+		return "", denied("only admins of %s, the provider of statement %s, may void it; the caller is %s", s.Provider, s.ID, t.role())
+	}
+	if err := checkText("reason", reason, maxReason, true); err != nil {
+		return "", err
+	}
+	switch {
+	case s.Status == model.StatementVoid:
+		return "", conflict("statement %s is void already", s.ID)
+	case s.Status == model.StatementPaid:
+		return "", conflict("statement %s is paid; a paid statement is not voided: credit its bills instead (BillCredit)", s.ID)
+	case len(s.Payments) > 0:
+		return "", conflict("statement %s has %d payments recorded; a statement with payments is not voided: credit its bills instead (BillCredit)", s.ID, len(s.Payments))
+	}
+	// The markers of its bills are in the pair's marker range below its
+	// period end, each holding its ID.
+	t.batchWrites()
+	mpfx := key(pfxBillStated, s.Provider, s.Consumer) + "/"
+	n := 0
+	err = scanAll(t, mpfx, mpfx+pad(s.Period.End), func(k string, v []byte) error {
+		if string(v) != s.ID {
+			return nil
+		}
+		n++
+		if err := t.stub.DelState(k); err != nil {
+			return ledgerf("deleting %s failed: %v", k, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if n != s.Bills {
+		return "", ledgerf("statement %s holds %d bills, but %d of their markers were found", s.ID, s.Bills, n)
+	}
+	s.Voided = &model.StatementAct{By: t.actor(), Reason: reason, Stamp: t.stamp()}
+	s.Status = model.StatementVoid
+	if err := t.saveStatement(s); err != nil {
+		return "", err
+	}
+	if err := t.statementEvent("StatementVoided", s, "", 0); err != nil {
+		return "", err
+	}
+	if err := t.flushWrites(); err != nil {
 		return "", err
 	}
 	return out(s)

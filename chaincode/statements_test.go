@@ -209,11 +209,42 @@ func TestCreditLimits(t *testing.T) {
 	}
 }
 
+// TestStatementVoid: a statement issued in error is voided by its provider
+// while no payment is recorded, and its bills go on the next statement.
+func TestStatementVoid(t *testing.T) {
+	forLedgers(t, "void", func(t *testing.T, e *env) {
+		settleEnv(t, e)
+		first := decode[Statement](t, e.ok("org1.admin", "StatementIssue", "st-jan", org2, "CNY", unix(jan), unix(feb)))
+		e.fail("the provider of statement st-jan", "org2.admin", "StatementVoid", "st-jan", "not mine to void")
+		e.fail("only admins", "org1.user", "StatementVoid", "st-jan", "why")
+		e.fail("reason is required", "org1.admin", "StatementVoid", "st-jan", "")
+		v := decode[Statement](t, e.okEvent("StatementVoided", "org1.admin", "StatementVoid", "st-jan", "issued for the wrong month"))
+		if v.Status != model.StatementVoid || v.Voided == nil || v.Voided.Reason != "issued for the wrong month" || v.Bills != 2 {
+			t.Fatalf("voided %+v", v)
+		}
+		e.fail("void already", "org1.admin", "StatementVoid", "st-jan", "twice")
+		e.fail("is void", "org2.admin", "StatementAcknowledge", "st-jan")
+		e.fail("is void", "org2.admin", "StatementPay", "st-jan", "w", "1", "")
+		// The same bills go on the next statement.
+		again := decode[Statement](t, e.ok("org1.admin", "StatementIssue", "st-jan-2", org2, "CNY", unix(jan), unix(feb)))
+		if again.Bills != 2 || again.BillsHash != first.BillsHash || again.Total != first.Total {
+			t.Fatalf("reissued %+v, want the voided statement's 2 bills", again)
+		}
+		page := decode[Page[Statement]](t, e.eval("org2.user", "StatementList", "consumer", "void", "", ""))
+		if len(page.Items) != 1 || page.Items[0].ID != "st-jan" {
+			t.Errorf("void statements %+v", page.Items)
+		}
+		// Not once a payment is recorded.
+		e.ok("org2.admin", "StatementPay", "st-jan-2", "w", "1", "")
+		e.fail("payments recorded", "org1.admin", "StatementVoid", "st-jan-2", "too late")
+	})
+}
+
 // TestSettlementGovernance holds who may do what to its refusals, one by
 // one, each with its code and writing nothing: issue and credit (the
 // provider's admins), acknowledge and dispute (the consumer's admins),
 // record a payment (admins of either org), confirm it (the provider's
-// admins, the payee), read (the two orgs).
+// admins, the payee), void (the provider's admins), read (the two orgs).
 func TestSettlementGovernance(t *testing.T) {
 	e := newEnv(t)
 	settleEnv(t, e)
@@ -266,6 +297,10 @@ func TestSettlementGovernance(t *testing.T) {
 		{model.CodeBadArgument, "reason is required", "org1.admin", "BillCredit", []string{"r1:000001", "1", ""}},
 		{model.CodeBadArgument, "amount", "org1.admin", "BillCredit", []string{"r1:000001", "-5", "why"}},
 		{model.CodeNotFound, "names no bill", "org1.admin", "BillCredit", []string{"r9:000001", "1", "why"}},
+		// Void: the provider's admins.
+		{model.CodeDenied, "the provider of statement st", "org2.admin", "StatementVoid", []string{"st", "why"}},
+		{model.CodeDenied, "only admins", "org1.user", "StatementVoid", []string{"st", "why"}},
+		{model.CodeConflict, "payments recorded", "org1.admin", "StatementVoid", []string{"st", "why"}},
 	} {
 		msg := e.fail(c.want, c.who, c.fn, c.args...)
 		if r, _ := model.DecodeRefusal(msg); r.Code != c.code {
@@ -292,6 +327,7 @@ func settlementRefusalCases(e *env) []refusalCase {
 		{model.CodeDenied, nil, "org3.admin", "StatementPay", []string{"st1", "w", "1", "0"}},
 		{model.CodeDenied, nil, "org2.admin", "StatementConfirm", []string{"st1", "w"}},
 		{model.CodeDenied, nil, "org2.admin", "BillCredit", []string{"r2:000001", "1", "why"}},
+		{model.CodeDenied, nil, "org2.admin", "StatementVoid", []string{"st1", "why"}},
 	}
 }
 

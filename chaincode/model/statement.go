@@ -10,12 +10,16 @@ import (
 // disputed one once the dispute is settled; it is paid when the payments
 // its provider (the payee) confirmed cover its total. A statement whose
 // total is zero or less (credits cover the charges) has nothing to pay: its
-// acknowledgment settles it, as paid.
+// acknowledgment settles it, as paid. Its provider may void it while no
+// payment is recorded.
 const (
 	StatementOpen         = "open"
 	StatementAcknowledged = "acknowledged"
 	StatementDisputed     = "disputed"
 	StatementPaid         = "paid"
+	// StatementVoid: its provider withdrew it before any payment was
+	// recorded; its bills are free to go on another statement.
+	StatementVoid = "void"
 )
 
 // Statement is a provider's roll-up of the bills it issued one consumer in
@@ -50,7 +54,9 @@ type Statement struct {
 	// (the latest; a dispute stays recorded after an acknowledgment).
 	Acknowledged *StatementAct `json:"acknowledged,omitempty"`
 	Dispute      *StatementAct `json:"dispute,omitempty"`
-	Payments     []Payment     `json:"payments"`
+	// Voided is the provider's withdrawal, with its reason.
+	Voided   *StatementAct `json:"voided,omitempty"`
+	Payments []Payment     `json:"payments"`
 	// Confirmed sums the confirmed payments.
 	Confirmed int64  `json:"confirmed"`
 	Paid      *Stamp `json:"paid,omitempty"`

@@ -140,3 +140,10 @@ func (c *Client) ConfirmPayment(ctx context.Context, id, reference string) (*mod
 func (c *Client) CreditBill(ctx context.Context, billID string, amount int64, reason string) (*model.Bill, error) {
 	return call[model.Bill](ctx, c, true, "BillCredit", billID, strconv.FormatInt(amount, 10), reason)
 }
+
+// VoidStatement withdraws a statement issued in error, with a reason (the
+// provider's admins; no payment recorded): its bills go on the next
+// statement.
+func (c *Client) VoidStatement(ctx context.Context, id, reason string) (*model.Statement, error) {
+	return call[model.Statement](ctx, c, true, "StatementVoid", id, reason)
+}

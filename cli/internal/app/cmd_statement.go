@@ -25,10 +25,12 @@ ever on two statements. The ledger stores the bill IDs and a hash of them.
 The consumer acknowledges it, or disputes it with a reason (the provider
 answers with credit notes: fedmeter bill credit, which go to the next
 statement). Either org records payments; the provider, the payee, confirms
-them; the statement is paid once confirmed payments cover its total. Every
-act is for the admins of the org concerned.`,
+them; the statement is paid once confirmed payments cover its total. The
+provider voids a statement issued in error while no payment is recorded;
+its bills go on the next statement. Every act is for the admins of the org
+concerned.`,
 		Subcommands: []*cli.Command{statementIssue(st), statementList(st), statementShow(st), statementAcknowledge(st),
-			statementDispute(st), statementPay(st), statementConfirm(st), statementExport(st)},
+			statementDispute(st), statementPay(st), statementConfirm(st), statementVoid(st), statementExport(st)},
 	}
 }
 
@@ -103,7 +105,7 @@ func statementList(st *state) *cli.Command {
 	return &cli.Command{
 		Name:      "list",
 		Usage:     "list the caller's org's statements, issued and received",
-		UsageText: "fedmeter statement list [--role provider|consumer] [--status open|acknowledged|disputed|paid]",
+		UsageText: "fedmeter statement list [--role provider|consumer] [--status open|acknowledged|disputed|paid|void]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "role", Usage: "only as `ROLE`: provider (issued) or consumer (received)"},
 			&cli.StringFlag{Name: "status", Usage: "only those with `STATUS`"},
@@ -201,6 +203,9 @@ func printStatement(p *printer, s *client.Statement) {
 	}
 	if s.Paid != nil {
 		p.KV("paid", ts(s.Paid.Time))
+	}
+	if v := s.Voided; v != nil {
+		p.KV("voided", ts(v.Time)+" by "+v.By.MSP+": "+v.Reason)
 	}
 	if len(s.Payments) > 0 {
 		rows := make([][]string, len(s.Payments))
@@ -372,6 +377,33 @@ func statementConfirm(st *state) *cli.Command {
 			}, func(p *printer, s *client.Statement) {
 				p.Printf("%s confirmed payment %s of statement %s: %s of %s confirmed; the statement is %s.\n",
 					s.Provider, a[1], s.ID, money(s.Confirmed, s.Scale, s.Currency), money(s.Total, s.Scale, s.Currency), s.Status)
+			})
+		},
+	}
+}
+
+func statementVoid(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "void",
+		Usage:     "withdraw a statement issued in error (the provider's admins; no payment recorded)",
+		UsageText: "fedmeter statement void ID --reason TEXT",
+		Description: `Voids a statement while no payment is recorded against it: it stays on the
+ledger, void, and its bills go on the next statement issued for its consumer
+and currency. Once a payment is recorded, correct it with credit notes
+instead (fedmeter bill credit).`,
+		Flags: []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why, in `TEXT` the consumer reads"}},
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 1, 1, "ID")
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(c.String("reason")) == "" {
+				return usageErr(c, "--reason is required: the consumer reads it")
+			}
+			return show(st, c, func(cl *client.Client) (*client.Statement, error) {
+				return cl.VoidStatement(c.Context, a[0], c.String("reason"))
+			}, func(p *printer, s *client.Statement) {
+				p.Printf("%s voided statement %s (%s): its bills go on the next statement.\n", s.Provider, s.ID, plural(s.Bills, "bill"))
 			})
 		},
 	}

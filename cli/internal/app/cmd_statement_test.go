@@ -71,8 +71,13 @@ func TestStatementCommands(t *testing.T) {
 		{name: "confirm by the consumer", args: at(MAR, "--as Org2/Admin statement confirm st-Org2MSP-CNY-2026-01 w1"), code: 3, err: []string{"the payee"}},
 		{name: "confirm 1", args: at(MAR, "--as Org1/Admin statement confirm st-Org2MSP-CNY-2026-01 w1"), out: []string{"the statement is acknowledged"}},
 		{name: "confirm 2", args: at(MAR, "--as Org1/Admin statement confirm st-Org2MSP-CNY-2026-01 w2"), out: []string{"the statement is paid"}},
+		{name: "void by the consumer", args: at(MAR, "--as Org2/Admin statement void st-feb --reason x"), code: 3, err: []string{"the provider of statement st-feb"}},
+		{name: "void paid", args: at(MAR, "--as Org1/Admin statement void st-Org2MSP-CNY-2026-01 --reason x"), code: 1, err: []string{"is paid"}},
+		{name: "void", args: at(MAR, "--as Org1/Admin statement void st-feb --reason wrong_month"), out: []string{"Org1MSP voided statement st-feb (1 bill)"}},
+		{name: "void shown", args: a("--as Org2/User1 statement show st-feb"), out: []string{"status       void", "voided", "wrong_month"}},
+		{name: "reissued", args: at(MAR, "--as Org1/Admin statement issue Org2MSP --currency CNY --month 2026-02 --id st-feb-2"), out: []string{"1 bill, -1.50 CNY"}},
 		{name: "list paid", args: a("--as Org2/User1 statement list --status paid"), out: []string{"st-Org2MSP-CNY-2026-01", "paid"}},
-		{name: "list as provider", args: a("--as Org1/User1 statement list --role provider"), out: []string{"st-Org2MSP-CNY-2026-01", "st-feb", "open"}},
+		{name: "list as provider", args: a("--as Org1/User1 statement list --role provider"), out: []string{"st-Org2MSP-CNY-2026-01", "st-feb ", "void", "st-feb-2", "open"}},
 		{name: "list bad role", args: a("--as Org1/User1 statement list --role payee"), code: 1, err: []string{`role "payee" is not valid`}},
 	})
 	page, err := os.ReadFile(htmlOut)

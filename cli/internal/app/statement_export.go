@@ -101,6 +101,7 @@ tfoot td { font-weight: bold; border-bottom: none; }
 {{with .S.Acknowledged}}<tr><td>Acknowledged</td><td>{{call $.Time .Time}} by {{.By.MSP}}</td></tr>{{end}}
 {{with .S.Dispute}}<tr><td>Disputed</td><td>{{call $.Time .Time}} by {{.By.MSP}}: {{.Reason}}</td></tr>{{end}}
 {{with .S.Paid}}<tr><td>Paid</td><td>{{call $.Time .Time}}</td></tr>{{end}}
+{{with .S.Voided}}<tr><td>Voided</td><td>{{call $.Time .Time}} by {{.By.MSP}}: {{.Reason}}</td></tr>{{end}}
 <tr><td>Bills hash</td><td class="mono">{{.S.BillsHash}} (SHA-256 of the bill IDs below, each followed by a newline, in this order)</td></tr>
 </table>
 <table>
