@@ -224,3 +224,27 @@ func TestAllocationAdjustments(t *testing.T) {
 		t.Fatalf("d2 crossed %v, want [100] only", ev.Allocation.Crossed)
 	}
 }
+
+// A credit note gives back to the allocation its original drew on, even
+// when it is issued after that allocation's window (when another
+// allocation is in force), and re-arms no threshold.
+func TestAllocationCreditGivesBack(t *testing.T) {
+	e := allocEnv(t)
+	day := e.now.Add(24 * time.Hour)
+	e.okEvent("AllocationGranted", "org1.admin", "AllocationGrant", grantArgs("grant-1", 300, e.now, day, false)...)
+	e.okEvent("AllocationGranted", "org1.admin", "AllocationGrant", grantArgs("grant-2", 300, day, day.Add(24*time.Hour), false)...)
+	ev := e.billFor("c1", 3) // 243 of 300: 81%, crosses 80
+	if ev.Allocation == nil || ev.Allocation.Allocation != "grant-1" || js(ev.Allocation.Crossed) != "[80]" {
+		t.Fatalf("the bill's draw %+v", ev.Allocation)
+	}
+	e.advance(24 * time.Hour) // grant-2's window now
+	e.okEvent("BillIssued", "org1.admin", "BillCredit", ev.ID, "100", "wrong vcpu count")
+	a1 := decode[model.Allocation](t, e.eval("org2.user", "AllocationGet", org1, org2, "grant-1"))
+	if a1.Used != 143 || a1.Balance != 157 || js(a1.Reached) != "[80]" {
+		t.Fatalf("grant-1 after the credit: %+v, want used 143, balance 157, 80 still reached", a1)
+	}
+	a2 := decode[model.Allocation](t, e.eval("org2.user", "AllocationGet", org1, org2, "grant-2"))
+	if a2.Used != 0 {
+		t.Fatalf("grant-2 drew the credit of a bill it never drew: %+v", a2)
+	}
+}

@@ -15,7 +15,9 @@ import (
 // the resource's next bill (<resource>:<seq>), so the resource's bill list
 // shows it, and its period is the instant it was issued, (now, now]: it goes
 // to the statement of the period in which it was issued, whichever
-// statement its original was on.
+// statement its original was on. It gives back to the prepaid allocation
+// its original drew on, if any, without re-arming a threshold (as a
+// re-rating adjustment that gives back).
 
 // BillCredit issues a credit note of amount (minor units of the bill's
 // currency and scale, more than zero) against bill billID, with a reason.
@@ -83,8 +85,19 @@ func (c *Contract) BillCredit(ctx contractapi.TransactionContextInterface, billI
 	if err := t.saveResource(r, false); err != nil {
 		return "", err
 	}
+	// The credit gives back to the prepaid allocation its original drew
+	// on (the one whose window holds the original's period end), not to
+	// whichever allocation is in force when the credit is issued: the
+	// money returned is the original's.
+	drawn := *b
+	drawn.Period.End = orig.Period.End
+	draws, err := t.drawAllocations([]*Bill{&drawn})
+	if err != nil {
+		return "", err
+	}
 	if err := t.setEvent("BillIssued", billEvent{ID: b.ID, Kind: b.Kind, Provider: b.Provider, Consumer: b.Consumer,
-		Resource: b.Resource, Period: b.Period, Amount: b.Amount, Currency: b.Currency, Scale: b.Scale}); err != nil {
+		Resource: b.Resource, Period: b.Period, Amount: b.Amount, Currency: b.Currency, Scale: b.Scale,
+		Allocation: firstDraw(draws)}); err != nil {
 		return "", err
 	}
 	return out(b)

@@ -177,6 +177,12 @@ func verifyBill(ctx context.Context, c *client.Client, billID string) (*Verifica
 		v.OK = v.OK && ok
 	}
 
+	if b.Kind == model.BillKindCredit {
+		// A credit note is not a rule's output: there is nothing to
+		// rerun, and what can be checked is that it credits a bill of
+		// its own pair at most what that bill charged.
+		return v, verifyCredit(ctx, c, b, check)
+	}
 	code, hash, err := c.RuleCode(ctx, b.Rule.Hash)
 	if err != nil {
 		return nil, err
@@ -386,6 +392,43 @@ func adjustedPrior(ctx context.Context, c *client.Client, b *model.Bill) (int64,
 		}
 	}
 	return prior, nil
+}
+
+// verifyCredit checks credit note b against the bill it credits: the same
+// provider, consumer, resource, currency and scale; a negative amount that
+// its one line carries; and, with the corrections of that bill issued
+// before b (credits and adjustments; a resource's bills are numbered in
+// issue order), a credit no larger than what the bill came to.
+func verifyCredit(ctx context.Context, c *client.Client, b *model.Bill, check func(name string, ok bool, ledger, recomputed string)) error {
+	orig, err := c.Bill(ctx, b.Adjusts)
+	if err != nil {
+		return err
+	}
+	check("credits a bill of its pair", orig.Provider == b.Provider && orig.Consumer == b.Consumer && orig.Resource == b.Resource &&
+		(orig.Kind == model.BillKindRelease || orig.Kind == model.BillKindPeriod),
+		fmt.Sprintf("%s to %s, resource %s", b.Provider, b.Consumer, b.Resource),
+		fmt.Sprintf("bill %s (%s): %s to %s, resource %s", orig.ID, orig.Kind, orig.Provider, orig.Consumer, orig.Resource))
+	check("currency and scale", orig.Currency == b.Currency && orig.Scale == b.Scale,
+		fmt.Sprintf("%s, scale %d", b.Currency, b.Scale), fmt.Sprintf("%s, scale %d (bill %s)", orig.Currency, orig.Scale, orig.ID))
+	var sum int64
+	for _, l := range b.Lines {
+		sum += l.Amount
+	}
+	check("lines", b.Amount < 0 && len(b.Lines) == 1 && sum == b.Amount,
+		fmt.Sprintf("%d lines of %s", len(b.Lines), money(sum, b.Scale, b.Currency)), "one line of the credit, "+money(b.Amount, b.Scale, b.Currency))
+	bills, err := c.Bills(ctx, client.BillFilter{Resource: b.Resource})
+	if err != nil {
+		return err
+	}
+	net := orig.Amount
+	for _, x := range bills {
+		if x.Adjusts == orig.ID && x.ID < b.ID {
+			net += x.Amount
+		}
+	}
+	check("amount", b.Amount < 0 && -b.Amount <= net, "credits "+money(-b.Amount, b.Scale, b.Currency),
+		fmt.Sprintf("bill %s came to %s with its earlier corrections", orig.ID, money(net, b.Scale, b.Currency)))
+	return nil
 }
 
 // money formats minor units with their scale: 4904, 2, CNY -> "49.04 CNY".

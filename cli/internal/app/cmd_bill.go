@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/fedmeter/fedmeter/cli/client/verify"
 	"github.com/urfave/cli/v2"
@@ -191,7 +192,12 @@ or ledger verify): a log rewritten wholesale then fails too.`,
 
 func printVerify(p *printer, v *verify.Verification, took time.Duration) {
 	b := v.Bill
-	p.Printf("Recomputed bill %s offline with rule %s %s (%s) in %s:\n", b.ID, b.Rule.Name, b.Rule.Version, short(b.Rule.Hash), took.Round(10*time.Millisecond))
+	credit := b.Kind == model.BillKindCredit
+	if credit {
+		p.Printf("Checked credit note %s against bill %s (a credit note runs no rule) in %s:\n", b.ID, b.Adjusts, took.Round(10*time.Millisecond))
+	} else {
+		p.Printf("Recomputed bill %s offline with rule %s %s (%s) in %s:\n", b.ID, b.Rule.Name, b.Rule.Version, short(b.Rule.Hash), took.Round(10*time.Millisecond))
+	}
 	rows := make([][]string, len(v.Checks))
 	for i, ch := range v.Checks {
 		mark, l, r := "ok", ch.Ledger, ch.Recomputed
@@ -204,7 +210,11 @@ func printVerify(p *printer, v *verify.Verification, took time.Duration) {
 	}
 	p.Table("", []string{"  CHECK", "RESULT", "ON THE LEDGER", "RECOMPUTED"}, rows)
 	if v.OK {
-		p.Printf("Bill %s verified: the ledger's %s is exactly what the rule computes.\n", b.ID, money(b.Amount, b.Scale, b.Currency))
+		if credit {
+			p.Printf("Credit note %s verified: %s on bill %s, within what that bill charged.\n", b.ID, money(b.Amount, b.Scale, b.Currency), b.Adjusts)
+		} else {
+			p.Printf("Bill %s verified: the ledger's %s is exactly what the rule computes.\n", b.ID, money(b.Amount, b.Scale, b.Currency))
+		}
 		if v.Head != "" {
 			p.Printf("The ledger data it read chains to head %s (pin it with --head).\n", v.Head)
 		}

@@ -58,6 +58,7 @@ func TestStatementCommands(t *testing.T) {
 		{name: "credit", args: at(FEB, "--as Org1/Admin bill credit ecs-1:000001 --amount 1.50 --reason outage"), out: []string{"Issued credit note ecs-1:000002: -1.50 CNY on bill ecs-1:000001 (outage)"}},
 		{name: "credit shown", args: a("--as Org2/User1 bill show ecs-1:000002"), out: []string{"Bill ecs-1:000002 (credit): -1.50 CNY", "adjusts   ecs-1:000001", "reason    outage"}},
 		{name: "credit listed", args: a("--as Org1/User1 bill list --resource ecs-1"), out: []string{"-1.50 CNY  credit of ecs-1:000001"}},
+		{name: "credit verified", args: a("--as Org2/User1 bill verify ecs-1:000002"), out: []string{"Checked credit note ecs-1:000002 against bill ecs-1:000001", "credits a bill of its pair", "Credit note ecs-1:000002 verified: -1.50 CNY on bill ecs-1:000001", "chains to head"}},
 		{name: "credit too much", args: at(FEB, "--as Org1/Admin bill credit ecs-1:000001 --amount 1000 --reason x"), code: 1, err: []string{"more than bill ecs-1:000001 amounts to"}},
 		{name: "february", args: at(MAR, "--as Org1/Admin statement issue Org2MSP --currency CNY --month 2026-02 --id st-feb"), out: []string{"1 bill, -1.50 CNY", "credits      -1.50 CNY"}},
 
