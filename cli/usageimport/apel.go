@@ -177,7 +177,31 @@ func parseAccelerator(name string, data []byte) ([]Record, []Problem) {
 	return out, probs
 }
 
+// jsonMessages says what a format of cASO's JSON messages looks like:
+// {"Type": Type, "Version": one of Versions, "UsageRecords": [...]}, several
+// of which may follow one another in a file. Noun names the messages in
+// reports ("accelerator"); identify checks one record's fields and sets its
+// Identity, or says why it cannot.
+type jsonMessages struct {
+	Type     string
+	Versions []string
+	Noun     string
+	identify func(r *Record) *Problem
+}
+
 func parseAccJSON(name string, data []byte) ([]Record, []Problem) {
+	return parseJSONMessages(name, data, jsonMessages{Type: "APEL-accelerator-message", Versions: []string{"0.1"}, Noun: "accelerator",
+		identify: func(r *Record) *Problem {
+			if r.Fields["AccUUID"] == "" {
+				p := r.problem(Malformed, "the record has no AccUUID, which identifies it")
+				return &p
+			}
+			r.Identity = r.Fields["AccUUID"]
+			return nil
+		}})
+}
+
+func parseJSONMessages(name string, data []byte, kind jsonMessages) ([]Record, []Problem) {
 	var recs []Record
 	var probs []Problem
 	if p, bad := notUTF8(name, data); bad {
@@ -199,16 +223,20 @@ func parseAccJSON(name string, data []byte) ([]Record, []Problem) {
 			UsageRecords []json.RawMessage `json:"UsageRecords"`
 		}
 		if err := dec.Decode(&m); err != nil {
-			probs = append(probs, Problem{File: name, Line: ln.at(jsonErrOffset(err, start)), Kind: Malformed, Msg: "not a JSON accelerator message: " + jsonMsg(err)})
+			probs = append(probs, Problem{File: name, Line: ln.at(jsonErrOffset(err, start)), Kind: Malformed, Msg: "not a JSON " + kind.Noun + " message: " + jsonMsg(err)})
 			return recs, probs
 		}
 		at := ln.at(start)
-		if m.Type != "APEL-accelerator-message" {
-			probs = append(probs, Problem{File: name, Line: at, Element: fmt.Sprintf("message %d", msg), Kind: Malformed, Msg: fmt.Sprintf("Type is %q, not APEL-accelerator-message", clip(m.Type))})
+		if m.Type != kind.Type {
+			probs = append(probs, Problem{File: name, Line: at, Element: fmt.Sprintf("message %d", msg), Kind: Malformed, Msg: fmt.Sprintf("Type is %q, not %s", clip(m.Type), kind.Type)})
 			continue
 		}
-		if strings.TrimPrefix(m.Version, "v") != "0.1" {
-			probs = append(probs, Problem{File: name, Line: at, Element: fmt.Sprintf("message %d", msg), Kind: Malformed, Msg: fmt.Sprintf("Version %q is not one this import reads (0.1)", clip(m.Version))})
+		known := false
+		for _, v := range kind.Versions {
+			known = known || strings.TrimPrefix(m.Version, "v") == v
+		}
+		if !known {
+			probs = append(probs, Problem{File: name, Line: at, Element: fmt.Sprintf("message %d", msg), Kind: Malformed, Msg: fmt.Sprintf("Version %q is not one this import reads (%s)", clip(m.Version), strings.Join(kind.Versions, ", "))})
 			continue
 		}
 		// Find each record's line: the records are in order in the text.
@@ -227,8 +255,8 @@ func parseAccJSON(name string, data []byte) ([]Record, []Problem) {
 				continue
 			}
 			ok := true
-			for k, v := range obj {
-				s, err := jsonScalar(v)
+			for _, k := range sortedKeys(obj) {
+				s, err := jsonScalar(obj[k])
 				if err != nil {
 					probs = append(probs, r.problem(Malformed, "field %s: %v", k, err))
 					ok = false
@@ -239,16 +267,15 @@ func parseAccJSON(name string, data []byte) ([]Record, []Problem) {
 			if !ok {
 				continue
 			}
-			if r.Fields["AccUUID"] == "" {
-				probs = append(probs, r.problem(Malformed, "the record has no AccUUID, which identifies it"))
+			if p := kind.identify(&r); p != nil {
+				probs = append(probs, *p)
 				continue
 			}
-			r.Identity = r.Fields["AccUUID"]
 			recs = append(recs, r)
 		}
 	}
 	if msg == 0 {
-		probs = append(probs, Problem{File: name, Kind: Malformed, Msg: "the file holds no accelerator message"})
+		probs = append(probs, Problem{File: name, Kind: Malformed, Msg: "the file holds no " + kind.Noun + " message"})
 	}
 	return recs, probs
 }

@@ -61,6 +61,9 @@ func FuzzParseAPEL(f *testing.F) { fuzzParse(f, FormatAPEL, "cloud.apel", "cloud
 func FuzzParseAPELAccelerator(f *testing.F) {
 	fuzzParse(f, FormatAPELAccelerator, "accelerator.json", "accelerator.apel", "accelerator-nasty.json")
 }
+func FuzzParseAPELIP(f *testing.F) {
+	fuzzParse(f, FormatAPELIP, "ip.json", "ip-nasty.json")
+}
 func FuzzParseStAR(f *testing.F) {
 	fuzzParse(f, FormatStAR, "storage.xml", "storage-nasty.xml", "storage-latin1.xml")
 }

@@ -21,6 +21,7 @@ type Mapping struct {
 	Version         int   `yaml:"version" json:"version"`
 	APEL            *Rule `yaml:"apel" json:"apel,omitempty"`
 	APELAccelerator *Rule `yaml:"apel-accelerator" json:"apel-accelerator,omitempty"`
+	APELIP          *Rule `yaml:"apel-ip" json:"apel-ip,omitempty"`
 	StAR            *Rule `yaml:"star" json:"star,omitempty"`
 	OGFUR           *Rule `yaml:"ogf-ur" json:"ogf-ur,omitempty"`
 	CloudEvents     *Rule `yaml:"cloudevents" json:"cloudevents,omitempty"`
@@ -38,9 +39,18 @@ type Rule struct {
 	// Start and End name the fields holding the period (Unix seconds or an
 	// RFC 3339 / ISO 8601 time; no zone means UTC). Defaults per format:
 	// StartTime and EndTime; apel-accelerator, PeriodStart and PeriodEnd
-	// (its month); cloudevents has none.
+	// (its month); apel-ip, MeasurementTime for End, with Interval;
+	// cloudevents has none.
 	Start string `yaml:"start" json:"start,omitempty"`
 	End   string `yaml:"end" json:"end,omitempty"`
+	// Interval is how long each record stands for, for records that are a
+	// count at an instant (apel-ip: a cASO run's public IPs): a record
+	// covers the Interval up to its End, so a count of 3 IPs is 3 x
+	// Interval IP-seconds (times: period). A Go duration (1h, 15m) or
+	// seconds; give it instead of Start. Set it to the interval cASO runs
+	// at, or counts are billed for more or less time than they stood.
+	Interval string `yaml:"interval" json:"interval,omitempty"`
+	interval int64
 	// KeepZero sends records whose quantity is 0 (by default they are
 	// left out: they add nothing to a bill).
 	KeepZero bool          `yaml:"keep_zero" json:"keep_zero,omitempty"`
@@ -86,6 +96,11 @@ type MetricMap struct {
 	// record's period in seconds (a capacity in GiB becomes GiB-seconds),
 	// or a field by its value, a plain number (CpuCount).
 	Times string `yaml:"times" json:"times,omitempty"`
+	// Where keeps the metric to the records whose fields match (the
+	// rule's Where applies first); for other records it gives no usage,
+	// and is not reported. It lets one section map records of several
+	// kinds (apel-ip's IPv4 and IPv6 counts) to metrics of their own.
+	Where []FieldFilter `yaml:"where" json:"where,omitempty"`
 }
 
 // FieldFilter keeps only the records whose Field has one of the values In
@@ -103,7 +118,7 @@ func LoadMapping(data []byte) (*Mapping, error) {
 	var m Mapping
 	if err := dec.Decode(&m); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("the mapping is empty: it has a section per format (apel, apel-accelerator, star, ogf-ur, cloudevents)")
+			return nil, fmt.Errorf("the mapping is empty: it has a section per format (apel, apel-accelerator, apel-ip, star, ogf-ur, cloudevents)")
 		}
 		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
@@ -122,7 +137,7 @@ func LoadMapping(data []byte) (*Mapping, error) {
 		}
 	}
 	if !any {
-		return nil, fmt.Errorf("the mapping has no section for any format (apel, apel-accelerator, star, ogf-ur, cloudevents)")
+		return nil, fmt.Errorf("the mapping has no section for any format (apel, apel-accelerator, apel-ip, star, ogf-ur, cloudevents)")
 	}
 	return &m, nil
 }
@@ -134,6 +149,8 @@ func (m *Mapping) Rule(format string) *Rule {
 		return m.APEL
 	case FormatAPELAccelerator:
 		return m.APELAccelerator
+	case FormatAPELIP:
+		return m.APELIP
 	case FormatStAR:
 		return m.StAR
 	case FormatOGFUR:
@@ -148,6 +165,8 @@ func defaultPeriod(format string) (string, string) {
 	switch format {
 	case FormatAPELAccelerator:
 		return "PeriodStart", "PeriodEnd"
+	case FormatAPELIP:
+		return "", "MeasurementTime"
 	case FormatCloudEvents:
 		return "", ""
 	}
@@ -163,13 +182,25 @@ func (r *Rule) check(format string) error {
 		return fmt.Errorf("ids: %q is not derived or source", r.IDs)
 	}
 	s, e := defaultPeriod(format)
-	if r.Start == "" {
+	if r.Interval != "" {
+		if r.Start != "" {
+			return fmt.Errorf("interval: start and interval both give a record's start; give one")
+		}
+		d, err := parseInterval(r.Interval)
+		if err != nil {
+			return fmt.Errorf("interval: %v", err)
+		}
+		r.interval = d
+	} else if r.Start == "" {
 		r.Start = s
 	}
 	if r.End == "" {
 		r.End = e
 	}
-	if r.Start == "" || r.End == "" {
+	if format == FormatAPELIP && r.interval == 0 && r.Start == "" {
+		return fmt.Errorf("interval: an apel-ip record counts IPs at an instant; give the time each count stands for, the interval cASO runs at (e.g. interval: 1h)")
+	}
+	if (r.Start == "" && r.interval == 0) || r.End == "" {
 		return fmt.Errorf("start/end: name the fields that hold each record's period (e.g. start: data.start)")
 	}
 	if r.Provider.Field == "" && r.Provider.Default == "" && len(r.Provider.Orgs) > 0 {
@@ -243,7 +274,61 @@ func (r *Rule) check(format string) error {
 			return fmt.Errorf("where[%d]: give field and in (the values to keep)", i+1)
 		}
 	}
+	for i, mm := range r.Metrics {
+		for j, w := range mm.Where {
+			if w.Field == "" || len(w.In) == 0 {
+				return fmt.Errorf("metrics[%d].where[%d]: give field and in (the values to keep)", i+1, j+1)
+			}
+		}
+	}
+	if format == FormatAPELIP {
+		return r.checkIPMetrics()
+	}
 	return nil
+}
+
+// parseInterval reads a Go duration (1h, 15m) or whole seconds, positive
+// and at most a year.
+func parseInterval(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	var sec int64
+	if isDigits(s) {
+		if len(s) > 9 {
+			return 0, fmt.Errorf("%q is more than a year", s)
+		}
+		sec, _ = strconv.ParseInt(s, 10, 64)
+	} else {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration (1h, 15m, or seconds)", s)
+		}
+		if d%time.Second != 0 {
+			return 0, fmt.Errorf("%q is not whole seconds", s)
+		}
+		sec = int64(d / time.Second)
+	}
+	if sec <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration", s)
+	}
+	if sec > 366*24*3600 {
+		return 0, fmt.Errorf("%q is more than a year", s)
+	}
+	return sec, nil
+}
+
+// keeps reports whether rec passes every filter of ws.
+func keeps(ws []FieldFilter, rec *Record) bool {
+	for _, w := range ws {
+		v, ok := rec.Fields[w.Field]
+		keep := false
+		for _, x := range w.In {
+			keep = keep || (ok && x == v)
+		}
+		if !keep {
+			return false
+		}
+	}
+	return true
 }
 
 // Usage is one usage record to submit, with the accounting record it came
@@ -317,16 +402,9 @@ func (m *Mapping) Apply(format string, recs []Record, resolve Resolver) (*Plan, 
 next:
 	for i := range recs {
 		rec := &recs[i]
-		for _, w := range r.Where {
-			v, ok := rec.Fields[w.Field]
-			keep := false
-			for _, x := range w.In {
-				keep = keep || (ok && x == v)
-			}
-			if !keep {
-				p.Skipped++
-				continue next
-			}
+		if !keeps(r.Where, rec) {
+			p.Skipped++
+			continue next
 		}
 		h := contentHash(rec)
 		if prev, ok := byIdentity[rec.Identity]; ok {
@@ -369,7 +447,11 @@ next:
 func contentHash(r *Record) string {
 	h := sha256.New()
 	var b []byte
-	for _, k := range sortedKeys(r.Fields) {
+	keys := r.content
+	if keys == nil {
+		keys = sortedKeys(r.Fields)
+	}
+	for _, k := range keys {
 		v := r.Fields[k]
 		// length-prefixed: no two field sets hash the same bytes
 		b = strconv.AppendInt(b[:0], int64(len(k)), 10)
@@ -431,12 +513,17 @@ func (r *Rule) apply(format string, rec *Record, resolve Resolver) ([]Usage, *Pr
 		}
 	}
 	// period
-	start, prob := r.timeField(rec, r.Start)
+	end, prob := r.timeField(rec, r.End)
 	if prob != nil {
 		return nil, prob
 	}
-	end, prob := r.timeField(rec, r.End)
-	if prob != nil {
+	var start int64
+	if r.interval > 0 {
+		start = end - r.interval
+		if start < 0 {
+			return fail(Malformed, "%s %s is less than the interval (%s) after 1970", r.End, rec.Fields[r.End], r.Interval)
+		}
+	} else if start, prob = r.timeField(rec, r.Start); prob != nil {
 		return nil, prob
 	}
 	if end <= start {
@@ -444,6 +531,9 @@ func (r *Rule) apply(format string, rec *Record, resolve Resolver) ([]Usage, *Pr
 	}
 	var out []Usage
 	for _, mm := range r.Metrics {
+		if !keeps(mm.Where, rec) {
+			continue
+		}
 		raw, ok := rec.Fields[mm.Field]
 		if !ok || raw == "" {
 			if mm.Optional {

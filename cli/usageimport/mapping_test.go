@@ -30,6 +30,15 @@ func TestLoadMappingErrors(t *testing.T) {
 		{"orgs without field", "apel:\n  provider: {orgs: {a: Org1MSP}}\n  resource: {field: VMUUID}\n  metrics: [{metric: x, field: y}]\n", "apel.provider: orgs needs a field"},
 		{"times itself", "apel:\n  resource: {field: VMUUID}\n  metrics: [{metric: x, field: y, times: y}]\n", "apel.metrics[1].times: y times itself"},
 		{"where without values", "apel:\n  resource: {field: VMUUID}\n  metrics: [{metric: x, field: y}]\n  where: [{field: Status}]\n", "apel.where[1]: give field and in"},
+		{"metric where without values", "apel:\n  resource: {field: VMUUID}\n  metrics: [{metric: x, field: y, where: [{field: Status}]}]\n", "apel.metrics[1].where[1]: give field and in"},
+		{"ip without interval", "apel-ip:\n  resource: {field: LocalGroup}\n  where: [{field: IPVersion, in: [4]}]\n  metrics: [{metric: x, field: IPCount, times: period}]\n", "apel-ip.interval: an apel-ip record counts IPs at an instant"},
+		{"bad interval", "apel-ip:\n  interval: soon\n  resource: {field: LocalGroup}\n  metrics: [{metric: x, field: IPCount}]\n", `apel-ip.interval: "soon" is not a duration`},
+		{"zero interval", "apel-ip:\n  interval: 0s\n  resource: {field: LocalGroup}\n  metrics: [{metric: x, field: IPCount}]\n", `apel-ip.interval: "0s" is not a positive duration`},
+		{"fractional interval", "apel-ip:\n  interval: 1500ms\n  resource: {field: LocalGroup}\n  metrics: [{metric: x, field: IPCount}]\n", `"1500ms" is not whole seconds`},
+		{"interval and start", "apel:\n  interval: 1h\n  start: StartTime\n  resource: {field: VMUUID}\n  metrics: [{metric: x, field: y}]\n", "apel.interval: start and interval both"},
+		// IPv4 and IPv6 counts of one project and instant into one metric: refused
+		{"ip versions mixed", "apel-ip:\n  interval: 1h\n  resource: {field: LocalGroup}\n  metrics: [{metric: x, field: IPCount, times: period}]\n", "apel-ip.metrics[1]: x would add the IPv4 and the IPv6 counts"},
+		{"ip versions both kept", "apel-ip:\n  interval: 1h\n  resource: {field: LocalGroup}\n  metrics: [{metric: x, field: IPCount, where: [{field: IPVersion, in: [4, 6]}]}]\n", "apel-ip.metrics[1]: x would add"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := LoadMapping([]byte(c.yml))
@@ -44,6 +53,19 @@ func TestLoadMappingErrors(t *testing.T) {
 	}
 	if r := m.Rule(FormatAPEL); r.IDs != "derived" || r.Start != "StartTime" || r.End != "EndTime" || r.Metrics[0].Round != "nearest" || r.Metrics[0].To != "s" {
 		t.Fatalf("defaults not applied: %+v", r)
+	}
+	// One version for the whole section, or one per metric, is accepted.
+	for _, yml := range []string{
+		"apel-ip:\n  interval: 3600\n  resource: {field: LocalGroup}\n  where: [{field: IPVersion, in: ['4']}]\n  metrics: [{metric: x, field: IPCount, times: period}]\n",
+		"apel-ip:\n  interval: 1h\n  resource: {field: LocalGroup}\n  where: [{field: IPVersion, in: [4, 6]}]\n  metrics: [{metric: x, field: IPCount, where: [{field: IPVersion, in: [6]}]}]\n",
+	} {
+		m, err := LoadMapping([]byte(yml))
+		if err != nil {
+			t.Fatalf("%s: %v", yml, err)
+		}
+		if r := m.Rule(FormatAPELIP); r.interval != 3600 || r.End != "MeasurementTime" || r.Start != "" {
+			t.Fatalf("apel-ip defaults not applied: %+v", r)
+		}
 	}
 	if _, err := m.Apply(FormatStAR, nil, nil); err == nil || !strings.Contains(err.Error(), "no star section") {
 		t.Fatalf("Apply of a format the mapping lacks: %v", err)
