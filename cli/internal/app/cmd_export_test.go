@@ -39,7 +39,7 @@ func goldenBills() []model.Bill {
 			Provider: "Org1MSP", Consumer: "Org2MSP", Resource: "ecs-1", ResourceType: "ecs",
 			Period: model.Period{Start: 1767225600, End: 1767312000}, Rule: rule, Amount: -144, Currency: "CNY", Scale: 2, Tx: "tx-3", IssuedAt: 1767400000,
 			IssuedBy: model.Actor{MSP: "Org1MSP", ID: "Admin"},
-			Lines: []model.BillLine{{Item: "vcpu", Quantity: -43200, Unit: "vcpu_second", Amount: -144}}},
+			Lines:    []model.BillLine{{Item: "vcpu", Quantity: -43200, Unit: "vcpu_second", Amount: -144}}},
 		{ID: "gpu-9:000003", Kind: model.BillKindCredit, Adjusts: "gpu-9:000002", Reason: "=outage credit", Provider: "Org3MSP", Consumer: "Org1MSP",
 			Resource: "gpu-9", ResourceType: "gpu", Period: model.Period{Start: 1767225600, End: 1769904000},
 			Amount: -5000, Currency: "JPY", Scale: 0, Tx: "tx-4", IssuedAt: 1770000000, IssuedBy: model.Actor{MSP: "Org3MSP", ID: "Admin"}},
