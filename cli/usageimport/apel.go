@@ -21,7 +21,11 @@ func parseAPELText(name string, data []byte, header string, versions []string, i
 	var cur *Record
 	bad := false // the current record has a problem: dropped at its end
 	seenHeader := false
+	hint := 8 // fields per record, from the largest record so far
 	end := func() {
+		if cur != nil && len(cur.Fields) > hint {
+			hint = len(cur.Fields)
+		}
 		if cur != nil && !bad {
 			if len(cur.Fields) == 0 {
 				// an empty record (%% twice): nothing to import
@@ -34,26 +38,31 @@ func parseAPELText(name string, data []byte, header string, versions []string, i
 		}
 		cur, bad = nil, false
 	}
+	// One copy of the file as a string: every key and value is a substring
+	// of it, so reading a line allocates nothing (the records keep the
+	// text alive, as they would their own copies).
+	text := string(data)
 	lineNo := 0
-	for len(data) > 0 {
+	for len(text) > 0 {
 		lineNo++
-		var ln []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			ln, data = data[:i], data[i+1:]
+		var ln string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			ln, text = text[:i], text[i+1:]
 		} else {
-			ln, data = data, nil
+			ln, text = text, ""
 		}
-		ln = bytes.TrimRight(ln, "\r")
-		if !utf8.Valid(ln) {
-			p := Problem{File: name, Line: lineNo, Kind: Malformed, Msg: fmt.Sprintf("the line is not UTF-8 (byte 0x%02x at column %d)", ln[invalidAt(ln)], invalidAt(ln)+1)}
+		ln = strings.TrimRight(ln, "\r")
+		if !utf8.ValidString(ln) {
+			at := invalidAt([]byte(ln))
+			p := Problem{File: name, Line: lineNo, Kind: Malformed, Msg: fmt.Sprintf("the line is not UTF-8 (byte 0x%02x at column %d)", ln[at], at+1)}
 			probs = append(probs, p)
 			if cur == nil {
-				cur = &Record{File: name, Line: lineNo, Fields: map[string]string{}}
+				cur = &Record{File: name, Line: lineNo, Fields: make(map[string]string, hint)}
 			}
 			bad = true
 			continue
 		}
-		s := strings.TrimSpace(string(ln))
+		s := strings.TrimSpace(ln)
 		if s == "" {
 			continue
 		}
@@ -86,7 +95,7 @@ func parseAPELText(name string, data []byte, header string, versions []string, i
 			return recs, probs
 		}
 		if cur == nil {
-			cur = &Record{File: name, Line: lineNo, Fields: map[string]string{}}
+			cur = &Record{File: name, Line: lineNo, Fields: make(map[string]string, hint)}
 		}
 		if !ok || !validKey(k) {
 			probs = append(probs, Problem{File: name, Line: lineNo, Kind: Malformed, Msg: fmt.Sprintf("%q is not a \"Key: Value\" line", clip(s))})

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"github.com/fedmeter/fedmeter/chaincode/model"
 	"io"
+	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -101,6 +103,9 @@ type MetricMap struct {
 	// and is not reported. It lets one section map records of several
 	// kinds (apel-ip's IPv4 and IPv6 counts) to metrics of their own.
 	Where []FieldFilter `yaml:"where" json:"where,omitempty"`
+	// num/den is From's size in To, reduced, when both fit an int64 (set
+	// by check; den 0: they do not): the integer fast path's factor.
+	num, den int64
 }
 
 // FieldFilter keeps only the records whose Field has one of the values In
@@ -255,6 +260,9 @@ func (r *Rule) check(format string) error {
 			return fmt.Errorf("%s.to: unit %q is not known (%s)", at, mm.To, unitNames())
 		}
 		mm.From, mm.To = fu.name, tu.name
+		if ratio := new(big.Rat).Quo(fu.factor, tu.factor); ratio.Num().IsInt64() && ratio.Denom().IsInt64() {
+			mm.num, mm.den = ratio.Num().Int64(), ratio.Denom().Int64()
+		}
 		if mm.Times != "" && mm.Times == mm.Field {
 			return fmt.Errorf("%s.times: %s times itself is not a usage", at, mm.Field)
 		}
@@ -393,12 +401,14 @@ func (m *Mapping) Apply(format string, recs []Record, resolve Resolver) (*Plan, 
 		return nil, fmt.Errorf("the %s mapping looks resources up by attribute %s, which needs the ledger", format, r.Resource.Attribute)
 	}
 	p := &Plan{Format: format, Records: len(recs), Usage: []Usage{}, Problem: []Problem{}}
-	type seenRec struct {
-		rec  *Record
-		hash string
+	// The first record of each identity; content hashes are computed only
+	// when an identity repeats (rare), not for every record.
+	byIdentity := make(map[string]*Record, len(recs))
+	type usageKey struct {
+		resource, metric string
+		start, end       int64
 	}
-	byIdentity := map[string]seenRec{}
-	byKey := map[string]int{} // resource, metric, period -> index in p.Usage
+	byKey := map[usageKey]int{} // resource, metric, period -> index in p.Usage
 next:
 	for i := range recs {
 		rec := &recs[i]
@@ -406,17 +416,16 @@ next:
 			p.Skipped++
 			continue next
 		}
-		h := contentHash(rec)
 		if prev, ok := byIdentity[rec.Identity]; ok {
-			if prev.hash == h {
-				p.Problem = append(p.Problem, rec.problem(Duplicate, "repeats the record at %s (same identity %s, same content): skipped", prev.rec.Where(), clip(rec.Identity)))
+			if contentHash(prev) == contentHash(rec) {
+				p.Problem = append(p.Problem, rec.problem(Duplicate, "repeats the record at %s (same identity %s, same content): skipped", prev.Where(), clip(rec.Identity)))
 				p.Skipped++
 			} else {
-				p.Problem = append(p.Problem, rec.problem(Conflict, "has the identity %s of the record at %s, with other content (a later report of the same record? import only the latest)", clip(rec.Identity), prev.rec.Where()))
+				p.Problem = append(p.Problem, rec.problem(Conflict, "has the identity %s of the record at %s, with other content (a later report of the same record? import only the latest)", clip(rec.Identity), prev.Where()))
 			}
 			continue
 		}
-		byIdentity[rec.Identity] = seenRec{rec, h}
+		byIdentity[rec.Identity] = rec
 		us, prob := r.apply(format, rec, resolve)
 		if prob != nil {
 			p.Problem = append(p.Problem, *prob)
@@ -427,7 +436,7 @@ next:
 				p.Zero++
 				continue
 			}
-			k := u.Resource + "\n" + u.Metric + "\n" + strconv.FormatInt(u.Start, 10) + "\n" + strconv.FormatInt(u.End, 10)
+			k := usageKey{u.Resource, u.Metric, u.Start, u.End}
 			if j, ok := byKey[k]; ok && r.IDs == "derived" {
 				o := p.Usage[j]
 				if o.Quantity == u.Quantity {
@@ -541,6 +550,10 @@ func (r *Rule) apply(format string, rec *Record, resolve Resolver) ([]Usage, *Pr
 			}
 			return fail(Malformed, "the record has no %s, which gives %s (mark the metric optional: true if records may lack it)", mm.Field, mm.Metric)
 		}
+		if n, ok := fastQuantity(rec, &mm, raw, end-start); ok {
+			out = append(out, r.usage(format, rec, &mm, res, provider, n, start, end))
+			continue
+		}
 		q, unit, err := parseQuantity(raw)
 		if err != nil {
 			kind := Malformed
@@ -592,15 +605,89 @@ func (r *Rule) apply(format string, rec *Record, resolve Resolver) ([]Usage, *Pr
 		if err != nil {
 			return fail(Overflow, "%s %q in %s is %v", mm.Field, clip(raw), mm.To, err)
 		}
-		u := Usage{Resource: res, Metric: mm.Metric, Quantity: n, Start: start, End: end, Provider: provider,
-			File: rec.File, Line: rec.Line, Element: rec.Element}
-		if r.IDs == "source" {
-			sum := sha256.Sum256([]byte(format + "\n" + rec.Identity + "\n" + mm.Metric))
-			u.ID = "i-" + hex.EncodeToString(sum[:20])
-		}
-		out = append(out, u)
+		out = append(out, r.usage(format, rec, &mm, res, provider, n, start, end))
 	}
 	return out, nil
+}
+
+func (r *Rule) usage(format string, rec *Record, mm *MetricMap, res, provider string, n, start, end int64) Usage {
+	u := Usage{Resource: res, Metric: mm.Metric, Quantity: n, Start: start, End: end, Provider: provider,
+		File: rec.File, Line: rec.Line, Element: rec.Element}
+	if r.IDs == "source" {
+		sum := sha256.Sum256([]byte(format + "\n" + rec.Identity + "\n" + mm.Metric))
+		u.ID = "i-" + hex.EncodeToString(sum[:20])
+	}
+	return u
+}
+
+// fastQuantity is the common case without rational arithmetic: a plain
+// integer (at most 18 digits) with no unit of the record's own, times
+// nothing, the period, or a field that is a plain integer too, converted
+// by the unit's integer ratio (num/den) in 128-bit arithmetic, rounded as
+// the metric says. It gives exactly what parseQuantity and convert give
+// for such values; anything else, and any overflow, declines (ok false)
+// and takes that general path, which also words the errors.
+func fastQuantity(rec *Record, mm *MetricMap, raw string, period int64) (int64, bool) {
+	if mm.den <= 0 || rec.Units[mm.Field] != "" {
+		return 0, false
+	}
+	n, ok := plainInt(raw)
+	if !ok {
+		return 0, false
+	}
+	f := int64(1)
+	switch mm.Times {
+	case "":
+	case "period":
+		f = period
+	default:
+		if f, ok = plainInt(rec.Fields[mm.Times]); !ok {
+			return 0, false
+		}
+	}
+	if f < 0 {
+		return 0, false
+	}
+	hi, lo := bits.Mul64(uint64(n), uint64(f))
+	if hi != 0 {
+		return 0, false
+	}
+	hi, lo = bits.Mul64(lo, uint64(mm.num))
+	den := uint64(mm.den)
+	if hi >= den {
+		return 0, false
+	}
+	q, rem := bits.Div64(hi, lo, den)
+	if q >= math.MaxInt64 {
+		return 0, false
+	}
+	if rem != 0 {
+		switch mm.Round {
+		case "up":
+			q++
+		case "nearest":
+			if rem >= den-rem { // 2*rem >= den, without overflow
+				q++
+			}
+		}
+	}
+	return int64(q), true
+}
+
+// plainInt reads 1 to 18 decimal digits, nothing else.
+func plainInt(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 func (r *Rule) timeField(rec *Record, field string) (int64, *Problem) {
