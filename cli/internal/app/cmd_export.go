@@ -55,7 +55,7 @@ var (
 
 func exportFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "format", Value: "csv", Usage: "`FORMAT`: csv (a header line, then a row per item) or jsonl (a JSON object per line, the same keys)"},
+		&cli.StringFlag{Name: "format", Value: "csv", Usage: "output `FORMAT`: csv (a header line, then a row per item) or jsonl (a JSON object per line, the same keys)"},
 		&cli.StringFlag{Name: "out", Value: "-", Usage: "write to `FILE` (replaced only once the export is complete), or - for stdout"},
 	}
 }
