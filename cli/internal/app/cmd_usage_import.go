@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -166,7 +167,14 @@ func readLimited(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, usageimport.MaxFileSize+1))
+	// Read into a buffer of the file's size at once, rather than one that
+	// doubles as it goes (a copy of everything read at each step).
+	var buf bytes.Buffer
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= usageimport.MaxFileSize {
+		buf.Grow(int(fi.Size()) + 1)
+	}
+	_, err = buf.ReadFrom(io.LimitReader(f, usageimport.MaxFileSize+1))
+	return buf.Bytes(), err
 }
 
 func pathErr(err error) error {
