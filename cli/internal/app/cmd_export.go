@@ -369,12 +369,13 @@ only when the export is complete.`,
 				if err != nil {
 					return 0, err
 				}
-				prov, cons := c.String("provider"), c.String("consumer")
+				prov, cons, role, me := c.String("provider"), c.String("consumer"), c.String("role"), cl.MSPID()
 				n := 0
 				keep := func(items []model.Bill) error {
 					for i := range items {
 						b := &items[i]
-						if (kind != "" && b.Kind != kind) || (prov != "" && !usageimport.SameOrg(prov, b.Provider)) ||
+						if (role == "provider" && b.Provider != me) || (role == "consumer" && b.Consumer != me) ||
+							(kind != "" && b.Kind != kind) || (prov != "" && !usageimport.SameOrg(prov, b.Provider)) ||
 							(cons != "" && !usageimport.SameOrg(cons, b.Consumer)) || !inPeriod(b.Period.End, from, to) {
 							continue
 						}

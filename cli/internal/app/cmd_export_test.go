@@ -312,6 +312,13 @@ func TestExportLedger(t *testing.T) {
 			t.Fatalf("a temporary file was left: %s", e.Name())
 		}
 	}
+	// --role applies to a resource's bills too: Org1 is ecs-1's provider.
+	for role, want := range map[string]int{"consumer": 0, "provider": 1} {
+		r := fedmeter(dir, "", "--as", "Org1/Admin", "bill", "export", "--resource", "ecs-1", "--role", role)
+		if rows := checkExport(t, "csv", billColumns, []byte(r.out)); r.code != 0 || len(rows) != want {
+			t.Fatalf("--resource ecs-1 --role %s: exit %d, %d rows, want %d", role, r.code, len(rows), want)
+		}
+	}
 	// Everything the consumer exports, a row per bill, sums to its total.
 	r := fedmeter(dir, "", "--as", "Org2/User1", "bill", "export", "--format", "jsonl")
 	sum := int64(0)
