@@ -71,6 +71,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOGFUR$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCloudEvents$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzMapping$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
+	$(GO) test -run '^$$' -fuzz '^FuzzFastQuantity$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 
 # Regenerate every committed .wasm from its .wat source (CI never needs this:
 # the .wasm files are committed). Needs wat2wasm: apt-get install wabt.
