@@ -39,6 +39,8 @@ test: fmt-check vet
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/... ./chaincode/... ./network/embedded/... ./rules/ecs/ ./rules/ruletest/
 	cd $(SDK) && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./cli/usageimport/
+	$(GO) test -run '^$$' -bench UsageImportVsSubmit -benchtime 15x ./cli/internal/app/
 
 # The standard rules, built reproducibly (-trimpath, no build ID, no VCS stamp)
 # into $(RULES_OUT), which is not committed; prints each module's SHA-256.
