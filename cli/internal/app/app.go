@@ -332,6 +332,7 @@ func newApp(st *state) *cli.App {
 			resourceCommand(st),
 			usageCommand(st),
 			billCommand(st),
+			allocationCommand(st),
 			memberCommand(st),
 			historyCommand(st),
 			ledgerCommand(st),

@@ -269,11 +269,19 @@ func TestExportLedger(t *testing.T) {
 		{name: "activate rule", args: at(T21, "--as Org1/Admin rule activate ecs ecs@1.0.0")},
 		{name: "release", args: at(T24, "--as Org2/User1 resource release ecs-1"), out: []string{"9.76 CNY"}},
 		{name: "close a period", args: at(T24, "--as Org1/Admin bill close ecs-2 --end 2026-01-01T22:00:00Z"), out: []string{"ecs-2:000001"}},
+		// A price fix, then re-rating: an adjustment bill of ecs-1 (2 vCPU x
+		// 24 h at 0.15 instead of 0.12: +1.44 CNY) with its reason.
+		{name: "price fix", args: at("2026-01-02T01:00:00Z", "--as Org1/Admin price set ecs --currency CNY --scale 2 vcpu_hour=15 memory_gib_hour=3 disk_gib_hour=1 public_ip_hour=5 egress_gib=80")},
+		{name: "rerate", args: []string{"--at", "2026-01-02T02:00:00Z", "--as", "Org1/Admin", "bill", "rerate", "--resource", "ecs-1", "--from", T0, "--to", "2026-01-02T00:00:01Z", "--reason", "vCPU price, see \"ticket 42\""}},
 
 		{name: "bills csv", args: a("--as Org1/Admin bill export"), out: []string{
 			"bill,kind,adjusts,reason,provider,consumer,resource,resource_type,period_start,period_end,currency,scale,amount_minor,amount,lines,",
 			"ecs-2:000001,period,,,Org1MSP,Org2MSP,ecs-2,ecs,2026-01-01T00:00:00Z,2026-01-01T22:00:00Z,CNY,2,",
 			"ecs-1:000001,release,,,Org1MSP,Org2MSP,ecs-1,ecs,2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,CNY,2,976,9.76,"}},
+		{name: "the adjustment", args: a("--as Org1/Admin bill export --kind adjustment"), out: []string{
+			"ecs-1:000002,adjustment,ecs-1:000001,\"vCPU price, see \"\"ticket 42\"\"\",Org1MSP,Org2MSP,ecs-1,ecs,2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,CNY,2,144,1.44,"}},
+		{name: "the adjustment's lines", args: a("--as Org2/User1 bill export --kind adjustment --lines --format jsonl"), out: []string{
+			`{"bill":"ecs-1:000002","kind":"adjustment","adjusts":"ecs-1:000001",`}},
 		{name: "bills jsonl as the consumer", args: a("--as Org2/User1 bill export --format jsonl --role consumer"), out: []string{
 			`{"bill":"ecs-2:000001","kind":"period","adjusts":"","reason":"","provider":"Org1MSP","consumer":"Org2MSP"`,
 			`"amount_minor":976,"amount":"9.76"`}},
@@ -312,8 +320,8 @@ func TestExportLedger(t *testing.T) {
 			t.Fatalf("a temporary file was left: %s", e.Name())
 		}
 	}
-	// --role applies to a resource's bills too: Org1 is ecs-1's provider.
-	for role, want := range map[string]int{"consumer": 0, "provider": 1} {
+	// --role applies to a resource's bills too: Org1 is ecs-1's provider (its bill and the adjustment).
+	for role, want := range map[string]int{"consumer": 0, "provider": 2} {
 		r := fedmeter(dir, "", "--as", "Org1/Admin", "bill", "export", "--resource", "ecs-1", "--role", role)
 		if rows := checkExport(t, "csv", billColumns, []byte(r.out)); r.code != 0 || len(rows) != want {
 			t.Fatalf("--resource ecs-1 --role %s: exit %d, %d rows, want %d", role, r.code, len(rows), want)

@@ -147,6 +147,8 @@ func printBill(p *printer, b *chaincode.Bill) {
 		"input hash", short(b.InputHash),
 		"issued", ts(b.IssuedAt)+" by "+b.IssuedBy.MSP,
 		"tx", b.Tx,
+		"adjusts", b.Adjusts,
+		"reason", b.Reason,
 	)
 	if b.Overrun > 0 {
 		p.Printf("  held %s after its allocation expired: not billed (billing stops at the expiry, as usage does)\n", overrun(b.Overrun))
