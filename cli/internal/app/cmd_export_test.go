@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -326,6 +327,33 @@ func TestExportLedger(t *testing.T) {
 		if rows := checkExport(t, "csv", billColumns, []byte(r.out)); r.code != 0 || len(rows) != want {
 			t.Fatalf("--resource ecs-1 --role %s: exit %d, %d rows, want %d", role, r.code, len(rows), want)
 		}
+	}
+	// Several pages (the export asks for 500 at a time): 1,200 more records
+	// of ecs-2, after its bill, each exported once.
+	var many strings.Builder
+	many.WriteString("resource,metric,quantity,start,end\n")
+	for i := 0; i < 1200; i++ {
+		start := 1767304800 + int64(i)*6 // from 2026-01-01T22:00:00Z
+		fmt.Fprintf(&many, "ecs-2,cpu_seconds,%d,%d,%d\n", i+1, start, start+6)
+	}
+	if r := fedmeter(dir, many.String(), "--at", "2026-01-02T03:00:00Z", "--as", "Org1/Agent1", "usage", "submit", "-"); r.code != 0 {
+		t.Fatalf("usage submit: %s%s", r.out, r.errOut)
+	}
+	r0 := fedmeter(dir, "", "--as", "Org2/User1", "usage", "export", "ecs-2", "--format", "jsonl")
+	seen, sumQ := map[string]bool{}, int64(0)
+	for _, row := range checkExport(t, "jsonl", usageColumns, []byte(r0.out)) {
+		if seen[row[0]] {
+			t.Fatalf("record %s exported twice", row[0])
+		}
+		seen[row[0]] = true
+		if row[5] == "cpu_seconds" {
+			var q int64
+			json.Unmarshal([]byte(row[6]), &q)
+			sumQ += q
+		}
+	}
+	if r0.code != 0 || len(seen) != 1201 || sumQ != 1200*1201/2 {
+		t.Fatalf("usage export of ecs-2: exit %d, %d records, cpu_seconds %d; want 1201 records (u-3 and 1,200 more) and %d", r0.code, len(seen), sumQ, 1200*1201/2)
 	}
 	// Everything the consumer exports, a row per bill, sums to its total.
 	r := fedmeter(dir, "", "--as", "Org2/User1", "bill", "export", "--format", "jsonl")
