@@ -155,6 +155,7 @@ func (c *Contract) GetEvaluateTransactions() []string {
 		"History",
 		"ReadResource", "QueryProviderBill", "QueryProviderTotalCost",
 		"AllocationGet", "AllocationList",
+		"StatementGet", "StatementList", "StatementBills",
 	}
 }
 

@@ -182,6 +182,9 @@ func TestRefusalCodes(t *testing.T) {
 		{unsupp, nil, "org1.user", "NoSuchTransaction", nil},
 		{unsupp, nil, "org1.user", "BillClose", []string{"r1"}},
 	}
+	for _, c := range settlementRefusalCases(e) {
+		cases = append(cases, tc(c))
+	}
 	seen := map[string]bool{}
 	for _, c := range cases {
 		seen[c.fn] = true

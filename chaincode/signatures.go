@@ -79,6 +79,18 @@ var signatures = map[string][]string{
 	// contractapi refuses a call with fewer arguments than the method has,
 	// so a seventh argument of RuleUpload would break its callers.
 	"RuleUploadWithProvenance": {"name", "version", "resource_types", "author", "description", "module", "provenance"},
+
+	// Settlement: statements and credit notes (statements.go, credits.go).
+	"StatementIssue":       {"statement_id", "consumer", "currency", "from", "to"},
+	"StatementGet":         {"statement_id"},
+	"StatementList":        {"role", "status", "page_size", "bookmark"},
+	"StatementBills":       {"statement_id", "page_size", "bookmark"},
+	"StatementAcknowledge": {"statement_id"},
+	"StatementDispute":     {"statement_id", "reason"},
+	"StatementPay":         {"statement_id", "reference", "amount", "date"},
+	"StatementConfirm":     {"statement_id", "reference"},
+	"StatementVoid":        {"statement_id", "reason"},
+	"BillCredit":           {"bill_id", "amount", "reason"},
 }
 
 // upperFirst is the router's toFirstRuneUpperCase: "initPrice" reaches

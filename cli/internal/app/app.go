@@ -333,6 +333,7 @@ func newApp(st *state) *cli.App {
 			usageCommand(st),
 			billCommand(st),
 			allocationCommand(st),
+			statementCommand(st),
 			memberCommand(st),
 			historyCommand(st),
 			ledgerCommand(st),

@@ -54,7 +54,7 @@ Example: fedmeter --as Org1/Admin allocation grant Org2MSP grant-2026 5000 --cur
 			if c.String("currency") == "" || c.String("to") == "" {
 				return usageErr(c, "--currency and --to are required")
 			}
-			amount, err := parseAmount(a[2], c.Int("scale"))
+			amount, err := parseAmount("AMOUNT", a[2], c.Int("scale"))
 			if err != nil {
 				return usageErr(c, "AMOUNT %s", err)
 			}
@@ -90,7 +90,7 @@ decimals allowed). Only before the allocation's window ends.`,
 				if err != nil {
 					return nil, err
 				}
-				amount, err := parseAmount(a[2], cur.Scale)
+				amount, err := parseAmount("AMOUNT", a[2], cur.Scale)
 				if err != nil {
 					return nil, usageErr(c, "AMOUNT %s", err)
 				}
@@ -184,32 +184,4 @@ func reachedText(r []int64) string {
 		parts[i] = strconv.FormatInt(v, 10) + "%"
 	}
 	return strings.Join(parts, " ")
-}
-
-// parseAmount reads a decimal amount in currency units ("5000", "12.5",
-// "0.05") as minor units at scale (12.5 at scale 2 is 1250), exactly: no
-// floating point. More decimals than scale, a sign, or an amount past int64
-// are refused.
-func parseAmount(s string, scale int) (int64, error) {
-	if scale < 0 || scale > 18 {
-		return 0, fmt.Errorf("scale %d is not between 0 and 18", scale)
-	}
-	whole, frac, dot := strings.Cut(s, ".")
-	if whole == "" || (dot && frac == "") {
-		return 0, fmt.Errorf("%q is not an amount: it must be digits with an optional decimal point, like 5000 or 12.50", s)
-	}
-	if len(frac) > scale {
-		return 0, fmt.Errorf("%q has %d decimals; the currency's scale allows %d", s, len(frac), scale)
-	}
-	digits := whole + frac + strings.Repeat("0", scale-len(frac))
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return 0, fmt.Errorf("%q is not an amount: it must be digits with an optional decimal point, like 5000 or 12.50", s)
-		}
-	}
-	v, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return v, nil
 }

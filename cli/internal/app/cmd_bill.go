@@ -17,13 +17,13 @@ func billCommand(st *state) *cli.Command {
 	return &cli.Command{
 		Name:     "bill",
 		Category: "Bills",
-		Usage:    "bills: list, show, totals, close a period, verify offline, re-rate, export",
+		Usage:    "bills: list, show, totals, close a period, verify offline, re-rate, credit, export",
 		Description: `A bill is computed on the ledger when a resource is released (or a period
 closed) by the rule active for its type, from ledger data alone. Only its
 provider and consumer may read it. Every bill records its rule's code hash,
 the hash of its input and the gas used, so either org can recompute it
 offline: fedmeter bill verify ID.`,
-		Subcommands: []*cli.Command{billList(st), billShow(st), billTotal(st), billClose(st), billVerify(st), billRerate(st), billExport(st)},
+		Subcommands: []*cli.Command{billList(st), billShow(st), billTotal(st), billClose(st), billVerify(st), billRerate(st), billCredit(st), billExport(st)},
 	}
 }
 
@@ -56,7 +56,11 @@ func billList(st *state) *cli.Command {
 func printBills(p *printer, bills []chaincode.Bill) {
 	rows := make([][]string, len(bills))
 	for i, b := range bills {
-		rows[i] = []string{b.ID, b.Provider, b.Consumer, b.ResourceType, ts(b.Period.End), money(b.Amount, b.Scale, b.Currency), b.Rule.Name + "@" + b.Rule.Version}
+		rule := b.Rule.Name + "@" + b.Rule.Version
+		if b.Rule.Hash == "" { // a correction (a credit note) ran no rule
+			rule = b.Kind + " of " + b.Adjusts
+		}
+		rows[i] = []string{b.ID, b.Provider, b.Consumer, b.ResourceType, ts(b.Period.End), money(b.Amount, b.Scale, b.Currency), rule}
 	}
 	p.Table("No bills.", []string{"BILL", "PROVIDER", "CONSUMER", "TYPE", "PERIOD END", "AMOUNT", "RULE"}, rows)
 }

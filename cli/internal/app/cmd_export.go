@@ -135,6 +135,17 @@ func (rw *rowWriter) row(vals ...any) error {
 	return err
 }
 
+// text is free text for a cell: in CSV, spreadsheetSafe (a leading =, +,
+// -, @, tab or CR gets a quote, so that a spreadsheet opening the file does
+// not run it as a formula; the statement export does the same); JSON lines
+// hold it as the ledger does.
+func (rw *rowWriter) text(s string) string {
+	if rw.cw != nil {
+		return spreadsheetSafe(s)
+	}
+	return s
+}
+
 func (rw *rowWriter) flush() error {
 	if rw.cw != nil {
 		rw.cw.Flush()
@@ -220,8 +231,6 @@ func eachPage[T any](ctx context.Context, cl *client.Client, fn string, args []s
 	}
 }
 
-func rfc3339(unix int64) string { return time.Unix(unix, 0).UTC().Format(time.RFC3339) }
-
 // inPeriod reports whether end is in [from, to) (zero times unbounded).
 func inPeriod(end int64, from, to time.Time) bool {
 	return (from.IsZero() || end >= from.Unix()) && (to.IsZero() || end < to.Unix())
@@ -229,7 +238,7 @@ func inPeriod(end int64, from, to time.Time) bool {
 
 // writeBill writes b as one row of billColumns.
 func writeBill(rw *rowWriter, b *model.Bill) error {
-	return rw.row(b.ID, b.Kind, b.Adjusts, b.Reason, b.Provider, b.Consumer, b.Resource, b.ResourceType,
+	return rw.row(b.ID, b.Kind, b.Adjusts, rw.text(b.Reason), b.Provider, b.Consumer, b.Resource, b.ResourceType,
 		rfc3339(b.Period.Start), rfc3339(b.Period.End), b.Currency, b.Scale, b.Amount, client.FormatMoney(b.Amount, b.Scale), len(b.Lines),
 		b.Rule.Name, b.Rule.Version, b.Rule.Hash, b.GasUsed, b.InputHash, rfc3339(b.IssuedAt), b.IssuedBy.MSP, b.Tx, b.Overrun)
 }
@@ -244,7 +253,7 @@ func writeBillLines(rw *rowWriter, b *model.Bill) error {
 			ups = client.FormatMoney(up, b.Scale)
 		}
 		return rw.row(b.ID, b.Kind, b.Adjusts, b.Provider, b.Consumer, b.Resource, b.ResourceType,
-			rfc3339(b.Period.Start), rfc3339(b.Period.End), b.Currency, b.Scale, n, item, qty, unit,
+			rfc3339(b.Period.Start), rfc3339(b.Period.End), b.Currency, b.Scale, n, rw.text(item), qty, unit,
 			up, ups, amt, client.FormatMoney(amt, b.Scale))
 	}
 	if len(b.Lines) == 0 {

@@ -40,7 +40,7 @@ func goldenBills() []model.Bill {
 			Provider: "Org1MSP", Consumer: "Org2MSP", Resource: "ecs-1", ResourceType: "ecs",
 			Period: model.Period{Start: 1767225600, End: 1767312000}, Rule: rule, Amount: -144, Currency: "CNY", Scale: 2, Tx: "tx-3", IssuedAt: 1767400000,
 			IssuedBy: model.Actor{MSP: "Org1MSP", ID: "Admin"},
-			Lines:    []model.BillLine{{Item: "vcpu", Quantity: -43200, Unit: "vcpu_second", Amount: -144}}},
+			Lines:    []model.BillLine{{Item: "-vcpu (re-rated)", Quantity: -43200, Unit: "vcpu_second", Amount: -144}}},
 		{ID: "gpu-9:000003", Kind: model.BillKindCredit, Adjusts: "gpu-9:000002", Reason: "=outage credit", Provider: "Org3MSP", Consumer: "Org1MSP",
 			Resource: "gpu-9", ResourceType: "gpu", Period: model.Period{Start: 1767225600, End: 1769904000},
 			Amount: -5000, Currency: "JPY", Scale: 0, Tx: "tx-4", IssuedAt: 1770000000, IssuedBy: model.Actor{MSP: "Org3MSP", ID: "Admin"}},
@@ -283,6 +283,16 @@ func TestExportLedger(t *testing.T) {
 			"ecs-1:000002,adjustment,ecs-1:000001,\"vCPU price, see \"\"ticket 42\"\"\",Org1MSP,Org2MSP,ecs-1,ecs,2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,CNY,2,144,1.44,"}},
 		{name: "the adjustment's lines", args: a("--as Org2/User1 bill export --kind adjustment --lines --format jsonl"), out: []string{
 			`{"bill":"ecs-1:000002","kind":"adjustment","adjusts":"ecs-1:000001",`}},
+		// A credit note: a bill of its own, negative, with one line, and a
+		// reason that starts like a formula.
+		{name: "credit", args: []string{"--at", "2026-01-02T02:30:00Z", "--as", "Org1/Admin", "bill", "credit", "ecs-2:000001", "--amount", "1.00", "--reason", "=outage, 2 hours"}},
+		{name: "the credit", args: a("--as Org2/User1 bill export --kind credit"), out: []string{
+			",credit,ecs-2:000001,\"'=outage, 2 hours\",Org1MSP,Org2MSP,ecs-2,ecs,",
+			",CNY,2,-100,-1.00,1,,,,0,,"}},
+		{name: "the credit in json lines, as written", args: a("--as Org2/User1 bill export --kind credit --format jsonl"), out: []string{
+			`"kind":"credit","adjusts":"ecs-2:000001","reason":"=outage, 2 hours"`, `"amount_minor":-100,"amount":"-1.00"`}},
+		{name: "the credit's line", args: a("--as Org2/User1 bill export --kind credit --lines"), out: []string{
+			"ecs-2:000002,credit,ecs-2:000001,Org1MSP,Org2MSP,ecs-2,ecs,", ",CNY,2,1,", ",-100,-1.00\n"}},
 		{name: "bills jsonl as the consumer", args: a("--as Org2/User1 bill export --format jsonl --role consumer"), out: []string{
 			`{"bill":"ecs-2:000001","kind":"period","adjusts":"","reason":"","provider":"Org1MSP","consumer":"Org2MSP"`,
 			`"amount_minor":976,"amount":"9.76"`}},

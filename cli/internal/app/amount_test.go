@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/fedmeter/fedmeter/cli/client"
 )
 
 func TestParseAmount(t *testing.T) {
@@ -30,7 +32,7 @@ func TestParseAmount(t *testing.T) {
 		{"", 2, 0, "not an amount"},
 		{"1", 19, 0, "scale 19"},
 	} {
-		got, err := parseAmount(c.in, c.scale)
+		got, err := parseAmount("AMOUNT", c.in, c.scale)
 		if c.err == "" {
 			if err != nil || got != c.want {
 				t.Errorf("parseAmount(%q, %d) = %d, %v; want %d", c.in, c.scale, got, err, c.want)
@@ -46,13 +48,16 @@ func TestParseAmount(t *testing.T) {
 // FuzzParseAmount: an accepted amount formats back (client.FormatMoney's
 // form, padded to the scale) to the digits it was parsed from.
 func FuzzParseAmount(f *testing.F) {
-	for _, s := range []string{"5000", "12.50", "0.05", "1.", "-3", "99999999999999999999"} {
+	for _, s := range []string{"5000", "12.50", "0.05", "1.", "-3", "99999999999999999999", ".5", "1,5", "--1", "92233720368547758.07"} {
 		f.Add(s, 2)
 	}
 	f.Fuzz(func(t *testing.T, s string, scale int) {
-		v, err := parseAmount(s, scale)
+		v, err := parseAmount("AMOUNT", s, scale)
 		if err != nil {
 			return
+		}
+		if back, err := parseAmount("AMOUNT", client.FormatMoney(v, scale), scale); err != nil || back != v {
+			t.Fatalf("parseAmount(%q, %d) = %d, which formats as %q and parses to %d (%v)", s, scale, v, client.FormatMoney(v, scale), back, err)
 		}
 		if v < 0 {
 			t.Fatalf("parseAmount(%q, %d) = %d: negative", s, scale, v)
