@@ -18,13 +18,13 @@ func billCommand(st *state) *cli.Command {
 	return &cli.Command{
 		Name:     "bill",
 		Category: "Bills",
-		Usage:    "bills: list, show, totals, close a period, verify offline, re-rate, credit",
+		Usage:    "bills: list, show, totals, close a period, verify offline, re-rate, credit, export",
 		Description: `A bill is computed on the ledger when a resource is released (or a period
 closed) by the rule active for its type, from ledger data alone. Only its
 provider and consumer may read it. Every bill records its rule's code hash,
 the hash of its input and the gas used, so either org can recompute it
 offline: fedmeter bill verify ID.`,
-		Subcommands: []*cli.Command{billList(st), billShow(st), billTotal(st), billClose(st), billVerify(st), billRerate(st), billCredit(st)},
+		Subcommands: []*cli.Command{billList(st), billShow(st), billTotal(st), billClose(st), billVerify(st), billRerate(st), billCredit(st), billExport(st)},
 	}
 }
 
