@@ -83,7 +83,11 @@ func (c *Contract) runRule(t *txn, r *Rule, input []byte, price *PriceEntry) (*h
 	// the input's tx.time does, so anyone holding a bill (IssuedAt is in
 	// seconds) can rerun the rule exactly.
 	call := host.Call{Input: input, GasLimit: BillGasLimit, TxTime: time.Unix(t.now, 0).UTC(), TxID: t.id}
+	began := time.Now() // for the observer only: never in the ledger's data
 	res, err := c.pricer.Price(context.Background(), r, code, call)
+	if c.observer != nil {
+		c.observer(observed(r, res, err, time.Since(began)))
+	}
 	if err != nil {
 		return nil, ruleFailure(r, err)
 	}

@@ -31,7 +31,8 @@ const AdminOU = "admin"
 // TransactionContextInterface first parameter are the transactions.
 type Contract struct {
 	contractapi.Contract
-	pricer Pricer
+	pricer   Pricer
+	observer func(RuleCall)
 }
 
 // Option configures a Contract.
@@ -40,6 +41,14 @@ type Option func(*Contract)
 // WithPricer replaces the engine that runs billing rules (the default runs
 // the Wasm rule with package host). Tests and benchmarks use it.
 func WithPricer(p Pricer) Option { return func(c *Contract) { c.pricer = p } }
+
+// WithRuleObserver has the contract report every rule call to observe
+// (metrics: calls by rule and outcome, gas, time). observe runs on the
+// transaction's goroutine after the call and must not block; what it sees
+// never reaches the ledger.
+func WithRuleObserver(observe func(RuleCall)) Option {
+	return func(c *Contract) { c.observer = observe }
+}
 
 // New returns the contract.
 func New(opts ...Option) *Contract {

@@ -13,6 +13,11 @@
 // chaincode.NewWasmPricer), so that after a restart it neither reads them
 // from the peer again nor compiles them again. Bills do not depend on it.
 //
+// FEDMETER_METRICS_ADDRESS, if set (host:port), serves Prometheus metrics
+// of the rule calls this service ran at /metrics there: calls by rule and
+// outcome (fedmeter_rule_calls_total), gas used and call time as histograms
+// (fedmeter_rule_gas_used, fedmeter_rule_call_seconds), and the Go runtime's.
+//
 // FEDMETER_PPROF_ADDRESS, if set (host:port), serves Go's net/http/pprof
 // there: for profiling the service under load (network.sh sets it with
 // FEDMETER_PPROF=1). Keep it on a loopback address.
@@ -35,6 +40,18 @@ func main() {
 	if dir := os.Getenv("FEDMETER_RULE_CACHE"); dir != "" {
 		opts = append(opts, chaincode.WithPricer(chaincode.NewWasmPricer(dir)))
 		log.Printf("fedmeter-cc: keeping rules in %s", dir)
+	}
+	if addr := os.Getenv("FEDMETER_METRICS_ADDRESS"); addr != "" {
+		m := newRuleMetrics()
+		opts = append(opts, chaincode.WithRuleObserver(m.observe))
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.handler())
+		go func() {
+			log.Printf("fedmeter-cc: metrics on %s/metrics", addr)
+			if err := http.ListenAndServe(addr, mux); err != nil {
+				log.Printf("fedmeter-cc: metrics on %s: %v", addr, err)
+			}
+		}()
 	}
 	if addr := os.Getenv("FEDMETER_PPROF_ADDRESS"); addr != "" {
 		go func() {
