@@ -299,7 +299,7 @@ func contractFor(dir string) (*chaincode.Chaincode, error) {
 	if cc, ok := contracts.Load(cache); ok {
 		return cc.(*chaincode.Chaincode), nil
 	}
-	var opts []chaincode.Option
+	opts := []chaincode.Option{chaincode.WithRuleObserver(notifyRuleCall)}
 	if cache != "" {
 		opts = append(opts, chaincode.WithPricer(chaincode.NewWasmPricer(cache)))
 	}
@@ -309,6 +309,42 @@ func contractFor(dir string) (*chaincode.Chaincode, error) {
 	}
 	got, _ := contracts.LoadOrStore(cache, cc)
 	return got.(*chaincode.Chaincode), nil
+}
+
+// ruleObservers are the functions ObserveRuleCalls registered.
+var ruleObservers struct {
+	sync.RWMutex
+	next int
+	fs   map[int]func(chaincode.RuleCall)
+}
+
+// ObserveRuleCalls has every rule call that this process's embedded ledgers
+// run reported to f, until stop is called: fedmeter serve exports them as
+// metrics. The contracts are shared by the process (see contractFor), so
+// the observers are too. f runs on the transaction's goroutine and must not
+// block.
+func ObserveRuleCalls(f func(chaincode.RuleCall)) (stop func()) {
+	ruleObservers.Lock()
+	defer ruleObservers.Unlock()
+	if ruleObservers.fs == nil {
+		ruleObservers.fs = map[int]func(chaincode.RuleCall){}
+	}
+	id := ruleObservers.next
+	ruleObservers.next++
+	ruleObservers.fs[id] = f
+	return func() {
+		ruleObservers.Lock()
+		defer ruleObservers.Unlock()
+		delete(ruleObservers.fs, id)
+	}
+}
+
+func notifyRuleCall(c chaincode.RuleCall) {
+	ruleObservers.RLock()
+	defer ruleObservers.RUnlock()
+	for _, f := range ruleObservers.fs {
+		f(c)
+	}
 }
 
 func openLedgerOpts(dir string, cfg *Config, o ledger.Options) (*ledger.Ledger, error) {

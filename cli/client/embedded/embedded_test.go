@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/fedmeter/fedmeter/chaincode"
 	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/fedmeter/fedmeter/cli/client/embedded"
 	"github.com/fedmeter/fedmeter/cli/client/verify"
@@ -761,5 +764,56 @@ func TestAlteredBillIndexIsNotServed(t *testing.T) {
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Kind != client.KindMismatch || !strings.Contains(ce.Msg, "altered outside the ledger") || !strings.Contains(ce.Hint, "ledger verify") {
 		t.Fatalf("bill total on an altered index: %#v", err)
+	}
+}
+
+// TestObserveRuleCalls: the rule call of a release reaches every observer
+// registered with ObserveRuleCalls, with the gas the bill records; after
+// stop, an observer hears nothing more while another still does.
+func TestObserveRuleCalls(t *testing.T) {
+	type log struct {
+		sync.Mutex
+		calls []chaincode.RuleCall
+	}
+	record := func(l *log) func(chaincode.RuleCall) {
+		return func(c chaincode.RuleCall) {
+			l.Lock()
+			defer l.Unlock()
+			l.calls = append(l.calls, c)
+		}
+	}
+	count := func(l *log) int {
+		l.Lock()
+		defer l.Unlock()
+		return len(l.calls)
+	}
+	var first, second log
+	stop := embedded.ObserveRuleCalls(record(&first))
+	defer embedded.ObserveRuleCalls(record(&second))()
+	l := newLedger(t)
+	b := l.story()
+	stop()
+	first.Lock()
+	var billed []chaincode.RuleCall
+	for _, c := range first.calls {
+		if c.Hash == b.Rule.Hash && c.Outcome == chaincode.RuleOutcomeOK && c.GasUsed == b.GasUsed {
+			billed = append(billed, c)
+		}
+	}
+	heard := len(first.calls)
+	first.Unlock()
+	if len(billed) != 1 || billed[0].Rule != "ecs" {
+		t.Fatalf("observed %+v; want one ok call of rule ecs (%s) with gas %d", first.calls, b.Rule.Hash, b.GasUsed)
+	}
+	before := count(&second)
+	if _, err := l.as("Org1/Admin").Quote(context.Background(), client.QuoteRequest{Provider: "Org1MSP", Type: "ecs",
+		Spec: map[string]int64{"vcpu": 1, "memory_gib": 1, "system_disk_gib": 40}, Start: strconv.FormatInt(t0.Unix()+50*3600, 10), End: strconv.FormatInt(t0.Unix()+51*3600, 10)}); err != nil {
+		t.Fatal(err)
+	}
+	if count(&second) != before+1 {
+		t.Fatalf("the observer still registered heard %d calls of a quote, want 1", count(&second)-before)
+	}
+	if count(&first) != heard {
+		t.Fatalf("a stopped observer heard %d more calls", count(&first)-heard)
 	}
 }
