@@ -131,8 +131,7 @@ func (st *state) serve(c *cli.Context) error {
 		return client.Errorf(client.KindInvalid, "cannot listen on %s: %v", addr, err).
 			WithHint("choose another address with --listen")
 	}
-	hs := &http.Server{Handler: srv, TLSConfig: srv.TLSConfig(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	hs := srv.HTTPServer(serve.DefaultTimeouts)
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	scheme := "http"

@@ -101,6 +101,10 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /api/v1/proposals/{id}/votes", s.api(s.voteProposal))
 	m.HandleFunc("POST /api/v1/tx/{fn}", s.api(s.transaction))
 
+	// events and webhooks (events.go, webhooks.go)
+	m.HandleFunc("GET /api/v1/events", s.eventsHandler)
+	m.HandleFunc("GET /api/v1/webhooks/deliveries", s.api(s.listDeliveries))
+
 	m.HandleFunc("/", s.notFound)
 	return m
 }
