@@ -40,6 +40,10 @@ func (s *Server) api(f apiFunc) http.HandlerFunc {
 				writeProblem(w, r, p)
 				return
 			}
+			if p := bodyProblem(err); p != nil { // a slow client (httpserver.go)
+				writeProblem(w, r, p)
+				return
+			}
 			writeProblem(w, r, problemOf(err, ""))
 			return
 		}
@@ -508,7 +512,8 @@ func readJSON(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var be *bodyError
+		if errors.As(err, &mbe) || errors.As(err, &be) {
 			return err
 		}
 		if errors.Is(err, io.EOF) {

@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"errors"
+	"io"
 	"net/http"
 	"time"
 )
@@ -34,4 +36,33 @@ func (s *Server) HTTPServer(t Timeouts) *http.Server {
 		WriteTimeout: t.Write, IdleTimeout: t.Idle, MaxHeaderBytes: MaxHeaderBytes}
 	hs.RegisterOnShutdown(s.Shutdown)
 	return hs
+}
+
+// bodyError is a failure to read a request's body: a client too slow for
+// the read timeout, or a connection lost. It is the client's doing: 408,
+// never a 500.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return "the request body could not be read: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+// bodyReader marks the errors of reading a body as bodyErrors.
+type bodyReader struct{ io.ReadCloser }
+
+func (b bodyReader) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = &bodyError{err}
+	}
+	return n, err
+}
+
+// bodyProblem is the problem of a body that could not be read, or nil.
+func bodyProblem(err error) *Problem {
+	var be *bodyError
+	if !errors.As(err, &be) {
+		return nil
+	}
+	return newProblem(http.StatusRequestTimeout, "timeout",
+		"the request body could not be read in time ("+be.err.Error()+")", "send the body at once, or in smaller requests")
 }

@@ -238,7 +238,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
 	}
-	r.Body = http.MaxBytesReader(rw, r.Body, s.o.MaxBody)
+	r.Body = http.MaxBytesReader(rw, bodyReader{r.Body}, s.o.MaxBody)
 	s.mux.ServeHTTP(rw, r)
 }
 
