@@ -36,7 +36,7 @@ type sseMsg struct {
 
 // sse reads an event stream.
 type sse struct {
-	t    *testing.T
+	t    testing.TB
 	e    *env
 	req  *http.Request
 	res  *http.Response

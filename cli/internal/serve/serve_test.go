@@ -46,7 +46,7 @@ func init() {
 // prices and a quota for Org2, the ECS test rule approved by Org1 and
 // Org2 and active. Tokens: one per identity used.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	ts     *httptest.Server
 	dir    string
@@ -59,7 +59,7 @@ type env struct {
 func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
 
 // newEnvWith is newEnv with the server's options changed by opt.
-func newEnvWith(t *testing.T, opt func(*Options)) *env {
+func newEnvWith(t testing.TB, opt func(*Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, dir: filepath.Join(t.TempDir(), "ledger"), tokens: map[string]string{}}

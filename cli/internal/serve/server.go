@@ -3,7 +3,10 @@
 // command on the ledger's machine. One process owns the embedded ledger
 // (or a Fabric gateway connection); every request acts as the identity of
 // its bearer token. Routes are listed in routes (api.go) and described by
-// the OpenAPI document at /openapi.json (openapi.go).
+// the OpenAPI document at /openapi.json (openapi.go). The contract's
+// events go out as a stream of server-sent events (events.go) and as
+// signed webhooks with a delivery log (webhooks.go); README.md says how
+// and why.
 package serve
 
 import (
