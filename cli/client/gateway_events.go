@@ -16,7 +16,7 @@ var _ EventSource = (*Gateway)(nil)
 //
 // Only this profile's channel is followed, and the peer delivers only
 // valid transactions' events. Not tested against a running Fabric network
-// by this package's tests (see cli/internal/serve/README.md).
+// by this package's tests (numberEvents, the numbering, is).
 func (g *Gateway) Events(ctx context.Context, start *EventPos, fn func(Event) error) error {
 	var opts []gw.ChaincodeEventsOption
 	if start != nil {
@@ -26,6 +26,13 @@ func (g *Gateway) Events(ctx context.Context, start *EventPos, fn func(Event) er
 	if err != nil {
 		return g.wrap("ChaincodeEvents", err)
 	}
+	return numberEvents(ctx, ch, start, fn, g.prof.Channel)
+}
+
+// numberEvents gives the gateway's events their positions, skips those
+// before start and calls fn with the others, until ctx ends or the
+// stream does.
+func numberEvents(ctx context.Context, ch <-chan *gw.ChaincodeEvent, start *EventPos, fn func(Event) error, channel string) error {
 	var block uint64
 	var index uint32
 	first := true
@@ -38,7 +45,7 @@ func (g *Gateway) Events(ctx context.Context, start *EventPos, fn func(Event) er
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				return Errorf(KindLedger, "the gateway's event stream of channel %s ended", g.prof.Channel)
+				return Errorf(KindLedger, "the gateway's event stream of channel %s ended", channel)
 			}
 			if first || ev.BlockNumber != block {
 				block, index, first = ev.BlockNumber, 0, false

@@ -325,6 +325,11 @@ func (s *Server) startEvents() error {
 	}
 	d, err := newDispatcher(s)
 	if err != nil {
+		if hs, rerr := ReadWebhooks(s.o.Webhooks); rerr == nil && len(hs) == 0 {
+			// No webhooks (a read-only ledger folder, say): serve without.
+			s.o.Logf("fedmeter serve: webhooks are off: %v", err)
+			return nil
+		}
 		return err
 	}
 	var head *client.EventPos
