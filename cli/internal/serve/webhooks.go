@@ -524,6 +524,13 @@ func (l *deliveryLog) list() []Delivery {
 	return out
 }
 
+// setNext moves the position in memory only.
+func (l *deliveryLog) setNext(p client.EventPos) {
+	l.mu.Lock()
+	l.next = &p
+	l.mu.Unlock()
+}
+
 func (l *deliveryLog) nextPos() *client.EventPos {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -726,11 +733,15 @@ func (d *dispatcher) handle(ctx context.Context, ev client.Event) error {
 	}
 	next := logRecord{Next: ev.Pos.Next().String()}
 	if len(recs) == 0 {
-		// Nothing to deliver: the position needs no sync each time (a
-		// restart reads a few events again, and finds no webhook for them
-		// or their deliveries made).
+		// Nothing to deliver: the position is written every 1000 events
+		// and at stop, not each time (after a crash the events since are
+		// read again, and make no delivery twice).
 		d.unsynced++
-		return d.log.write(d.unsynced%1000 == 0, next)
+		if d.unsynced%1000 != 0 {
+			d.log.setNext(ev.Pos.Next())
+			return nil
+		}
+		return d.log.write(true, next)
 	}
 	d.unsynced = 0
 	if err := d.log.write(true, append(recs, next)...); err != nil {
