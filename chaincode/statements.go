@@ -405,7 +405,8 @@ func (c *Contract) StatementAcknowledge(ctx contractapi.TransactionContextInterf
 	s.Status = model.StatementAcknowledged
 	event := "StatementAcknowledged"
 	if s.Total <= 0 {
-		s.Status, s.Paid, event = model.StatementPaid, &Stamp{Tx: t.id, Time: t.now}, "StatementPaid"
+		event = "StatementPaid"
+		s.Status, s.Paid = model.StatementPaid, &Stamp{Tx: t.id, Time: t.now}
 	}
 	if err := t.saveStatement(s); err != nil {
 		return "", err
@@ -542,7 +543,8 @@ func (c *Contract) StatementConfirm(ctx contractapi.TransactionContextInterface,
 	}
 	event := "PaymentConfirmed"
 	if s.Confirmed >= s.Total {
-		s.Status, s.Paid, event = model.StatementPaid, &Stamp{Tx: t.id, Time: t.now}, "StatementPaid"
+		event = "StatementPaid"
+		s.Status, s.Paid = model.StatementPaid, &Stamp{Tx: t.id, Time: t.now}
 	}
 	amt := p.Amount
 	if err := t.saveStatement(s); err != nil {

@@ -164,6 +164,7 @@ func TestFabricNetwork(t *testing.T) {
 	t.Run("story", func(t *testing.T) { story(t, n) })
 	t.Run("seed", func(t *testing.T) { seedSection12(t, n) })
 	t.Run("cli", func(t *testing.T) { cliStory(t, n) })
+	t.Run("events", func(t *testing.T) { gatewayEvents(t, n) }) // events_test.go
 	t.Run("status", func(t *testing.T) {
 		out, err := n.sh(t, "status")
 		if err != nil {

@@ -148,6 +148,7 @@ type ledgerHandle struct {
 	ro       bool // led is open read-only
 	inflight int  // Submits running on led (shared: back to read-only at 0)
 	cp       *ledger.Checkpoint
+	changed  chan struct{} // closed (and replaced) after each write: Events waits on it
 }
 
 func (h *ledgerHandle) open(readOnly bool) (*ledger.Ledger, error) {
@@ -206,6 +207,10 @@ func (h *ledgerHandle) write(f func(*ledger.Ledger) error) error {
 	err := f(led)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.changed != nil {
+		close(h.changed)
+		h.changed = nil
+	}
 	if h.inflight--; h.inflight == 0 && h.shared {
 		// Give the lock back; if reopening read-only fails (another
 		// writer took it), the next read reopens.

@@ -31,6 +31,12 @@ Over TLS (--tls-cert, --tls-key) a client may instead present the X.509
 certificate of one of the ledger folder's identities (mutual TLS; the
 embedded ledger only): it acts as that identity.
 
+Events: GET /api/v1/events streams the contract's events (bills issued,
+rule and consortium proposals, votes, activations) as server-sent events,
+each as the token's identity may read it; Last-Event-ID or ?after=ID
+resumes. Webhooks (fedmeter serve webhook add) get the same events as
+signed POSTs, retried with backoff; see fedmeter serve webhook --help.
+
 The console for finance staff is at / (log in with a token): receivables
 and payables per counterparty, the bills, a bill with a verify button.
 
@@ -44,16 +50,18 @@ func serveCommand(st *state) *cli.Command {
 		Name:        "serve",
 		Category:    "Ledger",
 		Usage:       "serve the HTTP/JSON API, /metrics and /openapi.json over the ledger (tokens: serve token)",
-		UsageText:   "fedmeter serve [--listen ADDR] [--tls-cert FILE --tls-key FILE]\nfedmeter serve token create|list|revoke",
+		UsageText:   "fedmeter serve [--listen ADDR] [--tls-cert FILE --tls-key FILE]\nfedmeter serve token create|list|revoke\nfedmeter serve webhook add|list|remove|deliveries",
 		Description: serveHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "listen on `ADDR` (host:port; plain HTTP on loopback only)", EnvVars: []string{"FEDMETER_LISTEN"}},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this PEM certificate `FILE` (with --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "the PEM private key `FILE` of --tls-cert"},
 			&cli.StringFlag{Name: "tokens", Usage: "the token `FILE` (default: serve-tokens.json in the ledger folder; with --profile, PROFILE.tokens.json)"},
+			webhookFlag(),
 		},
 		Action: func(c *cli.Context) error { return st.serve(c) },
 		Subcommands: []*cli.Command{
+			webhookCommand(st), // cmd_serve_webhook.go
 			{
 				Name:  "token",
 				Usage: "bearer tokens of the server: create, list, revoke",
@@ -121,7 +129,8 @@ func (st *state) serve(c *cli.Context) error {
 	if certFile == "" && !loopback(host) {
 		return usageErr(c, "--listen %s is not a loopback address: plain HTTP would carry bearer tokens in the clear; give --tls-cert and --tls-key, or listen on 127.0.0.1", addr)
 	}
-	srv, err := serve.New(c.Context, serve.Options{Dir: dataDir(c), Profile: c.String("profile"), Tokens: c.String("tokens"), Wait: waitFlag(c)})
+	srv, err := serve.New(c.Context, serve.Options{Dir: dataDir(c), Profile: c.String("profile"), Tokens: c.String("tokens"), Wait: waitFlag(c),
+		Webhooks: c.String("webhooks"), Logf: func(format string, args ...any) { fmt.Fprintf(st.io.Stderr, format+"\n", args...) }})
 	if err != nil {
 		return err
 	}
@@ -131,8 +140,7 @@ func (st *state) serve(c *cli.Context) error {
 		return client.Errorf(client.KindInvalid, "cannot listen on %s: %v", addr, err).
 			WithHint("choose another address with --listen")
 	}
-	hs := &http.Server{Handler: srv, TLSConfig: srv.TLSConfig(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	hs := srv.HTTPServer(serve.DefaultTimeouts)
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	scheme := "http"
@@ -181,42 +189,9 @@ func (st *state) tokenCreate(c *cli.Context) error {
 	if _, err := args(c, 0, 0); err != nil {
 		return err
 	}
-	var as, mspID string
-	if p := c.String("profile"); p != "" {
-		if c.String("as") != "" {
-			return usageErr(c, "--as selects an identity of the embedded ledger; with --profile the token acts as the profile's identity")
-		}
-		prof, err := client.LoadProfile(p)
-		if err != nil {
-			return err
-		}
-		as, mspID = prof.MSPID, prof.MSPID
-	} else {
-		who := strings.TrimSpace(c.String("as"))
-		if who == "" {
-			return usageErr(c, "serve token create needs --as ORG/USER: the identity the token acts as")
-		}
-		cfg, err := embedded.LoadConfig(dataDir(c))
-		if err != nil {
-			return err
-		}
-		orgRef, user, ok := strings.Cut(who, "/")
-		org := cfg.Org(orgRef)
-		if !ok || org == nil {
-			return client.Errorf(client.KindNotFound, "--as %q names no identity of the ledger in %s: it must be ORG/USER", who, dataDir(c)).
-				WithHint("fedmeter org list shows the local identities")
-		}
-		found := ""
-		for _, u := range org.Users {
-			if strings.EqualFold(u.Name, user) {
-				found = u.Name
-			}
-		}
-		if found == "" {
-			return client.Errorf(client.KindNotFound, "--as %q names no identity of the ledger in %s: %s has no user %s", who, dataDir(c), org.Name, user).
-				WithHint("fedmeter org list shows the local identities")
-		}
-		as, mspID = org.Name+"/"+found, org.MSPID
+	as, mspID, err := serveIdentity(c)
+	if err != nil {
+		return err
 	}
 	file := tokenFile(c)
 	tok, t, err := serve.CreateToken(file, as, mspID, c.String("note"))
@@ -233,6 +208,48 @@ func (st *state) tokenCreate(c *cli.Context) error {
 	p.Printf("%s\n", tok)
 	fmt.Fprintf(st.io.Stderr, "token %s acts as %s (%s); it is shown only now: keep it, the server keeps only its hash in %s\n", t.ID, t.As, t.MSPID, file)
 	return nil
+}
+
+// serveIdentity is the identity --as names (with --profile: the
+// profile's), for a token or a webhook: "Org/User" and its MSP ID.
+func serveIdentity(c *cli.Context) (as, mspID string, err error) {
+	if p := c.String("profile"); p != "" {
+		if c.String("as") != "" {
+			return "", "", usageErr(c, "--as selects an identity of the embedded ledger; with --profile it acts as the profile's identity")
+		}
+		prof, err := client.LoadProfile(p)
+		if err != nil {
+			return "", "", err
+		}
+		as, mspID = prof.MSPID, prof.MSPID
+	} else {
+		who := strings.TrimSpace(c.String("as"))
+		if who == "" {
+			return "", "", usageErr(c, "%s needs --as ORG/USER: the identity it acts as", c.Command.HelpName)
+		}
+		cfg, err := embedded.LoadConfig(dataDir(c))
+		if err != nil {
+			return "", "", err
+		}
+		orgRef, user, ok := strings.Cut(who, "/")
+		org := cfg.Org(orgRef)
+		if !ok || org == nil {
+			return "", "", client.Errorf(client.KindNotFound, "--as %q names no identity of the ledger in %s: it must be ORG/USER", who, dataDir(c)).
+				WithHint("fedmeter org list shows the local identities")
+		}
+		found := ""
+		for _, u := range org.Users {
+			if strings.EqualFold(u.Name, user) {
+				found = u.Name
+			}
+		}
+		if found == "" {
+			return "", "", client.Errorf(client.KindNotFound, "--as %q names no identity of the ledger in %s: %s has no user %s", who, dataDir(c), org.Name, user).
+				WithHint("fedmeter org list shows the local identities")
+		}
+		as, mspID = org.Name+"/"+found, org.MSPID
+	}
+	return as, mspID, nil
 }
 
 func (st *state) tokenList(c *cli.Context) error {

@@ -40,6 +40,10 @@ func (s *Server) api(f apiFunc) http.HandlerFunc {
 				writeProblem(w, r, p)
 				return
 			}
+			if p := bodyProblem(err); p != nil { // a slow client (httpserver.go)
+				writeProblem(w, r, p)
+				return
+			}
 			writeProblem(w, r, problemOf(err, ""))
 			return
 		}
@@ -107,6 +111,10 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /api/v1/rules/{ref}/activations", s.api(s.activateRule))
 	m.HandleFunc("POST /api/v1/rules/{ref}/revocation", s.api(s.proposeRevocation))
 	m.HandleFunc("POST /api/v1/proposals", s.api(s.propose))
+
+	// events and webhooks (events.go, webhooks.go)
+	m.HandleFunc("GET /api/v1/events", s.eventsHandler)
+	m.HandleFunc("GET /api/v1/webhooks/deliveries", s.api(s.listDeliveries))
 
 	m.HandleFunc("/", s.notFound)
 	return m
@@ -511,7 +519,8 @@ func readJSON(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var be *bodyError
+		if errors.As(err, &mbe) || errors.As(err, &be) {
 			return err
 		}
 		if errors.Is(err, io.EOF) {

@@ -21,6 +21,9 @@ type metrics struct {
 	bills    uint64                // bills issued through this server
 	records  map[string]uint64     // usage records by outcome: accepted, duplicate
 	started  time.Time
+
+	events   map[string]uint64 // events sent on event streams, by type (events.go)
+	webhooks map[string]uint64 // webhook delivery attempts by outcome (webhooks.go)
 }
 
 type reqKey struct {
@@ -39,7 +42,8 @@ type histogram struct {
 }
 
 func newMetrics() *metrics {
-	return &metrics{requests: map[reqKey]uint64{}, latency: map[string]*histogram{}, records: map[string]uint64{}, started: time.Now()}
+	return &metrics{requests: map[reqKey]uint64{}, latency: map[string]*histogram{}, records: map[string]uint64{}, started: time.Now(),
+		events: map[string]uint64{}, webhooks: map[string]uint64{}}
 }
 
 func (m *metrics) observe(route, method string, code int, d time.Duration) {
@@ -130,6 +134,7 @@ func (m *metrics) write(w io.Writer, height int64) {
 		fmt.Fprintln(w, "# TYPE fedmeter_ledger_height gauge")
 		fmt.Fprintf(w, "fedmeter_ledger_height %d\n", height)
 	}
+	m.writeEvents(w)
 	fmt.Fprintln(w, "# HELP fedmeter_serve_start_time_seconds When the server started, in Unix seconds.")
 	fmt.Fprintln(w, "# TYPE fedmeter_serve_start_time_seconds gauge")
 	fmt.Fprintf(w, "fedmeter_serve_start_time_seconds %d\n", m.started.Unix())

@@ -38,6 +38,7 @@ type operation struct {
 	page                      bool         // resp is the item type of a Page
 	public                    bool         // no token needed
 	text                      bool         // text/plain response
+	stream                    bool         // text/event-stream response (events.go)
 }
 
 var (
@@ -101,6 +102,19 @@ var operations = []operation{
 		params: []param{pathID}, body: reflect.TypeFor[VoteBody](), bodyRequired: true, resp: reflect.TypeFor[model.Proposal]()},
 	{method: "POST", path: "/api/v1/tx/{fn}", id: "transaction", summary: "one of the contract's transactions as the token's identity, its arguments as is (what fedmeter --server sends); the result is the contract's JSON",
 		params: []param{{name: "fn", in: "path", desc: "the transaction's name, e.g. PriceSet"}}, body: reflect.TypeFor[TxBody](), bodyRequired: true, resp: typeRaw},
+
+	// events and webhooks (events.go, webhooks.go)
+	{method: "GET", path: "/api/v1/events", id: "events", stream: true, resp: reflect.TypeFor[APIEvent](),
+		summary: "server-sent events: the contract's events the caller may read (a consumer its own bills; members governance). Each event: id (BLOCK.INDEX), event (its type), data (an APIEvent). Comments keep the stream alive",
+		params: []param{
+			{name: "Last-Event-ID", in: "header", desc: "resume after this event ID (what a browser's EventSource sends on reconnecting)"},
+			{name: "after", in: "query", desc: "resume after this event ID; start: from the ledger's first event (default: events from now on)"},
+			{name: "types", in: "query", desc: "comma-separated event types (bill.issued, rule.voted, ...; bill.* for a family; default all)"}}},
+	{method: "GET", path: "/api/v1/webhooks/deliveries", id: "listDeliveries", summary: "webhook deliveries of the caller's org's webhooks, newest first (admins only)",
+		params: []param{{name: "status", in: "query", desc: "one status", enum: []string{DeliveryPending, DeliveryDelivered, DeliveryFailed, DeliveryDropped}},
+			{name: "webhook", in: "query", desc: "one webhook's (its ID or a prefix)"},
+			{name: "limit", in: "query", desc: "at most this many, 1 to 1000 (default 100)"}},
+		resp: reflect.TypeFor[Delivery](), page: true},
 }
 
 // schemas derives JSON schemas from Go types, as components.
@@ -284,6 +298,10 @@ func buildOpenAPI() []byte {
 		switch {
 		case op.text:
 			content = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case op.stream:
+			content = map[string]any{"text/event-stream": map[string]any{"schema": map[string]any{"type": "string",
+				"description": "events as `id: BLOCK.INDEX`, `event: TYPE` and `data: ` followed by one line of JSON, an APIEvent (components.schemas.APIEvent); lines starting with a colon are comments (keep-alives)"}}}
+			g.of(op.resp) // the event's schema, as a component
 		case op.page:
 			pg := map[string]any{"type": "object", "required": []string{"items"}, "additionalProperties": false,
 				"properties": map[string]any{"items": map[string]any{"type": "array", "items": g.of(op.resp)},

@@ -14,8 +14,8 @@ import (
 // fedmeter's members: the contract's refusal code (code, when the contract
 // refused), the client's kind (kind: invalid, not_found, denied, rule,
 // mismatch, ledger, internal, busy; or the server's own: unauthenticated,
-// not_found, method_not_allowed, too_large, unsupported_media_type), the
-// transaction (op, tx) and a hint.
+// not_found, method_not_allowed, too_large, unsupported_media_type,
+// timeout, unsupported), the transaction (op, tx) and a hint.
 type Problem struct {
 	Type     string `json:"type"`
 	Title    string `json:"title"`

@@ -46,7 +46,7 @@ func init() {
 // prices and a quota for Org2, the ECS test rule approved by Org1 and
 // Org2 and active. Tokens: one per identity used.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	ts     *httptest.Server
 	dir    string
@@ -56,7 +56,10 @@ type env struct {
 	doc    *openapi3.T
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the server's options changed by opt.
+func newEnvWith(t testing.TB, opt func(*Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, dir: filepath.Join(t.TempDir(), "ledger"), tokens: map[string]string{}}
@@ -105,7 +108,11 @@ func newEnv(t *testing.T) *env {
 	}
 	b.Close()
 
-	e.srv, err = New(ctx, Options{Dir: e.dir, Clock: clock, NoSync: true, MaxBody: 1 << 20})
+	o := Options{Dir: e.dir, Clock: clock, NoSync: true, MaxBody: 1 << 20}
+	if opt != nil {
+		opt(&o)
+	}
+	e.srv, err = New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

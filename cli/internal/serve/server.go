@@ -3,12 +3,16 @@
 // command on the ledger's machine. One process owns the embedded ledger
 // (or a Fabric gateway connection); every request acts as the identity of
 // its bearer token. Routes are listed in routes (api.go) and described by
-// the OpenAPI document at /openapi.json (openapi.go).
+// the OpenAPI document at /openapi.json (openapi.go). The contract's
+// events go out as a stream of server-sent events (events.go) and as
+// signed webhooks with a delivery log (webhooks.go); README.md says how
+// and why.
 package serve
 
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -42,6 +46,28 @@ type Options struct {
 	// one identity, as the gateway's (an app's own backend; tests). Tokens
 	// must then be set.
 	Backend client.Backend
+
+	// Events and webhooks (events.go, webhooks.go).
+
+	// KeepAlive is how often an idle event stream sends a comment
+	// (default 15s).
+	KeepAlive time.Duration
+	// StreamWriteTimeout bounds each write of an event stream (default
+	// 30s): a client that stops reading is dropped.
+	StreamWriteTimeout time.Duration
+	// Webhooks is the webhook file (default: WebhookFile(Dir), or
+	// ProfileWebhookFile(Profile); with Backend, none unless set). Its
+	// delivery log is DeliveryLogFile(Webhooks).
+	Webhooks string
+	// WebhookClock, WebhookBackoff and WebhookClient are the dispatcher's
+	// time, retry schedule and HTTP client (defaults: the wall clock,
+	// DefaultBackoff, a client that follows no redirects).
+	WebhookClock   Clock
+	WebhookBackoff Backoff
+	WebhookClient  *http.Client
+	// Logf reports what goes wrong in the background (webhook deliveries'
+	// stream); default: discarded.
+	Logf func(format string, args ...any)
 }
 
 // Server serves the API. It is an http.Handler.
@@ -58,6 +84,10 @@ type Server struct {
 	viewsMu sync.Mutex
 	views   map[string]*client.Client // embedded: a client per identity
 	writeMu sync.Mutex                // embedded: one transaction at a time
+
+	closing  context.Context // done when the server shuts down (Shutdown)
+	shutdown context.CancelFunc
+	hooks    *dispatcher // webhooks.go, or nil
 }
 
 // New opens the ledger (or dials the gateway) and returns the server.
@@ -99,11 +129,25 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.tokens = &tokenStore{file: o.Tokens}
 	s.mux = s.routes()
 	s.console = s.consoleRoutes()
+	if err := s.startEvents(); err != nil {
+		s.closeBackend()
+		return nil, err
+	}
 	return s, nil
 }
 
-// Close closes the ledger or the gateway connection.
+// Close ends the event streams and the webhook dispatcher (Shutdown), and
+// closes the ledger or the gateway connection.
 func (s *Server) Close() error {
+	s.Shutdown()
+	var err error
+	if s.hooks != nil {
+		err = s.hooks.stop()
+	}
+	return errors.Join(err, s.closeBackend())
+}
+
+func (s *Server) closeBackend() error {
 	if s.emb != nil {
 		return s.emb.Close()
 	}
@@ -197,7 +241,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
 	}
-	r.Body = http.MaxBytesReader(rw, r.Body, s.o.MaxBody)
+	r.Body = http.MaxBytesReader(rw, bodyReader{r.Body}, s.o.MaxBody)
 	s.mux.ServeHTTP(rw, r)
 }
 
