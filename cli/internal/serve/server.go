@@ -83,7 +83,6 @@ type Server struct {
 
 	viewsMu sync.Mutex
 	views   map[string]*client.Client // embedded: a client per identity
-	writeMu sync.Mutex                // embedded: one transaction at a time
 
 	closing  context.Context // done when the server shuts down (Shutdown)
 	shutdown context.CancelFunc
@@ -190,22 +189,15 @@ func (s *Server) clientFor(t Token) (*client.Client, error) {
 	if v.MSPID() != t.MSPID {
 		return nil, client.Errorf(client.KindDenied, "token %s was created for %s of %s, but that identity is now of %s", t.ID, t.As, t.MSPID, v.MSPID())
 	}
-	c := client.New(serialBackend{v, &s.writeMu})
+	// No lock around writes: the embedded ledger queues Submits itself,
+	// runs them one at a time in arrival order and commits the queued
+	// ones together (one fsync for many; network/embedded's Submit).
+	// Serializing them here as well kept that queue one deep, so every
+	// write paid its own fsync and reopen (a third of the throughput under
+	// 64 clients; docs/benchmarks.md, "fedmeter serve under load").
+	c := client.New(v)
 	s.views[t.As] = c
 	return c, nil
-}
-
-// serialBackend runs one Submit at a time on the embedded ledger; reads
-// go on concurrently.
-type serialBackend struct {
-	*embedded.Backend
-	mu *sync.Mutex
-}
-
-func (b serialBackend) Submit(ctx context.Context, fn string, args ...string) ([]byte, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Backend.Submit(ctx, fn, args...)
 }
 
 // ServeHTTP authenticates, routes, counts and recovers.
