@@ -91,6 +91,12 @@ func (t *tailer) poll(line func(name string, l []byte)) (more bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	type listed struct {
+		name string
+		fi   os.FileInfo
+		k    [2]uint64
+	}
+	var now []listed
 	seen := map[[2]uint64]bool{}
 	for _, name := range names {
 		fi, err := os.Stat(name)
@@ -102,32 +108,13 @@ func (t *tailer) poll(line func(name string, l []byte)) (more bool, err error) {
 			return false, fmt.Errorf("%s: no inode (this system is not supported for tailing)", name)
 		}
 		k := [2]uint64{dev, ino}
-		if seen[k] {
-			continue
+		if !seen[k] {
+			seen[k] = true
+			now = append(now, listed{name, fi, k})
 		}
-		seen[k] = true
-		tf := t.open[k]
-		if tf == nil {
-			tf = &tailFile{fileOffset: fileOffset{Path: name, Dev: dev, Ino: ino}}
-			t.open[k] = tf
-		}
-		tf.Path = name
-		if fi.Size() < tf.Offset {
-			// truncated in place (copytruncate): the file starts over.
-			tf.Offset, tf.partial = 0, nil
-			if tf.f != nil {
-				tf.f.Close()
-				tf.f = nil
-			}
-		}
-		m, err := t.read(tf, line)
-		if err != nil {
-			return false, err
-		}
-		more = more || m
 	}
 	// Files no longer listed: rotated away or deleted. Read an open one
-	// to its end, then forget it.
+	// to its end first (it is older than what replaced it), then forget it.
 	for k, tf := range t.open {
 		if seen[k] {
 			continue
@@ -144,6 +131,27 @@ func (t *tailer) poll(line func(name string, l []byte)) (more bool, err error) {
 			tf.f.Close()
 		}
 		delete(t.open, k)
+	}
+	for _, l := range now {
+		tf := t.open[l.k]
+		if tf == nil {
+			tf = &tailFile{fileOffset: fileOffset{Path: l.name, Dev: l.k[0], Ino: l.k[1]}}
+			t.open[l.k] = tf
+		}
+		tf.Path = l.name
+		if l.fi.Size() < tf.Offset {
+			// truncated in place (copytruncate): the file starts over.
+			tf.Offset, tf.partial = 0, nil
+			if tf.f != nil {
+				tf.f.Close()
+				tf.f = nil
+			}
+		}
+		m, err := t.read(tf, line)
+		if err != nil {
+			return false, err
+		}
+		more = more || m
 	}
 	return more, nil
 }
