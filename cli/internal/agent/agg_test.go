@@ -29,7 +29,7 @@ func TestAggregate(t *testing.T) {
 		name    string
 		rule    string
 		samples []Sample
-		closeTo int64 // seconds
+		closeTo int64    // seconds
 		want    []string // "resource start quantity"
 		probs   []string
 	}{
@@ -79,11 +79,11 @@ func TestAggregate(t *testing.T) {
 			closeTo: 60, want: []string{"r 0 1"}},
 		{name: "integral: 2 GiB for 30 s then 4 GiB for 30 s = 180 GiB-s; 4 GiB held 30 s more = 120",
 			rule:    "{sample: x, metric: memory_gib_seconds, aggregate: integral, divide: 1073741824}",
-			samples: []Sample{smp("r", 0, 2 * gib), smp("r", 30, 4 * gib), smp("r", 90, 0)},
+			samples: []Sample{smp("r", 0, 2*gib), smp("r", 30, 4*gib), smp("r", 90, 0)},
 			closeTo: 120, want: []string{"r 0 180", "r 60 120"}},
 		{name: "integral held across a closed period into the next, only up to the period's end",
 			rule:    "{sample: x, metric: memory_gib_seconds, aggregate: integral, divide: 1073741824}",
-			samples: []Sample{smp("r", 50, 6 * gib)},
+			samples: []Sample{smp("r", 50, 6*gib)},
 			closeTo: 60, want: []string{"r 0 60"}},
 		{name: "integral: max_gap 10s stops a silent series: 1×10 + 1×10",
 			rule:    "{sample: x, metric: m, aggregate: integral, max_gap: 10s}",

@@ -65,8 +65,8 @@ func (l *fakeLedger) Submit(_ context.Context, fn string, args ...string) ([]byt
 	return json.Marshal(res)
 }
 func (l *fakeLedger) Evaluate(context.Context, string, ...string) ([]byte, error) { return nil, nil }
-func (l *fakeLedger) MSPID() string                                             { return "Org1MSP" }
-func (l *fakeLedger) Close() error                                              { return nil }
+func (l *fakeLedger) MSPID() string                                               { return "Org1MSP" }
+func (l *fakeLedger) Close() error                                                { return nil }
 
 // TestRunOutageAndRefusal: a --once run through a ledger that is down for
 // a while and refuses one resource: the good records arrive once each, the
