@@ -299,19 +299,20 @@ func (a *Aggregator) Close(to int64) ([]model.UsageRecord, []Problem) {
 
 // Quantity is a closed bucket's quantity by its rule (see MetricRule).
 func quantity(rule *MetricRule, b *bucket) (int64, bool) {
-	d := new(big.Int).Mul(big.NewInt(pow10[rule.Scale]), big.NewInt(rule.Divide))
+	d := big.NewInt(rule.Divide)
 	var num *big.Int
 	switch rule.Aggregate {
 	case Sum:
 		num = b.Sum.big()
 	case Max:
-		num = big.NewInt(b.Max)
+		num = new(big.Int).Add(big.NewInt(b.Max), big.NewInt(rule.offset))
 	case Min:
-		num = big.NewInt(b.Min)
+		num = new(big.Int).Add(big.NewInt(b.Min), big.NewInt(rule.offset))
 	case Latest:
-		num = big.NewInt(b.LatestV)
+		num = new(big.Int).Add(big.NewInt(b.LatestV), big.NewInt(rule.offset))
 	case Avg:
 		num = b.Sum.big()
+		num.Add(num, new(big.Int).Mul(big.NewInt(rule.offset), big.NewInt(b.Count)))
 		d.Mul(d, big.NewInt(b.Count))
 	case Integral:
 		num = b.Integ.big()

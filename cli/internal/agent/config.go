@@ -73,16 +73,24 @@ type MetricRule struct {
 	// Aggregate is sum, max, min, avg, latest or integral.
 	Aggregate Aggregate `yaml:"aggregate"`
 	// Scale is how many decimal digits of a sample value are kept (0 to
-	// 9): values are exact decimals times 10^scale; further digits are
-	// rounded half away from zero.
+	// 9), and so the unit of the quantity: a value is read exactly as an
+	// integer of 10^-scale units (°C with scale 1: tenths of a degree);
+	// further digits are rounded half away from zero.
 	Scale int `yaml:"scale"`
 	// Divide converts the aggregate into the ledger unit: the quantity is
-	// the aggregate / 10^scale / divide (/ per, for an integral), rounded
-	// half away from zero once, at the end of the period. Default 1.
+	// the aggregate (in 10^-scale units) / divide, and for an integral / per
+	// as well, rounded half away from zero once, at the end of the period.
+	// Default 1.
 	Divide int64 `yaml:"divide"`
 	// Per is the time unit of an integral (default 1s: value-seconds;
 	// 1h gives value-hours).
 	Per Duration `yaml:"per"`
+	// Offset is added to a max, min, avg or latest before the division,
+	// a decimal in the samples' unit: a ledger quantity is never negative,
+	// so a temperature in °C is submitted as, e.g., °C + 100 (offset: 100)
+	// or in kelvin (offset: 273.15, scale: 2).
+	Offset string `yaml:"offset"`
+	offset int64
 	// MaxGap bounds how long an integral holds a value without a new
 	// sample (default: the period). A silent series stops counting.
 	MaxGap Duration `yaml:"max_gap"`
@@ -214,6 +222,16 @@ func (c *Config) check() error {
 		}
 		if m.Divide < 0 {
 			return fmt.Errorf("%s: divide must be positive", where)
+		}
+		if m.Offset != "" {
+			if m.Aggregate == Sum || m.Aggregate == Integral {
+				return fmt.Errorf("%s: offset applies to max, min, avg and latest, not to a %s", where, m.Aggregate)
+			}
+			v, err := ParseDecimal([]byte(m.Offset), m.Scale)
+			if err != nil {
+				return fmt.Errorf("%s: offset %q is %v", where, m.Offset, err)
+			}
+			m.offset = v
 		}
 		if m.Per == 0 {
 			m.Per = Duration(time.Second)

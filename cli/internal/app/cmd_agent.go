@@ -44,11 +44,13 @@ CONFIG (YAML, --config):
      - {sample: net_tx_bytes, metric: egress_gib, aggregate: sum, divide: 1073741824}
      - {sample: mem_bytes, metric: memory_gib_seconds, aggregate: integral, divide: 1073741824, per: 1s}
      - {sample: cpu_seconds, aggregate: sum}
-     - {sample: temp_c, metric: temp_max_dc, aggregate: max, scale: 1}
+     - {sample: temp_c, metric: temp_max_dc, aggregate: max, scale: 1, offset: 100}
    aggregate: sum, max, min, avg, latest, or integral (value x time, each value
    held until the next sample, at most max_gap). Values are exact decimals kept
-   to scale digits; the quantity is the aggregate / 10^scale / divide (/ per),
-   rounded half away from zero once per period, so a sum of integers is exact.
+   to scale digits (scale 1: the quantity counts tenths); the quantity is the
+   aggregate / divide (/ per for an integral), rounded half away from zero once
+   per period, so a sum of integers is exact. offset (max, min, avg, latest) is
+   added first: the ledger holds no negative quantity (-18.5 C + 100 = 81.5).
 
 RESTARTS: --state DIR holds a checkpoint (input offsets, open periods,
 watermark) and a spool of closed periods not yet on the ledger, each written
@@ -60,7 +62,7 @@ lacks) are set aside in DIR/rejected/ with the reason.
 
 EXAMPLES:
    # tail a directory of sensor logs, submit hourly, as Org1's agent
-   fedmeter --as Org1/Agent1 agent --config agent.yaml --state /var/lib/fedmeter-agent --file /var/log/sensors
+   fedmeter --as Org1/Agent1 agent --config agent.yaml --state agent-state --file sensors/
 
    # scrape a node exporter every 15s, serve the agent's own metrics
    fedmeter --as Org1/Agent1 agent --config agent.yaml --state st --scrape http://node1:9100/metrics --metrics-listen :9464
