@@ -18,12 +18,19 @@ type lineParser struct {
 	rules  map[string]int // sample metric -> rule
 	paths  [4][]string    // resource, metric, value, time
 	timeMS bool
+	// the fast path (jsonfast.go): flat field names only
+	flat   bool
+	names  [4]string
+	names2 map[string]string
 }
 
 func newLineParser(cfg *Config) *lineParser {
 	p := &lineParser{cfg: cfg, rules: rulesBySample(cfg), timeMS: cfg.Fields.TimeUnit == "ms"}
+	p.flat, p.names2 = true, map[string]string{}
 	for i, f := range []string{cfg.Fields.Resource, cfg.Fields.Metric, cfg.Fields.Value, cfg.Fields.Time} {
 		p.paths[i] = strings.Split(f, ".")
+		p.names[i] = f
+		p.flat = p.flat && len(p.paths[i]) == 1
 	}
 	return p
 }
@@ -53,6 +60,14 @@ func lookup(obj map[string]any, path []string) (any, bool) {
 // Parse reads one JSON object. A blank line or one starting with '#' is
 // ErrIgnored too. Errors name the field at fault.
 func (p *lineParser) Parse(line []byte) (Sample, error) {
+	if s, err, ok := p.parseFast(line); ok {
+		return s, err
+	}
+	return p.parseSlow(line)
+}
+
+// parseSlow is the general decoder (encoding/json).
+func (p *lineParser) parseSlow(line []byte) (Sample, error) {
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 || line[0] == '#' {
 		return Sample{}, ErrIgnored

@@ -251,3 +251,33 @@ func FuzzParseLine(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFast: whenever the fast path answers, the general decoder gives
+// the same sample (or also ignores the line).
+func FuzzParseFast(f *testing.F) {
+	for _, s := range []string{
+		`{"resource":"ecs-1","metric":"cpu","value":12.5,"time":1767229200}`,
+		`{"resource":"ecs-1","metric":"cpu","value":"1e3","time":"2026-01-01T00:00:00Z"}`,
+		`{"metric":"mem","resource":"r","value":-0.001,"time":1.5,"x":[1,{"a":null}]}`,
+		`{"resource":"a\u0062","metric":"cpu","value":1,"time":1,"resource":"b"}`,
+		` {"resource":"r", "metric":"cpu" , "value":1 ,"time":1 , "ok":true,"n":null} `,
+		`{"resource":null,"metric":"cpu","value":1,"time":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	cfg, err := ParseConfig([]byte("period: 1h\nmetrics: [{sample: cpu, aggregate: sum, scale: 3}, {sample: mem, aggregate: max}]\n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	p := newLineParser(cfg)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		fs, ferr, ok := p.parseFast(line)
+		if !ok {
+			return
+		}
+		ss, serr := p.parseSlow(line)
+		if (ferr == nil) != (serr == nil) || (ferr != nil && ferr != serr) || fs != ss {
+			t.Fatalf("%q: fast %+v, %v; general %+v, %v", line, fs, ferr, ss, serr)
+		}
+	})
+}
