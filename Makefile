@@ -37,7 +37,7 @@ test: fmt-check vet
 
 # Speed goals live here, never in timed tests. Numbers: docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/... ./chaincode/... ./network/embedded/... ./rules/ecs/ ./rules/ruletest/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/... ./chaincode/... ./network/embedded/... ./rules/ecs/ ./rules/ruletest/ ./cli/internal/agent/
 	cd $(SDK) && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 # The standard rules, built reproducibly (-trimpath, no build ID, no VCS stamp)
@@ -64,6 +64,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzArgs -fuzztime 30s ./chaincode/
 	$(GO) test -run '^$$' -fuzz FuzzUsageArg -fuzztime 30s ./chaincode/
 	$(GO) test -run '^$$' -fuzz FuzzReadUsage -fuzztime 30s ./cli/client/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDecimal$$' -fuzztime 20s ./cli/internal/agent/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePromText$$' -fuzztime 20s ./cli/internal/agent/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime 20s ./cli/internal/agent/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFast$$' -fuzztime 20s ./cli/internal/agent/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAPEL$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAPELAccelerator$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseStAR$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
