@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -127,6 +128,8 @@ type agent struct {
 	kick      chan struct{}
 	// errors of lines, reported sparingly
 	lineErrs int64
+	// dirty: read something since the last checkpoint
+	dirty bool
 }
 
 func (ag *agent) logf(format string, args ...any) {
@@ -300,13 +303,15 @@ func (ag *agent) loop(ctx context.Context, inputsDone chan struct{}) error {
 				return err
 			}
 			lastSave = now
-		} else if now.Sub(lastSave) >= o.CheckpointEvery {
+		} else if (ag.dirty || ag.tail.changed) && now.Sub(lastSave) >= o.CheckpointEvery {
 			if err := ag.save(); err != nil {
 				return err
 			}
 			lastSave = now
 		}
-		ag.m.Watermark.Store(ag.agg.Watermark(now.UnixMilli()))
+		if w := ag.agg.Watermark(now.UnixMilli()); w != math.MinInt64 {
+			ag.m.Watermark.Store(w)
+		}
 		if o.Once && !more && stdinDone {
 			if err := ag.close(ag.agg.OpenEnd()); err != nil {
 				return err
@@ -364,6 +369,7 @@ func readLines(ctx context.Context, r io.Reader, out chan<- lineMsg) {
 }
 
 func (ag *agent) line(name string, l []byte) {
+	ag.dirty = true
 	s, err := ag.parse.Parse(l)
 	if errors.Is(err, ErrIgnored) {
 		if len(bytesTrim(l)) > 0 {
@@ -385,6 +391,7 @@ func (ag *agent) line(name string, l []byte) {
 func bytesTrim(b []byte) string { return strings.TrimSpace(string(b)) }
 
 func (ag *agent) add(s Sample) {
+	ag.dirty = true
 	ag.m.SamplesRead.Add(1)
 	late := ag.agg.Stats.Late
 	ag.agg.Add(s)
@@ -431,6 +438,7 @@ func (ag *agent) save() error {
 	if err := writeCheckpoint(ag.o.StateDir, ag.agg.checkpoint(ag.tail.offsets())); err != nil {
 		return fmt.Errorf("agent: checkpoint: %v", err)
 	}
+	ag.dirty, ag.tail.changed = false, false
 	ag.committed.Store(ag.agg.ClosedTo)
 	ag.m.ClosedTo.Store(ag.agg.ClosedTo)
 	return nil

@@ -87,20 +87,36 @@ func floorDiv(a, b int64) int64 {
 
 func (a *Aggregator) periodOf(t int64) int64 { return floorDiv(t, a.period) * a.period }
 
-// Add folds one sample in. A sample of a closed period is late and
-// dropped (counted in Stats).
+// Add folds one sample in. A sample of a closed period is late: dropped
+// and counted in Stats, though its time still moves the watermark and, for
+// an integral, its value is the one held from then on if it is the
+// series' newest (so that an agent that re-reads samples after a restart
+// holds the same value as one that read them before the close).
 func (a *Aggregator) Add(s Sample) {
-	if s.Time < a.ClosedTo {
-		a.Stats.Late++
-		return
+	if s.Time > a.MaxEvent {
+		a.MaxEvent = s.Time
 	}
+	rule := &a.cfg.Metrics[s.Rule]
 	k := seriesKey{s.Resource, s.Rule}
 	sr := a.series[k]
+	if s.Time < a.ClosedTo {
+		a.Stats.Late++
+		if rule.Aggregate == Integral {
+			if sr == nil {
+				sr = &series{Resource: s.Resource, Rule: s.Rule}
+				a.series[k] = sr
+			}
+			if !sr.Has || s.Time >= sr.LastT {
+				sr.Has, sr.LastT, sr.LastV = true, s.Time, s.Value
+				sr.IntegTo = max(sr.IntegTo, s.Time)
+			}
+		}
+		return
+	}
 	if sr == nil {
 		sr = &series{Resource: s.Resource, Rule: s.Rule}
 		a.series[k] = sr
 	}
-	rule := &a.cfg.Metrics[s.Rule]
 	if rule.Aggregate == Integral {
 		if sr.Has && s.Time < sr.LastT {
 			a.Stats.OutOfOrder++
@@ -129,9 +145,6 @@ func (a *Aggregator) Add(s Sample) {
 	b.Sum = b.Sum.add(i128of(s.Value))
 	if rule.Aggregate == Integral {
 		sr.Has, sr.LastT, sr.LastV, sr.IntegTo = true, s.Time, s.Value, s.Time
-	}
-	if s.Time > a.MaxEvent {
-		a.MaxEvent = s.Time
 	}
 	a.Stats.Accepted++
 }

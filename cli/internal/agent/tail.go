@@ -21,6 +21,9 @@ type tailer struct {
 	pattern string
 	open    map[[2]uint64]*tailFile
 	chunk   int
+	// changed: an offset moved or a file was forgotten without a line
+	// read (a truncation, a deletion): the checkpoint must be written.
+	changed bool
 }
 
 type tailFile struct {
@@ -131,6 +134,7 @@ func (t *tailer) poll(line func(name string, l []byte)) (more bool, err error) {
 			tf.f.Close()
 		}
 		delete(t.open, k)
+		t.changed = true
 	}
 	for _, l := range now {
 		tf := t.open[l.k]
@@ -142,6 +146,7 @@ func (t *tailer) poll(line func(name string, l []byte)) (more bool, err error) {
 		if l.fi.Size() < tf.Offset {
 			// truncated in place (copytruncate): the file starts over.
 			tf.Offset, tf.partial = 0, nil
+			t.changed = true
 			if tf.f != nil {
 				tf.f.Close()
 				tf.f = nil
