@@ -338,11 +338,8 @@ func (a *Aggregator) record(sr *series, rule *MetricRule, b *bucket) (*model.Usa
 	if b.Count == 0 && rule.Aggregate != Integral {
 		return nil, nil
 	}
-	start, end := b.Start/1000, (b.Start+a.period)/1000
-	if b.Start%1000 != 0 {
-		start = floorDiv(b.Start, 1000)
-		end = start + a.period/1000
-	}
+	// periods are whole seconds aligned to the epoch: exact in seconds.
+	start, end := floorDiv(b.Start, 1000), floorDiv(b.Start+a.period, 1000)
 	q, ok := quantity(rule, b)
 	prob := func(format string, args ...any) *Problem {
 		return &Problem{Resource: sr.Resource, Metric: rule.Metric, Start: start, End: end, Reason: fmt.Sprintf(format, args...)}

@@ -32,7 +32,7 @@ func ParseDecimal(s []byte, scale int) (int64, error) {
 	}
 	// mantissa digits, without leading zeros; dot position.
 	var mant [40]byte
-	n, frac, sawDigit, sawDot, dropped := 0, 0, false, false, false
+	n, frac, sawDigit, sawDot := 0, 0, false, false
 	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -48,11 +48,9 @@ func ParseDecimal(s []byte, scale int) (int64, error) {
 				mant[n] = c - '0'
 				n++
 			} else if sawDot {
-				// beyond 40 significant digits: only rounding can see it.
+				// beyond 40 significant digits: past any int64 and the
+				// rounding digit, so it cannot change the result.
 				frac--
-				if c != '0' {
-					dropped = true
-				}
 			} else {
 				return 0, ErrRange
 			}
@@ -114,7 +112,6 @@ exp:
 		if keep >= 0 && keep < n && mant[keep] >= 5 {
 			v++
 		}
-		_ = dropped // a dropped digit beyond the first only matters for a tie at ...5000, which half away from zero rounds up anyway
 	} else {
 		for k := 0; k < shift; k++ {
 			hi, lo := bits.Mul64(v, 10)

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -214,5 +215,21 @@ func TestTailer(t *testing.T) {
 	collect(dirTail)
 	if strings.Join(got, ",") != "h" {
 		t.Fatalf("after truncation: got %q", got)
+	}
+}
+
+// TestStateLock: a second agent on the same state directory is refused.
+func TestStateLock(t *testing.T) {
+	dir := t.TempDir()
+	f, err := lockState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg := mustConfig(t, "{sample: cpu, aggregate: sum}")
+	err = Run(context.Background(), Options{Config: cfg, StateDir: dir, Once: true,
+		Open: func(context.Context) (client.Backend, error) { return nil, fmt.Errorf("unused") }})
+	if !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "another agent is using the state directory") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -51,6 +51,8 @@ metrics:
     "start": 1767225600`, `"metric": "egress_gib",
     "quantity": 2,
     "start": 1767229200`}},
+		{name: "metrics listen", args: at(T20, "--as Org1/Agent1 agent --config "+cfg+" --state "+state+" --once --metrics-listen 127.0.0.1:0 -"), stdin: stream,
+			out: []string{"0 records accepted"}, err: []string{"agent: metrics at http://127.0.0.1:"}},
 		{name: "again: duplicates only", args: at(T20, "--as Org1/Agent1 -o json agent --config "+cfg+" --state "+filepath.Join(tmp, "state2")+" --once -"), stdin: stream,
 			json: true, out: []string{`"records_accepted": 0`, `"records_duplicate": 4`}},
 	})
