@@ -186,6 +186,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer lock.Close()
+	// Temporary files of writes a crash interrupted: never renamed, so
+	// never part of the state.
+	for _, d := range []string{o.StateDir, filepath.Join(o.StateDir, spoolDir), filepath.Join(o.StateDir, rejectedDir)} {
+		tmps, _ := filepath.Glob(filepath.Join(d, ".*.tmp*"))
+		for _, f := range tmps {
+			os.Remove(f)
+		}
+	}
 	ag := &agent{o: o, agg: NewAggregator(o.Config), parse: newLineParser(o.Config), m: o.Metrics, kick: make(chan struct{}, 1)}
 	cp, err := readCheckpoint(o.StateDir)
 	if err != nil {

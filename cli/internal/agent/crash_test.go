@@ -152,6 +152,9 @@ metrics:
 		t.Fatalf("final run: %s", out)
 	}
 	t.Logf("%d kills; final run: %s", kills, bytes.TrimSpace(out))
+	if tmps, _ := filepath.Glob(filepath.Join(state, "*", ".*.tmp*")); len(tmps) > 0 {
+		t.Errorf("temporary files left behind: %v", tmps)
+	}
 	if rej, _ := filepath.Glob(filepath.Join(state, "rejected", "*")); len(rej) > 0 {
 		data, _ := os.ReadFile(rej[0])
 		t.Fatalf("the ledger refused records during the kills: %s", data)
