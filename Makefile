@@ -58,16 +58,16 @@ demo: rules
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzPrepare -fuzztime 60s ./host/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeOutput -fuzztime 30s ./host/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDecimal$$' -fuzztime 20s ./cli/internal/agent/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePromText$$' -fuzztime 20s ./cli/internal/agent/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime 20s ./cli/internal/agent/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFast$$' -fuzztime 20s ./cli/internal/agent/
 	cd $(SDK) && $(GO) test -run '^$$' -fuzz FuzzDecodeInput -fuzztime 60s ./rule/
 	cd $(SDK) && $(GO) test -run '^$$' -fuzz FuzzMulDiv -fuzztime 30s ./money/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeBlock -fuzztime 30s ./network/embedded/
 	$(GO) test -run '^$$' -fuzz FuzzArgs -fuzztime 30s ./chaincode/
 	$(GO) test -run '^$$' -fuzz FuzzUsageArg -fuzztime 30s ./chaincode/
 	$(GO) test -run '^$$' -fuzz FuzzReadUsage -fuzztime 30s ./cli/client/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseDecimal$$' -fuzztime 20s ./cli/internal/agent/
-	$(GO) test -run '^$$' -fuzz '^FuzzParsePromText$$' -fuzztime 20s ./cli/internal/agent/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime 20s ./cli/internal/agent/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseFast$$' -fuzztime 20s ./cli/internal/agent/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAPEL$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAPELAccelerator$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseStAR$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
