@@ -225,19 +225,23 @@ func Run(ctx context.Context, o Options) error {
 	defer cancel()
 	subDone := make(chan error, 1)
 	inputsDone := make(chan struct{})
-	go func() { subDone <- ag.submitLoop(ctx, inputsDone) }()
+	go func() {
+		err := ag.submitLoop(ctx, inputsDone)
+		if err != nil {
+			cancel() // the submitter cannot go on: stop reading too
+		}
+		subDone <- err
+	}()
 	err = ag.loop(ctx, inputsDone)
 	if err != nil {
 		cancel()
 		<-subDone
 		return err
 	}
-	if o.Once {
-		return <-subDone
+	if !o.Once {
+		cancel()
 	}
-	cancel()
-	<-subDone
-	return nil
+	return <-subDone
 }
 
 // lockState takes the state directory for this process: two agents on
