@@ -130,6 +130,9 @@ type agent struct {
 	lineErrs int64
 	// dirty: read something since the last checkpoint
 	dirty bool
+	// spoolInfo: records and oldest period end of each spool file
+	// (submitter only)
+	spoolInfo map[string][2]int64
 }
 
 func (ag *agent) logf(format string, args ...any) {
@@ -521,25 +524,32 @@ func (ag *agent) submitLoop(ctx context.Context, inputsDone chan struct{}) error
 
 func (ag *agent) updateSpoolGauges(names []string, tos []int64) {
 	ag.m.SpoolFiles.Store(int64(len(names)))
-	if len(tos) == 0 {
-		ag.m.OldestUnsubmitted.Store(0)
-		ag.m.SpoolRecords.Store(0)
-		return
+	// Each file is read once (spool files never change), so a spool that
+	// grows through a long outage costs one read per new file.
+	if ag.spoolInfo == nil {
+		ag.spoolInfo = map[string][2]int64{}
 	}
-	// the oldest file's closed_to bounds its periods' ends from above;
-	// its first record's end is the oldest end.
-	n := int64(0)
-	oldest := int64(0)
+	keep := make(map[string][2]int64, len(names))
+	n, oldest := int64(0), int64(0)
 	for i, name := range names {
-		b, err := readSpool(name)
-		if err != nil {
-			continue
+		info, ok := ag.spoolInfo[name]
+		if !ok {
+			b, err := readSpool(name)
+			if err != nil {
+				continue
+			}
+			info[0] = int64(len(b.Records))
+			if len(b.Records) > 0 {
+				info[1] = b.Records[0].End * 1000 // sorted by start: the oldest
+			}
 		}
-		n += int64(len(b.Records))
-		if i == 0 && len(b.Records) > 0 {
-			oldest = b.Records[0].End * 1000
+		keep[name] = info
+		n += info[0]
+		if i == 0 {
+			oldest = info[1]
 		}
 	}
+	ag.spoolInfo = keep
 	ag.m.SpoolRecords.Store(n)
 	ag.m.OldestUnsubmitted.Store(oldest)
 }

@@ -25,6 +25,8 @@ type fakeLedger struct {
 	recs    map[string]model.UsageRecord
 	down    int
 	submits int
+	// whileDown, if set, runs at each refused submission
+	whileDown func()
 }
 
 func (l *fakeLedger) Submit(_ context.Context, fn string, args ...string) ([]byte, error) {
@@ -33,6 +35,9 @@ func (l *fakeLedger) Submit(_ context.Context, fn string, args ...string) ([]byt
 	l.submits++
 	if l.down > 0 {
 		l.down--
+		if l.whileDown != nil {
+			l.whileDown()
+		}
 		return nil, client.Errorf(client.KindLedger, "the ledger is down")
 	}
 	if fn != "UsageSubmit" {
@@ -89,13 +94,24 @@ func TestRunOutageAndRefusal(t *testing.T) {
 	os.WriteFile(stream, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 	led := &fakeLedger{recs: map[string]model.UsageRecord{}, down: 3}
 	m := &Metrics{}
+	// During the outage the spool holds every record and the lag is how
+	// long ago the oldest closed period (960 s to 1020 s) ended: the clock
+	// says 2020 s, so 1000 s.
+	var spooled int64
+	var lag time.Duration
+	led.whileDown = func() { spooled, lag = m.SpoolRecords.Load(), m.Lag() }
 	o := Options{Config: cfg, StateDir: filepath.Join(dir, "state"), Files: []string{stream}, Once: true, BatchSize: 4,
 		Open:     func(context.Context) (client.Backend, error) { return led, nil },
-		RetryMin: time.Millisecond, RetryMax: 4 * time.Millisecond, Poll: time.Millisecond, Metrics: m}
+		RetryMin: time.Millisecond, RetryMax: 4 * time.Millisecond, Poll: time.Millisecond, Metrics: m,
+		Now: func() time.Time { return time.Unix(2020, 0) }}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // hang guard
 	defer cancel()
 	if err := Run(ctx, o); err != nil {
 		t.Fatal(err)
+	}
+	// (the last close may come after the first attempts: some, not all)
+	if total := int64(len(led.recs)) + m.RecordsRejected.Load(); spooled <= 0 || spooled > total || lag != 1000*time.Second {
+		t.Errorf("during the outage: %d records spooled, lag %s; want 1 to %d and 1000s", spooled, lag, total)
 	}
 	got := map[string]int64{}
 	for _, r := range led.recs {
