@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode/model"
@@ -245,20 +244,6 @@ func Run(ctx context.Context, o Options) error {
 		cancel()
 	}
 	return <-subDone
-}
-
-// lockState takes the state directory for this process: two agents on
-// one checkpoint would each count what the other read.
-func lockState(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("agent: state directory: %v", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: another agent is using the state directory %s", ErrState, dir)
-	}
-	return f, nil
 }
 
 type lineMsg struct {

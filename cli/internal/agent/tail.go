@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"syscall"
 )
 
 // tailer follows files: a path that is a file, or a directory whose
@@ -40,14 +39,6 @@ func newTailer(paths []string, pattern string, restored []fileOffset) *tailer {
 		t.open[[2]uint64{o.Dev, o.Ino}] = &tailFile{fileOffset: o}
 	}
 	return t
-}
-
-func fileID(fi os.FileInfo) (dev, ino uint64, ok bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, 0, false
-	}
-	return uint64(st.Dev), uint64(st.Ino), true
 }
 
 // list is the files the paths name now, in order.
