@@ -39,6 +39,8 @@ test: fmt-check vet
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/... ./chaincode/... ./network/embedded/... ./rules/ecs/ ./rules/ruletest/ ./cli/internal/agent/
 	cd $(SDK) && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./cli/usageimport/
+	$(GO) test -run '^$$' -bench UsageImportVsSubmit -benchtime 15x ./cli/internal/app/
 
 # The standard rules, built reproducibly (-trimpath, no build ID, no VCS stamp)
 # into $(RULES_OUT), which is not committed; prints each module's SHA-256.
@@ -68,12 +70,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzArgs -fuzztime 30s ./chaincode/
 	$(GO) test -run '^$$' -fuzz FuzzUsageArg -fuzztime 30s ./chaincode/
 	$(GO) test -run '^$$' -fuzz FuzzReadUsage -fuzztime 30s ./cli/client/
+	$(GO) test -run '^$$' -fuzz FuzzParseAmount -fuzztime 20s ./cli/internal/app/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAPEL$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAPELAccelerator$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAPELIP$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseStAR$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOGFUR$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCloudEvents$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzMapping$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
+	$(GO) test -run '^$$' -fuzz '^FuzzFastQuantity$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 
 # Regenerate every committed .wasm from its .wat source (CI never needs this:
 # the .wasm files are committed). Needs wat2wasm: apt-get install wabt.

@@ -20,7 +20,13 @@ import (
 // (overflow-checked). quotaTx is the transaction that set the limits read
 // (the quota's Updated.Tx; empty without a quota).
 func (t *txn) buildInput(r *Resource, start, end int64) (in []byte, price *PriceEntry, quotaTx string, err error) {
-	price, err = t.priceAt(r.Provider, r.Type, start)
+	return t.buildInputPriced(r, start, end, start)
+}
+
+// buildInputPriced is buildInput with the price entry in force at priceAt
+// (re-rating prices a past period at the prices in force now).
+func (t *txn) buildInputPriced(r *Resource, start, end, priceAt int64) (in []byte, price *PriceEntry, quotaTx string, err error) {
+	price, err = t.priceAt(r.Provider, r.Type, priceAt)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -141,7 +147,8 @@ func BillLines(b host.Bill) []BillLine {
 // (which name the rule and carry what billing needs of it), the provider's
 // price book for the type and the quota (issueBill then scans the usage).
 func billingKeys(r *Resource) []string {
-	return []string{key(pfxActivation, r.Type), key(pfxPrice, r.Provider, r.Type), key(pfxQuota, r.Provider, r.Consumer)}
+	return []string{key(pfxActivation, r.Type), key(pfxPrice, r.Provider, r.Type), key(pfxQuota, r.Provider, r.Consumer),
+		key(pfxAllocation, r.Provider, r.Consumer)}
 }
 
 // issueBill bills resource r for (r.BilledTo, end] with the rule active
@@ -181,8 +188,13 @@ func (c *Contract) issueBill(t *txn, r *Resource, end, ruleAt int64, kind string
 	if err := t.putJSON(billIndexKey(b), billIndex{Currency: b.Currency, Scale: b.Scale, Amount: b.Amount}); err != nil {
 		return nil, err
 	}
+	draws, err := t.drawAllocations([]*Bill{b})
+	if err != nil {
+		return nil, err
+	}
 	if err := t.setEvent("BillIssued", billEvent{ID: b.ID, Kind: b.Kind, Provider: b.Provider, Consumer: b.Consumer,
-		Resource: b.Resource, Period: b.Period, Amount: b.Amount, Currency: b.Currency, Scale: b.Scale, RuleHash: rule.Hash}); err != nil {
+		Resource: b.Resource, Period: b.Period, Amount: b.Amount, Currency: b.Currency, Scale: b.Scale, RuleHash: rule.Hash,
+		Allocation: firstDraw(draws)}); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -199,6 +211,9 @@ type billEvent struct {
 	Currency string `json:"currency"`
 	Scale    int    `json:"scale"`
 	RuleHash string `json:"rule_hash"`
+	// Allocation is what the bill drew from a prepaid allocation, with the
+	// thresholds it crossed (allocations.go); absent when none applies.
+	Allocation *model.AllocationDraw `json:"allocation,omitempty"`
 }
 
 // BillClose closes a billing period of an active resource: it bills the

@@ -457,7 +457,9 @@ func TestReleaseReadTrips(t *testing.T) {
 			if r.ReadTrips != 3 {
 				t.Errorf("%s read in %d trips to the peer, want 3", c.fn, r.ReadTrips)
 			}
-			want := []string{"activation/ecs", "consortium", "price/" + org1 + "/ecs", "quota/" + org1 + "/" + org2, "resource-state/" + c.id, "resource/" + c.id}
+			// The pair's allocations (allocations.go) come with the
+			// price book and quota, in the same trip.
+			want := []string{"activation/ecs", "allocation/" + org1 + "/" + org2, "consortium", "price/" + org1 + "/ecs", "quota/" + org1 + "/" + org2, "resource-state/" + c.id, "resource/" + c.id}
 			if !reflect.DeepEqual(r.Reads, want) {
 				t.Errorf("%s read %v, want %v", c.fn, r.Reads, want)
 			}

@@ -154,6 +154,8 @@ func (c *Contract) GetEvaluateTransactions() []string {
 		"BillGet", "BillListByProvider", "BillListByConsumer", "BillListByResource", "BillTotals", "BillQuote",
 		"History",
 		"ReadResource", "QueryProviderBill", "QueryProviderTotalCost",
+		"AllocationGet", "AllocationList",
+		"StatementGet", "StatementList", "StatementBills",
 	}
 }
 

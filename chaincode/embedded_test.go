@@ -9,6 +9,7 @@ import (
 	"github.com/fedmeter/fedmeter/chaincode/internal/stubtest"
 	"github.com/fedmeter/fedmeter/network/embedded"
 	"github.com/fedmeter/fedmeter/network/msp"
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 )
 
 // embeddedLedger runs the tests' transactions on network/embedded, the
@@ -58,6 +59,14 @@ func newEmbeddedEnvSync(tb testing.TB, sync bool, opts ...Option) *env {
 	if err != nil {
 		tb.Fatalf("NewChaincode: %v", err)
 	}
+	return newEmbeddedEnvCC(tb, sync, cc)
+}
+
+// newEmbeddedEnvCC is newEmbeddedEnvSync running cc, a chaincode that
+// wraps the contract's (benchmarks seed state through one).
+func newEmbeddedEnvCC(tb testing.TB, sync bool, cc shim.Chaincode) *env {
+	tb.Helper()
+	var err error
 	e := &env{tb: tb, ids: identities(tb), now: t0}
 	el := &embeddedLedger{ids: map[*stubtest.Identity]*msp.Identity{}}
 	cas := map[string]*msp.CA{}

@@ -241,6 +241,10 @@ func (c *Contract) PriceList(ctx contractapi.TransactionContextInterface, provid
 // limits (history kept); lowering a limit below what is held refuses new
 // requests only. Admins of the provider org.
 func (c *Contract) QuotaSet(ctx contractapi.TransactionContextInterface, consumer, limits string) (string, error) {
+	return c.quotaSet(ctx, consumer, limits, "", "")
+}
+
+func (c *Contract) quotaSet(ctx contractapi.TransactionContextInterface, consumer, limits, validFrom, validTo string) (string, error) {
 	t, err := begin(ctx)
 	if err != nil {
 		return "", err
@@ -265,6 +269,10 @@ func (c *Contract) QuotaSet(ctx contractapi.TransactionContextInterface, consume
 	if len(lim) == 0 {
 		return "", errf("limits must name at least one limit")
 	}
+	from, to, err := quotaWindow(validFrom, validTo)
+	if err != nil {
+		return "", err
+	}
 	q := &Quota{Provider: t.msp, Consumer: consumer, Used: map[string]int64{}}
 	var freed []string
 	if ok, err := t.exists(key(pfxQuota, t.msp, consumer)); err != nil {
@@ -276,6 +284,7 @@ func (c *Contract) QuotaSet(ctx contractapi.TransactionContextInterface, consume
 		}
 	}
 	q.Limits, q.By, q.Updated = lim, t.actor(), t.stamp()
+	q.ValidFrom, q.ValidTo = from, to
 	if err := t.saveQuota(q, freed); err != nil {
 		return "", err
 	}

@@ -166,8 +166,24 @@ func TestRefusalCodes(t *testing.T) {
 		{bad, nil, "org1.user", "ReadResource", []string{"bogus", ""}},
 		{deny, nil, "org2.user", "QueryProviderBill", []string{org1, "", ""}},
 		{deny, nil, "org2.user", "QueryProviderTotalCost", []string{org1}},
+		{deny, nil, "org1.user", "BillRerate", []string{"ecs", "", "1", "2", "fix"}},
+		{bad, nil, "org1.admin", "BillRerate", []string{"ecs", "r1", "1", "2", "fix"}},
+		{deny, nil, "org2.admin", "BillRerate", []string{"", "r1", "1", "2", "fix"}},
+		{deny, nil, "org1.user", "AllocationGrant", []string{org2, "a1", "100", "CNY", "2", "", "99999999999", ""}},
+		{bad, nil, "org1.admin", "AllocationGrant", []string{org2, "a1", "0", "CNY", "2", "", "99999999999", ""}},
+		{notFound, nil, "org1.admin", "AllocationTopUp", []string{org2, "nope", "1"}},
+		{deny, nil, "org3.user", "AllocationGet", []string{org1, org2, "a1"}},
+		{notFound, nil, "org2.user", "AllocationGet", []string{org1, org2, "nope"}},
+		{deny, nil, "org3.user", "AllocationList", []string{org1, org2}},
+		{deny, nil, "org1.user", "RuleActivateUntil", []string{"ecs", h, "", "99999999999"}},
+		{bad, nil, "org1.admin", "RuleActivateUntil", []string{"ecs", h, "", ""}},
+		{deny, nil, "org1.user", "QuotaSetWindow", []string{org2, ecsQuota, "", ""}},
+		{bad, nil, "org1.admin", "QuotaSetWindow", []string{org2, ecsQuota, "10", "5"}},
 		{unsupp, nil, "org1.user", "NoSuchTransaction", nil},
 		{unsupp, nil, "org1.user", "BillClose", []string{"r1"}},
+	}
+	for _, c := range settlementRefusalCases(e) {
+		cases = append(cases, tc(c))
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {

@@ -152,6 +152,9 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 	if err != nil {
 		return nil, err
 	}
+	if err := quotaInForce(q, t.now); err != nil {
+		return nil, err
+	}
 	if max, ok := q.Limits["max_days"]; ok && d > max {
 		return nil, overQuota("days %d exceeds the quota: %s allows %s at most %d days per resource", d, provider, t.msp, max)
 	}
@@ -178,7 +181,11 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 		}
 		q.Used[k] = used
 	}
-	if _, err := t.priceAt(provider, resourceType, t.now); err != nil {
+	price, err := t.priceAt(provider, resourceType, t.now)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.allocationStop(provider, t.msp, price); err != nil {
 		return nil, err
 	}
 	if err := t.saveQuota(q, freed); err != nil {

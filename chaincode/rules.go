@@ -311,6 +311,10 @@ func (c *Contract) RuleVote(ctx contractapi.TransactionContextInterface, name, v
 // cannot be backdated; earlier activations stay, so past bills can be
 // recomputed. Admins of member orgs.
 func (c *Contract) RuleActivate(ctx contractapi.TransactionContextInterface, resourceType, codeHash, effectiveFrom string) (string, error) {
+	return c.ruleActivate(ctx, resourceType, codeHash, effectiveFrom, "", false)
+}
+
+func (c *Contract) ruleActivate(ctx contractapi.TransactionContextInterface, resourceType, codeHash, effectiveFrom, effectiveTo string, bounded bool) (string, error) {
 	t, err := begin(ctx)
 	if err != nil {
 		return "", err
@@ -339,6 +343,10 @@ func (c *Contract) RuleActivate(ctx contractapi.TransactionContextInterface, res
 	if eff < t.now {
 		return "", errf("effective_from %d is before the transaction time %d; activations cannot be backdated", eff, t.now)
 	}
+	end, err := activationEnd(effectiveTo, eff, bounded)
+	if err != nil {
+		return "", err
+	}
 	acts := Activations{Type: resourceType}
 	if _, err := t.getJSON(key(pfxActivation, resourceType), &acts); err != nil {
 		return "", err
@@ -352,7 +360,7 @@ func (c *Contract) RuleActivate(ctx contractapi.TransactionContextInterface, res
 		return "", conflict("type %s already has %d activations, the most allowed", resourceType, maxEntries)
 	}
 	acts.Entries = append(acts.Entries, Activation{EffectiveFrom: eff, Hash: r.Hash, Name: r.Name, Version: r.Version,
-		PreparedHash: r.PreparedHash, Profile: r.Profile, By: t.actor(), Stamp: t.stamp()})
+		PreparedHash: r.PreparedHash, Profile: r.Profile, EffectiveTo: end, By: t.actor(), Stamp: t.stamp()})
 	sort.Slice(acts.Entries, func(i, j int) bool { return acts.Entries[i].EffectiveFrom < acts.Entries[j].EffectiveFrom })
 	if err := t.putJSON(key(pfxActivation, resourceType), acts); err != nil {
 		return "", err
@@ -619,6 +627,9 @@ func (t *txn) activeRule(typ string, at int64) (*Rule, error) {
 	}
 	if cur == nil {
 		return nil, ruleFailed("no rule is active for type %s at %d; an admin activates an approved rule with RuleActivate", typ, at)
+	}
+	if err := activationEnded(typ, cur, at); err != nil {
+		return nil, err
 	}
 	if cur.Revoked != nil {
 		return nil, ruleFailed("rule %s %s, active for type %s at %d, was revoked; an admin activates another approved version", cur.Name, cur.Version, typ, at)

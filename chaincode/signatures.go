@@ -65,10 +65,32 @@ var signatures = map[string][]string{
 	"QueryProviderBill":      {"provider", "page_size", "bookmark"},
 	"QueryProviderTotalCost": {"provider"},
 
+	// Settlement: re-rating, allocations, time bounds (rerate.go,
+	// allocations.go, timebounds.go).
+	"BillRerate":        {"resource_type", "resource_id", "from", "to", "reason"},
+	"AllocationGrant":   {"consumer", "allocation_id", "amount", "currency", "scale", "valid_from", "valid_to", "hard_stop"},
+	"AllocationTopUp":   {"consumer", "allocation_id", "amount"},
+	"AllocationGet":     {"provider", "consumer", "allocation_id"},
+	"AllocationList":    {"provider", "consumer"},
+	"RuleActivateUntil": {"resource_type", "code_hash", "effective_from", "effective_to"},
+	"QuotaSetWindow":    {"consumer", "limits", "valid_from", "valid_to"},
+
 	// RuleUpload with the rule's provenance: a transaction of its own, as
 	// contractapi refuses a call with fewer arguments than the method has,
 	// so a seventh argument of RuleUpload would break its callers.
 	"RuleUploadWithProvenance": {"name", "version", "resource_types", "author", "description", "module", "provenance"},
+
+	// Settlement: statements and credit notes (statements.go, credits.go).
+	"StatementIssue":       {"statement_id", "consumer", "currency", "from", "to"},
+	"StatementGet":         {"statement_id"},
+	"StatementList":        {"role", "status", "page_size", "bookmark"},
+	"StatementBills":       {"statement_id", "page_size", "bookmark"},
+	"StatementAcknowledge": {"statement_id"},
+	"StatementDispute":     {"statement_id", "reason"},
+	"StatementPay":         {"statement_id", "reference", "amount", "date"},
+	"StatementConfirm":     {"statement_id", "reference"},
+	"StatementVoid":        {"statement_id", "reason"},
+	"BillCredit":           {"bill_id", "amount", "reason"},
 }
 
 // upperFirst is the router's toFirstRuneUpperCase: "initPrice" reaches

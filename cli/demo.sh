@@ -3,7 +3,8 @@
 # ledger: three research clouds, a price book and a quota, an ECS server
 # requested and used, the ECS billing rule uploaded and approved by two of
 # the three orgs, the server released, the bill computed on the ledger,
-# listed, totalled and verified offline, and the ledger verified.
+# listed, totalled and verified offline, the ledger verified, and January's
+# statement issued, acknowledged and paid.
 #
 # `make demo` builds the command and the rules and runs this. By hand:
 #   FEDMETER=bin/fedmeter RULES_OUT=build/rules cli/demo.sh
@@ -178,6 +179,28 @@ fm --as Org2/User1 bill verify $BILL
 
 say "10. The ledger verifies: an unbroken hash chain, state and history match the log"
 fm ledger verify
+
+say "11. Settlement: January's statement, acknowledged and paid" \
+	"In February, Org1 issues Org2 a statement for January: every bill of Org1 to" \
+	"Org2 in CNY whose period ended in January and that is on no statement yet" \
+	"(the ledger stores their IDs and a hash of them; no bill is ever on two" \
+	"statements). Only admins act: the provider's issue and confirm, the" \
+	"consumer's acknowledge or dispute, either side's record payments." \
+	"Org2 reads it, exports it (CSV, and a page to print with one line per bill" \
+	"ID), acknowledges it and records its bank transfer; Org1, the payee," \
+	"confirms receipt, and the statement is paid."
+clock 2026-02-02T09:00:00Z
+fm_refused 3 --as Org1/User1 statement issue Org2MSP --currency CNY --month 2026-01
+fm --as Org1/Admin statement issue Org2MSP --currency CNY --month 2026-01 --id st-2026-01
+fm --as Org2/Admin statement show st-2026-01
+fm --as Org2/Admin statement export st-2026-01 --format csv
+fm --as Org2/Admin statement export st-2026-01 --format html --out "$DEMO_DIR/st-2026-01.html"
+fm --as Org2/Admin statement acknowledge st-2026-01
+clock 2026-02-10T10:00:00Z
+fm --as Org2/Admin statement pay st-2026-01 --reference WIRE-20260210-0042 --amount outstanding --date 2026-02-10
+fm_refused 3 --as Org2/Admin statement confirm st-2026-01 WIRE-20260210-0042
+fm --as Org1/Admin statement confirm st-2026-01 WIRE-20260210-0042
+fm --as Org1/Admin statement list
 
 step=""
 printf '\n%sThe story played to the end.%s\n' "$B" "$N"

@@ -202,6 +202,11 @@ type Activation struct {
 	Version       string `json:"version"`
 	PreparedHash  string `json:"prepared_hash"`
 	Profile       string `json:"profile"`
+	// EffectiveTo, if set, ends the activation: it is in force in
+	// [EffectiveFrom, EffectiveTo) (and until the next activation starts,
+	// whichever is first). After it, no rule is active for the type until
+	// another activation starts (RuleActivateUntil).
+	EffectiveTo int64 `json:"effective_to,omitempty"`
 	// Revoked is when the rule was revoked (the deciding vote), if it was.
 	Revoked *Stamp `json:"revoked,omitempty"`
 	By      Actor  `json:"by"`
@@ -272,6 +277,10 @@ type Quota struct {
 	Used    map[string]int64 `json:"used"`
 	By      Actor            `json:"by"`
 	Updated Stamp            `json:"updated"`
+	// ValidFrom and ValidTo, if set, bound when the quota grants anything:
+	// requests are refused outside [ValidFrom, ValidTo) (0 = unbounded).
+	ValidFrom int64 `json:"valid_from,omitempty"`
+	ValidTo   int64 `json:"valid_to,omitempty"`
 }
 
 // Resource states.

@@ -21,7 +21,11 @@ func parseAPELText(name string, data []byte, header string, versions []string, i
 	var cur *Record
 	bad := false // the current record has a problem: dropped at its end
 	seenHeader := false
+	hint := 8 // fields per record, from the largest record so far
 	end := func() {
+		if cur != nil && len(cur.Fields) > hint {
+			hint = len(cur.Fields)
+		}
 		if cur != nil && !bad {
 			if len(cur.Fields) == 0 {
 				// an empty record (%% twice): nothing to import
@@ -34,26 +38,31 @@ func parseAPELText(name string, data []byte, header string, versions []string, i
 		}
 		cur, bad = nil, false
 	}
+	// One copy of the file as a string: every key and value is a substring
+	// of it, so reading a line allocates nothing (the records keep the
+	// text alive, as they would their own copies).
+	text := string(data)
 	lineNo := 0
-	for len(data) > 0 {
+	for len(text) > 0 {
 		lineNo++
-		var ln []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			ln, data = data[:i], data[i+1:]
+		var ln string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			ln, text = text[:i], text[i+1:]
 		} else {
-			ln, data = data, nil
+			ln, text = text, ""
 		}
-		ln = bytes.TrimRight(ln, "\r")
-		if !utf8.Valid(ln) {
-			p := Problem{File: name, Line: lineNo, Kind: Malformed, Msg: fmt.Sprintf("the line is not UTF-8 (byte 0x%02x at column %d)", ln[invalidAt(ln)], invalidAt(ln)+1)}
+		ln = strings.TrimRight(ln, "\r")
+		if !utf8.ValidString(ln) {
+			at := invalidAt([]byte(ln))
+			p := Problem{File: name, Line: lineNo, Kind: Malformed, Msg: fmt.Sprintf("the line is not UTF-8 (byte 0x%02x at column %d)", ln[at], at+1)}
 			probs = append(probs, p)
 			if cur == nil {
-				cur = &Record{File: name, Line: lineNo, Fields: map[string]string{}}
+				cur = &Record{File: name, Line: lineNo, Fields: make(map[string]string, hint)}
 			}
 			bad = true
 			continue
 		}
-		s := strings.TrimSpace(string(ln))
+		s := strings.TrimSpace(ln)
 		if s == "" {
 			continue
 		}
@@ -86,7 +95,7 @@ func parseAPELText(name string, data []byte, header string, versions []string, i
 			return recs, probs
 		}
 		if cur == nil {
-			cur = &Record{File: name, Line: lineNo, Fields: map[string]string{}}
+			cur = &Record{File: name, Line: lineNo, Fields: make(map[string]string, hint)}
 		}
 		if !ok || !validKey(k) {
 			probs = append(probs, Problem{File: name, Line: lineNo, Kind: Malformed, Msg: fmt.Sprintf("%q is not a \"Key: Value\" line", clip(s))})
@@ -177,7 +186,31 @@ func parseAccelerator(name string, data []byte) ([]Record, []Problem) {
 	return out, probs
 }
 
+// jsonMessages says what a format of cASO's JSON messages looks like:
+// {"Type": Type, "Version": one of Versions, "UsageRecords": [...]}, several
+// of which may follow one another in a file. Noun names the messages in
+// reports ("accelerator"); identify checks one record's fields and sets its
+// Identity, or says why it cannot.
+type jsonMessages struct {
+	Type     string
+	Versions []string
+	Noun     string
+	identify func(r *Record) *Problem
+}
+
 func parseAccJSON(name string, data []byte) ([]Record, []Problem) {
+	return parseJSONMessages(name, data, jsonMessages{Type: "APEL-accelerator-message", Versions: []string{"0.1"}, Noun: "accelerator",
+		identify: func(r *Record) *Problem {
+			if r.Fields["AccUUID"] == "" {
+				p := r.problem(Malformed, "the record has no AccUUID, which identifies it")
+				return &p
+			}
+			r.Identity = r.Fields["AccUUID"]
+			return nil
+		}})
+}
+
+func parseJSONMessages(name string, data []byte, kind jsonMessages) ([]Record, []Problem) {
 	var recs []Record
 	var probs []Problem
 	if p, bad := notUTF8(name, data); bad {
@@ -199,16 +232,20 @@ func parseAccJSON(name string, data []byte) ([]Record, []Problem) {
 			UsageRecords []json.RawMessage `json:"UsageRecords"`
 		}
 		if err := dec.Decode(&m); err != nil {
-			probs = append(probs, Problem{File: name, Line: ln.at(jsonErrOffset(err, start)), Kind: Malformed, Msg: "not a JSON accelerator message: " + jsonMsg(err)})
+			probs = append(probs, Problem{File: name, Line: ln.at(jsonErrOffset(err, start)), Kind: Malformed, Msg: "not a JSON " + kind.Noun + " message: " + jsonMsg(err)})
 			return recs, probs
 		}
 		at := ln.at(start)
-		if m.Type != "APEL-accelerator-message" {
-			probs = append(probs, Problem{File: name, Line: at, Element: fmt.Sprintf("message %d", msg), Kind: Malformed, Msg: fmt.Sprintf("Type is %q, not APEL-accelerator-message", clip(m.Type))})
+		if m.Type != kind.Type {
+			probs = append(probs, Problem{File: name, Line: at, Element: fmt.Sprintf("message %d", msg), Kind: Malformed, Msg: fmt.Sprintf("Type is %q, not %s", clip(m.Type), kind.Type)})
 			continue
 		}
-		if strings.TrimPrefix(m.Version, "v") != "0.1" {
-			probs = append(probs, Problem{File: name, Line: at, Element: fmt.Sprintf("message %d", msg), Kind: Malformed, Msg: fmt.Sprintf("Version %q is not one this import reads (0.1)", clip(m.Version))})
+		known := false
+		for _, v := range kind.Versions {
+			known = known || strings.TrimPrefix(m.Version, "v") == v
+		}
+		if !known {
+			probs = append(probs, Problem{File: name, Line: at, Element: fmt.Sprintf("message %d", msg), Kind: Malformed, Msg: fmt.Sprintf("Version %q is not one this import reads (%s)", clip(m.Version), strings.Join(kind.Versions, ", "))})
 			continue
 		}
 		// Find each record's line: the records are in order in the text.
@@ -227,8 +264,8 @@ func parseAccJSON(name string, data []byte) ([]Record, []Problem) {
 				continue
 			}
 			ok := true
-			for k, v := range obj {
-				s, err := jsonScalar(v)
+			for _, k := range sortedKeys(obj) {
+				s, err := jsonScalar(obj[k])
 				if err != nil {
 					probs = append(probs, r.problem(Malformed, "field %s: %v", k, err))
 					ok = false
@@ -239,16 +276,15 @@ func parseAccJSON(name string, data []byte) ([]Record, []Problem) {
 			if !ok {
 				continue
 			}
-			if r.Fields["AccUUID"] == "" {
-				probs = append(probs, r.problem(Malformed, "the record has no AccUUID, which identifies it"))
+			if p := kind.identify(&r); p != nil {
+				probs = append(probs, *p)
 				continue
 			}
-			r.Identity = r.Fields["AccUUID"]
 			recs = append(recs, r)
 		}
 	}
 	if msg == 0 {
-		probs = append(probs, Problem{File: name, Kind: Malformed, Msg: "the file holds no accelerator message"})
+		probs = append(probs, Problem{File: name, Kind: Malformed, Msg: "the file holds no " + kind.Noun + " message"})
 	}
 	return recs, probs
 }

@@ -2,6 +2,7 @@ package usageimport
 
 import (
 	"github.com/fedmeter/fedmeter/chaincode/model"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,9 @@ func FuzzParseAPEL(f *testing.F) { fuzzParse(f, FormatAPEL, "cloud.apel", "cloud
 func FuzzParseAPELAccelerator(f *testing.F) {
 	fuzzParse(f, FormatAPELAccelerator, "accelerator.json", "accelerator.apel", "accelerator-nasty.json")
 }
+func FuzzParseAPELIP(f *testing.F) {
+	fuzzParse(f, FormatAPELIP, "ip.json", "ip-nasty.json")
+}
 func FuzzParseStAR(f *testing.F) {
 	fuzzParse(f, FormatStAR, "storage.xml", "storage-nasty.xml", "storage-latin1.xml")
 }
@@ -92,4 +96,51 @@ func mustRead(f *testing.F, name string) []byte {
 		f.Fatal(err)
 	}
 	return b
+}
+
+// FuzzFastQuantity: whenever the integer fast path gives a quantity, the
+// exact path (rationals) gives the same, for any value, multiplier, unit
+// pair and rounding.
+func FuzzFastQuantity(f *testing.F) {
+	f.Add("3600", "2", uint8(0), uint8(0))
+	f.Add("1073741823", "period", uint8(3), uint8(1))
+	f.Add("999999999999999999", "9", uint8(6), uint8(2))
+	pairs := [][2]string{{"s", "s"}, {"h", "s"}, {"ms", "s"}, {"MiB", "GiB"}, {"B", "GiB"}, {"GB", "GiB"}, {"PiB", "B"}, {"d", "min"}}
+	rounds := []string{"nearest", "up", "down"}
+	f.Fuzz(func(t *testing.T, v, times string, pair, round uint8) {
+		p, rd := pairs[int(pair)%len(pairs)], rounds[int(round)%len(rounds)]
+		mm := MetricMap{Metric: "m", Field: "V", From: p[0], To: p[1], Round: rd}
+		if times == "period" {
+			mm.Times = "period"
+		} else if times != "" {
+			mm.Times = "F"
+		}
+		r := &Rule{Resource: ResourceMap{Field: "X"}, Metrics: []MetricMap{mm}}
+		if err := r.check(FormatAPEL); err != nil {
+			t.Fatal(err)
+		}
+		rec := &Record{Fields: map[string]string{"V": v, "F": times}}
+		fast, ok := fastQuantity(rec, &r.Metrics[0], v, 3600)
+		if !ok {
+			return
+		}
+		q, unit, err := parseQuantity(v)
+		if err != nil || unit != "" {
+			t.Fatalf("fast path took %q, which the exact path reads as %v %q", v, err, unit)
+		}
+		switch r.Metrics[0].Times {
+		case "period":
+			q.Mul(q, big.NewRat(3600, 1))
+		case "F":
+			m, mu, err := parseQuantity(times)
+			if err != nil || mu != "" {
+				t.Fatalf("fast path took multiplier %q: %v %q", times, err, mu)
+			}
+			q.Mul(q, m)
+		}
+		slow, err := convert(q, p[0], p[1], rd)
+		if err != nil || slow != fast {
+			t.Fatalf("%q %s->%s %s times %q: fast %d, exact %d %v", v, p[0], p[1], rd, times, fast, slow, err)
+		}
+	})
 }

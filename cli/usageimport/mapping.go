@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"github.com/fedmeter/fedmeter/chaincode/model"
 	"io"
+	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +23,7 @@ type Mapping struct {
 	Version         int   `yaml:"version" json:"version"`
 	APEL            *Rule `yaml:"apel" json:"apel,omitempty"`
 	APELAccelerator *Rule `yaml:"apel-accelerator" json:"apel-accelerator,omitempty"`
+	APELIP          *Rule `yaml:"apel-ip" json:"apel-ip,omitempty"`
 	StAR            *Rule `yaml:"star" json:"star,omitempty"`
 	OGFUR           *Rule `yaml:"ogf-ur" json:"ogf-ur,omitempty"`
 	CloudEvents     *Rule `yaml:"cloudevents" json:"cloudevents,omitempty"`
@@ -38,9 +41,18 @@ type Rule struct {
 	// Start and End name the fields holding the period (Unix seconds or an
 	// RFC 3339 / ISO 8601 time; no zone means UTC). Defaults per format:
 	// StartTime and EndTime; apel-accelerator, PeriodStart and PeriodEnd
-	// (its month); cloudevents has none.
+	// (its month); apel-ip, MeasurementTime for End, with Interval;
+	// cloudevents has none.
 	Start string `yaml:"start" json:"start,omitempty"`
 	End   string `yaml:"end" json:"end,omitempty"`
+	// Interval is how long each record stands for, for records that are a
+	// count at an instant (apel-ip: a cASO run's public IPs): a record
+	// covers the Interval up to its End, so a count of 3 IPs is 3 x
+	// Interval IP-seconds (times: period). A Go duration (1h, 15m) or
+	// seconds; give it instead of Start. Set it to the interval cASO runs
+	// at, or counts are billed for more or less time than they stood.
+	Interval string `yaml:"interval" json:"interval,omitempty"`
+	interval int64
 	// KeepZero sends records whose quantity is 0 (by default they are
 	// left out: they add nothing to a bill).
 	KeepZero bool          `yaml:"keep_zero" json:"keep_zero,omitempty"`
@@ -86,6 +98,14 @@ type MetricMap struct {
 	// record's period in seconds (a capacity in GiB becomes GiB-seconds),
 	// or a field by its value, a plain number (CpuCount).
 	Times string `yaml:"times" json:"times,omitempty"`
+	// Where keeps the metric to the records whose fields match (the
+	// rule's Where applies first); for other records it gives no usage,
+	// and is not reported. It lets one section map records of several
+	// kinds (apel-ip's IPv4 and IPv6 counts) to metrics of their own.
+	Where []FieldFilter `yaml:"where" json:"where,omitempty"`
+	// num/den is From's size in To, reduced, when both fit an int64 (set
+	// by check; den 0: they do not): the integer fast path's factor.
+	num, den int64
 }
 
 // FieldFilter keeps only the records whose Field has one of the values In
@@ -103,7 +123,7 @@ func LoadMapping(data []byte) (*Mapping, error) {
 	var m Mapping
 	if err := dec.Decode(&m); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("the mapping is empty: it has a section per format (apel, apel-accelerator, star, ogf-ur, cloudevents)")
+			return nil, fmt.Errorf("the mapping is empty: it has a section per format (apel, apel-accelerator, apel-ip, star, ogf-ur, cloudevents)")
 		}
 		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
@@ -122,7 +142,7 @@ func LoadMapping(data []byte) (*Mapping, error) {
 		}
 	}
 	if !any {
-		return nil, fmt.Errorf("the mapping has no section for any format (apel, apel-accelerator, star, ogf-ur, cloudevents)")
+		return nil, fmt.Errorf("the mapping has no section for any format (apel, apel-accelerator, apel-ip, star, ogf-ur, cloudevents)")
 	}
 	return &m, nil
 }
@@ -134,6 +154,8 @@ func (m *Mapping) Rule(format string) *Rule {
 		return m.APEL
 	case FormatAPELAccelerator:
 		return m.APELAccelerator
+	case FormatAPELIP:
+		return m.APELIP
 	case FormatStAR:
 		return m.StAR
 	case FormatOGFUR:
@@ -148,6 +170,8 @@ func defaultPeriod(format string) (string, string) {
 	switch format {
 	case FormatAPELAccelerator:
 		return "PeriodStart", "PeriodEnd"
+	case FormatAPELIP:
+		return "", "MeasurementTime"
 	case FormatCloudEvents:
 		return "", ""
 	}
@@ -163,13 +187,25 @@ func (r *Rule) check(format string) error {
 		return fmt.Errorf("ids: %q is not derived or source", r.IDs)
 	}
 	s, e := defaultPeriod(format)
-	if r.Start == "" {
+	if r.Interval != "" {
+		if r.Start != "" {
+			return fmt.Errorf("interval: start and interval both give a record's start; give one")
+		}
+		d, err := parseInterval(r.Interval)
+		if err != nil {
+			return fmt.Errorf("interval: %v", err)
+		}
+		r.interval = d
+	} else if r.Start == "" {
 		r.Start = s
 	}
 	if r.End == "" {
 		r.End = e
 	}
-	if r.Start == "" || r.End == "" {
+	if format == FormatAPELIP && r.interval == 0 && r.Start == "" {
+		return fmt.Errorf("interval: an apel-ip record counts IPs at an instant; give the time each count stands for, the interval cASO runs at (e.g. interval: 1h)")
+	}
+	if (r.Start == "" && r.interval == 0) || r.End == "" {
 		return fmt.Errorf("start/end: name the fields that hold each record's period (e.g. start: data.start)")
 	}
 	if r.Provider.Field == "" && r.Provider.Default == "" && len(r.Provider.Orgs) > 0 {
@@ -224,6 +260,9 @@ func (r *Rule) check(format string) error {
 			return fmt.Errorf("%s.to: unit %q is not known (%s)", at, mm.To, unitNames())
 		}
 		mm.From, mm.To = fu.name, tu.name
+		if ratio := new(big.Rat).Quo(fu.factor, tu.factor); ratio.Num().IsInt64() && ratio.Denom().IsInt64() {
+			mm.num, mm.den = ratio.Num().Int64(), ratio.Denom().Int64()
+		}
 		if mm.Times != "" && mm.Times == mm.Field {
 			return fmt.Errorf("%s.times: %s times itself is not a usage", at, mm.Field)
 		}
@@ -243,7 +282,61 @@ func (r *Rule) check(format string) error {
 			return fmt.Errorf("where[%d]: give field and in (the values to keep)", i+1)
 		}
 	}
+	for i, mm := range r.Metrics {
+		for j, w := range mm.Where {
+			if w.Field == "" || len(w.In) == 0 {
+				return fmt.Errorf("metrics[%d].where[%d]: give field and in (the values to keep)", i+1, j+1)
+			}
+		}
+	}
+	if format == FormatAPELIP {
+		return r.checkIPMetrics()
+	}
 	return nil
+}
+
+// parseInterval reads a Go duration (1h, 15m) or whole seconds, positive
+// and at most a year.
+func parseInterval(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	var sec int64
+	if isDigits(s) {
+		if len(s) > 9 {
+			return 0, fmt.Errorf("%q is more than a year", s)
+		}
+		sec, _ = strconv.ParseInt(s, 10, 64)
+	} else {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration (1h, 15m, or seconds)", s)
+		}
+		if d%time.Second != 0 {
+			return 0, fmt.Errorf("%q is not whole seconds", s)
+		}
+		sec = int64(d / time.Second)
+	}
+	if sec <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration", s)
+	}
+	if sec > 366*24*3600 {
+		return 0, fmt.Errorf("%q is more than a year", s)
+	}
+	return sec, nil
+}
+
+// keeps reports whether rec passes every filter of ws.
+func keeps(ws []FieldFilter, rec *Record) bool {
+	for _, w := range ws {
+		v, ok := rec.Fields[w.Field]
+		keep := false
+		for _, x := range w.In {
+			keep = keep || (ok && x == v)
+		}
+		if !keep {
+			return false
+		}
+	}
+	return true
 }
 
 // Usage is one usage record to submit, with the accounting record it came
@@ -308,37 +401,31 @@ func (m *Mapping) Apply(format string, recs []Record, resolve Resolver) (*Plan, 
 		return nil, fmt.Errorf("the %s mapping looks resources up by attribute %s, which needs the ledger", format, r.Resource.Attribute)
 	}
 	p := &Plan{Format: format, Records: len(recs), Usage: []Usage{}, Problem: []Problem{}}
-	type seenRec struct {
-		rec  *Record
-		hash string
+	// The first record of each identity; content hashes are computed only
+	// when an identity repeats (rare), not for every record.
+	byIdentity := make(map[string]*Record, len(recs))
+	type usageKey struct {
+		resource, metric string
+		start, end       int64
 	}
-	byIdentity := map[string]seenRec{}
-	byKey := map[string]int{} // resource, metric, period -> index in p.Usage
+	byKey := map[usageKey]int{} // resource, metric, period -> index in p.Usage
 next:
 	for i := range recs {
 		rec := &recs[i]
-		for _, w := range r.Where {
-			v, ok := rec.Fields[w.Field]
-			keep := false
-			for _, x := range w.In {
-				keep = keep || (ok && x == v)
-			}
-			if !keep {
-				p.Skipped++
-				continue next
-			}
+		if !keeps(r.Where, rec) {
+			p.Skipped++
+			continue next
 		}
-		h := contentHash(rec)
 		if prev, ok := byIdentity[rec.Identity]; ok {
-			if prev.hash == h {
-				p.Problem = append(p.Problem, rec.problem(Duplicate, "repeats the record at %s (same identity %s, same content): skipped", prev.rec.Where(), clip(rec.Identity)))
+			if contentHash(prev) == contentHash(rec) {
+				p.Problem = append(p.Problem, rec.problem(Duplicate, "repeats the record at %s (same identity %s, same content): skipped", prev.Where(), clip(rec.Identity)))
 				p.Skipped++
 			} else {
-				p.Problem = append(p.Problem, rec.problem(Conflict, "has the identity %s of the record at %s, with other content (a later report of the same record? import only the latest)", clip(rec.Identity), prev.rec.Where()))
+				p.Problem = append(p.Problem, rec.problem(Conflict, "has the identity %s of the record at %s, with other content (a later report of the same record? import only the latest)", clip(rec.Identity), prev.Where()))
 			}
 			continue
 		}
-		byIdentity[rec.Identity] = seenRec{rec, h}
+		byIdentity[rec.Identity] = rec
 		us, prob := r.apply(format, rec, resolve)
 		if prob != nil {
 			p.Problem = append(p.Problem, *prob)
@@ -349,7 +436,7 @@ next:
 				p.Zero++
 				continue
 			}
-			k := u.Resource + "\n" + u.Metric + "\n" + strconv.FormatInt(u.Start, 10) + "\n" + strconv.FormatInt(u.End, 10)
+			k := usageKey{u.Resource, u.Metric, u.Start, u.End}
 			if j, ok := byKey[k]; ok && r.IDs == "derived" {
 				o := p.Usage[j]
 				if o.Quantity == u.Quantity {
@@ -369,7 +456,11 @@ next:
 func contentHash(r *Record) string {
 	h := sha256.New()
 	var b []byte
-	for _, k := range sortedKeys(r.Fields) {
+	keys := r.content
+	if keys == nil {
+		keys = sortedKeys(r.Fields)
+	}
+	for _, k := range keys {
 		v := r.Fields[k]
 		// length-prefixed: no two field sets hash the same bytes
 		b = strconv.AppendInt(b[:0], int64(len(k)), 10)
@@ -431,12 +522,17 @@ func (r *Rule) apply(format string, rec *Record, resolve Resolver) ([]Usage, *Pr
 		}
 	}
 	// period
-	start, prob := r.timeField(rec, r.Start)
+	end, prob := r.timeField(rec, r.End)
 	if prob != nil {
 		return nil, prob
 	}
-	end, prob := r.timeField(rec, r.End)
-	if prob != nil {
+	var start int64
+	if r.interval > 0 {
+		start = end - r.interval
+		if start < 0 {
+			return fail(Malformed, "%s %s is less than the interval (%s) after 1970", r.End, rec.Fields[r.End], r.Interval)
+		}
+	} else if start, prob = r.timeField(rec, r.Start); prob != nil {
 		return nil, prob
 	}
 	if end <= start {
@@ -444,12 +540,19 @@ func (r *Rule) apply(format string, rec *Record, resolve Resolver) ([]Usage, *Pr
 	}
 	var out []Usage
 	for _, mm := range r.Metrics {
+		if !keeps(mm.Where, rec) {
+			continue
+		}
 		raw, ok := rec.Fields[mm.Field]
 		if !ok || raw == "" {
 			if mm.Optional {
 				continue
 			}
 			return fail(Malformed, "the record has no %s, which gives %s (mark the metric optional: true if records may lack it)", mm.Field, mm.Metric)
+		}
+		if n, ok := fastQuantity(rec, &mm, raw, end-start); ok {
+			out = append(out, r.usage(format, rec, &mm, res, provider, n, start, end))
+			continue
 		}
 		q, unit, err := parseQuantity(raw)
 		if err != nil {
@@ -502,15 +605,89 @@ func (r *Rule) apply(format string, rec *Record, resolve Resolver) ([]Usage, *Pr
 		if err != nil {
 			return fail(Overflow, "%s %q in %s is %v", mm.Field, clip(raw), mm.To, err)
 		}
-		u := Usage{Resource: res, Metric: mm.Metric, Quantity: n, Start: start, End: end, Provider: provider,
-			File: rec.File, Line: rec.Line, Element: rec.Element}
-		if r.IDs == "source" {
-			sum := sha256.Sum256([]byte(format + "\n" + rec.Identity + "\n" + mm.Metric))
-			u.ID = "i-" + hex.EncodeToString(sum[:20])
-		}
-		out = append(out, u)
+		out = append(out, r.usage(format, rec, &mm, res, provider, n, start, end))
 	}
 	return out, nil
+}
+
+func (r *Rule) usage(format string, rec *Record, mm *MetricMap, res, provider string, n, start, end int64) Usage {
+	u := Usage{Resource: res, Metric: mm.Metric, Quantity: n, Start: start, End: end, Provider: provider,
+		File: rec.File, Line: rec.Line, Element: rec.Element}
+	if r.IDs == "source" {
+		sum := sha256.Sum256([]byte(format + "\n" + rec.Identity + "\n" + mm.Metric))
+		u.ID = "i-" + hex.EncodeToString(sum[:20])
+	}
+	return u
+}
+
+// fastQuantity is the common case without rational arithmetic: a plain
+// integer (at most 18 digits) with no unit of the record's own, times
+// nothing, the period, or a field that is a plain integer too, converted
+// by the unit's integer ratio (num/den) in 128-bit arithmetic, rounded as
+// the metric says. It gives exactly what parseQuantity and convert give
+// for such values; anything else, and any overflow, declines (ok false)
+// and takes that general path, which also words the errors.
+func fastQuantity(rec *Record, mm *MetricMap, raw string, period int64) (int64, bool) {
+	if mm.den <= 0 || rec.Units[mm.Field] != "" {
+		return 0, false
+	}
+	n, ok := plainInt(raw)
+	if !ok {
+		return 0, false
+	}
+	f := int64(1)
+	switch mm.Times {
+	case "":
+	case "period":
+		f = period
+	default:
+		if f, ok = plainInt(rec.Fields[mm.Times]); !ok {
+			return 0, false
+		}
+	}
+	if f < 0 {
+		return 0, false
+	}
+	hi, lo := bits.Mul64(uint64(n), uint64(f))
+	if hi != 0 {
+		return 0, false
+	}
+	hi, lo = bits.Mul64(lo, uint64(mm.num))
+	den := uint64(mm.den)
+	if hi >= den {
+		return 0, false
+	}
+	q, rem := bits.Div64(hi, lo, den)
+	if q >= math.MaxInt64 {
+		return 0, false
+	}
+	if rem != 0 {
+		switch mm.Round {
+		case "up":
+			q++
+		case "nearest":
+			if rem >= den-rem { // 2*rem >= den, without overflow
+				q++
+			}
+		}
+	}
+	return int64(q), true
+}
+
+// plainInt reads 1 to 18 decimal digits, nothing else.
+func plainInt(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 func (r *Rule) timeField(rec *Record, field string) (int64, *Problem) {

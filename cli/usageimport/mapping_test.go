@@ -2,6 +2,7 @@ package usageimport
 
 import (
 	"github.com/fedmeter/fedmeter/chaincode/model"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -30,6 +31,15 @@ func TestLoadMappingErrors(t *testing.T) {
 		{"orgs without field", "apel:\n  provider: {orgs: {a: Org1MSP}}\n  resource: {field: VMUUID}\n  metrics: [{metric: x, field: y}]\n", "apel.provider: orgs needs a field"},
 		{"times itself", "apel:\n  resource: {field: VMUUID}\n  metrics: [{metric: x, field: y, times: y}]\n", "apel.metrics[1].times: y times itself"},
 		{"where without values", "apel:\n  resource: {field: VMUUID}\n  metrics: [{metric: x, field: y}]\n  where: [{field: Status}]\n", "apel.where[1]: give field and in"},
+		{"metric where without values", "apel:\n  resource: {field: VMUUID}\n  metrics: [{metric: x, field: y, where: [{field: Status}]}]\n", "apel.metrics[1].where[1]: give field and in"},
+		{"ip without interval", "apel-ip:\n  resource: {field: LocalGroup}\n  where: [{field: IPVersion, in: [4]}]\n  metrics: [{metric: x, field: IPCount, times: period}]\n", "apel-ip.interval: an apel-ip record counts IPs at an instant"},
+		{"bad interval", "apel-ip:\n  interval: soon\n  resource: {field: LocalGroup}\n  metrics: [{metric: x, field: IPCount}]\n", `apel-ip.interval: "soon" is not a duration`},
+		{"zero interval", "apel-ip:\n  interval: 0s\n  resource: {field: LocalGroup}\n  metrics: [{metric: x, field: IPCount}]\n", `apel-ip.interval: "0s" is not a positive duration`},
+		{"fractional interval", "apel-ip:\n  interval: 1500ms\n  resource: {field: LocalGroup}\n  metrics: [{metric: x, field: IPCount}]\n", `"1500ms" is not whole seconds`},
+		{"interval and start", "apel:\n  interval: 1h\n  start: StartTime\n  resource: {field: VMUUID}\n  metrics: [{metric: x, field: y}]\n", "apel.interval: start and interval both"},
+		// IPv4 and IPv6 counts of one project and instant into one metric: refused
+		{"ip versions mixed", "apel-ip:\n  interval: 1h\n  resource: {field: LocalGroup}\n  metrics: [{metric: x, field: IPCount, times: period}]\n", "apel-ip.metrics[1]: x would add the IPv4 and the IPv6 counts"},
+		{"ip versions both kept", "apel-ip:\n  interval: 1h\n  resource: {field: LocalGroup}\n  metrics: [{metric: x, field: IPCount, where: [{field: IPVersion, in: [4, 6]}]}]\n", "apel-ip.metrics[1]: x would add"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := LoadMapping([]byte(c.yml))
@@ -44,6 +54,19 @@ func TestLoadMappingErrors(t *testing.T) {
 	}
 	if r := m.Rule(FormatAPEL); r.IDs != "derived" || r.Start != "StartTime" || r.End != "EndTime" || r.Metrics[0].Round != "nearest" || r.Metrics[0].To != "s" {
 		t.Fatalf("defaults not applied: %+v", r)
+	}
+	// One version for the whole section, or one per metric, is accepted.
+	for _, yml := range []string{
+		"apel-ip:\n  interval: 3600\n  resource: {field: LocalGroup}\n  where: [{field: IPVersion, in: ['4']}]\n  metrics: [{metric: x, field: IPCount, times: period}]\n",
+		"apel-ip:\n  interval: 1h\n  resource: {field: LocalGroup}\n  where: [{field: IPVersion, in: [4, 6]}]\n  metrics: [{metric: x, field: IPCount, where: [{field: IPVersion, in: [6]}]}]\n",
+	} {
+		m, err := LoadMapping([]byte(yml))
+		if err != nil {
+			t.Fatalf("%s: %v", yml, err)
+		}
+		if r := m.Rule(FormatAPELIP); r.interval != 3600 || r.End != "MeasurementTime" || r.Start != "" {
+			t.Fatalf("apel-ip defaults not applied: %+v", r)
+		}
 	}
 	if _, err := m.Apply(FormatStAR, nil, nil); err == nil || !strings.Contains(err.Error(), "no star section") {
 		t.Fatalf("Apply of a format the mapping lacks: %v", err)
@@ -281,6 +304,68 @@ func TestParseHeaders(t *testing.T) {
 		_, probs := Parse(c.format, "f", []byte(c.data))
 		if len(probs) == 0 || !strings.Contains(probs[0].Error(), c.want) {
 			t.Errorf("%s %q: problems %v, want %q", c.format, c.data, probs, c.want)
+		}
+	}
+}
+
+// TestFastQuantity holds the integer fast path to the exact path's
+// results: for plain integers, each kind of multiplier, unit pairs whose
+// ratio is an integer or its inverse, and each rounding, both give the same
+// quantity; the fast path declines what it cannot do exactly (it then
+// takes the exact path).
+func TestFastQuantity(t *testing.T) {
+	vals := []string{"0", "1", "7", "007", "511", "512", "513", "3600", "1073741823", "999999999999999999", "4611686018427387904", "1.5", " 3", "3s", "1e3", ""}
+	taken := 0
+	for _, units := range [][2]string{{"s", "s"}, {"h", "s"}, {"ms", "s"}, {"MiB", "GiB"}, {"B", "GiB"}, {"GB", "GiB"}, {"PiB", "B"}, {"1", "1"}} {
+		for _, round := range []string{"nearest", "up", "down"} {
+			for _, times := range []string{"", "period", "F"} {
+				r := &Rule{Resource: ResourceMap{Field: "X"}, Metrics: []MetricMap{{Metric: "m", Field: "V", From: units[0], To: units[1], Round: round, Times: times}}}
+				if err := r.check(FormatAPEL); err != nil {
+					t.Fatal(err)
+				}
+				mm := &r.Metrics[0]
+				for _, v := range vals {
+					for _, fv := range []string{"2", "0", "3037000500", "x"} {
+						rec := &Record{Fields: map[string]string{"V": v, "F": fv}}
+						fast, ok := fastQuantity(rec, mm, v, 3600)
+						if !ok {
+							continue
+						}
+						taken++
+						q, unit, err := parseQuantity(v)
+						if err != nil || unit != "" {
+							t.Fatalf("fast path took %q, which the exact path reads as %v %q", v, err, unit)
+						}
+						switch times {
+						case "period":
+							q.Mul(q, big.NewRat(3600, 1))
+						case "F":
+							f, _, _ := parseQuantity(fv)
+							q.Mul(q, f)
+						}
+						slow, err := convert(q, mm.From, mm.To, round)
+						if err != nil || slow != fast {
+							t.Fatalf("%q %s->%s %s times %q (F=%q): fast %d, exact %d %v", v, units[0], units[1], round, times, fv, fast, slow, err)
+						}
+					}
+				}
+			}
+		}
+	}
+	if taken < 500 {
+		t.Fatalf("the fast path was taken %d times: it is not being tested", taken)
+	}
+	// A unit the record declares, and overflow, always take the exact path.
+	for _, c := range []struct {
+		mm  MetricMap
+		rec *Record
+	}{
+		{MetricMap{Field: "V", From: "s", To: "s", num: 1, den: 1}, &Record{Fields: map[string]string{"V": "1"}, Units: map[string]string{"V": "h"}}},
+		{MetricMap{Field: "V", From: "s", To: "s", Times: "period", num: 1, den: 1}, &Record{Fields: map[string]string{"V": "4611686018427387904"}}},
+		{MetricMap{Field: "V", From: "PiB", To: "B", num: 1 << 50, den: 1}, &Record{Fields: map[string]string{"V": "8192"}}},
+	} {
+		if n, ok := fastQuantity(c.rec, &c.mm, c.rec.Fields["V"], 3600); ok {
+			t.Fatalf("%+v took the fast path: %d", c.mm, n)
 		}
 	}
 }

@@ -1,5 +1,5 @@
 // Package usageimport reads the accounting records research clouds already
-// produce (APEL cloud and accelerator messages as cASO writes them, EMI StAR
+// produce (APEL cloud, accelerator and public IP messages as cASO writes them, EMI StAR
 // storage records, OGF Usage Record 2.0, CloudEvents) and turns them, through
 // a YAML mapping file, into fedmeter usage records: resource, metric,
 // quantity, start and end.
@@ -27,13 +27,14 @@ import (
 const (
 	FormatAPEL            = "apel"             // APEL-cloud-message v0.2/v0.4 (key: value records separated by %%)
 	FormatAPELAccelerator = "apel-accelerator" // APEL accelerator records v0.1 (cASO's JSON message, or key: value text)
+	FormatAPELIP          = "apel-ip"          // APEL public IP records v0.2 (cASO's JSON message): counts at an instant
 	FormatStAR            = "star"             // EMI StAR storage records (XML)
 	FormatOGFUR           = "ogf-ur"           // OGF Usage Record 2.0 (XML)
 	FormatCloudEvents     = "cloudevents"      // CloudEvents 1.0 JSON, structured mode or batch mode
 )
 
 // Formats lists the formats Parse reads.
-var Formats = []string{FormatAPEL, FormatAPELAccelerator, FormatStAR, FormatOGFUR, FormatCloudEvents}
+var Formats = []string{FormatAPEL, FormatAPELAccelerator, FormatAPELIP, FormatStAR, FormatOGFUR, FormatCloudEvents}
 
 // MaxFileSize is the largest file Parse reads (256 MiB).
 const MaxFileSize = 256 << 20
@@ -56,6 +57,12 @@ type Record struct {
 	// Units are units the record itself declares for a field (an XML
 	// storageUnit attribute, a CloudEvents "<field>_unit"), by field name.
 	Units map[string]string `json:"units,omitempty"`
+	// content, if set, names the fields that are the record's content when
+	// it repeats an identity (a duplicate has the same, a conflict other
+	// values); otherwise every field is. apel-ip sets it: a re-extraction
+	// of one measurement carries a new random uuid, and maybe another
+	// CloudType, but is the same count.
+	content []string
 }
 
 // Where is the record's location for messages: "file line 12" or
@@ -117,6 +124,8 @@ func Parse(format, name string, data []byte) ([]Record, []Problem) {
 		return parseAPELText(name, data, "APEL-cloud-message", []string{"0.2", "0.4"}, "VMUUID")
 	case FormatAPELAccelerator:
 		return parseAccelerator(name, data)
+	case FormatAPELIP:
+		return parseIP(name, data)
 	case FormatStAR:
 		return parseXML(name, data, starRecord)
 	case FormatOGFUR:

@@ -114,6 +114,13 @@ func TestFixtures(t *testing.T) {
 			row("acc-GPU-4a1b2c3d-0001-4e5f-8a9b-0c1d2e3f4a5b", "gpu_seconds", 3600, dec1, jan1, "Org1"),
 			row("acc-GPU-4a1b2c3d-0001-4e5f-8a9b-0c1d2e3f4a5b", "gpu_available_hours", 1, dec1, jan1, "Org1"),
 		}},
+		{FormatAPELIP, "ip.json", 5, 0, 1, []string{
+			row("ips-astro", "public_ipv4_seconds", 10800, jan1, at(1), "Org1MSP"), // 3 IPs x the 1h interval up to 01:00
+			row("ips-astro", "public_ipv6_seconds", 3600, jan1, at(1), "Org1MSP"),  // 1 IPv6 at the same instant: a metric of its own
+			row("ips-bio", "public_ipv4_seconds", 7200, jan1, at(1), "Org2MSP"),    // 2 x 3600, FEDCLOUD-BETA
+			row("ips-astro", "public_ipv4_seconds", 7200, at(1), at(2), "Org1MSP"), // ISO time without a zone (older cASO): UTC
+			// the IPv6 count 0 at 02:00: not sent
+		}},
 		{FormatStAR, "storage.xml", 3, 0, 0, []string{
 			row("vol-3f1e0c2a-1111-4b5c-9d8e-7f6a5b4c3d2e", "storage_gib_seconds", 216000, at(0), at(6), "Org1MSP"),  // 10 GiB x 21600 s
 			row("vol-3f1e0c2a-1111-4b5c-9d8e-7f6a5b4c3d2e", "storage_gib_seconds", 118800, at(6), at(12), "Org1MSP"), // 5.5 GiB x 21600
@@ -206,6 +213,25 @@ apel:
 			`line 6 (message 2): malformed: Type is "APEL-cloud-message", not APEL-accelerator-message`,
 			"line 7: malformed: not a JSON accelerator message: unexpected EOF",
 		}, 0},
+		{m, FormatAPELIP, "ip-nasty.json", []string{
+			`line 2 (message 1 record 1): malformed: IPVersion "5" is not 4 or 6`,
+			"line 3 (message 1 record 2): malformed: the record has no MeasurementTime, the instant it counts at",
+			`line 4 (message 1 record 3): malformed: IPCount "-1": is negative`,
+			// record 4 (line 5) is good; record 5 is the same measurement from another cASO run:
+			// a new random uuid, another CloudType and the time as RFC 3339
+			"line 6 (message 1 record 5): duplicate: repeats the record at ip-nasty.json line 5 (message 1 record 4) (same identity FEDCLOUD-ALPHA alpha-nova 4f1c0b3e9a2d4c5b8e7f6a1b2c3d4e5..., same content): skipped",
+			"line 7 (message 1 record 6): conflict: has the identity FEDCLOUD-ALPHA alpha-nova 4f1c0b3e9a2d4c5b8e7f6a1b2c3d4e5... of the record at ip-nasty.json line 5 (message 1 record 4), with other content (a later report of the same record? import only the latest)",
+			`line 8 (message 1 record 7): malformed: MeasurementTime "2026-13-01T00:00:00Z": is not a time (Unix seconds, or RFC 3339 such as 2026-01-01T00:00:00Z)`,
+			`line 9 (message 1 record 8): unmapped: LocalGroup "ffffffffffffffffffffffffffffffff" maps to no resource (resource.ids does not name it)`,
+			"line 10 (message 1 record 9): malformed: the record is not a JSON object",
+			"line 11 (message 1 record 10): malformed: the record has neither LocalGroup nor LocalUser: it counts the IPs of nobody",
+			`line 12 (message 1 record 11): overflow: IPCount "1e30" in 1 is 3600000000000000000000000000000000, more than a quantity holds (9223372036854775807): too large`,
+			"line 13 (message 1 record 12): malformed: field IPCount: is an object or array, not a value",
+			"line 14 (message 1 record 13): malformed: MeasurementTime 1000 is less than the interval (1h) after 1970",
+			`line 16 (message 2): malformed: Type is "APEL-cloud-message", not APEL Public IP message`,
+			`line 17 (message 3): malformed: Version "0.1" is not one this import reads (0.2)`,
+			"line 18: malformed: not a JSON public IP message: unexpected EOF",
+		}, 1},
 		{m, FormatStAR, "storage-nasty.xml", []string{
 			"line 3 (StorageUsageRecord 1): malformed: EndTime 2026-01-01T00:00:00Z is not after StartTime 2026-01-01T06:00:00Z",
 			"line 10 (StorageUsageRecord 2): malformed: the record has no RecordIdentity recordId, which identifies it",

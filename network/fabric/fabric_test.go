@@ -11,7 +11,8 @@ package fabric_test
 //   - plays the seed story with the fedmeter contract on channel12 through
 //     fabric-gateway: consortium, price, quota, the standard ECS rule
 //     (rules/ecs, built to Wasm here) uploaded and approved by both orgs,
-//     a resource requested and activated, usage, release and the bill.
+//     a resource requested and activated, usage, release and the bill,
+//     then the bill's statement issued, acknowledged, paid and confirmed.
 //     The channel's endorsement policy is MAJORITY of 2 orgs, so every write
 //     is executed by a peer of Org1 and a peer of Org2, each calling its own
 //     org's chaincode service: the Wasm rule runs on both, and the
@@ -53,6 +54,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/fedmeter/fedmeter/network/fabric/internal/gw"
 	"github.com/fedmeter/fedmeter/rules/build"
@@ -356,6 +358,21 @@ func story(t *testing.T, n *itNet) {
 	decode(t, evaluate("org2", "BillTotals", "", ""), &tot)
 	if len(tot.Payable) != 1 || tot.Payable[0].Amount != b.Amount {
 		t.Fatalf("Org2's payables %+v", tot)
+	}
+
+	// Settlement: the bill on a statement, which Org2 acknowledges and pays
+	// and Org1, the payee, confirms. The statement's period must have ended.
+	time.Sleep(1100 * time.Millisecond)
+	var st chaincode.Statement
+	decode(t, submit("org1-admin", "StatementIssue", "it-st-1", "Org2MSP", b.Currency, "0", fmt.Sprint(b.Period.End+1)), &st)
+	if st.Bills != 1 || st.Total != b.Amount || st.BillsHash != model.StatementBillsHash([]string{b.ID}) {
+		t.Fatalf("statement %+v, want bill %s of %d", st, b.ID, b.Amount)
+	}
+	submit("org2-admin", "StatementAcknowledge", "it-st-1")
+	submit("org2-admin", "StatementPay", "it-st-1", "it-wire-1", fmt.Sprint(b.Amount), "")
+	decode(t, submit("org1-admin", "StatementConfirm", "it-st-1", "it-wire-1"), &st)
+	if st.Status != model.StatementPaid || st.Confirmed != b.Amount {
+		t.Fatalf("statement after the payment %+v, want paid", st)
 	}
 }
 

@@ -96,7 +96,10 @@ func (v *Verification) Err() error {
 // as the contract does (chaincode/README.md, "Resources, usage and
 // billing"); prepares and runs the rule locally with package host; and
 // compares the prepared hash, the input hash, the amount, currency, scale,
-// lines and gas with the bill. A mismatch is reported in the Verification
+// lines and gas with the bill. An adjustment bill (re-rating) is rebuilt
+// with the price entry in force when it was issued, and its amount and lines
+// are the rerun's less what the bill it adjusts and that bill's earlier
+// adjustments came to (chaincode.AdjustmentLines). A mismatch is reported in the Verification
 // (OK false), not as an error; errors are for bills that cannot be read.
 //
 // On the embedded ledger it also checks the ledger data it relied on: every
@@ -174,6 +177,12 @@ func verifyBill(ctx context.Context, c *client.Client, billID string) (*Verifica
 		v.OK = v.OK && ok
 	}
 
+	if b.Kind == model.BillKindCredit {
+		// A credit note is not a rule's output: there is nothing to
+		// rerun, and what can be checked is that it credits a bill of
+		// its own pair at most what that bill charged.
+		return v, verifyCredit(ctx, c, b, check)
+	}
 	code, hash, err := c.RuleCode(ctx, b.Rule.Hash)
 	if err != nil {
 		return nil, err
@@ -209,7 +218,21 @@ func verifyBill(ctx context.Context, c *client.Client, billID string) (*Verifica
 	}
 	v.Amount, v.GasUsed = res.Bill.Total, res.GasUsed
 	v.Lines = chaincode.BillLines(res.Bill)
-	check("amount", res.Bill.Total == b.Amount, money(b.Amount, b.Scale, b.Currency), money(res.Bill.Total, res.Bill.Scale, res.Bill.Currency))
+	if b.Kind == model.BillKindAdjustment {
+		// An adjustment is the recomputation less what the bill it
+		// adjusts and that bill's earlier adjustments came to.
+		prior, err := adjustedPrior(ctx, c, b)
+		if err != nil {
+			return nil, err
+		}
+		v.Lines = chaincode.AdjustmentLines(res.Bill, prior)
+		v.Amount = res.Bill.Total - prior
+		check("amount", v.Amount == b.Amount, money(b.Amount, b.Scale, b.Currency),
+			fmt.Sprintf("%s (rerated %s less %s billed before)", money(v.Amount, res.Bill.Scale, res.Bill.Currency),
+				money(res.Bill.Total, res.Bill.Scale, res.Bill.Currency), money(prior, res.Bill.Scale, res.Bill.Currency)))
+	} else {
+		check("amount", res.Bill.Total == b.Amount, money(b.Amount, b.Scale, b.Currency), money(res.Bill.Total, res.Bill.Scale, res.Bill.Currency))
+	}
 	check("currency and scale", res.Bill.Currency == b.Currency && res.Bill.Scale == b.Scale,
 		fmt.Sprintf("%s, scale %d", b.Currency, b.Scale), fmt.Sprintf("%s, scale %d", res.Bill.Currency, res.Bill.Scale))
 	wantLines, _ := json.Marshal(b.Lines)
@@ -263,7 +286,13 @@ func rebuildInput(ctx context.Context, c *client.Client, b *model.Bill) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	price, err := c.Price(ctx, b.Provider, b.ResourceType, fmt.Sprint(b.Period.Start))
+	// A bill is priced at its period start; an adjustment (re-rating) at
+	// the prices in force when it was issued.
+	priceAt := b.Period.Start
+	if b.Kind == model.BillKindAdjustment {
+		priceAt = b.IssuedAt
+	}
+	price, err := c.Price(ctx, b.Provider, b.ResourceType, fmt.Sprint(priceAt))
 	if err != nil {
 		return nil, err
 	}
@@ -338,6 +367,68 @@ func rebuildInput(ctx context.Context, c *client.Client, b *model.Bill) ([]byte,
 		}
 	}
 	return first, nil
+}
+
+// adjustedPrior is what the bill that adjustment b adjusts came to before
+// b: its amount and the amounts of its adjustments issued before b (a
+// resource's bills are numbered in issue order). It checks that b adjusts
+// a bill of its own resource and period.
+func adjustedPrior(ctx context.Context, c *client.Client, b *model.Bill) (int64, error) {
+	orig, err := c.Bill(ctx, b.Adjusts)
+	if err != nil {
+		return 0, err
+	}
+	if orig.Resource != b.Resource || orig.Period != b.Period {
+		return 0, client.Errorf(client.KindMismatch, "adjustment %s adjusts bill %s, which is of resource %s for %d to %d, not of its own resource and period", b.ID, orig.ID, orig.Resource, orig.Period.Start, orig.Period.End)
+	}
+	bills, err := c.Bills(ctx, client.BillFilter{Resource: b.Resource})
+	if err != nil {
+		return 0, err
+	}
+	prior := orig.Amount
+	for _, x := range bills {
+		if x.Kind == model.BillKindAdjustment && x.Adjusts == orig.ID && x.ID < b.ID {
+			prior += x.Amount
+		}
+	}
+	return prior, nil
+}
+
+// verifyCredit checks credit note b against the bill it credits: the same
+// provider, consumer, resource, currency and scale; a negative amount that
+// its one line carries; and, with the corrections of that bill issued
+// before b (credits and adjustments; a resource's bills are numbered in
+// issue order), a credit no larger than what the bill came to.
+func verifyCredit(ctx context.Context, c *client.Client, b *model.Bill, check func(name string, ok bool, ledger, recomputed string)) error {
+	orig, err := c.Bill(ctx, b.Adjusts)
+	if err != nil {
+		return err
+	}
+	check("credits a bill of its pair", orig.Provider == b.Provider && orig.Consumer == b.Consumer && orig.Resource == b.Resource &&
+		(orig.Kind == model.BillKindRelease || orig.Kind == model.BillKindPeriod),
+		fmt.Sprintf("%s to %s, resource %s", b.Provider, b.Consumer, b.Resource),
+		fmt.Sprintf("bill %s (%s): %s to %s, resource %s", orig.ID, orig.Kind, orig.Provider, orig.Consumer, orig.Resource))
+	check("currency and scale", orig.Currency == b.Currency && orig.Scale == b.Scale,
+		fmt.Sprintf("%s, scale %d", b.Currency, b.Scale), fmt.Sprintf("%s, scale %d (bill %s)", orig.Currency, orig.Scale, orig.ID))
+	var sum int64
+	for _, l := range b.Lines {
+		sum += l.Amount
+	}
+	check("lines", b.Amount < 0 && len(b.Lines) == 1 && sum == b.Amount,
+		fmt.Sprintf("%d lines of %s", len(b.Lines), money(sum, b.Scale, b.Currency)), "one line of the credit, "+money(b.Amount, b.Scale, b.Currency))
+	bills, err := c.Bills(ctx, client.BillFilter{Resource: b.Resource})
+	if err != nil {
+		return err
+	}
+	net := orig.Amount
+	for _, x := range bills {
+		if x.Adjusts == orig.ID && x.ID < b.ID {
+			net += x.Amount
+		}
+	}
+	check("amount", b.Amount < 0 && -b.Amount <= net, "credits "+money(-b.Amount, b.Scale, b.Currency),
+		fmt.Sprintf("bill %s came to %s with its earlier corrections", orig.ID, money(net, b.Scale, b.Currency)))
+	return nil
 }
 
 // money formats minor units with their scale: 4904, 2, CNY -> "49.04 CNY".

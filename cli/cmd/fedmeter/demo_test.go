@@ -75,6 +75,13 @@ func TestDemo(t *testing.T) {
 		"Org2MSP   1      49.04 CNY",
 		"Bill ecs-00002001:000001 verified",
 		"Ledger verified",
+		// Settlement: January's statement issued, acknowledged and paid.
+		"Issued statement st-2026-01 to Org2MSP: 1 bill, 49.04 CNY.",
+		"st-2026-01,Org1MSP,Org2MSP,ecs-00002001:000001,release,",
+		"acknowledged statement st-2026-01 (49.04 CNY): it is acknowledged.",
+		"recorded payment WIRE-20260210-0042 of 49.04 CNY",
+		"the payee of statement st-2026-01",
+		"49.04 CNY of 49.04 CNY confirmed; the statement is paid.",
 		"The story played to the end.",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -333,6 +333,8 @@ func newApp(st *state) *cli.App {
 			usageCommand(st),
 			agentCommand(st),
 			billCommand(st),
+			allocationCommand(st),
+			statementCommand(st),
 			memberCommand(st),
 			historyCommand(st),
 			ledgerCommand(st),

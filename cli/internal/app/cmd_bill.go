@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/fedmeter/fedmeter/cli/client"
 	"github.com/fedmeter/fedmeter/cli/client/verify"
 	"github.com/urfave/cli/v2"
@@ -17,13 +18,13 @@ func billCommand(st *state) *cli.Command {
 	return &cli.Command{
 		Name:     "bill",
 		Category: "Bills",
-		Usage:    "bills: list, show, totals, close a period, verify offline",
+		Usage:    "bills: list, show, totals, close a period, verify offline, re-rate, credit, export",
 		Description: `A bill is computed on the ledger when a resource is released (or a period
 closed) by the rule active for its type, from ledger data alone. Only its
 provider and consumer may read it. Every bill records its rule's code hash,
 the hash of its input and the gas used, so either org can recompute it
 offline: fedmeter bill verify ID.`,
-		Subcommands: []*cli.Command{billList(st), billShow(st), billTotal(st), billClose(st), billVerify(st)},
+		Subcommands: []*cli.Command{billList(st), billShow(st), billTotal(st), billClose(st), billVerify(st), billRerate(st), billCredit(st), billExport(st)},
 	}
 }
 
@@ -56,7 +57,11 @@ func billList(st *state) *cli.Command {
 func printBills(p *printer, bills []chaincode.Bill) {
 	rows := make([][]string, len(bills))
 	for i, b := range bills {
-		rows[i] = []string{b.ID, b.Provider, b.Consumer, b.ResourceType, ts(b.Period.End), money(b.Amount, b.Scale, b.Currency), b.Rule.Name + "@" + b.Rule.Version}
+		rule := b.Rule.Name + "@" + b.Rule.Version
+		if b.Rule.Hash == "" { // a correction (a credit note) ran no rule
+			rule = b.Kind + " of " + b.Adjusts
+		}
+		rows[i] = []string{b.ID, b.Provider, b.Consumer, b.ResourceType, ts(b.Period.End), money(b.Amount, b.Scale, b.Currency), rule}
 	}
 	p.Table("No bills.", []string{"BILL", "PROVIDER", "CONSUMER", "TYPE", "PERIOD END", "AMOUNT", "RULE"}, rows)
 }
@@ -187,7 +192,12 @@ or ledger verify): a log rewritten wholesale then fails too.`,
 
 func printVerify(p *printer, v *verify.Verification, took time.Duration) {
 	b := v.Bill
-	p.Printf("Recomputed bill %s offline with rule %s %s (%s) in %s:\n", b.ID, b.Rule.Name, b.Rule.Version, short(b.Rule.Hash), took.Round(10*time.Millisecond))
+	credit := b.Kind == model.BillKindCredit
+	if credit {
+		p.Printf("Checked credit note %s against bill %s (a credit note runs no rule) in %s:\n", b.ID, b.Adjusts, took.Round(10*time.Millisecond))
+	} else {
+		p.Printf("Recomputed bill %s offline with rule %s %s (%s) in %s:\n", b.ID, b.Rule.Name, b.Rule.Version, short(b.Rule.Hash), took.Round(10*time.Millisecond))
+	}
 	rows := make([][]string, len(v.Checks))
 	for i, ch := range v.Checks {
 		mark, l, r := "ok", ch.Ledger, ch.Recomputed
@@ -200,7 +210,11 @@ func printVerify(p *printer, v *verify.Verification, took time.Duration) {
 	}
 	p.Table("", []string{"  CHECK", "RESULT", "ON THE LEDGER", "RECOMPUTED"}, rows)
 	if v.OK {
-		p.Printf("Bill %s verified: the ledger's %s is exactly what the rule computes.\n", b.ID, money(b.Amount, b.Scale, b.Currency))
+		if credit {
+			p.Printf("Credit note %s verified: %s on bill %s, within what that bill charged.\n", b.ID, money(b.Amount, b.Scale, b.Currency), b.Adjusts)
+		} else {
+			p.Printf("Bill %s verified: the ledger's %s is exactly what the rule computes.\n", b.ID, money(b.Amount, b.Scale, b.Currency))
+		}
 		if v.Head != "" {
 			p.Printf("The ledger data it read chains to head %s (pin it with --head).\n", v.Head)
 		}

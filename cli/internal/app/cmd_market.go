@@ -266,10 +266,17 @@ func quotaSet(st *state) *cli.Command {
 	return &cli.Command{
 		Name:      "set",
 		Usage:     "grant a consumer limits at the caller's org (a provider admin)",
-		UsageText: "fedmeter quota set CONSUMER NAME=LIMIT...",
+		UsageText: "fedmeter quota set CONSUMER NAME=LIMIT... [--valid-from TIME] [--valid-to TIME]",
 		Description: `Example: fedmeter --as Org1/Admin quota set Org2MSP max_days=365 vcpu=16 memory_gib=64 system_disk_gib=100 data_disk_gib=500 public_ips=2
-Replaces the previous limits (history kept). Next: the consumer requests a
-resource (fedmeter resource request --help).`,
+Replaces the previous limits and validity window (history kept). With
+--valid-from/--valid-to the quota grants requests only in [from, to): a
+request before from or at to or later is refused (exit code of
+quota_exceeded); resources already held are not affected. Next: the
+consumer requests a resource (fedmeter resource request --help).`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "valid-from", Usage: "grant requests from `TIME` on (RFC 3339 or Unix seconds; default: no start)"},
+			&cli.StringFlag{Name: "valid-to", Usage: "grant requests before `TIME` only (exclusive; default: no end)"},
+		},
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 2, -1, "CONSUMER", "NAME=LIMIT...")
 			if err != nil {
@@ -280,6 +287,9 @@ resource (fedmeter resource request --help).`,
 				return err
 			}
 			return show(st, c, func(cl *client.Client) (*chaincode.Quota, error) {
+				if c.String("valid-from") != "" || c.String("valid-to") != "" {
+					return cl.SetQuotaWindow(c.Context, a[0], limits, c.String("valid-from"), c.String("valid-to"))
+				}
 				return cl.SetQuota(c.Context, a[0], limits)
 			}, func(p *printer, q *chaincode.Quota) {
 				p.Printf("%s granted %s a quota:\n", q.Provider, q.Consumer)
@@ -329,4 +339,7 @@ func printQuota(p *printer, q *chaincode.Quota) {
 		rows[i] = []string{"  " + n, fmt.Sprint(q.Limits[n]), used}
 	}
 	p.Table("  (no limits)", []string{"  LIMIT", "GRANTED", "HELD"}, rows)
+	if q.ValidFrom != 0 || q.ValidTo != 0 {
+		p.Printf("  valid %s to %s (exclusive)\n", ts(q.ValidFrom), ts(q.ValidTo))
+	}
 }

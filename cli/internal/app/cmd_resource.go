@@ -305,7 +305,7 @@ func usageCommand(st *state) *cli.Command {
 	return &cli.Command{
 		Name:     "usage",
 		Category: "Resources",
-		Usage:    "usage records from a provider's metering agent (submit, import accounting records, list)",
+		Usage:    "usage records from a provider's metering agent (submit, import accounting records, list, export)",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "submit",
@@ -418,6 +418,7 @@ drawn (on stderr) when run on a terminal, never in scripts or pipes.`,
 				},
 			},
 			usageImportCommand(st),
+			usageExport(st),
 		},
 	}
 }

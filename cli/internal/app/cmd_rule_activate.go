@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"os"
 
@@ -15,12 +16,18 @@ func ruleActivate(st *state) *cli.Command {
 	return &cli.Command{
 		Name:      "activate",
 		Usage:     "bind a resource type to an approved rule from a time on",
-		UsageText: "fedmeter rule activate TYPE REF [--from TIME]",
+		UsageText: "fedmeter rule activate TYPE REF [--from TIME] [--until TIME]",
 		Description: `Bills of TYPE whose period ends at or after --from (default now) are
 computed by the rule REF. Earlier activations stay, so past bills can be
-recomputed. Admins of member orgs; the rule must be approved and list TYPE.`,
+recomputed. Admins of member orgs; the rule must be approved and list TYPE.
+
+With --until the activation ends: it holds in [--from, --until). A bill
+whose period ends at or after --until finds no active rule (an earlier
+activation does not come back) and a release then leaves its bill pending
+until an admin activates a rule again.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "from", Usage: "effective `TIME` (RFC 3339 or Unix seconds; default now; no backdating)"},
+			&cli.StringFlag{Name: "until", Usage: "end `TIME`, exclusive (RFC 3339 or Unix seconds; default none)"},
 		},
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 2, 2, "TYPE", "REF")
@@ -28,7 +35,13 @@ recomputed. Admins of member orgs; the rule must be approved and list TYPE.`,
 				return err
 			}
 			return st.withClient(c, func(cl *client.Client, p *printer) error {
-				acts, err := cl.ActivateRule(c.Context, a[0], a[1], c.String("from"))
+				activate := cl.ActivateRule
+				if c.String("until") != "" {
+					activate = func(ctx context.Context, typ, ref, from string) (*chaincode.Activations, error) {
+						return cl.ActivateRuleUntil(ctx, typ, ref, from, c.String("until"))
+					}
+				}
+				acts, err := activate(c.Context, a[0], a[1], c.String("from"))
 				if err != nil {
 					return err
 				}
@@ -46,9 +59,9 @@ recomputed. Admins of member orgs; the rule must be approved and list TYPE.`,
 func printActivations(p *printer, acts *chaincode.Activations) {
 	rows := make([][]string, len(acts.Entries))
 	for i, e := range acts.Entries {
-		rows[i] = []string{"  " + ts(e.EffectiveFrom), e.Name + "@" + e.Version, short(e.Hash), e.By.MSP}
+		rows[i] = []string{"  " + ts(e.EffectiveFrom), ts(e.EffectiveTo), e.Name + "@" + e.Version, short(e.Hash), e.By.MSP}
 	}
-	p.Table("  (no activations)", []string{"  FROM", "RULE", "HASH", "BY"}, rows)
+	p.Table("  (no activations)", []string{"  FROM", "UNTIL", "RULE", "HASH", "BY"}, rows)
 }
 
 func ruleActivations(st *state) *cli.Command {

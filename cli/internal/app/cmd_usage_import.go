@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -21,11 +22,13 @@ func usageImportCommand(st *state) *cli.Command {
 	return &cli.Command{
 		Name:      "import",
 		Usage:     "import accounting records (APEL, StAR, OGF UR, CloudEvents) as usage, through a mapping file; safe to rerun",
-		UsageText: "fedmeter usage import FILE... --format apel|apel-accelerator|star|ogf-ur|cloudevents --map MAPPING.yaml [--dry-run [--records]] [--skip-unmapped] [--batch N]",
+		UsageText: "fedmeter usage import FILE... --format apel|apel-accelerator|apel-ip|star|ogf-ur|cloudevents --map MAPPING.yaml [--dry-run [--records]] [--skip-unmapped] [--batch N]",
 		Description: `Reads the accounting records clouds and grids already write and submits them
 as usage records, like usage submit:
   apel              APEL-cloud-message v0.4 (cASO's CloudRecord: VMUUID, WallDuration, CpuDuration, ...)
   apel-accelerator  APEL accelerator records v0.1 (cASO's JSON message, or the key: value text form)
+  apel-ip           APEL public IP records v0.2 (cASO's JSON message): a project's IP count at an
+                    instant, standing for the mapping's interval (interval: 1h)
   star              EMI StAR storage records (XML)
   ogf-ur            OGF Usage Record 2.0 (XML)
   cloudevents       CloudEvents 1.0 JSON: one event, a batch (a JSON array) or one per line
@@ -164,7 +167,14 @@ func readLimited(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, usageimport.MaxFileSize+1))
+	// Read into a buffer of the file's size at once, rather than one that
+	// doubles as it goes (a copy of everything read at each step).
+	var buf bytes.Buffer
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= usageimport.MaxFileSize {
+		buf.Grow(int(fi.Size()) + 1)
+	}
+	_, err = buf.ReadFrom(io.LimitReader(f, usageimport.MaxFileSize+1))
+	return buf.Bytes(), err
 }
 
 func pathErr(err error) error {

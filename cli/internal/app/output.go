@@ -137,16 +137,24 @@ func num(v int64) string {
 // printBill writes a bill: its record and its lines.
 func printBill(p *printer, b *chaincode.Bill) {
 	p.Printf("Bill %s (%s): %s\n", b.ID, b.Kind, money(b.Amount, b.Scale, b.Currency))
+	rule, gas := "", ""
+	if b.Rule.Hash != "" { // a correction (a credit note) ran no rule
+		rule, gas = fmt.Sprintf("%s %s (%s)", b.Rule.Name, b.Rule.Version, short(b.Rule.Hash)), fmt.Sprint(b.GasUsed)
+	}
 	p.KV(
 		"provider", b.Provider,
 		"consumer", b.Consumer,
 		"resource", b.Resource+" ("+b.ResourceType+")",
 		"period", period(b.Period),
-		"rule", fmt.Sprintf("%s %s (%s)", b.Rule.Name, b.Rule.Version, short(b.Rule.Hash)),
-		"gas used", fmt.Sprint(b.GasUsed),
+		"adjusts", b.Adjusts,
+		"reason", b.Reason,
+		"rule", rule,
+		"gas used", gas,
 		"input hash", short(b.InputHash),
 		"issued", ts(b.IssuedAt)+" by "+b.IssuedBy.MSP,
 		"tx", b.Tx,
+		"adjusts", b.Adjusts,
+		"reason", b.Reason,
 	)
 	if b.Overrun > 0 {
 		p.Printf("  held %s after its allocation expired: not billed (billing stops at the expiry, as usage does)\n", overrun(b.Overrun))

@@ -100,6 +100,13 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /api/v1/rules/{ref}/votes", s.api(s.voteRule))
 	m.HandleFunc("POST /api/v1/proposals/{id}/votes", s.api(s.voteProposal))
 	m.HandleFunc("POST /api/v1/tx/{fn}", s.api(s.transaction))
+	// api_write.go
+	m.HandleFunc("POST /api/v1/prices/{provider}/{type}", s.api(s.setPrice))
+	m.HandleFunc("POST /api/v1/quotas/{provider}/{consumer}", s.api(s.setQuota))
+	m.HandleFunc("POST /api/v1/rules", s.api(s.uploadRule))
+	m.HandleFunc("POST /api/v1/rules/{ref}/activations", s.api(s.activateRule))
+	m.HandleFunc("POST /api/v1/rules/{ref}/revocation", s.api(s.proposeRevocation))
+	m.HandleFunc("POST /api/v1/proposals", s.api(s.propose))
 
 	m.HandleFunc("/", s.notFound)
 	return m

@@ -31,6 +31,7 @@ type operation struct {
 	params                    []param
 	body                      reflect.Type // JSON request body, or nil
 	bodyRequired              bool
+	wasm                      bool   // the body may also be application/wasm (a rule's module)
 	bodyNote                  string // a non-JSON body (usage): its description
 	status                    int
 	resp                      reflect.Type // success document
@@ -258,8 +259,11 @@ func buildOpenAPI() []byte {
 		}
 		switch {
 		case op.body != nil:
-			o["requestBody"] = map[string]any{"required": op.bodyRequired,
-				"content": map[string]any{"application/json": map[string]any{"schema": g.of(op.body)}}}
+			content := map[string]any{"application/json": map[string]any{"schema": g.of(op.body)}}
+			if op.wasm {
+				content["application/wasm"] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+			}
+			o["requestBody"] = map[string]any{"required": op.bodyRequired, "content": content}
 		case op.bodyNote == "usage":
 			rec := map[string]any{"type": "object", "required": []string{"resource", "metric", "quantity", "start", "end"},
 				"properties": map[string]any{"id": map[string]any{"type": "string"}, "resource": map[string]any{"type": "string"},
