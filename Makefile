@@ -37,7 +37,7 @@ test: fmt-check vet
 
 # Speed goals live here, never in timed tests. Numbers: docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/... ./chaincode/... ./network/embedded/... ./rules/ecs/ ./rules/ruletest/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/... ./chaincode/... ./network/embedded/... ./rules/ecs/ ./rules/ruletest/ ./cli/internal/agent/
 	cd $(SDK) && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./cli/usageimport/
 	$(GO) test -run '^$$' -bench UsageImportVsSubmit -benchtime 15x ./cli/internal/app/
@@ -60,6 +60,10 @@ demo: rules
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzPrepare -fuzztime 60s ./host/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeOutput -fuzztime 30s ./host/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDecimal$$' -fuzztime 20s ./cli/internal/agent/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePromText$$' -fuzztime 20s ./cli/internal/agent/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime 20s ./cli/internal/agent/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFast$$' -fuzztime 20s ./cli/internal/agent/
 	cd $(SDK) && $(GO) test -run '^$$' -fuzz FuzzDecodeInput -fuzztime 60s ./rule/
 	cd $(SDK) && $(GO) test -run '^$$' -fuzz FuzzMulDiv -fuzztime 30s ./money/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeBlock -fuzztime 30s ./network/embedded/

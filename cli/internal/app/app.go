@@ -331,6 +331,7 @@ func newApp(st *state) *cli.App {
 			quotaCommand(st),
 			resourceCommand(st),
 			usageCommand(st),
+			agentCommand(st),
 			billCommand(st),
 			allocationCommand(st),
 			statementCommand(st),
