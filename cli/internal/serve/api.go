@@ -568,6 +568,12 @@ func (s *Server) submitUsage(r *http.Request, c *client.Client) (int, any, error
 		s.metrics.usage(rep.Accepted, rep.Duplicates)
 	}
 	if err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) {
+			s.metrics.usageRefused(string(ce.Code))
+		} else {
+			s.metrics.usageRefused("")
+		}
 		return 0, nil, err
 	}
 	return 200, rep, nil

@@ -218,6 +218,15 @@ func TestGrafanaDashboard(t *testing.T) {
 	want(t, r, 200)
 	have := map[string]bool{}
 	for _, line := range strings.Split(string(r.body), "\n") {
+		// A family declared with # TYPE is there even before its
+		// first sample (no refusal yet, say): a histogram as its
+		// _bucket, _sum and _count series.
+		if f := strings.Fields(line); len(f) == 4 && f[1] == "TYPE" {
+			have[f[2]] = true
+			if f[3] == "histogram" {
+				have[f[2]+"_bucket"], have[f[2]+"_sum"], have[f[2]+"_count"] = true, true, true
+			}
+		}
 		if name, _, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(line, "#") {
 			name, _, _ = strings.Cut(name, "{")
 			have[name] = true

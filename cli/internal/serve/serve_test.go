@@ -672,6 +672,10 @@ func TestWriteRoutes(t *testing.T) {
 		"fedmeter_bills_issued_total 2",
 		`fedmeter_usage_records_total{outcome="accepted"} 3`,
 		`fedmeter_usage_records_total{outcome="duplicate"} 1`,
+		`fedmeter_usage_batches_refused_total{code="conflict"} 1`,
+		`fedmeter_rule_calls_total{rule="ecs",outcome="ok"} `,
+		`fedmeter_rule_gas_used_bucket{rule="ecs",le="+Inf"} `,
+		`fedmeter_rule_call_seconds_count{rule="ecs"} `,
 		"# TYPE fedmeter_ledger_height gauge",
 	} {
 		if !strings.Contains(m, s) {

@@ -84,6 +84,8 @@ type Server struct {
 	viewsMu sync.Mutex
 	views   map[string]*client.Client // embedded: a client per identity
 
+	stopRules func() // ends the embedded contract's rule observer
+
 	closing  context.Context // done when the server shuts down (Shutdown)
 	shutdown context.CancelFunc
 	hooks    *dispatcher // webhooks.go, or nil
@@ -115,6 +117,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 		s.emb = e
+		s.stopRules = embedded.ObserveRuleCalls(s.metrics.ruleCall)
 		s.certs = &certIdentities{}
 		if err := s.certs.load(e.Dir()); err != nil {
 			e.Close()
@@ -147,6 +150,9 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) closeBackend() error {
+	if s.stopRules != nil {
+		s.stopRules()
+	}
 	if s.emb != nil {
 		return s.emb.Close()
 	}
