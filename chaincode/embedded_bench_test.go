@@ -2,10 +2,13 @@ package chaincode
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -172,4 +175,133 @@ func BenchmarkEmbeddedUsageSubmit(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkEmbeddedUsageLedgerSize is usage ingestion as the ledger fills
+// (issue 21): the rate of UsageSubmit batches of 1,000 records (4 clients,
+// fsync on) with 0.1M and 1M records already on the ledger, and 10M with
+// FEDMETER_BENCH_10M=1. Each kind of ID has one ledger, filled once and
+// grown from size to size (the fill is not timed: 16 clients of 1,000-record
+// batches, group-committed). A batch is what an agent or an importer sends
+// for one period: cpu_seconds and egress_gib of 500 resources, periods
+// advancing batch after batch. ids=derived leaves the IDs to the contract;
+// ids=chosen carries IDs of the sender's, random-looking (as accounting
+// records' UUIDs are), the worst order for an index of IDs.
+//
+//	go test -run '^$' -bench EmbeddedUsageLedgerSize -benchtime 40x -timeout 2h ./chaincode/
+//	FEDMETER_BENCH_10M=1 go test -run '^$' -bench EmbeddedUsageLedgerSize -benchtime 40x -timeout 3h ./chaincode/
+func BenchmarkEmbeddedUsageLedgerSize(b *testing.B) {
+	sizes := []int{100_000, 1_000_000}
+	if os.Getenv("FEDMETER_BENCH_10M") == "1" {
+		sizes = append(sizes, 10_000_000)
+	}
+	for _, ids := range []string{"derived", "chosen"} {
+		var f *usageFill
+		for _, n := range sizes {
+			b.Run(fmt.Sprintf("ids=%s/ledger=%gM", ids, float64(n)/1e6), func(sub *testing.B) {
+				if f == nil {
+					f = newUsageFill(b, ids == "chosen") // the ledger outlives the sub-benchmark
+				}
+				b := sub
+				f.run(b, n, 16, false) // fill, untimed
+				b.ResetTimer()
+				elapsed := f.run(b, f.records+b.N*1000, 4, true)
+				b.ReportMetric(float64(b.N*1000)/elapsed.Seconds(), "records/s")
+			})
+		}
+	}
+}
+
+// usageFill is a ledger being filled with usage batches, for
+// BenchmarkEmbeddedUsageLedgerSize.
+type usageFill struct {
+	e       *env
+	chosen  bool
+	start   int64 // the first period's start
+	batches int   // batches submitted so far
+	records int   // records on the ledger
+}
+
+const fillResources = 500
+
+func newUsageFill(b *testing.B, chosen bool) *usageFill {
+	e := newEmbeddedEnvSync(b, true)
+	e.initConsortium()
+	e.market()
+	e.agentResources(fillResources)
+	f := &usageFill{e: e, chosen: chosen, start: e.now.Unix()}
+	// 20,000 one-second periods (20M records) fit before now and before
+	// the 30-day allocations expire.
+	e.advance(20000 * time.Second)
+	return f
+}
+
+// batch is the i-th batch: every resource's cpu_seconds and egress_gib over
+// (start+i, start+i+1].
+func (f *usageFill) batch(i int) string {
+	start, end := f.start+int64(i), f.start+int64(i)+1
+	if !f.chosen {
+		return agentTable(fillResources, start, end)
+	}
+	var sb strings.Builder
+	sb.WriteByte('[')
+	for r := range fillResources {
+		for m, metric := range []string{"cpu_seconds", "egress_gib"} {
+			if r > 0 || m > 0 {
+				sb.WriteByte(',')
+			}
+			id := sha256.Sum256(fmt.Appendf(nil, "%d/%d/%d", i, r, m))
+			fmt.Fprintf(&sb, `["res-%d","%s",%d,%d,%d,"rec-%s"]`, r, metric, int64(r)+start, start, end, hex.EncodeToString(id[:16]))
+		}
+	}
+	sb.WriteByte(']')
+	return sb.String()
+}
+
+// run submits batches from clients goroutines until the ledger holds
+// target records, and returns the time they took. Timed, the batches are
+// encoded before the timer runs.
+func (f *usageFill) run(b *testing.B, target, clients int, timed bool) time.Duration {
+	n := (target - f.records + 999) / 1000
+	if n <= 0 {
+		return 0
+	}
+	b.StopTimer()
+	first := f.batches
+	batch := f.batch
+	if timed {
+		pre := make([]string, n)
+		for i := range pre {
+			pre[i] = f.batch(first + i)
+		}
+		batch = func(i int) string { return pre[i-first] }
+		b.StartTimer()
+	}
+	t0 := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if _, err := f.e.led.Submit(f.e.id("org1.agent"), "UsageSubmit", batch(first+i)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	if !timed {
+		b.StartTimer()
+	}
+	f.batches += n
+	f.records += n * 1000
+	return elapsed
 }
