@@ -164,3 +164,32 @@ func TestUsageListAcrossDays(t *testing.T) {
 	e.fail("is not from this query", "org2.user", "UsageList", "r1", "1", "usage-day/9999999/r1/x")
 	e.fail("is not from this query", "org2.user", "UsageList", "r1", "1", "usage/r1/x")
 }
+
+// TestUsageKeysBothLayouts: a period key of either layout decodes back to
+// its records (resource and times from the key, the day skipped), and its
+// derived/chosen form is told by the key alone.
+func TestUsageKeysBothLayouts(t *testing.T) {
+	start, end := int64(1767225600), int64(1767229200)
+	for _, l := range []usageLayout{usageByDay, usageByResource} {
+		for _, chosen := range []bool{false, true} {
+			k, e := l.periodKey("r-1", start, end), usageEntry{Metric: "cpu_seconds", Quantity: 7}
+			if chosen {
+				k, e.ID = k+"/0123456789abcdef", "rec-1"
+			}
+			if derivedKey(k) == chosen {
+				t.Errorf("%s: derivedKey = %v", k, !chosen)
+			}
+			got, err := decodePeriod(k, encodeEntries(k, []usageEntry{e}))
+			want := UsageRecord{ID: e.ID, Resource: "r-1", Metric: "cpu_seconds", Quantity: 7, Start: start, End: end}
+			if !chosen {
+				want.ID = DeriveUsageID(want)
+			}
+			if err != nil || len(got) != 1 || got[0] != want {
+				t.Errorf("%s: decoded %+v (%v), want %+v", k, got, err, want)
+			}
+		}
+	}
+	if k := usageByDay.periodKey("r-1", start, end); !strings.HasPrefix(k, pfxUsageDay+usageDay(end)+"/r-1/") {
+		t.Errorf("layout 4 key %s does not lead with the day of the end", k)
+	}
+}
