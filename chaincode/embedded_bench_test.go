@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,7 +192,8 @@ func BenchmarkEmbeddedUsageSubmit(b *testing.B) {
 //
 // It reports the median of five rounds (records/s), the slowest and the
 // fastest, and the CPU time per record. FEDMETER_BENCH_FILLLOG=1 logs the
-// fill's rate.
+// fill's rate; FEDMETER_BENCH_SIZES=0.1,1,3 measures at other sizes
+// (millions of records, ascending).
 //
 //	go test -run '^$' -bench EmbeddedUsageLedgerSize -benchtime 50x -timeout 2h ./chaincode/
 //	FEDMETER_BENCH_10M=1 go test -run '^$' -bench EmbeddedUsageLedgerSize -benchtime 50x -timeout 4h ./chaincode/
@@ -199,6 +201,16 @@ func BenchmarkEmbeddedUsageLedgerSize(b *testing.B) {
 	sizes := []int{100_000, 1_000_000}
 	if os.Getenv("FEDMETER_BENCH_10M") == "1" {
 		sizes = append(sizes, 10_000_000)
+	}
+	if v := os.Getenv("FEDMETER_BENCH_SIZES"); v != "" {
+		sizes = nil
+		for _, f := range strings.Split(v, ",") {
+			m, err := strconv.ParseFloat(f, 64)
+			if err != nil || m <= 0 {
+				b.Fatalf("FEDMETER_BENCH_SIZES=%s: want millions of records, comma-separated (0.1,1,3)", v)
+			}
+			sizes = append(sizes, int(m*1e6))
+		}
 	}
 	for _, ids := range []string{"derived", "chosen"} {
 		var f *usageFill
