@@ -41,8 +41,7 @@ func (t *txn) buildInputPriced(r *Resource, start, end, priceAt int64) (in []byt
 		}
 	}
 	usage := model.UsageSums{}
-	pfx := key(pfxUsage, r.ID) + "/"
-	err = scanAll(t, pfx+usagePad(start+1), pfx+usagePad(end+1), func(k string, v []byte) error {
+	err = t.scanUsage(r.ID, start, end, func(k string, v []byte) error {
 		entries, err := decodeEntries(k, v)
 		if err != nil {
 			return corrupt(k, err)

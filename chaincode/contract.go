@@ -370,7 +370,7 @@ func (t *txn) consortium() (*Consortium, error) {
 	if !ok {
 		return nil, notFound("the consortium is not initialized yet; an admin of a founding org calls ConsortiumInit first")
 	}
-	if c.Layout != LedgerLayout {
+	if !knownLayout(c.Layout) {
 		return nil, &model.Refusal{Code: model.CodeLedger, Err: ErrLedgerLayout, Msg: fmt.Sprintf("%v: this ledger is in key layout %d and this contract reads layout %d; it was made by another version of fedmeter, whose keys this one would not find (chaincode/README.md, \"Key layout\")", ErrLedgerLayout, c.Layout, LedgerLayout)}
 	}
 	if c.UploadAccess == "" {

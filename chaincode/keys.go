@@ -16,10 +16,22 @@ import (
 // usagePad). chaincode/README.md documents each.
 //
 // LedgerLayout numbers this layout. ConsortiumInit records it in the
-// consortium, and every transaction refuses a ledger that records another:
-// a contract reading keys of a layout it does not know would not fail, it
-// would find nothing (usage billed as zero).
-const LedgerLayout = 3
+// consortium, and every transaction refuses a ledger that records a layout
+// this contract does not read: a contract reading keys of a layout it does
+// not know would not fail, it would find nothing (usage billed as zero).
+//
+// Layout 4 differs from layout 3 in the usage keys only (usage.go,
+// usageLayout): they lead with the day of the period's end, so that a
+// batch's inserts land in the newest part of the key space instead of all
+// over it. A layout-3 ledger keeps being read and written in layout 3.
+const LedgerLayout = 4
+
+// ledgerLayoutUsageByResource is the previous layout, still read and
+// written on the ledgers that record it.
+const ledgerLayoutUsageByResource = 3
+
+// knownLayout reports whether this contract reads ledgers of layout l.
+func knownLayout(l int) bool { return l == LedgerLayout || l == ledgerLayoutUsageByResource }
 
 // ErrLedgerLayout is the error of a transaction on a ledger whose
 // consortium records another layout than LedgerLayout.
@@ -41,7 +53,10 @@ const (
 	pfxResProvider  = "resource-by-provider/"
 	pfxResConsumer  = "resource-by-consumer/"
 	pfxUsage        = "usage/"        // usage/<resource>/<end:011>/<start:011> -> the period's records (usage.go)
-	pfxUsageID      = "usage-id/"     // usage-id/<provider>/<record id>: chosen IDs only
+	pfxUsageID      = "usage-id/"     // usage-id/<provider>/<record id>: chosen IDs only (layout 3)
+	pfxUsageDay     = "usage-day/"    // usage-day/<day:07>/<resource>/<end:011>/<start:011>: layout 4's usage/
+	pfxUsageIDDay   = "usage-id-day/" // usage-id-day/<provider>/<day:07>/<record id>: layout 4's usage-id/
+	pfxUsageTotal   = "usage-total/"  // usage-total/<resource> -> per-metric sums of its unbilled records
 	pfxBill         = "bill/"         // bill/<bill id>
 	pfxBillPair     = "bill-by-pair/" // bill-by-pair/<provider>/<consumer>/<end:020>/<bill id> (billindex.go)
 )
@@ -86,6 +101,30 @@ func usagePad(t int64) string {
 	const zeros = "00000000000"
 	d := strconv.FormatInt(t, 10)
 	return zeros[len(d):] + d
+}
+
+// usageDaySeconds is the width of the day in layout 4's usage keys.
+const usageDaySeconds = 86400
+
+// usageDay formats the UTC day (days since 1970) of a period's end in a
+// layout-4 usage key: 7 digits, zero-padded (maxUsageTime is day
+// 1,157,407).
+func usageDay(end int64) string {
+	d := dayOf(end)
+	const zeros = "0000000"
+	s := strconv.FormatInt(d, 10)
+	return zeros[len(s):] + s
+}
+
+// dayOf is the day of a usage time, clamped to the storable range.
+func dayOf(t int64) int64 {
+	if t < 0 {
+		t = 0
+	}
+	if t >= maxUsageTime {
+		t = maxUsageTime - 1
+	}
+	return t / usageDaySeconds
 }
 
 // prefixEnd is the smallest key greater than every key that starts with p.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -17,10 +18,18 @@ import (
 
 // Usage storage (chaincode/README.md, "Usage layout"). The records of one
 // resource over one period are stored together, one key per
-// (resource, end, start):
+// (resource, end, start), under the UTC day of the period's end (ledger
+// layout 4; usageLayout):
 //
-//	usage/<resource>/<end:011>/<start:011>         -> {"<metric>": quantity, ...}
-//	usage/<resource>/<end:011>/<start:011>/<tx id> -> [{"id","metric","quantity"}, ...]
+//	usage-day/<day:07>/<resource>/<end:011>/<start:011>         -> {"<metric>": quantity, ...}
+//	usage-day/<day:07>/<resource>/<end:011>/<start:011>/<tx id> -> [{"id","metric","quantity"}, ...]
+//
+// Layout-3 ledgers keep the same keys without the day, usage/<resource>/...
+// The day comes first so that what a batch inserts (periods that just
+// ended) lands in the newest day's keys, a part of the key space bounded by
+// a day's usage: by resource first, a batch of 500 resources inserted into
+// 500 places spread over the whole ledger, and the B+tree pages a commit
+// rewrites (and the LevelDB blocks a peer compacts) grew with the ledger.
 //
 // A metering agent reports every metric of a resource for the same period,
 // so a period's records share one key instead of writing two keys each (the
@@ -32,11 +41,20 @@ import (
 // derived ID names its resource, metric and period, so a resubmission can
 // only land in the same key: reading that key deduplicates it and no marker
 // is written; such a key holds at most one record per metric. A chosen ID
-// keeps a marker, usage-id/<provider>/<id>, holding the digest of what it
-// carried, and its record goes to a key of the period and the submitting
-// transaction (any number of chosen IDs may share a period: one growing
-// value rewritten by every batch would make each batch cost more than the
-// last).
+// keeps a marker, usage-id-day/<provider>/<day>/<id> (layout 3:
+// usage-id/<provider>/<id>), holding the digest of what it carried, and its
+// record goes to a key of the period and the submitting transaction (any
+// number of chosen IDs may share a period: one growing value rewritten by
+// every batch would make each batch cost more than the last). A chosen ID
+// is unique per provider and day of the record's end: a resubmitted record
+// has the same end, so it is always found; an ID reused for a record that
+// ends on another day is not compared (chaincode/README.md, "Usage
+// layout").
+//
+// usage-total/<resource> holds the per-metric sums of the resource's
+// records that are not billed yet (usageTotal): every batch reads and
+// updates it, and refuses a record that would make a sum overflow int64,
+// which no bill could then hold (issue 19).
 
 // DeriveUsageID is the ID of a record submitted without one
 // (model.DeriveUsageID): "u-" and 40 hex digits of the SHA-256 of its
@@ -58,13 +76,101 @@ type usageMarker struct {
 	Tx     string `json:"tx"`
 }
 
+// usageLayout is where a ledger keeps its usage: usageByDay (ledger layout
+// 4) or usageByResource (layout 3, kept on the ledgers that record it).
+type usageLayout int
+
+const (
+	usageByDay      usageLayout = LedgerLayout
+	usageByResource usageLayout = ledgerLayoutUsageByResource
+)
+
+// layoutOf is the usage layout of a ledger whose consortium is c.
+func layoutOf(c *Consortium) usageLayout {
+	if c != nil && c.Layout == ledgerLayoutUsageByResource {
+		return usageByResource
+	}
+	return usageByDay
+}
+
+// periodKey is the key of resource's derived records over (start, end].
+func (l usageLayout) periodKey(resource string, start, end int64) string {
+	if l == usageByResource {
+		return key(pfxUsage, resource, usagePad(end), usagePad(start))
+	}
+	return key(pfxUsageDay, usageDay(end), resource, usagePad(end), usagePad(start))
+}
+
+// markerKey is the dedupe marker of provider's chosen record ID id, of a
+// record ending at end.
+func (l usageLayout) markerKey(provider, id string, end int64) string {
+	if l == usageByResource {
+		return key(pfxUsageID, provider, id)
+	}
+	return key(pfxUsageIDDay, provider, usageDay(end), id)
+}
+
+// resourceRange is the key range of resource's periods that end in
+// [from, to] (times clamped to the storable range) within one day of the
+// by-day layout (day, in days since 1970), or over all time in the
+// by-resource layout (day ignored).
+func (l usageLayout) resourceRange(resource string, day, from, to int64) (string, string) {
+	pfx := key(pfxUsage, resource) + "/"
+	if l == usageByDay {
+		pfx = key(pfxUsageDay, usageDay(day*usageDaySeconds), resource) + "/"
+	}
+	return pfx + usagePad(from), pfx + usagePad(to+1)
+}
+
+// days is the days whose keys hold periods ending in (from, to]: one range
+// in the by-resource layout.
+func (l usageLayout) days(from, to int64) (first, last int64) {
+	if l == usageByResource || to <= from {
+		return 0, 0
+	}
+	return dayOf(from + 1), dayOf(to)
+}
+
+// scan calls f on every stored period of resource that ends in (from, to],
+// by end time, then start time (then transaction).
+func (l usageLayout) scan(t *txn, resource string, from, to int64, f func(k string, v []byte) error) error {
+	if to <= from {
+		return nil
+	}
+	first, last := l.days(from, to)
+	for d := first; d <= last; d++ {
+		lo, hi := l.resourceRange(resource, d, from+1, to)
+		if err := scanAll(t, lo, hi, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanUsage calls f on every stored period of resource that ends in
+// (from, to], in the ledger's layout.
+func (t *txn) scanUsage(resource string, from, to int64, f func(k string, v []byte) error) error {
+	cons, err := t.consortium()
+	if err != nil {
+		return err
+	}
+	return layoutOf(cons).scan(t, resource, from, to, f)
+}
+
+// usageKey is the key of resource's derived records over (start, end] on a
+// ledger of the current layout.
 func usageKey(resource string, start, end int64) string {
-	return key(pfxUsage, resource, usagePad(end), usagePad(start))
+	return usageByDay.periodKey(resource, start, end)
 }
 
 // derivedKey reports whether k is a period's key for derived records
-// (usage/<resource>/<end>/<start>, no transaction ID).
-func derivedKey(k string) bool { return strings.Count(k, "/") == 3 }
+// (no transaction ID after the start).
+func derivedKey(k string) bool {
+	if strings.HasPrefix(k, pfxUsageDay) {
+		return strings.Count(k, "/") == 4
+	}
+	return strings.Count(k, "/") == 3
+}
 
 // encodeEntries is the stored value of a period key: for derived records,
 // which are one per metric, an object of metric to quantity
@@ -106,6 +212,9 @@ func decodeEntries(k string, v []byte) ([]usageEntry, error) {
 // filled in.
 func decodePeriod(k string, v []byte) ([]UsageRecord, error) {
 	rest, ok := strings.CutPrefix(k, pfxUsage)
+	if day, byDay := strings.CutPrefix(k, pfxUsageDay); byDay {
+		_, rest, ok = strings.Cut(day, "/")
+	}
 	parts := strings.Split(rest, "/")
 	if !ok || len(parts) < 3 || len(parts) > 4 {
 		return nil, ledgerf("%s is not a usage key", k)
@@ -241,9 +350,10 @@ func (c *Contract) UsageSubmit(ctx contractapi.TransactionContextInterface, reco
 // usageBatch is a UsageSubmit in progress: what the batch read, and what it
 // has accepted so far.
 type usageBatch struct {
-	t     *txn
-	cons  *Consortium
-	state map[string][]byte // every key the batch may need, read at once
+	t      *txn
+	cons   *Consortium
+	layout usageLayout
+	state  map[string][]byte // every key the batch may need, read at once
 
 	res       UsageResult
 	resources map[string]*usageResource
@@ -251,11 +361,25 @@ type usageBatch struct {
 	loaded    map[string]int             // how many of periods[k] are on the ledger
 	inBatch   map[string]string          // record ID -> digest, for repeats inside the batch
 	sums      map[string]model.UsageSums // by resource, then metric: what the batch adds
+	totals    map[string]*usageTotal     // by resource: the unbilled usage, the batch's included
 }
 
-// readUsageBatch reads, in one round trip, the resource state, and the
-// period key or ID marker, of every record of the batch.
+// usageTotal is the value of usage-total/<resource>: the per-metric sums of
+// the resource's records that end after From, its billed_to when they were
+// summed. A bill moves billed_to, so totals of another From are stale and
+// summed again from the records (once; so are a resource's first totals on
+// a ledger written before they existed).
+type usageTotal struct {
+	From int64           `json:"from"`
+	Sums model.UsageSums `json:"sums"`
+	// changed: the batch added to Sums (or summed them anew).
+	changed bool
+}
+
+// readUsageBatch reads, in one round trip, the resource state and usage
+// totals, and the period key or ID marker, of every record of the batch.
 func readUsageBatch(t *txn, cons *Consortium, items []model.UsageItem) (*usageBatch, error) {
+	layout := layoutOf(cons)
 	var keys []string
 	wanted := map[string]bool{}
 	want := func(k string) {
@@ -269,10 +393,11 @@ func readUsageBatch(t *txn, cons *Consortium, items []model.UsageItem) (*usageBa
 			continue
 		}
 		want(key(pfxResState, p.Record.Resource))
+		want(key(pfxUsageTotal, p.Record.Resource))
 		if p.Derived {
-			want(usageKey(p.Record.Resource, p.Record.Start, p.Record.End))
+			want(layout.periodKey(p.Record.Resource, p.Record.Start, p.Record.End))
 		} else {
-			want(key(pfxUsageID, t.msp, p.Record.ID))
+			want(layout.markerKey(t.msp, p.Record.ID, p.Record.End))
 		}
 	}
 	state, err := t.prefetch(keys)
@@ -280,9 +405,10 @@ func readUsageBatch(t *txn, cons *Consortium, items []model.UsageItem) (*usageBa
 		return nil, err
 	}
 	t.batchWrites()
-	return &usageBatch{t: t, cons: cons, state: state, res: UsageResult{Duplicates: []string{}},
+	return &usageBatch{t: t, cons: cons, layout: layout, state: state, res: UsageResult{Duplicates: []string{}},
 		resources: map[string]*usageResource{}, periods: map[string][]usageEntry{},
-		loaded: map[string]int{}, inBatch: map[string]string{}, sums: map[string]model.UsageSums{}}, nil
+		loaded: map[string]int{}, inBatch: map[string]string{}, sums: map[string]model.UsageSums{},
+		totals: map[string]*usageTotal{}}, nil
 }
 
 // add checks one record and stages it, or counts it as a duplicate. The
@@ -298,7 +424,7 @@ func (b *usageBatch) add(p model.UsageItem) error {
 		return err
 	}
 	digest := usageDigest(p)
-	pk := usageKey(p.Record.Resource, p.Record.Start, p.Record.End)
+	pk := b.layout.periodKey(p.Record.Resource, p.Record.Start, p.Record.End)
 	if !p.Derived {
 		// Records with chosen IDs, which any number may share, go to a
 		// key of the period and the transaction, written blind.
@@ -311,7 +437,7 @@ func (b *usageBatch) add(p model.UsageItem) error {
 	if err := b.checkPeriod(p, r); err != nil {
 		return err
 	}
-	return b.stage(p, digest, pk)
+	return b.stage(p, r, digest, pk)
 }
 
 // resource returns the record's resource, checking that the caller
@@ -392,7 +518,7 @@ func (b *usageBatch) duplicate(p model.UsageItem, digest, pk string) (bool, erro
 		return false, nil
 	}
 	var seen usageMarker
-	mk := key(pfxUsageID, b.t.msp, rec.ID)
+	mk := b.layout.markerKey(b.t.msp, rec.ID, rec.End)
 	if ok, err := decodeStored(mk, b.state[mk], &seen); err != nil {
 		return false, err
 	} else if ok {
@@ -428,10 +554,12 @@ func (b *usageBatch) checkPeriod(p model.UsageItem, r *usageResource) error {
 	return nil
 }
 
-// stage adds an accepted record to its period (and writes the marker of a
-// chosen ID). A batch whose records of one resource and metric sum past
-// int64 is refused here: its bill could never be computed.
-func (b *usageBatch) stage(p model.UsageItem, digest, pk string) error {
+// stage adds an accepted record to its period and its resource's totals
+// (and writes the marker of a chosen ID). A record that would make a sum of
+// the resource's unbilled usage of its metric pass int64 is refused here:
+// no bill could hold that usage (bad_argument if this batch's records of
+// the metric alone sum past it, conflict if the ledger's do with them).
+func (b *usageBatch) stage(p model.UsageItem, r *usageResource, digest, pk string) error {
 	rec := p.Record
 	sums := b.sums[rec.Resource]
 	if sums == nil {
@@ -441,10 +569,18 @@ func (b *usageBatch) stage(p model.UsageItem, digest, pk string) error {
 	if err := sums.Add(rec.Resource, rec.Metric, rec.Quantity); err != nil {
 		return refuseAt(model.CodeBadArgument, p.At, "%s %d: this batch's %s records of resource %s sum past the largest quantity a bill can hold (%d); split the usage over smaller units or check the agent", field(p.At, "quantity"), rec.Quantity, rec.Metric, rec.Resource, int64(math.MaxInt64))
 	}
+	tot, err := b.total(p, r)
+	if err != nil {
+		return err
+	}
+	if err := tot.Sums.Add(rec.Resource, rec.Metric, rec.Quantity); err != nil {
+		return refuseAt(model.CodeConflict, p.At, "%s %d: resource %s's %s records not billed yet sum to %d on the ledger, and this one would make them pass the largest quantity a bill can hold (%d); the resource can still be billed and released; split the usage over smaller units or check the agent", field(p.At, "quantity"), rec.Quantity, rec.Resource, rec.Metric, tot.Sums[rec.Metric]-(sums[rec.Metric]-rec.Quantity), int64(math.MaxInt64))
+	}
+	tot.changed = true
 	e := usageEntry{Metric: rec.Metric, Quantity: rec.Quantity}
 	if !p.Derived {
 		e.ID = rec.ID
-		if err := b.t.putJSON(key(pfxUsageID, b.t.msp, rec.ID), usageMarker{Digest: digest, Tx: b.t.id}); err != nil {
+		if err := b.t.putJSON(b.layout.markerKey(b.t.msp, rec.ID, rec.End), usageMarker{Digest: digest, Tx: b.t.id}); err != nil {
 			return err
 		}
 	}
@@ -453,8 +589,48 @@ func (b *usageBatch) stage(p model.UsageItem, digest, pk string) error {
 	return nil
 }
 
-// write puts every period the batch added to, in key order, and sends the
-// writes.
+// total returns the totals of p's resource r: as stored, or summed from
+// its records when missing or stale (usageTotal).
+func (b *usageBatch) total(p model.UsageItem, r *usageResource) (*usageTotal, error) {
+	res := p.Record.Resource
+	if tot := b.totals[res]; tot != nil {
+		return tot, nil
+	}
+	k := key(pfxUsageTotal, res)
+	tot := &usageTotal{}
+	ok, err := decodeStored(k, b.state[k], tot)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || tot.From != r.BilledTo {
+		// Records end no later than the transaction time and the
+		// allocation's expiry (checkPeriod).
+		tot = &usageTotal{From: r.BilledTo, Sums: model.UsageSums{}, changed: true}
+		err := b.layout.scan(b.t, res, r.BilledTo, min(b.t.now, r.ExpiresAt), func(k string, v []byte) error {
+			entries, err := decodeEntries(k, v)
+			if err != nil {
+				return corrupt(k, err)
+			}
+			for _, e := range entries {
+				if err := tot.Sums.Add(res, e.Metric, e.Quantity); err != nil {
+					return refuseAt(model.CodeConflict, p.At, "%s: resource %s's %s records not billed yet already sum past the largest quantity a bill can hold (%d), accepted before fedmeter checked it; no more %s usage can be recorded for it", field(p.At, "resource"), res, e.Metric, int64(math.MaxInt64), e.Metric)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if tot.Sums == nil {
+		tot.Sums = model.UsageSums{}
+	}
+	b.totals[res] = tot
+	return tot, nil
+}
+
+// write puts every period the batch added to and every total it changed,
+// in key order, and sends the writes.
 func (b *usageBatch) write() error {
 	changed := make([]string, 0, len(b.periods))
 	for k, entries := range b.periods {
@@ -465,6 +641,18 @@ func (b *usageBatch) write() error {
 	sort.Strings(changed)
 	for _, k := range changed {
 		if err := b.t.put(k, encodeEntries(k, b.periods[k])); err != nil {
+			return err
+		}
+	}
+	resources := make([]string, 0, len(b.totals))
+	for res, tot := range b.totals {
+		if tot.changed && b.res.Accepted > 0 {
+			resources = append(resources, res)
+		}
+	}
+	sort.Strings(resources)
+	for _, res := range resources {
+		if err := b.t.putJSON(key(pfxUsageTotal, res), b.totals[res]); err != nil {
 			return err
 		}
 	}
@@ -509,37 +697,72 @@ func (c *Contract) UsageList(ctx contractapi.TransactionContextInterface, resour
 	if err != nil {
 		return "", err
 	}
-	pfx := key(pfxUsage, r.ID) + "/"
-	from, end := pfx, prefixEnd(pfx)
-	if bookmark != "" {
-		if bookmark < from || bookmark >= end {
-			return "", errf("bookmark %q is not from this query", bookmark)
-		}
-		from = bookmark + "\x00"
-	}
-	it, err := openRange(t, from, end)
+	cons, err := t.consortium()
 	if err != nil {
 		return "", err
 	}
-	defer it.close()
+	layout := layoutOf(cons)
+	// Usage ends after activation, and no later than the expiry and now
+	// (checkPeriod); a resource never activated has none.
+	var after, upTo int64
+	if r.Activated != nil {
+		after, upTo = r.Activated.Time, min(r.ExpiresAt, t.now)
+	}
+	first, lastDay := layout.days(after, upTo)
+	from := ""
+	if bookmark != "" {
+		day, ok := layout.bookmarkDay(r.ID, bookmark, first, lastDay)
+		if !ok {
+			return "", errf("bookmark %q is not from this query", bookmark)
+		}
+		first, from = day, bookmark+"\x00"
+	}
 	page := &Page[UsageRecord]{Items: []UsageRecord{}}
 	last := ""
-	for it.HasNext() {
-		kv, err := it.Next()
-		if err != nil {
-			return "", ledgerf("range query failed: %v", err)
+	full := errors.New("page full")
+	for d := first; d <= lastDay && upTo > after; d++ {
+		lo, hi := layout.resourceRange(r.ID, d, after+1, upTo)
+		if from > lo {
+			lo = from
 		}
-		if len(page.Items) >= n {
-			page.Bookmark = last
+		err := scanAll(t, lo, hi, func(k string, v []byte) error {
+			if len(page.Items) >= n {
+				page.Bookmark = last
+				return full
+			}
+			recs, err := decodePeriod(k, v)
+			if err != nil {
+				return corrupt(k, err)
+			}
+			page.Items = append(page.Items, recs...)
+			last = k
+			return nil
+		})
+		if err == full {
 			break
+		} else if err != nil {
+			return "", err
 		}
-		recs, err := decodePeriod(kv.GetKey(), kv.GetValue())
-		if err != nil {
-			return "", corrupt(kv.GetKey(), err)
-		}
-		page.Items = append(page.Items, recs...)
-		last = kv.GetKey()
 	}
 	page.Count = len(page.Items)
 	return out(page)
+}
+
+// bookmarkDay checks that bookmark is a key of resource's usage (a
+// UsageList bookmark) in days [first, last], and returns its day.
+func (l usageLayout) bookmarkDay(resource, bookmark string, first, last int64) (int64, bool) {
+	if l == usageByResource {
+		pfx := key(pfxUsage, resource) + "/"
+		return 0, strings.HasPrefix(bookmark, pfx)
+	}
+	rest, ok := strings.CutPrefix(bookmark, pfxUsageDay)
+	ds, rest, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 || len(ds) != 7 || !strings.HasPrefix(rest, resource+"/") {
+		return 0, false
+	}
+	d, err := strconv.ParseInt(ds, 10, 64)
+	if err != nil || d < first || d > last {
+		return 0, false
+	}
+	return d, true
 }

@@ -29,7 +29,7 @@ func TestUsageLayout(t *testing.T) {
 	usageKeys := func() []string {
 		var ks []string
 		for k := range e.snapshot() {
-			if strings.HasPrefix(k, "usage") {
+			if strings.HasPrefix(k, "usage") && !strings.HasPrefix(k, pfxUsageTotal) {
 				ks = append(ks, k)
 			}
 		}
@@ -73,15 +73,16 @@ func TestUsageLayout(t *testing.T) {
 	if ur = decode[UsageResult](t, string(res.Payload)); ur.Accepted != 1 {
 		t.Fatalf("chosen id: %+v", ur)
 	}
-	if strings.Contains(strings.Join(res.Reads, " "), "usage/") {
+	if strings.Contains(strings.Join(res.Reads, " "), pfxUsageDay) {
 		t.Fatalf("a chosen ID's record read its period: %v", res.Reads)
 	}
 	chosenKey := want[0] + "/" + res.TxID
-	if got := usageKeys(); strings.Join(got, " ") != strings.Join([]string{"usage-id/" + org1 + "/agent-7", want[0], chosenKey, want[1]}, " ") {
+	markerKey := "usage-id-day/" + org1 + "/" + usageDay(mid) + "/agent-7"
+	if got := usageKeys(); strings.Join(got, " ") != strings.Join([]string{want[0], chosenKey, want[1], markerKey}, " ") {
 		t.Fatalf("usage keys after a chosen ID: %v", got)
 	}
 	var marker usageMarker
-	if err := json.Unmarshal([]byte(e.snapshot()["usage-id/"+org1+"/agent-7"]), &marker); err != nil || len(marker.Digest) != 64 || marker.Tx == "" {
+	if err := json.Unmarshal([]byte(e.snapshot()[markerKey]), &marker); err != nil || len(marker.Digest) != 64 || marker.Tx == "" {
 		t.Fatalf("marker %+v (%v)", marker, err)
 	}
 	e.fail("records[0].id agent-7 was already submitted (transaction", "org1.agent", "UsageSubmit", batch(rec("agent-7", "cpu_seconds", 1, s, mid)))
@@ -221,6 +222,9 @@ func TestUsageTable(t *testing.T) {
 	want := []string{
 		usageKey("r1", s, s+60) + `={"cpu_seconds":120,"egress_gib":4}`,
 		usageKey("r2", s, s+60) + `={"cpu_seconds":30,"egress_gib":0}`,
+		// the resources' unbilled usage, summed since their activation
+		fmt.Sprintf(`usage-total/r1={"from":%d,"sums":{"cpu_seconds":120,"egress_gib":4}}`, t0.Unix()),
+		fmt.Sprintf(`usage-total/r2={"from":%d,"sums":{"cpu_seconds":30,"egress_gib":0}}`, t0.Unix()+3600),
 	}
 	if strings.Join(written, " ") != strings.Join(want, " ") {
 		t.Fatalf("a table wrote %v\nwant %v", written, want)
@@ -314,10 +318,10 @@ func TestUsagePadOrder(t *testing.T) {
 		}
 	}
 	last := usageKey("r1", maxUsageTime-2, maxUsageTime-1)
-	if bound := key(pfxUsage, "r1") + "/" + usagePad(1<<62); bound <= last {
+	if _, bound := usageByDay.resourceRange("r1", dayOf(maxUsageTime-1), 0, 1<<62); bound <= last {
 		t.Errorf("the bound %q does not sort after the last storable key %q", bound, last)
 	}
-	if got, want := usageKey("r1", 1767225600, 1767229200), "usage/r1/01767229200/01767225600"; got != want {
+	if got, want := usageKey("r1", 1767225600, 1767229200), "usage-day/0020454/r1/01767229200/01767225600"; got != want {
 		t.Errorf("usageKey = %q, want %q", got, want)
 	}
 }
@@ -339,7 +343,7 @@ func TestLedgerLayoutRefused(t *testing.T) {
 	if c := decode[Consortium](t, e.eval("org1.user", "ConsortiumGet")); c.Layout != LedgerLayout {
 		t.Fatalf("ConsortiumInit recorded layout %d, want %d", c.Layout, LedgerLayout)
 	}
-	for _, layout := range []string{`,"layout":0`, `,"layout":1`, fmt.Sprintf(`,"layout":%d`, LedgerLayout-1), fmt.Sprintf(`,"layout":%d`, LedgerLayout+1), ``} {
+	for _, layout := range []string{`,"layout":0`, `,"layout":1`, `,"layout":2`, fmt.Sprintf(`,"layout":%d`, LedgerLayout+1), ``} {
 		var c map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(e.snapshot()[keyConsortium]), &c); err != nil {
 			t.Fatal(err)

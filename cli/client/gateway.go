@@ -155,13 +155,29 @@ type Gateway struct {
 	// one, both succeed this way, one after the other. DialGateway sets 5;
 	// 0 returns the conflict instead.
 	ConflictRetries int
+
+	// UsageConflictRetries replaces ConflictRetries for UsageSubmit, if
+	// larger. Every usage batch reads and writes the usage totals of the
+	// resources it reports (chaincode/README.md, "Usage totals"), so
+	// batches in flight together for the same resources conflict, all but
+	// one per block; a batch is idempotent by record ID, so sending it
+	// again is always safe. DialGateway sets 20.
+	UsageConflictRetries int
 }
+
+// usageSubmit is the contract function whose conflicts
+// UsageConflictRetries bounds.
+const usageSubmit = "UsageSubmit"
 
 // retryAfter says whether Submit sends fn again after attempt (from 0)
 // failed with err, and how long it waits first.
-func (g *Gateway) retryAfter(err error, attempt int) (time.Duration, bool) {
+func (g *Gateway) retryAfter(fn string, err error, attempt int) (time.Duration, bool) {
 	if conflicted(err) {
-		if attempt >= g.ConflictRetries {
+		limit := g.ConflictRetries
+		if fn == usageSubmit {
+			limit = max(limit, g.UsageConflictRetries)
+		}
+		if attempt >= limit {
 			return 0, false
 		}
 		// Jittered: transactions that conflicted once would otherwise
@@ -245,7 +261,7 @@ func DialGateway(ctx context.Context, p *Profile) (*Gateway, error) {
 		return nil, Errorf(KindInvalid, "the gateway of the connection profile %s cannot be set up: %v", p.file, errText(err))
 	}
 	c := g.GetNetwork(p.Channel).GetContractWithName(p.Chaincode, p.Contract)
-	return &Gateway{prof: p, conn: conn, gw: g, contract: c, mspID: p.MSPID, ConflictRetries: 5}, nil
+	return &Gateway{prof: p, conn: conn, gw: g, contract: c, mspID: p.MSPID, ConflictRetries: 5, UsageConflictRetries: 20}, nil
 }
 
 // maxMessage bounds gRPC messages both ways: room for the largest module
@@ -266,7 +282,7 @@ func (g *Gateway) Submit(ctx context.Context, fn string, args ...string) ([]byte
 		if err == nil {
 			return b, nil
 		}
-		wait, again := g.retryAfter(err, attempt)
+		wait, again := g.retryAfter(fn, err, attempt)
 		if !again {
 			e := g.wrap(fn, err)
 			if ce, ok := e.(*Error); ok && attempt > 0 && conflicted(err) {

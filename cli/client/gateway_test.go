@@ -336,6 +336,30 @@ func TestGatewayRetriesConflicts(t *testing.T) {
 	}
 }
 
+// TestGatewayRetriesUsageConflicts: a usage batch that lost a conflict is
+// sent again up to UsageConflictRetries times, more than other
+// transactions (every batch for a resource writes its usage totals).
+func TestGatewayRetriesUsageConflicts(t *testing.T) {
+	ok := func([]string) ([]byte, error) { return []byte(`{"accepted":1,"duplicates":[]}`), nil }
+	g := &fakeGateway{commit: map[string]peer.TxValidationCode{}, conflicts: map[string]int{"UsageSubmit": 3, "Other": 3},
+		answers: map[string]func([]string) ([]byte, error){"UsageSubmit": ok, "Other": ok}}
+	b, err := client.Dial(context.Background(), startGateway(t, g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.ConflictRetries, b.UsageConflictRetries = 1, 3
+	retried := 0
+	b.OnRetry = func(string, error) { retried++ }
+	if _, err := b.Submit(context.Background(), "UsageSubmit", "[]"); err != nil || retried != 3 {
+		t.Fatalf("UsageSubmit: err %v after %d retries, want success on the fourth attempt", err, retried)
+	}
+	retried = 0
+	if _, err := b.Submit(context.Background(), "Other"); err == nil || !strings.Contains(err.Error(), "MVCC_READ_CONFLICT") || retried != 1 {
+		t.Fatalf("Other: err %v after %d retries, want the conflict after one (ConflictRetries)", err, retried)
+	}
+}
+
 func TestGatewayRetriesLaggingOrgs(t *testing.T) {
 	lagging := 0
 	big := bytes.Repeat([]byte("x"), 6<<20)
