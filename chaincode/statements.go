@@ -147,7 +147,7 @@ func (c *Contract) StatementIssue(ctx contractapi.TransactionContextInterface, s
 		return "", err
 	}
 	if len(ids) == 0 {
-		return "", conflict("%s has no bill to %s in %s with period end before %d that is on no statement yet", t.msp, consumer, currency, tt)
+		return "", conflict("%s has no bill to %s in %s with period end before %s that is on no statement yet", t.msp, consumer, currency, rfc3339(tt))
 	}
 	s.Bills = len(ids)
 	s.BillsHash = model.StatementBillsHash(ids)

@@ -1,6 +1,8 @@
 package chaincode
 
 import (
+	"time"
+
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
@@ -78,10 +80,14 @@ func quotaWindow(validFrom, validTo string) (int64, int64, error) {
 // quotaInForce refuses a request at time now outside q's window.
 func quotaInForce(q *Quota, now int64) error {
 	if q.ValidFrom != 0 && now < q.ValidFrom {
-		return overQuota("the quota %s granted %s is valid from %d; the request at %d is before it", q.Provider, q.Consumer, q.ValidFrom, now)
+		return overQuota("the quota %s granted %s is valid from %s; the request at %s is before it", q.Provider, q.Consumer, rfc3339(q.ValidFrom), rfc3339(now))
 	}
 	if q.ValidTo != 0 && now >= q.ValidTo {
-		return overQuota("the quota %s granted %s was valid until %d (exclusive); the request at %d is after it", q.Provider, q.Consumer, q.ValidTo, now)
+		return overQuota("the quota %s granted %s was valid until %s (exclusive); the request at %s is after it", q.Provider, q.Consumer, rfc3339(q.ValidTo), rfc3339(now))
 	}
 	return nil
 }
+
+// rfc3339 is Unix seconds as an RFC 3339 UTC time, for refusals a person
+// reads (the arguments take either form).
+func rfc3339(sec int64) string { return time.Unix(sec, 0).UTC().Format(time.RFC3339) }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"regexp"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -230,16 +229,14 @@ func dataDir(c *cli.Context) string {
 	return embedded.DefaultDataDir()
 }
 
-// parseAt parses --at: RFC 3339 or Unix seconds.
+// parseAt parses --at (parseTime's forms).
 func parseAt(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	var t time.Time
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		t = time.Unix(n, 0).UTC()
-	} else if t, err = time.Parse(time.RFC3339, s); err != nil {
-		return time.Time{}, client.Errorf(client.KindInvalid, "--at %q is not a time: it must be RFC 3339 (2026-01-01T00:00:00Z) or Unix seconds", s)
+	t, err := parseAnyTime("--at", s)
+	if err != nil {
+		return time.Time{}, err
 	}
 	// The ledger keeps block times in Unix nanoseconds (an int64), so a
 	// later time would wrap; the contract counts from 1970.
@@ -309,7 +306,7 @@ func newApp(st *state) *cli.App {
 			&cli.StringFlag{Name: "as", Usage: "act as the local identity `ORG/USER`, e.g. Org2/User1 (default: the ledger's, Org1/Admin)", EnvVars: []string{"FEDMETER_AS"}},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output `FORMAT`: table or json", EnvVars: []string{"FEDMETER_OUTPUT"}},
 			&cli.DurationFlag{Name: "wait", Value: 2 * time.Second, Usage: "embedded ledger only: wait up to `DURATION` (e.g. 30s, 10m; 0: not at all) for another process writing to the ledger, then exit 8; reading never waits for a writer's import, only for its transaction in progress", EnvVars: []string{"FEDMETER_WAIT"}},
-			&cli.StringFlag{Name: "at", Usage: "embedded ledger only: use `TIME` (RFC 3339 or Unix seconds, 1970 to 2262-04-11T23:47:16Z) as the transaction time, for demos, tests and replays", EnvVars: []string{"FEDMETER_AT"}},
+			&cli.StringFlag{Name: "at", Usage: "embedded ledger only: use `TIME` (YYYY-MM-DD, RFC 3339 or Unix seconds, 1970 to 2262-04-11T23:47:16Z) as the transaction time, for demos, tests and replays", EnvVars: []string{"FEDMETER_AT"}},
 		},
 		Before: func(c *cli.Context) error {
 			switch c.String("output") {

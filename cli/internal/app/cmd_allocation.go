@@ -42,7 +42,7 @@ Example: fedmeter --as Org1/Admin allocation grant Org2MSP grant-2026 5000 --cur
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "currency", Usage: "`CODE` of the bills that draw it (required)"},
 			&cli.IntFlag{Name: "scale", Value: 2, Usage: "decimal `DIGITS` of the currency's minor unit, as in the price book"},
-			&cli.StringFlag{Name: "from", Usage: "window start `TIME` (RFC 3339 or Unix seconds; default now)"},
+			&cli.StringFlag{Name: "from", Usage: "window start `TIME` (YYYY-MM-DD, RFC 3339 or Unix seconds; default now)"},
 			&cli.StringFlag{Name: "to", Usage: "window end `TIME`, exclusive (required)"},
 			&cli.BoolFlag{Name: "hard-stop", Usage: "refuse the consumer's new requests while the allocation is spent"},
 		},
@@ -56,7 +56,7 @@ Example: fedmeter --as Org1/Admin allocation grant Org2MSP grant-2026 5000 --cur
 			}
 			amount, err := parseAmount("AMOUNT", a[2], c.Int("scale"))
 			if err != nil {
-				return usageErr(c, "AMOUNT %s", err)
+				return usageErr(c, "%s", strings.TrimSuffix(err.Error(), "."))
 			}
 			from, to, err := periodFlags(c)
 			if err != nil {
@@ -92,7 +92,7 @@ decimals allowed). Only before the allocation's window ends.`,
 				}
 				amount, err := parseAmount("AMOUNT", a[2], cur.Scale)
 				if err != nil {
-					return nil, usageErr(c, "AMOUNT %s", err)
+					return nil, usageErr(c, "%s", strings.TrimSuffix(err.Error(), "."))
 				}
 				return cl.TopUpAllocation(c.Context, a[0], a[1], amount)
 			}, func(p *printer, al *model.Allocation) {

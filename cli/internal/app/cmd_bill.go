@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/fedmeter/fedmeter/chaincode"
@@ -135,8 +133,12 @@ pending (exit 4).`,
 			if err != nil {
 				return err
 			}
+			end, err := timeArgFlag(c, "end")
+			if err != nil {
+				return err
+			}
 			return show(st, c, func(cl *client.Client) (*chaincode.Bill, error) {
-				sum, err := cl.CloseBill(c.Context, a[0], c.String("end"))
+				sum, err := cl.CloseBill(c.Context, a[0], end)
 				if err != nil {
 					return nil, err
 				}
@@ -241,22 +243,14 @@ func issuedBill(ctx context.Context, cl *client.Client, sum *chaincode.BillSumma
 		WithHint("the bill is on the ledger: fedmeter bill show %s", sum.ID)
 }
 
-// periodFlags are --from and --to: RFC 3339 or Unix seconds, empty for
+// periodFlags are --from and --to (parseTime's forms), the zero time for
 // unbounded.
 func periodFlags(c *cli.Context) (from, to time.Time, err error) {
-	for _, f := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		s := strings.TrimSpace(c.String(f.name))
-		if s == "" {
-			continue
-		}
-		if n, perr := strconv.ParseInt(s, 10, 64); perr == nil && n >= 0 {
-			*f.dst = time.Unix(n, 0).UTC()
-		} else if *f.dst, perr = time.Parse(time.RFC3339, s); perr != nil || f.dst.Unix() < 0 {
-			return time.Time{}, time.Time{}, client.Errorf(client.KindInvalid, "--%s %q is not a time: it must be RFC 3339 (2026-01-01T00:00:00Z) or Unix seconds", f.name, s)
-		}
+	if from, err = timeFlag(c, "from"); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if to, err = timeFlag(c, "to"); err != nil {
+		return time.Time{}, time.Time{}, err
 	}
 	return from, to, nil
 }

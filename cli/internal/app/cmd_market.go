@@ -49,7 +49,7 @@ Next: grant a consumer a quota (fedmeter quota set --help).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "currency", Usage: "currency `CODE`, 1 to 8 upper-case letters (CNY, EUR, ...)"},
 			&cli.StringFlag{Name: "scale", Usage: "decimal places `N` of the amounts (2: prices in cents)"},
-			&cli.StringFlag{Name: "from", Usage: "in force from `TIME` (RFC 3339 or Unix seconds; default now; no backdating)"},
+			&cli.StringFlag{Name: "from", Usage: "in force from `TIME` (YYYY-MM-DD, RFC 3339 or Unix seconds; default now; no backdating)"},
 			&cli.StringSliceFlag{Name: "parameter", Usage: "entry `NAME` is a parameter (a quantity, not money); repeat for more"},
 			&cli.StringFlag{Name: "json", Usage: "the whole price entry as `JSON` instead of --currency, --scale and NAME=PRICE"},
 		},
@@ -62,8 +62,12 @@ Next: grant a consumer a quota (fedmeter quota set --help).`,
 			if err != nil {
 				return err
 			}
+			from, err := timeArgFlag(c, "from")
+			if err != nil {
+				return err
+			}
 			return show(st, c, func(cl *client.Client) (*chaincode.PriceBook, error) {
-				return cl.SetPrice(c.Context, a[0], pr, c.String("from"))
+				return cl.SetPrice(c.Context, a[0], pr, from)
 			}, func(p *printer, book *chaincode.PriceBook) {
 				e := book.Entries[len(book.Entries)-1]
 				for _, x := range book.Entries {
@@ -274,7 +278,7 @@ request before from or at to or later is refused (exit code of
 quota_exceeded); resources already held are not affected. Next: the
 consumer requests a resource (fedmeter resource request --help).`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "valid-from", Usage: "grant requests from `TIME` on (RFC 3339 or Unix seconds; default: no start)"},
+			&cli.StringFlag{Name: "valid-from", Usage: "grant requests from `TIME` on (YYYY-MM-DD, RFC 3339 or Unix seconds; default: no start)"},
 			&cli.StringFlag{Name: "valid-to", Usage: "grant requests before `TIME` only (exclusive; default: no end)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -286,9 +290,17 @@ consumer requests a resource (fedmeter resource request --help).`,
 			if err != nil {
 				return err
 			}
+			validFrom, err := timeArgFlag(c, "valid-from")
+			if err != nil {
+				return err
+			}
+			validTo, err := timeArgFlag(c, "valid-to")
+			if err != nil {
+				return err
+			}
 			return show(st, c, func(cl *client.Client) (*chaincode.Quota, error) {
-				if c.String("valid-from") != "" || c.String("valid-to") != "" {
-					return cl.SetQuotaWindow(c.Context, a[0], limits, c.String("valid-from"), c.String("valid-to"))
+				if validFrom != "" || validTo != "" {
+					return cl.SetQuotaWindow(c.Context, a[0], limits, validFrom, validTo)
 				}
 				return cl.SetQuota(c.Context, a[0], limits)
 			}, func(p *printer, q *chaincode.Quota) {

@@ -26,22 +26,30 @@ whose period ends at or after --until finds no active rule (an earlier
 activation does not come back) and a release then leaves its bill pending
 until an admin activates a rule again.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "from", Usage: "effective `TIME` (RFC 3339 or Unix seconds; default now; no backdating)"},
-			&cli.StringFlag{Name: "until", Usage: "end `TIME`, exclusive (RFC 3339 or Unix seconds; default none)"},
+			&cli.StringFlag{Name: "from", Usage: "effective `TIME` (YYYY-MM-DD, RFC 3339 or Unix seconds; default now; no backdating)"},
+			&cli.StringFlag{Name: "until", Usage: "end `TIME`, exclusive (YYYY-MM-DD, RFC 3339 or Unix seconds; default none)"},
 		},
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 2, 2, "TYPE", "REF")
 			if err != nil {
 				return err
 			}
+			from, err := timeArgFlag(c, "from")
+			if err != nil {
+				return err
+			}
+			until, err := timeArgFlag(c, "until")
+			if err != nil {
+				return err
+			}
 			return st.withClient(c, func(cl *client.Client, p *printer) error {
 				activate := cl.ActivateRule
-				if c.String("until") != "" {
+				if until != "" {
 					activate = func(ctx context.Context, typ, ref, from string) (*chaincode.Activations, error) {
-						return cl.ActivateRuleUntil(ctx, typ, ref, from, c.String("until"))
+						return cl.ActivateRuleUntil(ctx, typ, ref, from, until)
 					}
 				}
-				acts, err := activate(c.Context, a[0], a[1], c.String("from"))
+				acts, err := activate(c.Context, a[0], a[1], from)
 				if err != nil {
 					return err
 				}
@@ -142,7 +150,7 @@ the type at --to, or the rule --rule names:
 			&cli.StringFlag{Name: "type", Usage: "resource `TYPE`"},
 			&cli.StringSliceFlag{Name: "spec", Usage: "spec `NAME=INT` pairs"},
 			&cli.StringSliceFlag{Name: "usage", Usage: "usage `NAME=INT` pairs"},
-			&cli.StringFlag{Name: "from", Usage: "period start `TIME` (RFC 3339 or Unix seconds)"},
+			&cli.StringFlag{Name: "from", Usage: "period start `TIME` (YYYY-MM-DD, RFC 3339 or Unix seconds)"},
 			&cli.StringFlag{Name: "to", Usage: "period end `TIME`"},
 			&cli.StringFlag{Name: "rule", Usage: "rule `REF` (default: the active rule)"},
 		},
@@ -163,9 +171,17 @@ the type at --to, or the rule --rule names:
 			if err != nil {
 				return err
 			}
+			from, err := timeArgFlag(c, "from")
+			if err != nil {
+				return err
+			}
+			to, err := timeArgFlag(c, "to")
+			if err != nil {
+				return err
+			}
 			return st.withClient(c, func(cl *client.Client, p *printer) error {
 				q, err := cl.Quote(c.Context, client.QuoteRequest{Provider: c.String("provider"), Type: c.String("type"),
-					Spec: spec, Usage: usage, Start: c.String("from"), End: c.String("to"), Rule: c.String("rule")})
+					Spec: spec, Usage: usage, Start: from, End: to, Rule: c.String("rule")})
 				if err != nil {
 					return err
 				}

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -180,20 +179,9 @@ Examples:
 	}
 }
 
-// backtestTime parses --from or --to: RFC 3339 or Unix seconds.
+// backtestTime parses --from or --to (parseTime's forms).
 func backtestTime(c *cli.Context, name string) (time.Time, error) {
-	s := strings.TrimSpace(c.String(name))
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-		return time.Unix(n, 0).UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil || t.Unix() < 0 {
-		return time.Time{}, usageErr(c, "--%s %q is not a time: it must be RFC 3339 (2026-01-01T00:00:00Z) or Unix seconds", name, s)
-	}
-	return t.UTC(), nil
+	return timeFlag(c, name)
 }
 
 var reRuleRef = regexp.MustCompile(`^([0-9a-f]{64}|[^/@\s]+@[^/@\s]+)$`)

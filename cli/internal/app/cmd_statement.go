@@ -310,23 +310,9 @@ what is still outstanding. The provider confirms it: fedmeter statement confirm.
 	}
 }
 
-// dateFlag parses a date flag: RFC 3339, YYYY-MM-DD (UTC midnight) or Unix
-// seconds; the zero time if unset.
+// dateFlag parses a date flag (parseTime's forms); the zero time if unset.
 func dateFlag(c *cli.Context, name string) (time.Time, error) {
-	s := strings.TrimSpace(c.String(name))
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.Parse("2006-01-02", s); err == nil {
-		return d, nil
-	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-		return time.Unix(n, 0).UTC(), nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil && t.Unix() >= 0 {
-		return t, nil
-	}
-	return time.Time{}, client.Errorf(client.KindInvalid, "--%s %q is not a date: it must be YYYY-MM-DD, RFC 3339 or Unix seconds", name, s)
+	return timeFlag(c, name)
 }
 
 func statementConfirm(st *state) *cli.Command {
