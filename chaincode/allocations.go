@@ -217,7 +217,7 @@ func (c *Contract) AllocationGrant(ctx contractapi.TransactionContextInterface, 
 		return "", err
 	}
 	if to <= from {
-		return "", errf("valid_to %d must be after valid_from %d", to, from)
+		return "", errf("valid_to %s must be after valid_from %s (default: now)", rfc3339(to), rfc3339(from))
 	}
 	if to <= t.now {
 		return "", errf("valid_to %d is not after the transaction time %d: the allocation would never draw a bill", to, t.now)
@@ -293,7 +293,7 @@ func (c *Contract) AllocationTopUp(ctx contractapi.TransactionContextInterface, 
 		return "", notFound("%s granted %s no allocation %s", t.msp, consumer, allocationID)
 	}
 	if t.now >= a.ValidTo {
-		return "", conflict("allocation %s ended at %d; a top-up of an ended allocation would draw no bill (grant a new one)", a.ID, a.ValidTo)
+		return "", conflict("allocation %s ended at %s; a top-up of an ended allocation would draw no bill (grant a new one)", a.ID, rfc3339(a.ValidTo))
 	}
 	if len(a.TopUps) >= maxEntries {
 		return "", conflict("allocation %s already has %d top-ups, the most allowed (it keeps each); grant a new one", a.ID, maxEntries)

@@ -128,7 +128,7 @@ func (c *Contract) StatementIssue(ctx contractapi.TransactionContextInterface, s
 		return "", err
 	}
 	if tt <= f {
-		return "", errf("to %d must be after from %d", tt, f)
+		return "", errf("to %s must be after from %s", rfc3339(tt), rfc3339(f))
 	}
 	if tt > t.now {
 		return "", errf("to %d is in the future (transaction time %d): a statement covers a period that has ended", tt, t.now)

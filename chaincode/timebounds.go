@@ -38,7 +38,7 @@ func activationEnd(effectiveTo string, eff int64, bounded bool) (int64, error) {
 		return 0, err
 	}
 	if end <= eff {
-		return 0, errf("effective_to %d must be after effective_from %d", end, eff)
+		return 0, errf("effective_to %s must be after effective_from %s", rfc3339(end), rfc3339(eff))
 	}
 	return end, nil
 }
@@ -49,7 +49,7 @@ func activationEnded(typ string, a *Activation, at int64) error {
 	if a.EffectiveTo == 0 || at < a.EffectiveTo {
 		return nil
 	}
-	return ruleFailed("no rule is active for type %s at %d: the activation of rule %s %s ended at %d; an admin activates an approved rule with RuleActivate", typ, at, a.Name, a.Version, a.EffectiveTo)
+	return ruleFailed("no rule is active for type %s at %s: the activation of rule %s %s ended at %s; an admin activates an approved rule with RuleActivate", typ, rfc3339(at), a.Name, a.Version, rfc3339(a.EffectiveTo))
 }
 
 // QuotaSetWindow is QuotaSet with a validity window: the quota grants
@@ -72,7 +72,7 @@ func quotaWindow(validFrom, validTo string) (int64, int64, error) {
 		return 0, 0, err
 	}
 	if validTo != "" && to <= from {
-		return 0, 0, errf("valid_to %d must be after valid_from %d", to, from)
+		return 0, 0, errf("valid_to %s must be after valid_from %s", rfc3339(to), rfc3339(from))
 	}
 	return from, to, nil
 }
