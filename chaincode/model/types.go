@@ -504,6 +504,22 @@ type Totals struct {
 	Payable    []Total `json:"payable"`
 }
 
+// MonthlyTotals is what BillTotalsMonthly returns for the calling org:
+// its bills' totals in consecutive calendar months (UTC), by period end.
+type MonthlyTotals struct {
+	Org    string       `json:"org"`
+	Months []MonthTotal `json:"months"`
+}
+
+// MonthTotal is one month of MonthlyTotals: bills with period end in
+// [From, To), receivable and payable per counterparty and currency.
+type MonthTotal struct {
+	From       int64   `json:"from"`
+	To         int64   `json:"to"`
+	Receivable []Total `json:"receivable"`
+	Payable    []Total `json:"payable"`
+}
+
 // HistoryEntry is one version of a key.
 type HistoryEntry struct {
 	Tx       string          `json:"tx"`

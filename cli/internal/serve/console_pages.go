@@ -2,6 +2,7 @@ package serve
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -58,13 +59,12 @@ func (s *Server) overviewPage(r *http.Request, c *client.Client) (string, any, e
 	now := s.now()
 	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1-overviewMonths, 0)
 	months := make([]string, overviewMonths)
-	per := make([]*model.Totals, overviewMonths)
-	for i := range per {
-		from := first.AddDate(0, i, 0)
-		months[i] = from.Format("2006-01")
-		if per[i], err = c.Totals(ctx, from, from.AddDate(0, 1, 0)); err != nil {
-			return "", nil, err
-		}
+	for i := range months {
+		months[i] = first.AddDate(0, i, 0).Format("2006-01")
+	}
+	per, err := monthTotals(r, c, first)
+	if err != nil {
+		return "", nil, err
 	}
 	for _, side := range []struct {
 		name string
@@ -103,6 +103,35 @@ func (s *Server) overviewPage(r *http.Request, c *client.Client) (string, any, e
 		}
 	}
 	return "overview", d, nil
+}
+
+// monthTotals returns the caller's totals of the overviewMonths months
+// from first: one query of the contract (BillTotalsMonthly, one read of
+// the bill index over the span) or, on a ledger whose contract predates
+// it, one BillTotals a month (each reading its month's index entries).
+func monthTotals(r *http.Request, c *client.Client, first time.Time) ([]*model.Totals, error) {
+	ctx := r.Context()
+	per := make([]*model.Totals, overviewMonths)
+	mt, err := c.MonthlyTotals(ctx, first, overviewMonths)
+	var ce *client.Error
+	switch {
+	case err == nil && len(mt.Months) == overviewMonths:
+		for i, m := range mt.Months {
+			per[i] = &model.Totals{Org: mt.Org, From: m.From, To: m.To, Receivable: m.Receivable, Payable: m.Payable}
+		}
+		return per, nil
+	case err == nil:
+		return nil, fmt.Errorf("the contract's monthly totals have %d months, %d were asked for", len(mt.Months), overviewMonths)
+	case !errors.As(err, &ce) || ce.Code != model.CodeUnsupported:
+		return nil, err
+	}
+	for i := range per {
+		from := first.AddDate(0, i, 0)
+		if per[i], err = c.Totals(ctx, from, from.AddDate(0, 1, 0)); err != nil {
+			return nil, err
+		}
+	}
+	return per, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
