@@ -1,7 +1,6 @@
 package chaincode
 
 import (
-	"encoding/json"
 	"sort"
 	"strconv"
 	"time"
@@ -10,7 +9,7 @@ import (
 )
 
 // maxTotalMonths is the most months BillTotalsMonthly sums at once (ten
-// years): its answer grows with the months, its reads do not.
+// years): its answer grows with the months.
 const maxTotalMonths = 120
 
 // BillTotalsMonthly sums the calling org's bills by calendar month (UTC)
@@ -18,9 +17,11 @@ const maxTotalMonths = 120
 // starts at from (Unix seconds or RFC 3339; the first instant of a month
 // in UTC), receivable and payable per counterparty and currency in each,
 // overflow-checked. It is BillTotals of each month in one read of the bill
-// index over the whole span (what a console's chart of a year needs: one
-// pass instead of twelve). Own org only, as BillTotals.
-func (c *Contract) BillTotalsMonthly(ctx contractapi.TransactionContextInterface, from, months string) (string, error) {
+// index over the span. With allTime "true" it reads the whole index once
+// and also returns BillTotals over all time (AllTime), so that a console's
+// overview (a year's chart and the all-time sums) is one pass over the
+// org's bills instead of thirteen queries. Own org only, as BillTotals.
+func (c *Contract) BillTotalsMonthly(ctx contractapi.TransactionContextInterface, from, months, allTime string) (string, error) {
 	t, err := begin(ctx)
 	if err != nil {
 		return "", err
@@ -44,6 +45,14 @@ func (c *Contract) BillTotalsMonthly(ctx contractapi.TransactionContextInterface
 	if err != nil {
 		return "", err
 	}
+	whole := false
+	switch allTime {
+	case "", "false":
+	case "true":
+		whole = true
+	default:
+		return "", errf(`all_time must be "true", "false" or empty, got %q`, allTime)
+	}
 	// bounds[i] is month i's first second; bounds[n] the end of the span.
 	bounds := make([]int64, n+1)
 	for i := range bounds {
@@ -53,6 +62,13 @@ func (c *Contract) BillTotalsMonthly(ctx contractapi.TransactionContextInterface
 	for i := range res.Months {
 		res.Months[i] = MonthTotal{From: bounds[i], To: bounds[i+1], Receivable: []Total{}, Payable: []Total{}}
 	}
+	if whole {
+		res.AllTime = &MonthTotal{Receivable: []Total{}, Payable: []Total{}}
+	}
+	from, to := strconv.FormatInt(bounds[0], 10), strconv.FormatInt(bounds[n], 10)
+	if whole {
+		from, to = "", ""
+	}
 	for _, side := range []struct {
 		role, name string
 		dst        func(*MonthTotal) *[]Total
@@ -60,12 +76,12 @@ func (c *Contract) BillTotalsMonthly(ctx contractapi.TransactionContextInterface
 		{"provider", "receivable", func(m *MonthTotal) *[]Total { return &m.Receivable }},
 		{"consumer", "payable", func(m *MonthTotal) *[]Total { return &m.Payable }},
 	} {
-		streams, _, _, err := t.billStreams(cons, side.role, t.msp, strconv.FormatInt(bounds[0], 10), strconv.FormatInt(bounds[n], 10))
+		streams, _, _, err := t.billStreams(cons, side.role, t.msp, from, to)
 		if err != nil {
 			return "", err
 		}
 		for _, s := range streams {
-			per, err := monthSums(t, s, side.name, bounds)
+			per, all, err := monthSums(t, s, side.name, bounds)
 			if err != nil {
 				return "", err
 			}
@@ -73,20 +89,52 @@ func (c *Contract) BillTotalsMonthly(ctx contractapi.TransactionContextInterface
 				d := side.dst(&res.Months[i])
 				*d = append(*d, per[i]...)
 			}
+			if whole {
+				d := side.dst(res.AllTime)
+				*d = append(*d, all...)
+			}
 		}
 	}
 	return out(res)
 }
 
-// monthSums sums stream s's index entries into the months of bounds, each
-// month's totals in currency and scale order.
-func monthSums(t *txn, s billStream, side string, bounds []int64) ([][]Total, error) {
+// monthSums sums stream s's index entries into the months of bounds (an
+// entry outside them in none), and all of them: each month's totals and
+// the sum of all in currency and scale order.
+func monthSums(t *txn, s billStream, side string, bounds []int64) ([][]Total, []Total, error) {
 	type sumKey struct {
-		month    int
+		month    int // -1: all the stream's entries
 		currency string
 		scale    int
 	}
-	sums := map[sumKey]*Total{}
+	type sum struct {
+		Total
+		field string // names the sum in an overflow error
+	}
+	sums := map[sumKey]*sum{}
+	// Consecutive entries are mostly of one currency and month: the last
+	// sum found serves the next entry without a map lookup.
+	var lastAll, lastMonth *sum
+	var lastAllKey, lastMonthKey sumKey
+	add := func(id sumKey, ix billIndex, last **sum, lastKey *sumKey) error {
+		sm := *last
+		if sm == nil || *lastKey != id {
+			if sm = sums[id]; sm == nil {
+				sm = &sum{Total: Total{Counterparty: s.counterparty, Currency: ix.Currency, Scale: ix.Scale},
+					field: side + " total with " + s.counterparty + " in " + ix.Currency}
+				sums[id] = sm
+			}
+			*last, *lastKey = sm, id
+		}
+		amt, err := addChecked(sm.field, sm.Amount, ix.Amount)
+		if err != nil {
+			return err
+		}
+		sm.Amount = amt
+		sm.Bills++
+		return nil
+	}
+	last := len(bounds) - 1
 	month := 0
 	err := scanAll(t, s.start, s.end, func(k string, v []byte) error {
 		pos := k[len(s.pfx):]
@@ -97,34 +145,32 @@ func monthSums(t *txn, s billStream, side string, bounds []int64) ([][]Total, er
 		if err != nil {
 			return corrupt(k, err)
 		}
-		// Keys come in period-end order: the month only moves forward.
-		for month < len(bounds)-2 && end >= bounds[month+1] {
-			month++
-		}
-		var ix billIndex
-		if err := json.Unmarshal(v, &ix); err != nil {
+		ix, err := decodeBillIndex(v)
+		if err != nil {
 			return corrupt(k, err)
 		}
-		id := sumKey{month, ix.Currency, ix.Scale}
-		sum := sums[id]
-		if sum == nil {
-			sum = &Total{Counterparty: s.counterparty, Currency: ix.Currency, Scale: ix.Scale}
-			sums[id] = sum
-		}
-		amt, err := addChecked(side+" total with "+s.counterparty+" in "+ix.Currency, sum.Amount, ix.Amount)
-		if err != nil {
+		if err := add(sumKey{-1, ix.Currency, ix.Scale}, ix, &lastAll, &lastAllKey); err != nil {
 			return err
 		}
-		sum.Amount = amt
-		sum.Bills++
-		return nil
+		// Keys come in period-end order: the month only moves forward.
+		for month < last && end >= bounds[month+1] {
+			month++
+		}
+		if end < bounds[0] || month == last {
+			return nil
+		}
+		return add(sumKey{month, ix.Currency, ix.Scale}, ix, &lastMonth, &lastMonthKey)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	per := make([][]Total, len(bounds)-1)
-	for id, sum := range sums {
-		per[id.month] = append(per[id.month], *sum)
+	per := make([][]Total, last+1) // per[last]: all
+	for id, sm := range sums {
+		i := id.month
+		if i < 0 {
+			i = last
+		}
+		per[i] = append(per[i], sm.Total)
 	}
 	for _, part := range per {
 		sort.Slice(part, func(i, j int) bool {
@@ -134,5 +180,5 @@ func monthSums(t *txn, s billStream, side string, bounds []int64) ([][]Total, er
 			return part[i].Scale < part[j].Scale
 		})
 	}
-	return per, nil
+	return per[:last], per[last], nil
 }

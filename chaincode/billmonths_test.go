@@ -26,8 +26,8 @@ func TestBillTotalsMonthly(t *testing.T) {
 	seed(org2, org1, 1000, 40, feb, mar) // February, payable
 	seed(org1, org3, 2000, 10, dec, jan) // before the span
 	seed(org1, org2, 3000, 7, apr, may)  // after it
-	m := decode[MonthlyTotals](t, e.eval("org1.user", "BillTotalsMonthly", unix(jan), "3"))
-	if m.Org != org1 || len(m.Months) != 3 {
+	m := decode[MonthlyTotals](t, e.eval("org1.user", "BillTotalsMonthly", unix(jan), "3", ""))
+	if m.Org != org1 || len(m.Months) != 3 || m.AllTime != nil {
 		t.Fatalf("monthly totals %s", js(m))
 	}
 	var bills int
@@ -47,13 +47,21 @@ func TestBillTotalsMonthly(t *testing.T) {
 	if bills != 340 || len(m.Months[1].Payable) != 1 || m.Months[1].Payable[0].Bills != 40 {
 		t.Fatalf("%d bills in the span, want 340 (40 payable in February): %s", bills, js(m))
 	}
+	// With all time: the same months, and BillTotals of all time.
+	ma := decode[MonthlyTotals](t, e.eval("org1.user", "BillTotalsMonthly", unix(jan), "3", "true"))
+	all := decode[Totals](t, e.eval("org1.user", "BillTotals", "", ""))
+	if js(ma.Months) != js(m.Months) || ma.AllTime == nil || js(ma.AllTime.Receivable) != js(all.Receivable) || js(ma.AllTime.Payable) != js(all.Payable) ||
+		len(all.Receivable) != 2 || all.Receivable[0].Bills != 307 {
+		t.Fatalf("with all time %s\nall-time totals %s", js(ma), js(all))
+	}
 	// The consumer's side: Org2's payable are Org1's receivable.
-	m2 := decode[MonthlyTotals](t, e.eval("org2.user", "BillTotalsMonthly", unix(dec), "5"))
+	m2 := decode[MonthlyTotals](t, e.eval("org2.user", "BillTotalsMonthly", unix(dec), "5", "false"))
 	if len(m2.Months) != 5 || len(m2.Months[0].Payable) != 0 || len(m2.Months[4].Payable) != 1 || m2.Months[4].Payable[0].Bills != 7 ||
 		js(m2.Months[1].Payable[0].Amount) != js(m.Months[0].Receivable[0].Amount) {
 		t.Fatalf("Org2's monthly totals %s", js(m2))
 	}
-	e.fail("is not the start of a month", "org1.user", "BillTotalsMonthly", js(jan.Unix()+1), "3")
-	e.fail("months must be between 1 and 120", "org1.user", "BillTotalsMonthly", unix(jan), "0")
-	e.fail("from is required", "org1.user", "BillTotalsMonthly", "", "3")
+	e.fail("is not the start of a month", "org1.user", "BillTotalsMonthly", js(jan.Unix()+1), "3", "")
+	e.fail("months must be between 1 and 120", "org1.user", "BillTotalsMonthly", unix(jan), "0", "")
+	e.fail("from is required", "org1.user", "BillTotalsMonthly", "", "3", "")
+	e.fail(`all_time must be "true", "false" or empty`, "org1.user", "BillTotalsMonthly", unix(jan), "3", "1")
 }

@@ -509,10 +509,13 @@ type Totals struct {
 type MonthlyTotals struct {
 	Org    string       `json:"org"`
 	Months []MonthTotal `json:"months"`
+	// AllTime is BillTotals over all time (From and To zero), when asked.
+	AllTime *MonthTotal `json:"all_time,omitempty"`
 }
 
 // MonthTotal is one month of MonthlyTotals: bills with period end in
 // [From, To), receivable and payable per counterparty and currency.
+// MonthlyTotals.AllTime has the same form.
 type MonthTotal struct {
 	From       int64   `json:"from"`
 	To         int64   `json:"to"`

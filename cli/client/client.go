@@ -520,9 +520,11 @@ func (c *Client) Totals(ctx context.Context, from, to time.Time) (*model.Totals,
 // MonthlyTotals sums the caller's bills per calendar month (UTC) of their
 // period end: months months from the month that starts at from (the
 // first instant of a month in UTC), each receivable and payable per
-// counterparty and currency, in one read of the ledger.
-func (c *Client) MonthlyTotals(ctx context.Context, from time.Time, months int) (*model.MonthlyTotals, error) {
-	return call[model.MonthlyTotals](ctx, c, false, "BillTotalsMonthly", unixArg(from), strconv.Itoa(months))
+// counterparty and currency, in one read of the ledger; with allTime,
+// also the totals over all time (MonthlyTotals.AllTime, as Totals gives
+// them), in the same read.
+func (c *Client) MonthlyTotals(ctx context.Context, from time.Time, months int, allTime bool) (*model.MonthlyTotals, error) {
+	return call[model.MonthlyTotals](ctx, c, false, "BillTotalsMonthly", unixArg(from), strconv.Itoa(months), strconv.FormatBool(allTime))
 }
 
 // ProviderTotalCost returns the provider's receivables over all time (the
