@@ -21,7 +21,7 @@ import (
 // active resources.
 const (
 	usageBenchResources = 20
-	usageBenchRequests  = 5
+	usageBenchRequests  = 10
 	usageBenchRecords   = 1000
 )
 
