@@ -135,16 +135,19 @@ func monthSums(t *txn, s billStream, side string, bounds []int64) ([][]Total, []
 		return nil
 	}
 	last := len(bounds) - 1
+	// The bounds as index positions: a key's period end is compared as
+	// its 20 digits, without parsing them.
+	edges := make([]string, len(bounds))
+	for i, b := range bounds {
+		edges[i] = pad(b)
+	}
 	month := 0
 	err := scanAll(t, s.start, s.end, func(k string, v []byte) error {
 		pos := k[len(s.pfx):]
 		if len(pos) < 21 || pos[20] != '/' {
 			return corrupt(k, errf("not a bill index key"))
 		}
-		end, err := strconv.ParseInt(pos[:20], 10, 64)
-		if err != nil {
-			return corrupt(k, err)
-		}
+		end := pos[:20]
 		ix, err := decodeBillIndex(v)
 		if err != nil {
 			return corrupt(k, err)
@@ -153,10 +156,10 @@ func monthSums(t *txn, s billStream, side string, bounds []int64) ([][]Total, []
 			return err
 		}
 		// Keys come in period-end order: the month only moves forward.
-		for month < last && end >= bounds[month+1] {
+		for month < last && end >= edges[month+1] {
 			month++
 		}
-		if end < bounds[0] || month == last {
+		if end < edges[0] || month == last {
 			return nil
 		}
 		return add(sumKey{month, ix.Currency, ix.Scale}, ix, &lastMonth, &lastMonthKey)
