@@ -1,7 +1,6 @@
 package chaincode
 
 import (
-	"encoding/json"
 	"sort"
 )
 
@@ -151,8 +150,8 @@ func billTotals(t *txn, streams []billStream, side string) ([]Total, error) {
 	for _, s := range streams {
 		sums := map[[2]string]*Total{}
 		err := scanAll(t, s.start, s.end, func(k string, v []byte) error {
-			var ix billIndex
-			if err := json.Unmarshal(v, &ix); err != nil {
+			ix, err := decodeBillIndex(v)
+			if err != nil {
 				return corrupt(k, err)
 			}
 			id := [2]string{ix.Currency, itoa(ix.Scale)}

@@ -213,6 +213,8 @@ func TestTotalsOverflow(t *testing.T) {
 	}
 	e.fail("receivable total with Org2MSP in CNY overflows a 64-bit integer", "org1.user", "BillTotals", "", "")
 	e.fail("payable total with Org1MSP in CNY overflows a 64-bit integer", "org2.user", "BillTotals", "", "")
+	e.fail("receivable total with Org2MSP in CNY overflows a 64-bit integer", "org1.user", "BillTotalsMonthly", "0", "1", "true")
+	e.fail("payable total with Org1MSP in CNY overflows a 64-bit integer", "org2.user", "BillTotalsMonthly", "0", "1", "true")
 	st := decode[ruleStatus](t, e.eval("org3.user", "RuleStatus", h))
 	if len(st.Active) != 1 || st.Active[0].Type != "ecs" || st.Active[0].Name != "ecs" {
 		t.Fatalf("rule status activations %s", js(st.Active))

@@ -160,7 +160,7 @@ func (c *Contract) GetEvaluateTransactions() []string {
 		"PriceGet", "PriceList", "PriceHistory",
 		"QuotaGet",
 		"ResourceGet", "ResourceList", "UsageList",
-		"BillGet", "BillListByProvider", "BillListByConsumer", "BillListByResource", "BillTotals", "BillQuote",
+		"BillGet", "BillListByProvider", "BillListByConsumer", "BillListByResource", "BillTotals", "BillTotalsMonthly", "BillQuote",
 		"History",
 		"ReadResource", "QueryProviderBill", "QueryProviderTotalCost",
 		"AllocationGet", "AllocationList",

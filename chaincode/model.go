@@ -34,6 +34,8 @@ type (
 	Page[T any]      = model.Page[T]
 	Total            = model.Total
 	Totals           = model.Totals
+	MonthlyTotals    = model.MonthlyTotals
+	MonthTotal       = model.MonthTotal
 	HistoryEntry     = model.HistoryEntry
 	ReleasedResource = model.ReleasedResource
 	PendingBill      = model.PendingBill

@@ -55,6 +55,7 @@ var signatures = map[string][]string{
 	"BillListByConsumer":     {"consumer", "from", "to", "page_size", "bookmark"},
 	"BillListByResource":     {"resource_id", "page_size", "bookmark"},
 	"BillTotals":             {"from", "to"},
+	"BillTotalsMonthly":      {"from", "months", "all_time"},
 	"BillQuote":              {"provider", "resource_type", "spec", "usage", "start", "end", "code_hash"},
 	"History":                {"kind", "ref"},
 	"InitInitialQuota":       {"consumer", "limits"},

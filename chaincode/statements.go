@@ -222,8 +222,8 @@ func (t *txn) stateBills(s *Statement) ([]string, error) {
 		if mark == pos {
 			continue // stated already
 		}
-		var ix billIndex
-		if err := json.Unmarshal(kv.GetValue(), &ix); err != nil {
+		ix, err := decodeBillIndex(kv.GetValue())
+		if err != nil {
 			return nil, corrupt(kv.GetKey(), err)
 		}
 		if ix.Currency != s.Currency {

@@ -504,6 +504,25 @@ type Totals struct {
 	Payable    []Total `json:"payable"`
 }
 
+// MonthlyTotals is what BillTotalsMonthly returns for the calling org:
+// its bills' totals in consecutive calendar months (UTC), by period end.
+type MonthlyTotals struct {
+	Org    string       `json:"org"`
+	Months []MonthTotal `json:"months"`
+	// AllTime is BillTotals over all time (From and To zero), when asked.
+	AllTime *MonthTotal `json:"all_time,omitempty"`
+}
+
+// MonthTotal is one month of MonthlyTotals: bills with period end in
+// [From, To), receivable and payable per counterparty and currency.
+// MonthlyTotals.AllTime has the same form.
+type MonthTotal struct {
+	From       int64   `json:"from"`
+	To         int64   `json:"to"`
+	Receivable []Total `json:"receivable"`
+	Payable    []Total `json:"payable"`
+}
+
 // HistoryEntry is one version of a key.
 type HistoryEntry struct {
 	Tx       string          `json:"tx"`

@@ -517,6 +517,16 @@ func (c *Client) Totals(ctx context.Context, from, to time.Time) (*model.Totals,
 	return call[model.Totals](ctx, c, false, "BillTotals", unixArg(from), unixArg(to))
 }
 
+// MonthlyTotals sums the caller's bills per calendar month (UTC) of their
+// period end: months months from the month that starts at from (the
+// first instant of a month in UTC), each receivable and payable per
+// counterparty and currency, in one read of the ledger; with allTime,
+// also the totals over all time (MonthlyTotals.AllTime, as Totals gives
+// them), in the same read.
+func (c *Client) MonthlyTotals(ctx context.Context, from time.Time, months int, allTime bool) (*model.MonthlyTotals, error) {
+	return call[model.MonthlyTotals](ctx, c, false, "BillTotalsMonthly", unixArg(from), strconv.Itoa(months), strconv.FormatBool(allTime))
+}
+
 // ProviderTotalCost returns the provider's receivables over all time (the
 // seed's queryProviderTotalCost).
 func (c *Client) ProviderTotalCost(ctx context.Context, provider string) (*model.Totals, error) {

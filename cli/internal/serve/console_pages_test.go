@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedmeter/fedmeter/chaincode/model"
 	"github.com/fedmeter/fedmeter/cli/client"
 )
 
@@ -250,4 +252,65 @@ func TestGrafanaDashboard(t *testing.T) {
 	if n == 0 {
 		t.Fatal("the dashboard queries no fedmeter series")
 	}
+}
+
+// oldContract is a backend whose contract predates BillTotalsMonthly: it
+// refuses it as the router refuses an unknown transaction, and counts the
+// BillTotals calls.
+type oldContract struct {
+	client.Backend
+	totals *int
+}
+
+func (o oldContract) Evaluate(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	switch fn {
+	case "BillTotalsMonthly":
+		return nil, client.RefusalError(fn, model.Refuse(model.CodeUnsupported, "function BillTotalsMonthly not found").Error(), "", nil)
+	case "BillTotals":
+		*o.totals++
+	}
+	return o.Backend.Evaluate(ctx, fn, args...)
+}
+
+// The overview's totals in one query, and the same from thirteen
+// BillTotals on a contract without BillTotalsMonthly.
+func TestOverviewTotalsFallback(t *testing.T) {
+	e, _ := consoleEnv(t)
+	for _, who := range []string{"Org1/Admin", "Org2/User1"} {
+		org, _, _ := strings.Cut(who, "/")
+		c, err := e.srv.clientFor(Token{As: who, MSPID: org + "MSP"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		first := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC) // twelve months to February 2026
+		tot, per, err := overviewTotals(r, c, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		oldTot, oldPer, err := overviewTotals(r, client.New(oldContract{c.Backend(), &n}), first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != overviewMonths+1 {
+			t.Fatalf("%s: %d BillTotals on the old contract, want %d", who, n, overviewMonths+1)
+		}
+		got, old := mustJSON(t, []any{tot, per}), mustJSON(t, []any{oldTot, oldPer})
+		if got != old {
+			t.Fatalf("%s: overview totals\n one query %s\nthirteen   %s", who, got, old)
+		}
+		if len(tot.Receivable)+len(tot.Payable) == 0 || !strings.Contains(got, `"bills":2`) && !strings.Contains(got, `"bills":1`) {
+			t.Fatalf("%s: no bills in the overview's totals: %s", who, got)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
