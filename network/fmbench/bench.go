@@ -191,6 +191,9 @@ type benchReport struct {
 	Steps     []*benchStep  `json:"steps"`
 	Ratios    []*benchRatio `json:"ratios,omitempty"`
 	Goals     []*benchGoal  `json:"goals,omitempty"`
+	// UsagePrimed counts the usage records the setup sent, untimed, one
+	// batch per group of resources (primeUsage), before any step.
+	UsagePrimed int64 `json:"usage_primed_records,omitempty"`
 }
 
 func (st *state) bench(c *cli.Context) error {
@@ -323,6 +326,7 @@ func (st *state) bench(c *cli.Context) error {
 		if err := env.prepareUsage(c.Context); err != nil {
 			return err
 		}
+		rep.UsagePrimed = env.usagePrimed
 	}
 	var order []stepAt
 	rounds := c.Int("rounds")

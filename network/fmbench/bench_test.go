@@ -114,8 +114,12 @@ func TestBench(t *testing.T) {
 	if len(usageRes) != 5 {
 		t.Fatalf("the bench's usage resources on the ledger: %v, want 5", usageRes)
 	}
-	if held != us.AllRecords {
-		t.Fatalf("the ledger holds %d usage records of %v; the bench reported %d", held, usageRes, us.AllRecords)
+	// One group of 5 resources: one batch of 10 sent before the step.
+	if rep.UsagePrimed != 10 {
+		t.Fatalf("usage primed with %d records, want one batch of 10", rep.UsagePrimed)
+	}
+	if int64(held) != int64(us.AllRecords)+rep.UsagePrimed {
+		t.Fatalf("the ledger holds %d usage records of %v; the bench reported %d and %d primed", held, usageRes, us.AllRecords, rep.UsagePrimed)
 	}
 
 	// release: a pool of 25 resources, released by 4 clients until the

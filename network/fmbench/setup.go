@@ -42,6 +42,7 @@ type benchEnv struct {
 	usageBase     int64            // the latest of their activation times
 	usageGroups   []*usageGroup    // the pool split, one group per batch in flight
 	usageFree     chan *usageGroup // the groups no batch holds
+	usagePrimed   int64            // usage records primeUsage sent
 	usageInflight int              // the most usage batches the run keeps in flight
 	usagePeriods  uint64           // periods of a resource in a row (--usage-periods)
 	usageWaits    atomic.Int64     // batches that waited for their periods to end
