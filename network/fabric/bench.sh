@@ -23,7 +23,8 @@
 # network made for benchmarks); resource requests update the consumer's
 # quota, so they go one transaction at a time per consumer, 100 resources
 # each (ResourceRequestMany): ~3,200 resources for a release step at 128 in
-# flight take ~40 s.
+# flight take ~40 s; usage sets up one group of 250 resources per batch in
+# flight (8,000 at 32, 32,000 at 128; --usage-resources N for fewer).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)

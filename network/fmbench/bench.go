@@ -27,7 +27,8 @@ WORKLOADS (one or more; each runs at every load given):
    usage     UsageSubmit of --batch records per transaction (writes; records/s):
              cpu_seconds and egress_gib of --usage-resources resources over
              periods, IDs derived by the contract, as a metering agent sends
-             them (one period of every resource in turn); --usage-periods N
+             them (one period of every resource of a group in turn; batches
+             in flight together hold disjoint groups); --usage-periods N
              sends N periods of each resource in a row instead, as a bulk
              import of past usage does. Setup, not timed: request and
              activate those resources
@@ -165,7 +166,7 @@ func benchFlags() []cli.Flag {
 		&cli.IntFlag{Name: "batch", Value: 500, Usage: "usage: records per transaction, `N` (1 to 1000)"},
 		&cli.DurationFlag{Name: "usage-head-start", Value: 10 * time.Second, Usage: "usage: time from the resources' activation to the first batch, `D`, for the synthetic periods to accumulate (not timed)"},
 		&cli.IntFlag{Name: "usage-periods", Value: 1, Usage: "usage: consecutive periods of each resource in a batch, `N`: 1 is a metering agent sending every resource's last period, more a bulk import (24: a day of hourly records per resource)"},
-		&cli.IntFlag{Name: "usage-resources", DefaultText: "500 on Fabric, 4000 embedded", Usage: "usage: resources the records are spread over, `N` (set up once per run, not timed)"},
+		&cli.IntFlag{Name: "usage-resources", DefaultText: "one batch's resources per batch in flight (up to 128), at least 500 on Fabric, 4000 embedded", Usage: "usage: resources the records are spread over, `N`, in groups of one batch's: batches in flight together report on disjoint groups (set up once per run, not timed)"},
 		&cli.IntFlag{Name: "resources", DefaultText: "auto", Usage: "release: resources to prepare per step, `N` (default: enough for the baseline's rate, or 200/s on Fabric, 2000/s embedded, over warm-up and duration)"},
 		&cli.StringSliceFlag{Name: "consumer", Usage: "the consumer that requests the resources, `WHO`: ORG/USER (embedded) or a profile FILE (Fabric); repeat to spread them"},
 		&cli.StringSliceFlag{Name: "voter", Usage: "another org admin to approve --rule, `WHO`: ORG/USER (embedded) or a profile FILE (Fabric)"},
@@ -190,6 +191,9 @@ type benchReport struct {
 	Steps     []*benchStep  `json:"steps"`
 	Ratios    []*benchRatio `json:"ratios,omitempty"`
 	Goals     []*benchGoal  `json:"goals,omitempty"`
+	// UsagePrimed counts the usage records the setup sent, untimed, one
+	// batch per group of resources (primeUsage), before any step.
+	UsagePrimed int64 `json:"usage_primed_records,omitempty"`
 }
 
 func (st *state) bench(c *cli.Context) error {
@@ -298,6 +302,9 @@ func (st *state) bench(c *cli.Context) error {
 	}
 	defer env.close()
 	env.profiler = profiler
+	for _, ls := range loads {
+		env.usageInflight = max(env.usageInflight, ls.InFlight)
+	}
 	p := st.printer(c)
 	rep := &benchReport{Backend: env.backendName(), Identity: env.provider, Chaincode: env.chaincode(), Run: env.run, Steps: []*benchStep{}}
 	for _, w := range work {
@@ -319,6 +326,7 @@ func (st *state) bench(c *cli.Context) error {
 		if err := env.prepareUsage(c.Context); err != nil {
 			return err
 		}
+		rep.UsagePrimed = env.usagePrimed
 	}
 	var order []stepAt
 	rounds := c.Int("rounds")

@@ -114,8 +114,12 @@ func TestBench(t *testing.T) {
 	if len(usageRes) != 5 {
 		t.Fatalf("the bench's usage resources on the ledger: %v, want 5", usageRes)
 	}
-	if held != us.AllRecords {
-		t.Fatalf("the ledger holds %d usage records of %v; the bench reported %d", held, usageRes, us.AllRecords)
+	// One group of 5 resources: one batch of 10 sent before the step.
+	if rep.UsagePrimed != 10 {
+		t.Fatalf("usage primed with %d records, want one batch of 10", rep.UsagePrimed)
+	}
+	if int64(held) != int64(us.AllRecords)+rep.UsagePrimed {
+		t.Fatalf("the ledger holds %d usage records of %v; the bench reported %d and %d primed", held, usageRes, us.AllRecords, rep.UsagePrimed)
 	}
 
 	// release: a pool of 25 resources, released by 4 clients until the
@@ -436,5 +440,89 @@ func TestWaitQuiet(t *testing.T) {
 	}
 	if s := sampleCPU(t.TempDir()); s.ok {
 		t.Fatalf("sampleCPU with no pid files: %+v", s)
+	}
+}
+
+// TestUsageGroups: the usage pool splits into groups of at least one
+// batch's resources that cover it exactly, and batches in flight together
+// hold disjoint groups, each (resource, metric, period) sent once.
+func TestUsageGroups(t *testing.T) {
+	if got := usageGroupSize(500, 1); got != 250 {
+		t.Errorf("usageGroupSize(500, 1) = %d, want 250", got)
+	}
+	if got := usageGroupSize(501, 24); got != 11 {
+		t.Errorf("usageGroupSize(501, 24) = %d, want 11", got)
+	}
+	for _, c := range []struct{ n, per, groups int }{{500, 250, 2}, {8000, 250, 32}, {8100, 250, 32}, {5, 250, 1}, {7, 2, 3}} {
+		gs := usageGroups(c.n, c.per)
+		if len(gs) != c.groups {
+			t.Fatalf("usageGroups(%d, %d): %d groups, want %d", c.n, c.per, len(gs), c.groups)
+		}
+		next := 0
+		for _, g := range gs {
+			if g.lo != next || g.hi <= g.lo || (c.n >= c.per && g.hi-g.lo < c.per) {
+				t.Fatalf("usageGroups(%d, %d): group [%d, %d) after %d", c.n, c.per, g.lo, g.hi, next)
+			}
+			next = g.hi
+		}
+		if next != c.n {
+			t.Fatalf("usageGroups(%d, %d) ends at %d", c.n, c.per, next)
+		}
+	}
+
+	env := &benchEnv{usageBase: time.Now().Unix() - 1_000_000, usagePeriods: 1}
+	for i := range 12 {
+		env.usagePool = append(env.usagePool, fmt.Sprintf("r%d", i))
+	}
+	env.usageGroups = usageGroups(len(env.usagePool), usageGroupSize(6, 1)) // 3 resources a batch: 4 groups
+	env.usageFree = make(chan *usageGroup, len(env.usageGroups))
+	for _, g := range env.usageGroups {
+		env.usageFree <- g
+	}
+	ctx := context.Background()
+	sent := map[string]bool{}
+	var releases []func()
+	held := map[string]int{}
+	for b := range 4 {
+		recs, release, err := env.usageBatch(ctx, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, release)
+		for _, r := range recs {
+			if o, ok := held[r.Resource]; ok && o != b {
+				t.Fatalf("batches %d and %d in flight together both report %s", o, b, r.Resource)
+			}
+			held[r.Resource] = b
+			k := fmt.Sprintf("%s/%s/%d/%d", r.Resource, r.Metric, r.Start, r.End)
+			if sent[k] {
+				t.Fatalf("record %s sent twice", k)
+			}
+			sent[k] = true
+		}
+	}
+	// Every group is held: a fifth batch waits for one.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, _, err := env.usageBatch(short, 6); err == nil {
+		t.Fatal("a fifth batch got resources while four groups were held")
+	}
+	releases[2]()
+	for range 3 { // the same group again: its next periods
+		recs, release, err := env.usageBatch(ctx, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if held[r.Resource] != 2 {
+				t.Fatalf("after batch 2's release a batch reports %s of batch %d", r.Resource, held[r.Resource])
+			}
+			k := fmt.Sprintf("%s/%s/%d/%d", r.Resource, r.Metric, r.Start, r.End)
+			if sent[k] {
+				t.Fatalf("record %s sent twice", k)
+			}
+			sent[k] = true
+		}
+		release()
 	}
 }

@@ -37,19 +37,22 @@ type benchEnv struct {
 	retryMu   sync.Mutex
 	retries   map[string]int // failed attempts the gateway backends retried, by kind
 
-	ruleOK       bool          // a rule is active for ecs
-	usagePool    []string      // resources the usage workload reports on
-	usageBase    int64         // the latest of their activation times
-	usageSlot    atomic.Uint64 // next (resource, period) slot
-	usagePeriods uint64        // periods of a resource in a row (--usage-periods)
-	usageWaits   atomic.Int64  // batches that waited for their periods to end
-	getKey       string
-	quoteArgs    []string
-	billsOK      bool
-	nextCons     atomic.Uint64
-	idleCPU      float64       // the network's lowest CPU rate seen, ms a second (settle)
-	profiler     *nodeProfiler // --node-profiles, or nil
-	steps        int           // steps run so far (names the profiles' folders)
+	ruleOK        bool             // a rule is active for ecs
+	usagePool     []string         // resources the usage workload reports on
+	usageBase     int64            // the latest of their activation times
+	usageGroups   []*usageGroup    // the pool split, one group per batch in flight
+	usageFree     chan *usageGroup // the groups no batch holds
+	usagePrimed   int64            // usage records primeUsage sent
+	usageInflight int              // the most usage batches the run keeps in flight
+	usagePeriods  uint64           // periods of a resource in a row (--usage-periods)
+	usageWaits    atomic.Int64     // batches that waited for their periods to end
+	getKey        string
+	quoteArgs     []string
+	billsOK       bool
+	nextCons      atomic.Uint64
+	idleCPU       float64       // the network's lowest CPU rate seen, ms a second (settle)
+	profiler      *nodeProfiler // --node-profiles, or nil
+	steps         int           // steps run so far (names the profiles' folders)
 }
 
 const (
