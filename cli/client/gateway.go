@@ -148,7 +148,9 @@ type Gateway struct {
 
 	// ConflictRetries is how many times Submit sends a transaction again
 	// after the peers invalidated it because another transaction changed
-	// what it read first (MVCC_READ_CONFLICT, PHANTOM_READ_CONFLICT).
+	// what it read first (MVCC_READ_CONFLICT, PHANTOM_READ_CONFLICT), or
+	// after its endorsers returned different results because one lagged a
+	// block behind (ProposalResponsePayloads do not match).
 	// Nothing of such a transaction is on the ledger, and endorsing it
 	// again reads the new state, so sending it again is what the caller
 	// would do by hand: two requests of one consumer's quota at once, for
@@ -172,7 +174,7 @@ const usageSubmit = "UsageSubmit"
 // retryAfter says whether Submit sends fn again after attempt (from 0)
 // failed with err, and how long it waits first.
 func (g *Gateway) retryAfter(fn string, err error, attempt int) (time.Duration, bool) {
-	if conflicted(err) {
+	if conflicted(err) || mismatched(err) {
 		limit := g.ConflictRetries
 		if fn == usageSubmit {
 			limit = max(limit, g.UsageConflictRetries)
@@ -189,6 +191,19 @@ func (g *Gateway) retryAfter(fn string, err error, attempt int) (time.Duration, 
 		return 0, false
 	}
 	return 250 * time.Millisecond << attempt, true
+}
+
+// mismatched reports whether err is an endorsement whose peers returned
+// different results ("ProposalResponsePayloads do not match"). Between
+// fedmeter's deterministic contract and peers that agree on the state this
+// means one endorser had not yet committed the block another had (a
+// transaction reading keys a transaction just written, such as the usage
+// totals of a resource two batches report): nothing was ordered, and
+// endorsing again once the peers caught up gives one result. It is
+// retried as a conflict is.
+func mismatched(err error) bool {
+	var ee *gw.EndorseError
+	return errors.As(err, &ee) && strings.Contains(err.Error(), "ProposalResponsePayloads do not match")
 }
 
 // conflicted reports whether err is a transaction the peers invalidated

@@ -395,3 +395,33 @@ func TestGatewayRetriesLaggingOrgs(t *testing.T) {
 		t.Fatalf("5 MiB each way: %d bytes, %v", len(out), err)
 	}
 }
+
+// TestGatewayRetriesMismatches: an endorsement whose peers disagreed (one a
+// block behind the other) is endorsed again, as a conflict is, up to
+// UsageConflictRetries for a usage batch and ConflictRetries otherwise.
+func TestGatewayRetriesMismatches(t *testing.T) {
+	mismatch := status.New(codes.Aborted, "failed to assemble transaction: ProposalResponsePayloads do not match (base64): 'eyJhIjoxfQ==' vs 'eyJhIjoyfQ=='").Err()
+	tries := map[string]int{}
+	flaky := func(fn string, n int) func([]string) ([]byte, error) {
+		return func([]string) ([]byte, error) {
+			if tries[fn]++; tries[fn] <= n {
+				return nil, mismatch
+			}
+			return []byte(`{"accepted":1,"duplicates":[]}`), nil
+		}
+	}
+	g := &fakeGateway{commit: map[string]peer.TxValidationCode{}, answers: map[string]func([]string) ([]byte, error){
+		"UsageSubmit": flaky("UsageSubmit", 3), "Other": flaky("Other", 3)}}
+	b, err := client.Dial(context.Background(), startGateway(t, g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.ConflictRetries, b.UsageConflictRetries = 1, 3
+	if _, err := b.Submit(context.Background(), "UsageSubmit", "[]"); err != nil || tries["UsageSubmit"] != 4 {
+		t.Fatalf("UsageSubmit: err %v after %d tries, want success on the fourth", err, tries["UsageSubmit"])
+	}
+	if _, err := b.Submit(context.Background(), "Other"); err == nil || !strings.Contains(err.Error(), "do not match") || tries["Other"] != 2 {
+		t.Fatalf("Other: err %v after %d tries, want the mismatch after two (ConflictRetries 1)", err, tries["Other"])
+	}
+}
