@@ -70,7 +70,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzArgs -fuzztime 30s ./chaincode/
 	$(GO) test -run '^$$' -fuzz FuzzUsageArg -fuzztime 30s ./chaincode/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeBillIndex -fuzztime 20s ./chaincode/
+	$(GO) test -run '^$$' -fuzz '^FuzzBillBookmark$$' -fuzztime 20s ./chaincode/
 	$(GO) test -run '^$$' -fuzz FuzzReadUsage -fuzztime 30s ./cli/client/
+	$(GO) test -run '^$$' -fuzz FuzzParseEventPos -fuzztime 20s ./cli/client/
+	$(GO) test -run '^$$' -fuzz FuzzVerifySignature -fuzztime 20s ./cli/internal/serve/
 	$(GO) test -run '^$$' -fuzz FuzzParseAmount -fuzztime 20s ./cli/internal/app/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAPEL$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAPELAccelerator$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
