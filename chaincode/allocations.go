@@ -3,6 +3,7 @@ package chaincode
 import (
 	"math"
 	"math/big"
+	"slices"
 	"sort"
 
 	"github.com/fedmeter/fedmeter/chaincode/model"
@@ -84,7 +85,7 @@ func (t *txn) drawAllocations(bills []*Bill) ([]model.AllocationDraw, error) {
 		if a == nil {
 			continue
 		}
-		if !contains2(order, pair) {
+		if !slices.Contains(order, pair) {
 			order = append(order, pair)
 		}
 		used, err := addChecked("the use of allocation "+a.ID, a.Used, b.Amount)
@@ -94,7 +95,7 @@ func (t *txn) drawAllocations(bills []*Bill) ([]model.AllocationDraw, error) {
 		a.Used, a.Balance, a.Bills, a.Updated = used, a.Amount-used, a.Bills+1, t.stamp()
 		d := model.AllocationDraw{Allocation: a.ID, Bill: b.ID, Amount: b.Amount, Used: a.Used, Granted: a.Amount, Balance: a.Balance}
 		for _, p := range a.Thresholds {
-			if containsInt(a.Reached, p) || !reached(a.Used, a.Amount, p) {
+			if slices.Contains(a.Reached, p) || !reached(a.Used, a.Amount, p) {
 				continue
 			}
 			a.Reached = append(a.Reached, p)
@@ -117,24 +118,6 @@ func firstDraw(ds []model.AllocationDraw) *model.AllocationDraw {
 		return nil
 	}
 	return &ds[0]
-}
-
-func contains2(list [][2]string, v [2]string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func containsInt(list []int64, v int64) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // allocationStop refuses a request of consumer at provider, priced in
@@ -188,7 +171,7 @@ func (c *Contract) AllocationGrant(ctx contractapi.TransactionContextInterface, 
 	if consumer == t.msp {
 		return "", errf("consumer %s is the provider itself; an org cannot grant itself an allocation", consumer)
 	}
-	if !contains(cons.Members, consumer) {
+	if !slices.Contains(cons.Members, consumer) {
 		return "", errf("consumer %s is not a member of the consortium", consumer)
 	}
 	if err := checkID("allocation_id", allocationID); err != nil {

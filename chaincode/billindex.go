@@ -1,6 +1,7 @@
 package chaincode
 
 import (
+	"slices"
 	"sort"
 )
 
@@ -74,7 +75,7 @@ func counterparties(c *Consortium, org string) []string {
 	var cps []string
 	for _, list := range [][]string{c.Members, c.Former} {
 		for _, m := range list {
-			if m != org && !contains(cps, m) {
+			if m != org && !slices.Contains(cps, m) {
 				cps = append(cps, m)
 			}
 		}

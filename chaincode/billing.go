@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -519,8 +521,8 @@ func (c *Contract) BillQuote(ctx contractapi.TransactionContextInterface, provid
 	if err != nil {
 		return "", err
 	}
-	for _, k := range sortedKeys(sp) {
-		if !contains(td.Spec, k) {
+	for _, k := range slices.Sorted(maps.Keys(sp)) {
+		if !slices.Contains(td.Spec, k) {
 			return "", errf("spec field %s is not defined for type %s (defined: %s)", k, resourceType, strings.Join(td.Spec, ", "))
 		}
 	}
@@ -528,8 +530,8 @@ func (c *Contract) BillQuote(ctx contractapi.TransactionContextInterface, provid
 	if err != nil {
 		return "", err
 	}
-	for _, k := range sortedKeys(us) {
-		if !contains(td.Metrics, k) {
+	for _, k := range slices.Sorted(maps.Keys(us)) {
+		if !slices.Contains(td.Metrics, k) {
 			return "", errf("usage metric %s is not defined for type %s (defined: %s)", k, resourceType, strings.Join(td.Metrics, ", "))
 		}
 	}
@@ -559,7 +561,7 @@ func (c *Contract) BillQuote(ctx contractapi.TransactionContextInterface, provid
 		if err := t.mayRun(rule); err != nil {
 			return "", err
 		}
-		if !contains(rule.ResourceTypes, resourceType) {
+		if !slices.Contains(rule.ResourceTypes, resourceType) {
 			return "", errf("resource_type %s is not one of the types rule %s %s prices (%s)", resourceType, rule.Name, rule.Version, strings.Join(rule.ResourceTypes, ", "))
 		}
 	}

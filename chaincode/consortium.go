@@ -3,6 +3,8 @@ package chaincode
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -136,7 +138,7 @@ func (c *Contract) ConsortiumInit(ctx contractapi.TransactionContextInterface, m
 	if list, err = uniqueSorted("members", list); err != nil {
 		return "", err
 	}
-	if !contains(list, t.msp) {
+	if !slices.Contains(list, t.msp) {
 		return "", denied("only an admin of a founding org may call ConsortiumInit; %s is not in members", t.msp)
 	}
 	if !t.admin {
@@ -234,7 +236,7 @@ func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface
 		if err := checkOrg("value", value); err != nil {
 			return "", err
 		}
-		if contains(cons.Members, value) {
+		if slices.Contains(cons.Members, value) {
 			return "", conflict("value %s is already a member", value)
 		}
 		if len(cons.Members) >= maxMembers {
@@ -245,7 +247,7 @@ func (c *Contract) ConsortiumPropose(ctx contractapi.TransactionContextInterface
 		if err := checkOrg("value", value); err != nil {
 			return "", err
 		}
-		if !contains(cons.Members, value) {
+		if !slices.Contains(cons.Members, value) {
 			return "", conflict("value %s is not a member", value)
 		}
 		if len(cons.Members) == 1 {
@@ -355,7 +357,7 @@ func (c *Contract) ConsortiumVote(ctx contractapi.TransactionContextInterface, p
 			sort.Strings(cons.Former)
 			setAliases(cons, p.Subject, nil)
 		case KindMemberAlias:
-			if !contains(cons.Members, p.Subject) {
+			if !slices.Contains(cons.Members, p.Subject) {
 				return "", conflict("%s is no longer a member; its aliases cannot be set", p.Subject)
 			}
 			setAliases(cons, p.Subject, p.Aliases)
@@ -482,7 +484,7 @@ func (t *txn) castVote(p *Proposal, decision string) (string, error) {
 	if p.Status != ProposalOpen {
 		return "", conflict("proposal %s is already %s; votes are closed", p.ID, p.Status)
 	}
-	if !contains(p.Electorate, t.msp) {
+	if !slices.Contains(p.Electorate, t.msp) {
 		return "", denied("only admins of orgs in the electorate of proposal %s (%s) may vote on it; %s is not one", p.ID, strings.Join(p.Electorate, ", "), t.msp)
 	}
 	for _, v := range p.Votes {
@@ -528,7 +530,7 @@ func parseAliases(cons *Consortium, field, value string) (string, []string, erro
 	if err := checkOrg(field+" MSP ID", msp); err != nil {
 		return "", nil, err
 	}
-	if !contains(cons.Members, msp) {
+	if !slices.Contains(cons.Members, msp) {
 		return "", nil, conflict("%s %s is not a member; aliases name members", field, msp)
 	}
 	var aliases []string
@@ -544,7 +546,7 @@ func parseAliases(cons *Consortium, field, value string) (string, []string, erro
 		if err := checkOrg(field+" alias", a); err != nil {
 			return "", nil, err
 		}
-		if contains(cons.Members, a) || contains(cons.Former, a) {
+		if slices.Contains(cons.Members, a) || slices.Contains(cons.Former, a) {
 			return "", nil, errf("%s alias %s is the MSP ID of an org; an alias must be another name", field, a)
 		}
 		if other, ok := cons.Aliases[a]; ok && other != msp {
@@ -567,7 +569,7 @@ func parseAliases(cons *Consortium, field, value string) (string, []string, erro
 // aliasesOf lists msp's aliases, sorted.
 func aliasesOf(cons *Consortium, msp string) []string {
 	var out []string
-	for _, a := range sortedKeys(cons.Aliases) {
+	for _, a := range slices.Sorted(maps.Keys(cons.Aliases)) {
 		if cons.Aliases[a] == msp {
 			out = append(out, a)
 		}
@@ -600,11 +602,11 @@ func orgByName(cons *Consortium, field, v string) (string, error) {
 	if err := checkOrg(field, v); err != nil {
 		return "", err
 	}
-	if contains(cons.Members, v) {
+	if slices.Contains(cons.Members, v) {
 		return v, nil
 	}
 	known := make([]string, 0, len(cons.Aliases))
-	for _, a := range sortedKeys(cons.Aliases) {
+	for _, a := range slices.Sorted(maps.Keys(cons.Aliases)) {
 		known = append(known, a+"="+cons.Aliases[a])
 	}
 	list := "none yet"

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fedmeter/fedmeter/chaincode/model"
@@ -389,7 +390,7 @@ func (t *txn) member(action string) (*Consortium, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !contains(c.Members, t.msp) {
+	if !slices.Contains(c.Members, t.msp) {
 		return nil, refusef(model.CodeNotMember, "only member orgs may %s; %s is not a member of the consortium", action, t.msp)
 	}
 	return c, nil

@@ -2,6 +2,8 @@ package chaincode
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -259,7 +261,7 @@ func (c *Contract) quotaSet(ctx contractapi.TransactionContextInterface, consume
 	if consumer == t.msp {
 		return "", errf("consumer %s is the provider itself; an org cannot grant itself a quota", consumer)
 	}
-	if !contains(cons.Members, consumer) {
+	if !slices.Contains(cons.Members, consumer) {
 		return "", errf("consumer %s is not a member of the consortium", consumer)
 	}
 	lim, err := parseIntMap("limits", limits, false)
@@ -341,7 +343,7 @@ func (t *txn) quota(provider, consumer string) (q *Quota, freed []string, err er
 		if err := json.Unmarshal(v, &spec); err != nil {
 			return ledgerf("%s is not valid: %v", k, err)
 		}
-		for _, name := range sortedKeys(spec) {
+		for _, name := range slices.Sorted(maps.Keys(spec)) {
 			if _, limited := q.Limits[name]; limited || q.Used[name] != 0 {
 				q.Used[name] -= spec[name]
 				if q.Used[name] < 0 {

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -106,7 +108,7 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 	if provider == t.msp {
 		return nil, errf("provider %s is the caller's own org; a consumer requests from another member", provider)
 	}
-	if !contains(cons.Members, provider) {
+	if !slices.Contains(cons.Members, provider) {
 		return nil, errf("provider %s is not a member of the consortium", provider)
 	}
 	td, err := knownType(cons, "resource_type", resourceType)
@@ -117,8 +119,8 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range sortedKeys(sp) {
-		if !contains(td.Spec, k) {
+	for _, k := range slices.Sorted(maps.Keys(sp)) {
+		if !slices.Contains(td.Spec, k) {
 			return nil, errf("spec field %s is not defined for type %s (defined: %s)", k, resourceType, strings.Join(td.Spec, ", "))
 		}
 	}
@@ -159,7 +161,7 @@ func (t *txn) request(ids []string, provider, resourceType, spec, days, attribut
 		return nil, overQuota("days %d exceeds the quota: %s allows %s at most %d days per resource", d, provider, t.msp, max)
 	}
 	n := int64(len(ids))
-	for _, k := range sortedKeys(sp) {
+	for _, k := range slices.Sorted(maps.Keys(sp)) {
 		limit, ok := q.Limits[k]
 		if !ok {
 			if sp[k] == 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 
@@ -333,7 +334,7 @@ func (c *Contract) ruleActivate(ctx contractapi.TransactionContextInterface, res
 	if r.Status != RuleApproved {
 		return "", conflict("rule %s %s is %s, not approved; only a rule the members approved can be activated", r.Name, r.Version, r.Status)
 	}
-	if !contains(r.ResourceTypes, resourceType) {
+	if !slices.Contains(r.ResourceTypes, resourceType) {
 		return "", errf("resource_type %s is not one of the types rule %s %s prices (%s)", resourceType, r.Name, r.Version, strings.Join(r.ResourceTypes, ", "))
 	}
 	eff, err := parseTime("effective_from", effectiveFrom, t.now)

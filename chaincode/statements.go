@@ -3,6 +3,7 @@ package chaincode
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/fedmeter/fedmeter/chaincode/model"
@@ -110,7 +111,7 @@ func (c *Contract) StatementIssue(ctx contractapi.TransactionContextInterface, s
 	if consumer == t.msp {
 		return "", errf("consumer %s is the caller's own org; a statement goes from a provider to another org", consumer)
 	}
-	if !contains(counterparties(cons, t.msp), consumer) {
+	if !slices.Contains(counterparties(cons, t.msp), consumer) {
 		return "", notFound("consumer %s is not a member or former member of the consortium", consumer)
 	}
 	if err := checkCurrency("currency", currency); err != nil {

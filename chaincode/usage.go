@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -459,7 +460,7 @@ func (b *usageBatch) resource(p model.UsageItem) (*usageResource, error) {
 	if r.Provider != b.t.msp {
 		return nil, refuseAt(model.CodeDenied, at, "%s: resource %s is provided by %s; only identities of %s may submit its usage, not %s", field(at, "resource"), rec.Resource, r.Provider, r.Provider, b.t.msp)
 	}
-	if td := typeDef(b.cons, r.Type); td == nil || !contains(td.Metrics, rec.Metric) {
+	if td := typeDef(b.cons, r.Type); td == nil || !slices.Contains(td.Metrics, rec.Metric) {
 		defined := "none"
 		if td != nil && len(td.Metrics) > 0 {
 			defined = strings.Join(td.Metrics, ", ")

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,7 +226,7 @@ func intMap(field string, raw map[string]json.RawMessage) (map[string]int64, err
 		return nil, errf("%s has %d entries; at most %d are allowed", field, len(raw), maxMapEntries)
 	}
 	out := make(map[string]int64, len(raw))
-	for _, name := range sortedKeys(raw) {
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
 		if err := checkField(field+" name", name); err != nil {
 			return nil, err
 		}
@@ -282,7 +284,7 @@ func parseStringMap(field, s string) (map[string]string, error) {
 	if len(raw) > maxMapEntries {
 		return nil, errf("%s has %d entries; at most %d are allowed", field, len(raw), maxMapEntries)
 	}
-	for _, k := range sortedKeys(raw) {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if err := checkField(field+" name", k); err != nil {
 			return nil, err
 		}
@@ -326,24 +328,6 @@ func uniqueSorted(field string, list []string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // without returns list without v (a new slice; list is left alone).

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -317,21 +318,12 @@ func expandUsage(args []usageArg) ([]usageArg, error) {
 		if len(a.metrics) == 0 {
 			return nil, refuseAt(at, "%s is a period row without metrics; its fourth element is {\"<metric>\": quantity, ...} with at least one", at.Label())
 		}
-		for _, m := range sortedKeys(a.metrics) {
+		for _, m := range slices.Sorted(maps.Keys(a.metrics)) {
 			out = append(out, usageArg{Resource: a.Resource, Metric: m, Quantity: a.metrics[m], Start: a.Start, End: a.End,
 				at: Element{Record: i, Row: -1, Metric: m}})
 		}
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // expandTable turns a period table into its records: row by row, each

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -264,7 +266,7 @@ func parseJSONMessages(name string, data []byte, kind jsonMessages) ([]Record, [
 				continue
 			}
 			ok := true
-			for _, k := range sortedKeys(obj) {
+			for _, k := range slices.Sorted(maps.Keys(obj)) {
 				s, err := jsonScalar(obj[k])
 				if err != nil {
 					probs = append(probs, r.problem(Malformed, "field %s: %v", k, err))

@@ -6,14 +6,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/fedmeter/fedmeter/chaincode/model"
 	"io"
+	"maps"
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fedmeter/fedmeter/chaincode/model"
 
 	"gopkg.in/yaml.v3"
 )
@@ -458,7 +461,7 @@ func contentHash(r *Record) string {
 	var b []byte
 	keys := r.content
 	if keys == nil {
-		keys = sortedKeys(r.Fields)
+		keys = slices.Sorted(maps.Keys(r.Fields))
 	}
 	for _, k := range keys {
 		v := r.Fields[k]
@@ -487,7 +490,7 @@ func (r *Rule) apply(format string, rec *Record, resolve Resolver) ([]Usage, *Pr
 			if !ok || v == "" {
 				return fail(Unmapped, "the record has no %s, which the mapping needs to find the provider", r.Provider.Field)
 			}
-			return fail(Unmapped, "%s %q maps to no provider org (provider.orgs names %s)", r.Provider.Field, clip(v), strings.Join(sortedKeys(r.Provider.Orgs), ", "))
+			return fail(Unmapped, "%s %q maps to no provider org (provider.orgs names %s)", r.Provider.Field, clip(v), strings.Join(slices.Sorted(maps.Keys(r.Provider.Orgs)), ", "))
 		}
 	}
 	// resource

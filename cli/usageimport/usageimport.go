@@ -176,15 +176,6 @@ func (l *lines) at(off int64) int {
 	return l.line
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	k := make([]string, 0, len(m))
-	for s := range m {
-		k = append(k, s)
-	}
-	sort.Strings(k)
-	return k
-}
-
 // SortProblems orders problems by file (in the order files first appear),
 // then line, so that a report reads from the top of each file down.
 func SortProblems(ps []Problem) {

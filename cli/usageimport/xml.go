@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -110,7 +112,7 @@ func parseXML(name string, data []byte, kind xmlKind) ([]Record, []Problem) {
 			if !sawRoot {
 				sawRoot = true
 				if !kind.records[local] && !strings.HasSuffix(local, "Records") {
-					probs = append(probs, Problem{File: name, Line: line, Kind: Malformed, Msg: fmt.Sprintf("the root element <%s> is not a %s document (records: %s)", local, kind.format, strings.Join(sortedKeys(kind.records), ", "))})
+					probs = append(probs, Problem{File: name, Line: line, Kind: Malformed, Msg: fmt.Sprintf("the root element <%s> is not a %s document (records: %s)", local, kind.format, strings.Join(slices.Sorted(maps.Keys(kind.records)), ", "))})
 					return recs, probs
 				}
 			}

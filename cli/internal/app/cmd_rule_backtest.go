@@ -130,11 +130,11 @@ Examples:
 			if err != nil {
 				return err
 			}
-			from, err := backtestTime(c, "from")
+			from, err := timeFlag(c, "from")
 			if err != nil {
 				return err
 			}
-			to, err := backtestTime(c, "to")
+			to, err := timeFlag(c, "to")
 			if err != nil {
 				return err
 			}
@@ -177,11 +177,6 @@ Examples:
 			})
 		},
 	}
-}
-
-// backtestTime parses --from or --to (parseTime's forms).
-func backtestTime(c *cli.Context, name string) (time.Time, error) {
-	return timeFlag(c, name)
 }
 
 var reRuleRef = regexp.MustCompile(`^([0-9a-f]{64}|[^/@\s]+@[^/@\s]+)$`)

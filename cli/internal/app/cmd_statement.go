@@ -285,7 +285,7 @@ what is still outstanding. The provider confirms it: fedmeter statement confirm.
 			if c.String("reference") == "" || c.String("amount") == "" {
 				return usageErr(c, "--reference and --amount are required")
 			}
-			date, err := dateFlag(c, "date")
+			date, err := timeFlag(c, "date")
 			if err != nil {
 				return err
 			}
@@ -308,11 +308,6 @@ what is still outstanding. The provider confirms it: fedmeter statement confirm.
 			})
 		},
 	}
-}
-
-// dateFlag parses a date flag (parseTime's forms); the zero time if unset.
-func dateFlag(c *cli.Context, name string) (time.Time, error) {
-	return timeFlag(c, name)
 }
 
 func statementConfirm(st *state) *cli.Command {

@@ -3,9 +3,10 @@ package serve
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,9 +88,9 @@ func (s *Server) overviewPage(r *http.Request, c *client.Client) (string, any, e
 				v[i] += tot.Amount
 			}
 		}
-		for _, cur := range sortedKeys(parties) {
+		for _, cur := range slices.Sorted(maps.Keys(parties)) {
 			var ss []series
-			for _, p := range sortedKeys(parties[cur]) {
+			for _, p := range slices.Sorted(maps.Keys(parties[cur])) {
 				ss = append(ss, series{Name: p, Values: parties[cur][p]})
 			}
 			scale := scales[cur]
@@ -134,15 +135,6 @@ func overviewTotals(r *http.Request, c *client.Client, first time.Time) (*model.
 		}
 	}
 	return t, per, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // ---- usage ----
@@ -217,7 +209,7 @@ func (s *Server) usagePage(r *http.Request, c *client.Client) (string, any, erro
 		t := time.Unix(start+int64(i)*step, 0).UTC()
 		labels[i] = t.Format("01-02 15:04")
 	}
-	for _, m := range sortedKeys(byMetric) {
+	for _, m := range slices.Sorted(maps.Keys(byMetric)) {
 		vals := make([]int64, n)
 		var total int64
 		for _, u := range byMetric[m] {
@@ -274,7 +266,7 @@ func (s *Server) quotasPage(r *http.Request, c *client.Client) (string, any, err
 				return "", nil, err
 			}
 			var rows []hbar
-			for _, k := range sortedKeys(q.Limits) {
+			for _, k := range slices.Sorted(maps.Keys(q.Limits)) {
 				used, limit := q.Used[k], q.Limits[k]
 				rows = append(rows, hbar{Label: k, Value: used, Of: limit,
 					Text: strconv.FormatInt(used, 10) + " of " + strconv.FormatInt(limit, 10) + " (" + strconv.FormatInt(pct(used, limit), 10) + "%)"})
@@ -313,7 +305,7 @@ func (s *Server) pricesPage(r *http.Request, c *client.Client) (string, any, err
 	out := make([]priceInForce, len(p))
 	for i := range p {
 		out[i].PriceInForce = p[i]
-		for _, u := range sortedKeys(p[i].Entry.UnitPrices) {
+		for _, u := range slices.Sorted(maps.Keys(p[i].Entry.UnitPrices)) {
 			out[i].Prices = append(out[i].Prices, u+": "+priceText(&p[i].Entry, u))
 		}
 	}
@@ -342,7 +334,7 @@ func (s *Server) pricePage(r *http.Request, c *client.Client) (string, any, erro
 			units[u] = true
 		}
 	}
-	d := priceData{Book: pb, Units: sortedKeys(units)}
+	d := priceData{Book: pb, Units: slices.Sorted(maps.Keys(units))}
 	for i := range pb.Entries {
 		row := priceRow{Entry: &pb.Entries[i]}
 		for _, u := range d.Units {
@@ -374,7 +366,7 @@ func (s *Server) rulesPage(r *http.Request, c *client.Client) (string, any, erro
 		}
 	}
 	var rows []timelineRow
-	for _, typ := range sortedKeys(types) {
+	for _, typ := range slices.Sorted(maps.Keys(types)) {
 		acts, err := c.Activations(ctx, typ)
 		if err != nil {
 			var ce *client.Error
@@ -612,7 +604,7 @@ func (s *Server) metricsCharts() ([]overviewChart, uint64, map[string]uint64) {
 	bills := m.bills
 	m.mu.Unlock()
 
-	routes := sortedKeys(byRoute)
+	routes := slices.Sorted(maps.Keys(byRoute))
 	ok, client4, server5 := make([]int64, len(routes)), make([]int64, len(routes)), make([]int64, len(routes))
 	for i, rt := range routes {
 		ok[i], client4[i], server5[i] = byRoute[rt][0], byRoute[rt][1], byRoute[rt][2]

@@ -3,7 +3,9 @@ package serve
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,7 +173,7 @@ func (m *metrics) write(w io.Writer, height int64) {
 	}
 	fmt.Fprintln(w, "# HELP fedmeter_usage_batches_refused_total Usage batches the contract refused through this server, by refusal code.")
 	fmt.Fprintln(w, "# TYPE fedmeter_usage_batches_refused_total counter")
-	for _, code := range sortedKeys(m.refused) {
+	for _, code := range slices.Sorted(maps.Keys(m.refused)) {
 		fmt.Fprintf(w, "fedmeter_usage_batches_refused_total{code=%s} %d\n", label(code), m.refused[code])
 	}
 	fmt.Fprintln(w, "# HELP fedmeter_rule_calls_total Rule calls the embedded contract ran, by rule name and outcome (ok, out_of_gas, trap, limit, bad_output, refused, error).")
@@ -209,7 +211,7 @@ func (m *metrics) write(w io.Writer, height int64) {
 // writeHistograms writes the histograms hs, one per value of the label
 // named by, in the exposition format.
 func writeHistograms(w io.Writer, name, by string, hs map[string]*histogram, bounds []float64) {
-	for _, k := range sortedKeys(hs) {
+	for _, k := range slices.Sorted(maps.Keys(hs)) {
 		h := hs[k]
 		var cum uint64
 		for i, b := range bounds {

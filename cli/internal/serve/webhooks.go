@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -710,7 +711,7 @@ func (d *dispatcher) handle(ctx context.Context, ev client.Event) error {
 	for _, h := range d.webhooks() {
 		id := h.ID + "@" + ev.Pos.String()
 		typ := eventType(ev.Name)
-		if len(h.Events) > 0 && !contains(h.Events, typ) || d.log.has(id) {
+		if len(h.Events) > 0 && !slices.Contains(h.Events, typ) || d.log.has(id) {
 			continue
 		}
 		aud, err := d.audienceOf(h)
@@ -749,15 +750,6 @@ func (d *dispatcher) handle(ctx context.Context, ev client.Event) error {
 	}
 	d.poke()
 	return nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // send tries the deliveries that are due, then waits for the next one or
