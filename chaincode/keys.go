@@ -20,18 +20,27 @@ import (
 // this contract does not read: a contract reading keys of a layout it does
 // not know would not fail, it would find nothing (usage billed as zero).
 //
-// Layout 4 differs from layout 3 in the usage keys only (usage.go,
-// usageLayout): they lead with the day of the period's end, so that a
-// batch's inserts land in the newest part of the key space instead of all
-// over it. A layout-3 ledger keeps being read and written in layout 3.
-const LedgerLayout = 4
+// Layouts 3, 4 and 5 differ in the usage keys only (usage.go,
+// usageLayout). Layout 4 leads the usage keys with the day of the period's
+// end, so that a batch's inserts land in the newest part of the key space
+// instead of all over it; layout 5 also keys a chosen record ID's marker by
+// the record's end time before the ID, so that a batch's markers land
+// together instead of at random places within the day. A ledger keeps
+// being read and written in the layout it records.
+const LedgerLayout = 5
 
-// ledgerLayoutUsageByResource is the previous layout, still read and
-// written on the ledgers that record it.
-const ledgerLayoutUsageByResource = 3
+// ledgerLayoutMarkersByDay (usage by day, chosen-ID markers by day and ID)
+// and ledgerLayoutUsageByResource (usage by resource) are the previous
+// layouts, still read and written on the ledgers that record them.
+const (
+	ledgerLayoutMarkersByDay    = 4
+	ledgerLayoutUsageByResource = 3
+)
 
 // knownLayout reports whether this contract reads ledgers of layout l.
-func knownLayout(l int) bool { return l == LedgerLayout || l == ledgerLayoutUsageByResource }
+func knownLayout(l int) bool {
+	return l == LedgerLayout || l == ledgerLayoutMarkersByDay || l == ledgerLayoutUsageByResource
+}
 
 // ErrLedgerLayout is the error of a transaction on a ledger whose
 // consortium records another layout than LedgerLayout.
@@ -54,8 +63,9 @@ const (
 	pfxResConsumer  = "resource-by-consumer/"
 	pfxUsage        = "usage/"        // usage/<resource>/<end:011>/<start:011> -> the period's records (usage.go)
 	pfxUsageID      = "usage-id/"     // usage-id/<provider>/<record id>: chosen IDs only (layout 3)
-	pfxUsageDay     = "usage-day/"    // usage-day/<day:07>/<resource>/<end:011>/<start:011>: layout 4's usage/
+	pfxUsageDay     = "usage-day/"    // usage-day/<day:07>/<resource>/<end:011>/<start:011>: layouts 4 and 5's usage/
 	pfxUsageIDDay   = "usage-id-day/" // usage-id-day/<provider>/<day:07>/<record id>: layout 4's usage-id/
+	pfxUsageIDEnd   = "usage-id-end/" // usage-id-end/<provider>/<end:011>/<record id>: layout 5's usage-id/
 	pfxUsageTotal   = "usage-total/"  // usage-total/<resource> -> per-metric sums of its unbilled records
 	pfxBill         = "bill/"         // bill/<bill id>
 	pfxBillPair     = "bill-by-pair/" // bill-by-pair/<provider>/<consumer>/<end:020>/<bill id> (billindex.go)
@@ -103,11 +113,11 @@ func usagePad(t int64) string {
 	return zeros[len(d):] + d
 }
 
-// usageDaySeconds is the width of the day in layout 4's usage keys.
+// usageDaySeconds is the width of the day in layouts 4 and 5's usage keys.
 const usageDaySeconds = 86400
 
 // usageDay formats the UTC day (days since 1970) of a period's end in a
-// layout-4 usage key: 7 digits, zero-padded (maxUsageTime is day
+// layout-4 or -5 usage key: 7 digits, zero-padded (maxUsageTime is day
 // 1,157,407).
 func usageDay(end int64) string {
 	d := dayOf(end)

@@ -20,7 +20,7 @@ import (
 // Usage storage (chaincode/README.md, "Usage layout"). The records of one
 // resource over one period are stored together, one key per
 // (resource, end, start), under the UTC day of the period's end (ledger
-// layout 4; usageLayout):
+// layouts 4 and 5; usageLayout):
 //
 //	usage-day/<day:07>/<resource>/<end:011>/<start:011>         -> {"<metric>": quantity, ...}
 //	usage-day/<day:07>/<resource>/<end:011>/<start:011>/<tx id> -> [{"id","metric","quantity"}, ...]
@@ -42,15 +42,19 @@ import (
 // derived ID names its resource, metric and period, so a resubmission can
 // only land in the same key: reading that key deduplicates it and no marker
 // is written; such a key holds at most one record per metric. A chosen ID
-// keeps a marker, usage-id-day/<provider>/<day>/<id> (layout 3:
-// usage-id/<provider>/<id>), holding the digest of what it carried, and its
-// record goes to a key of the period and the submitting transaction (any
-// number of chosen IDs may share a period: one growing value rewritten by
-// every batch would make each batch cost more than the last). A chosen ID
-// is unique per provider and day of the record's end: a resubmitted record
-// has the same end, so it is always found; an ID reused for a record that
-// ends on another day is not compared (chaincode/README.md, "Usage
-// layout").
+// keeps a marker, usage-id-end/<provider>/<end:011>/<id> (layout 4:
+// usage-id-day/<provider>/<day>/<id>; layout 3: usage-id/<provider>/<id>),
+// holding the digest of what it carried, and its record goes to a key of
+// the period and the submitting transaction (any number of chosen IDs may
+// share a period: one growing value rewritten by every batch would make
+// each batch cost more than the last). A chosen ID is unique per provider
+// and end time: a resubmitted record has the same end, so it is always
+// found; an ID reused for a record that ends at another time is not
+// compared. The end comes before the ID so that a batch's markers (records
+// that ended together) are inserted side by side: keyed by the ID, random
+// for accounting records (UUIDs), each of a batch's markers was inserted
+// into its own page among the day's (chaincode/README.md, "Rationale: usage
+// by day and usage totals").
 //
 // usage-total/<resource> holds the per-metric sums of the resource's
 // records that are not billed yet (usageTotal): every batch reads and
@@ -77,21 +81,28 @@ type usageMarker struct {
 	Tx     string `json:"tx"`
 }
 
-// usageLayout is where a ledger keeps its usage: usageByDay (ledger layout
-// 4) or usageByResource (layout 3, kept on the ledgers that record it).
+// usageLayout is where a ledger keeps its usage: usageMarkersByEnd (ledger
+// layout 5), or usageMarkersByDay (layout 4) and usageByResource (layout
+// 3), kept on the ledgers that record them.
 type usageLayout int
 
 const (
-	usageByDay      usageLayout = LedgerLayout
-	usageByResource usageLayout = ledgerLayoutUsageByResource
+	usageMarkersByEnd usageLayout = LedgerLayout
+	usageMarkersByDay usageLayout = ledgerLayoutMarkersByDay
+	usageByResource   usageLayout = ledgerLayoutUsageByResource
 )
 
 // layoutOf is the usage layout of a ledger whose consortium is c.
 func layoutOf(c *Consortium) usageLayout {
-	if c != nil && c.Layout == ledgerLayoutUsageByResource {
-		return usageByResource
+	if c != nil {
+		switch c.Layout {
+		case ledgerLayoutUsageByResource:
+			return usageByResource
+		case ledgerLayoutMarkersByDay:
+			return usageMarkersByDay
+		}
 	}
-	return usageByDay
+	return usageMarkersByEnd
 }
 
 // periodKey is the key of resource's derived records over (start, end].
@@ -105,10 +116,13 @@ func (l usageLayout) periodKey(resource string, start, end int64) string {
 // markerKey is the dedupe marker of provider's chosen record ID id, of a
 // record ending at end.
 func (l usageLayout) markerKey(provider, id string, end int64) string {
-	if l == usageByResource {
+	switch l {
+	case usageByResource:
 		return key(pfxUsageID, provider, id)
+	case usageMarkersByDay:
+		return key(pfxUsageIDDay, provider, usageDay(end), id)
 	}
-	return key(pfxUsageIDDay, provider, usageDay(end), id)
+	return key(pfxUsageIDEnd, provider, usagePad(end), id)
 }
 
 // resourceRange is the key range of resource's periods that end in
@@ -117,7 +131,7 @@ func (l usageLayout) markerKey(provider, id string, end int64) string {
 // by-resource layout (day ignored).
 func (l usageLayout) resourceRange(resource string, day, from, to int64) (string, string) {
 	pfx := key(pfxUsage, resource) + "/"
-	if l == usageByDay {
+	if l != usageByResource {
 		pfx = key(pfxUsageDay, usageDay(day*usageDaySeconds), resource) + "/"
 	}
 	return pfx + usagePad(from), pfx + usagePad(to+1)
@@ -161,7 +175,7 @@ func (t *txn) scanUsage(resource string, from, to int64, f func(k string, v []by
 // usageKey is the key of resource's derived records over (start, end] on a
 // ledger of the current layout.
 func usageKey(resource string, start, end int64) string {
-	return usageByDay.periodKey(resource, start, end)
+	return usageLayout(LedgerLayout).periodKey(resource, start, end)
 }
 
 // derivedKey reports whether k is a period's key for derived records

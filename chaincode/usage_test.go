@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fedmeter/fedmeter/chaincode/model"
 )
 
 // TestUsageLayout: a period's records share one key, derived IDs write no
@@ -77,7 +79,7 @@ func TestUsageLayout(t *testing.T) {
 		t.Fatalf("a chosen ID's record read its period: %v", res.Reads)
 	}
 	chosenKey := want[0] + "/" + res.TxID
-	markerKey := "usage-id-day/" + org1 + "/" + usageDay(mid) + "/agent-7"
+	markerKey := "usage-id-end/" + org1 + "/" + usagePad(mid) + "/agent-7"
 	if got := usageKeys(); strings.Join(got, " ") != strings.Join([]string{want[0], chosenKey, want[1], markerKey}, " ") {
 		t.Fatalf("usage keys after a chosen ID: %v", got)
 	}
@@ -255,6 +257,45 @@ func TestUsageTable(t *testing.T) {
 
 // usageEnv is a ledger with Org1's resource r1, requested by Org2, active
 // for held.
+// TestChosenIDScope: a chosen record ID is unique per provider and end
+// time (layout 5; chaincode/README.md, "Rationale: usage by day and usage
+// totals"). Resubmitted, a record is a duplicate; the ID with other content
+// and the same end is refused, whatever field differs; with another end it
+// is another record, and the ledger holds both.
+func TestChosenIDScope(t *testing.T) {
+	e := newEnv(t)
+	e.initConsortium()
+	e.market()
+	e.agentResources(2)
+	e.advance(10 * time.Hour)
+	s := t0.Unix()
+	row := func(id, metric string, q, start, end int64) []any { return []any{"res-0", metric, q, start, end, id} }
+	submit := func(rows ...[]any) UsageResult {
+		return decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", js(rows)))
+	}
+	if ur := submit(row("apel-1", "cpu_seconds", 60, s, s+3600)); ur.Accepted != 1 {
+		t.Fatalf("first: %+v", ur)
+	}
+	if ur := submit(row("apel-1", "cpu_seconds", 60, s, s+3600)); ur.Accepted != 0 || len(ur.Duplicates) != 1 {
+		t.Fatalf("resubmitted: %+v", ur)
+	}
+	for _, other := range [][]any{
+		row("apel-1", "cpu_seconds", 61, s, s+3600),         // quantity
+		row("apel-1", "egress_gib", 60, s, s+3600),          // metric
+		row("apel-1", "cpu_seconds", 60, s+1, s+3600),       // start
+		{"res-1", "cpu_seconds", 60, s, s + 3600, "apel-1"}, // resource
+	} {
+		e.refused(model.CodeConflict, &model.Element{Record: 0, Row: -1}, "org1.agent", "UsageSubmit", js([][]any{other}))
+	}
+	if ur := submit(row("apel-1", "cpu_seconds", 60, s+3600, s+7200)); ur.Accepted != 1 {
+		t.Fatalf("the ID with another end: %+v", ur)
+	}
+	list := decode[Page[UsageRecord]](t, e.eval("org2.user", "UsageList", "res-0", "", ""))
+	if list.Count != 2 || list.Items[0].ID != "apel-1" || list.Items[1].ID != "apel-1" || list.Items[1].End != s+7200 {
+		t.Fatalf("records: %s", js(list))
+	}
+}
+
 func usageEnv(t *testing.T, held time.Duration) *env {
 	e := newEnv(t)
 	e.initConsortium()
@@ -318,7 +359,7 @@ func TestUsagePadOrder(t *testing.T) {
 		}
 	}
 	last := usageKey("r1", maxUsageTime-2, maxUsageTime-1)
-	if _, bound := usageByDay.resourceRange("r1", dayOf(maxUsageTime-1), 0, 1<<62); bound <= last {
+	if _, bound := usageMarkersByEnd.resourceRange("r1", dayOf(maxUsageTime-1), 0, 1<<62); bound <= last {
 		t.Errorf("the bound %q does not sort after the last storable key %q", bound, last)
 	}
 	if got, want := usageKey("r1", 1767225600, 1767229200), "usage-day/0020454/r1/01767229200/01767225600"; got != want {

@@ -67,58 +67,77 @@ func TestUsageTotalsFollowBills(t *testing.T) {
 	}
 }
 
-// TestUsageOldLayout: a ledger of layout 3 (usage keys by resource, no
-// usage totals) is still read and written in its own layout: usage goes to
-// usage/<resource>/... and usage-id/<provider>/<id>, duplicates are found
-// in them, a resource's first totals are summed from the records already
-// on the ledger (so an overflow across the upgrade is refused), and listing
-// and billing read them.
+// TestUsageOldLayout: a ledger of an older layout is still read and
+// written in its own layout. Layout 3 keeps usage keys by resource
+// (usage/<resource>/..., usage-id/<provider>/<id>) and had no usage totals;
+// layout 4 keeps chosen-ID markers by day and ID
+// (usage-id-day/<provider>/<day>/<id>). In both, duplicates are found in
+// the old keys (a marker written before the upgrade still refuses its ID
+// with other content), a resource's first totals are summed from the
+// records already on the ledger (so an overflow across the upgrade is
+// refused), and listing and billing read them.
 func TestUsageOldLayout(t *testing.T) {
-	e := newEnv(t)
-	e.initConsortium()
-	e.market()
-	e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
-	e.activeResource("r1")
-	e.advance(time.Hour)
-	cons := strings.Replace(e.snapshot()[keyConsortium], fmt.Sprintf(`"layout":%d`, LedgerLayout), `"layout":3`, 1)
-	e.l.Put(keyConsortium, []byte(cons))
-	s := e.now.Unix() - 600
-	maxQ := int64(math.MaxInt64)
-	e.ok("org1.agent", "UsageSubmit", js([][]any{{"r1", "cpu_seconds", maxQ, s, s + 60}, {"r1", "egress_gib", 3, s, s + 60, "rec-1"}}))
-	var keys []string
-	for k := range e.snapshot() {
-		if strings.HasPrefix(k, "usage") {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	per := fmt.Sprintf("usage/r1/%s/%s", usagePad(s+60), usagePad(s))
-	if len(keys) != 4 || keys[0] != "usage-id/"+org1+"/rec-1" || keys[1] != "usage-total/r1" || keys[2] != per || !strings.HasPrefix(keys[3], per+"/") {
-		t.Fatalf("layout-3 keys: %v", keys)
-	}
-	// A ledger written before the totals existed: none for r1.
-	e.l.Put(key(pfxUsageTotal, "r1"), nil)
-	ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", js([][]any{{"r1", "cpu_seconds", maxQ, s, s + 60}, {"r1", "egress_gib", 3, s, s + 60, "rec-1"}})))
-	if ur.Accepted != 0 || len(ur.Duplicates) != 2 {
-		t.Fatalf("resubmission on a layout-3 ledger: %+v", ur)
-	}
-	e.refused(model.CodeConflict, &model.Element{Record: 0, Row: -1}, "org1.agent", "UsageSubmit", js([][]any{{"r1", "cpu_seconds", 1, s + 60, s + 120}}))
-	e.fail("records[0].id rec-1 was already submitted", "org1.agent", "UsageSubmit", js([][]any{{"r1", "egress_gib", 4, s, s + 60, "rec-1"}}))
-	list := decode[Page[UsageRecord]](t, e.eval("org2.user", "UsageList", "r1", "", ""))
-	if list.Count != 2 {
-		t.Fatalf("UsageList on a layout-3 ledger: %s", js(list))
-	}
-	rel := decode[releaseResult](t, e.ok("org2.user", "ResourceRelease", "r1"))
-	if rel.Bill == nil || rel.Bill.Amount == 0 {
-		t.Fatalf("release on a layout-3 ledger: %s", js(rel))
-	}
-	bill := decode[Bill](t, e.eval("org2.user", "BillGet", rel.Bill.ID))
-	found := false
-	for _, l := range bill.Lines {
-		found = found || (l.Item == "egress" && l.Quantity == 3)
-	}
-	if !found {
-		t.Fatalf("the bill did not read the layout-3 usage: %s", js(bill))
+	for _, layout := range []int{ledgerLayoutUsageByResource, ledgerLayoutMarkersByDay} {
+		t.Run(fmt.Sprintf("layout=%d", layout), func(t *testing.T) {
+			e := newEnv(t)
+			e.initConsortium()
+			e.market()
+			e.activeRule("ecs", "1.0.0", wasmFile(t, "ecs_hourly.wasm"))
+			e.activeResource("r1")
+			e.advance(time.Hour)
+			cons := strings.Replace(e.snapshot()[keyConsortium], fmt.Sprintf(`"layout":%d`, LedgerLayout), fmt.Sprintf(`"layout":%d`, layout), 1)
+			e.l.Put(keyConsortium, []byte(cons))
+			s := e.now.Unix() - 600
+			maxQ := int64(math.MaxInt64)
+			e.ok("org1.agent", "UsageSubmit", js([][]any{{"r1", "cpu_seconds", maxQ, s, s + 60}, {"r1", "egress_gib", 3, s, s + 60, "rec-1"}}))
+			var keys []string
+			for k := range e.snapshot() {
+				if strings.HasPrefix(k, "usage") {
+					keys = append(keys, k)
+				}
+			}
+			sort.Strings(keys)
+			per := fmt.Sprintf("usage/r1/%s/%s", usagePad(s+60), usagePad(s))
+			marker := "usage-id/" + org1 + "/rec-1"
+			if layout == ledgerLayoutMarkersByDay {
+				per = fmt.Sprintf("usage-day/%s/r1/%s/%s", usageDay(s+60), usagePad(s+60), usagePad(s))
+				marker = "usage-id-day/" + org1 + "/" + usageDay(s+60) + "/rec-1"
+			}
+			want := []string{per, per + "/", marker, "usage-total/r1"}
+			sort.Slice(want, func(i, j int) bool { return want[i] < want[j] })
+			if len(keys) != 4 {
+				t.Fatalf("layout-%d keys: %v", layout, keys)
+			}
+			for i, k := range keys {
+				if k != want[i] && !(strings.HasSuffix(want[i], "/") && strings.HasPrefix(k, want[i])) {
+					t.Fatalf("layout-%d keys: %v, want %v (the chosen record's key ends with its transaction)", layout, keys, want)
+				}
+			}
+			// A ledger written before the totals existed: none for r1.
+			e.l.Put(key(pfxUsageTotal, "r1"), nil)
+			ur := decode[UsageResult](t, e.ok("org1.agent", "UsageSubmit", js([][]any{{"r1", "cpu_seconds", maxQ, s, s + 60}, {"r1", "egress_gib", 3, s, s + 60, "rec-1"}})))
+			if ur.Accepted != 0 || len(ur.Duplicates) != 2 {
+				t.Fatalf("resubmission on a layout-%d ledger: %+v", layout, ur)
+			}
+			e.refused(model.CodeConflict, &model.Element{Record: 0, Row: -1}, "org1.agent", "UsageSubmit", js([][]any{{"r1", "cpu_seconds", 1, s + 60, s + 120}}))
+			e.fail("records[0].id rec-1 was already submitted", "org1.agent", "UsageSubmit", js([][]any{{"r1", "egress_gib", 4, s, s + 60, "rec-1"}}))
+			list := decode[Page[UsageRecord]](t, e.eval("org2.user", "UsageList", "r1", "", ""))
+			if list.Count != 2 {
+				t.Fatalf("UsageList on a layout-%d ledger: %s", layout, js(list))
+			}
+			rel := decode[releaseResult](t, e.ok("org2.user", "ResourceRelease", "r1"))
+			if rel.Bill == nil || rel.Bill.Amount == 0 {
+				t.Fatalf("release on a layout-%d ledger: %s", layout, js(rel))
+			}
+			bill := decode[Bill](t, e.eval("org2.user", "BillGet", rel.Bill.ID))
+			found := false
+			for _, l := range bill.Lines {
+				found = found || (l.Item == "egress" && l.Quantity == 3)
+			}
+			if !found {
+				t.Fatalf("the bill did not read the layout-%d usage: %s", layout, js(bill))
+			}
+		})
 	}
 }
 
@@ -165,12 +184,12 @@ func TestUsageListAcrossDays(t *testing.T) {
 	e.fail("is not from this query", "org2.user", "UsageList", "r1", "1", "usage/r1/x")
 }
 
-// TestUsageKeysBothLayouts: a period key of either layout decodes back to
+// TestUsageKeysAllLayouts: a period key of any layout decodes back to
 // its records (resource and times from the key, the day skipped), and its
 // derived/chosen form is told by the key alone.
-func TestUsageKeysBothLayouts(t *testing.T) {
+func TestUsageKeysAllLayouts(t *testing.T) {
 	start, end := int64(1767225600), int64(1767229200)
-	for _, l := range []usageLayout{usageByDay, usageByResource} {
+	for _, l := range []usageLayout{usageMarkersByEnd, usageMarkersByDay, usageByResource} {
 		for _, chosen := range []bool{false, true} {
 			k, e := l.periodKey("r-1", start, end), usageEntry{Metric: "cpu_seconds", Quantity: 7}
 			if chosen {
@@ -189,7 +208,7 @@ func TestUsageKeysBothLayouts(t *testing.T) {
 			}
 		}
 	}
-	if k := usageByDay.periodKey("r-1", start, end); !strings.HasPrefix(k, pfxUsageDay+usageDay(end)+"/r-1/") {
-		t.Errorf("layout 4 key %s does not lead with the day of the end", k)
+	if k := usageMarkersByEnd.periodKey("r-1", start, end); !strings.HasPrefix(k, pfxUsageDay+usageDay(end)+"/r-1/") {
+		t.Errorf("layout 5 key %s does not lead with the day of the end", k)
 	}
 }

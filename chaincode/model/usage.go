@@ -405,15 +405,16 @@ func (a *usageArg) UnmarshalJSON(b []byte) error {
 	if len(row) != 5 && len(row) != 6 {
 		return fmt.Errorf("a record row is [resource, metric, quantity, start, end], [resource, metric, quantity, start, end, id] or [resource, start, end, {metric: quantity, ...}], not %d elements", len(row))
 	}
-	strs := map[int]struct {
+	for _, f := range []struct {
+		i    int
 		name string
 		dst  *string
-	}{0: {"resource", &a.Resource}, 1: {"metric", &a.Metric}, 5: {"id", &a.ID}}
-	for i, raw := range row {
-		if f, ok := strs[i]; ok {
-			if err := json.Unmarshal(raw, f.dst); err != nil {
-				return fmt.Errorf("a record row's %s must be a string, got %s", f.name, raw)
-			}
+	}{{0, "resource", &a.Resource}, {1, "metric", &a.Metric}, {5, "id", &a.ID}} {
+		if f.i >= len(row) {
+			break
+		}
+		if err := json.Unmarshal(row[f.i], f.dst); err != nil {
+			return fmt.Errorf("a record row's %s must be a string, got %s", f.name, row[f.i])
 		}
 	}
 	a.Quantity, a.Start, a.End = row[2], row[3], row[4]
@@ -468,14 +469,18 @@ func parseUsageArg(a usageArg) UsageItem {
 	if rec.End >= MaxUsageTime {
 		return bad("%s %d is not a time fedmeter stores: usage times are Unix seconds below %d (the year 5138)", f("end"), rec.End, int64(MaxUsageTime))
 	}
-	derived := DeriveUsageID(rec)
-	switch {
-	case rec.ID == "":
-		rec.ID = derived
-	case IsDerivedForm(rec.ID) && rec.ID != derived:
-		return bad("%s %s has the form of a derived ID (u- and 40 hex digits) but is not the one this record derives (%s); leave id out to have it derived, or choose an ID of another form", f("id"), rec.ID, derived)
+	// Only an ID of the derived form needs the derivation (a SHA-256): a
+	// chosen ID of another form can never equal it.
+	derived := rec.ID == "" || IsDerivedForm(rec.ID)
+	if derived {
+		switch d := DeriveUsageID(rec); {
+		case rec.ID == "":
+			rec.ID = d
+		case rec.ID != d:
+			return bad("%s %s has the form of a derived ID (u- and 40 hex digits) but is not the one this record derives (%s); leave id out to have it derived, or choose an ID of another form", f("id"), rec.ID, d)
+		}
 	}
-	return UsageItem{Record: rec, Derived: rec.ID == derived, At: a.at}
+	return UsageItem{Record: rec, Derived: derived, At: a.at}
 }
 
 func checkID(field, v string) string {
