@@ -423,6 +423,12 @@ func (c *Contract) ResourceRelease(ctx contractapi.TransactionContextInterface, 
 	if err := t.putJSON(key(pfxQuotaFree, r.Provider, r.Consumer, r.ID), r.Spec); err != nil {
 		return "", err
 	}
+	// No usage is accepted for a released resource, so its usage totals
+	// (usage-total/, the overflow check's running sums) are never read
+	// again: deleted, not left behind for every resource ever released.
+	if err := t.stub.DelState(key(pfxUsageTotal, r.ID)); err != nil {
+		return "", ledgerf("deleting %s failed: %v", key(pfxUsageTotal, r.ID), err)
+	}
 	s := t.stamp()
 	r.Status, r.Released = StatusReleased, &s
 	if err := t.saveResource(r, false); err != nil {

@@ -322,8 +322,10 @@ func decodeUsageResource(k string, v []byte) (*usageResource, bool, error) {
 // rows and tables. id may be
 // left out: the record then gets DeriveUsageID's ID, which IDs of the form
 // u-<40 hex digits> are reserved for. Each record's ID
-// is unique per provider: resubmitting an ID with the same content is a
-// no-op (reported under duplicates); with different content it is refused.
+// is unique per provider and end time: resubmitting an ID with the same
+// content is a no-op (reported under duplicates); with different content
+// and the same end it is refused (a derived ID names its end, so for it
+// that is any different quantity).
 // Each record must be for an active resource of the calling provider, for a
 // metric its type defines, with a non-negative integer quantity, over a
 // period inside the allocation (from activation to expiry, not in the

@@ -47,7 +47,7 @@ func TestUsageOverflowAcrossBatches(t *testing.T) {
 // TestUsageTotalsFollowBills: a bill closes the usage it summed, so the
 // totals start again after it (read as stale and summed from the records
 // that end after the bill), while usage before a bill still counts until
-// it is billed.
+// it is billed; the release deletes them.
 func TestUsageTotalsFollowBills(t *testing.T) {
 	e := newEnv(t)
 	e.initConsortium()
@@ -65,6 +65,12 @@ func TestUsageTotalsFollowBills(t *testing.T) {
 	if v := e.snapshot()[key(pfxUsageTotal, "r1")]; v != fmt.Sprintf(`{"from":%d,"sums":{"cpu_seconds":%d}}`, s+60, maxQ) {
 		t.Fatalf("totals after the bill: %s", v)
 	}
+	// Released, the resource takes no more usage: its totals are deleted.
+	e.ok("org2.user", "ResourceRelease", "r1")
+	if v, ok := e.snapshot()[key(pfxUsageTotal, "r1")]; ok {
+		t.Fatalf("totals after the release: %s", v)
+	}
+	e.refused(model.CodeConflict, &model.Element{Record: 0, Row: -1}, "org1.agent", "UsageSubmit", js([][]any{{"r1", "cpu_seconds", 1, s + 180, s + 240}}))
 }
 
 // TestUsageOldLayout: a ledger of an older layout is still read and
