@@ -466,8 +466,8 @@ func TestReleaseReadTrips(t *testing.T) {
 				t.Errorf("%s read %v, want %v", c.fn, r.Reads, want)
 			}
 			// It writes the bill, its one index key and the resource's
-			// state (a release also returns the quota), not the whole
-			// resource.
+			// state (a release also returns the quota and deletes the
+			// usage totals), not the whole resource.
 			var b BillSummary
 			if c.fn == "ResourceRelease" {
 				b = *decode[releaseResult](t, string(r.Payload)).Bill
@@ -476,7 +476,7 @@ func TestReleaseReadTrips(t *testing.T) {
 			}
 			wrote := []string{"bill/" + b.ID, fmt.Sprintf("bill-by-pair/%s/%s/%020d/%s", org1, org2, b.Period.End, b.ID), "resource-state/" + c.id}
 			if c.fn == "ResourceRelease" {
-				wrote = append(wrote, "quota-free/"+org1+"/"+org2+"/"+c.id)
+				wrote = append(wrote, "quota-free/"+org1+"/"+org2+"/"+c.id, "usage-total/"+c.id)
 			}
 			sort.Strings(wrote)
 			if got := slices.Sorted(maps.Keys(r.Writes)); !reflect.DeepEqual(got, wrote) {
