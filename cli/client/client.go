@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -56,22 +56,50 @@ func call[T any](ctx context.Context, c *Client, write bool, fn string, args ...
 // pageSize is how many items each page request asks for.
 const pageSize = "500"
 
-// all fetches every page of a list transaction; args are the arguments
-// before pageSize and bookmark.
-func all[T any](ctx context.Context, c *Client, fn string, args ...string) ([]T, error) {
+// pages yields every item of a list transaction, reading a page (pageSize
+// items) only when the caller has taken the one before: a caller that
+// stops early reads no further, and one that goes through 100,000 bills
+// holds one page at a time. args are the arguments before pageSize and
+// bookmark. An error ends the sequence, yielded with the zero item.
+func pages[T any](ctx context.Context, c *Client, fn string, args ...string) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		bookmark := ""
+		for {
+			p, err := call[model.Page[T]](ctx, c, false, fn, append(append([]string{}, args...), pageSize, bookmark)...)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, v := range p.Items {
+				if !yield(v, nil) {
+					return
+				}
+			}
+			if p.Bookmark == "" || p.Bookmark == bookmark {
+				return
+			}
+			bookmark = p.Bookmark
+		}
+	}
+}
+
+// collect gathers a sequence of pages into a slice, or its error.
+func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
 	var out []T
-	bookmark := ""
-	for {
-		p, err := call[model.Page[T]](ctx, c, false, fn, append(append([]string{}, args...), pageSize, bookmark)...)
+	for v, err := range seq {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p.Items...)
-		if p.Bookmark == "" || p.Bookmark == bookmark {
-			return out, nil
-		}
-		bookmark = p.Bookmark
+		out = append(out, v)
 	}
+	return out, nil
+}
+
+// all fetches every page of a list transaction; args are the arguments
+// before pageSize and bookmark.
+func all[T any](ctx context.Context, c *Client, fn string, args ...string) ([]T, error) {
+	return collect(pages[T](ctx, c, fn, args...))
 }
 
 // ---- consortium ----
@@ -434,12 +462,24 @@ func (c *Client) Resource(ctx context.Context, id string) (*model.Resource, erro
 // Resources lists the caller's resources as provider or consumer (role),
 // optionally with one status.
 func (c *Client) Resources(ctx context.Context, role, status string) ([]model.Resource, error) {
-	return all[model.Resource](ctx, c, "ResourceList", role, status)
+	return collect(c.ResourcesSeq(ctx, role, status))
+}
+
+// ResourcesSeq yields what Resources returns, in the same order, reading
+// the ledger a page at a time as the loop asks for more.
+func (c *Client) ResourcesSeq(ctx context.Context, role, status string) iter.Seq2[model.Resource, error] {
+	return pages[model.Resource](ctx, c, "ResourceList", role, status)
 }
 
 // Usage lists a resource's usage records.
 func (c *Client) Usage(ctx context.Context, resourceID string) ([]model.UsageRecord, error) {
-	return all[model.UsageRecord](ctx, c, "UsageList", resourceID)
+	return collect(c.UsageSeq(ctx, resourceID))
+}
+
+// UsageSeq yields what Usage returns, in the same order (by end time, then
+// start), reading the ledger a page at a time as the loop asks for more.
+func (c *Client) UsageSeq(ctx context.Context, resourceID string) iter.Seq2[model.UsageRecord, error] {
+	return pages[model.UsageRecord](ctx, c, "UsageList", resourceID)
 }
 
 // ---- bills ----
@@ -470,39 +510,75 @@ func unixArg(t time.Time) string {
 	return strconv.FormatInt(t.Unix(), 10)
 }
 
-// Bills lists bills of the caller's org.
+// Bills lists bills of the caller's org, by period end, then bill ID.
 func (c *Client) Bills(ctx context.Context, f BillFilter) ([]model.Bill, error) {
+	return collect(c.BillsSeq(ctx, f))
+}
+
+// BillsSeq yields what Bills returns, in the same order, reading the ledger
+// a page at a time as the loop asks for more: an export or a report over
+// an org's 100,000 bills holds a page, not the list. With no role, the
+// bills the org issued and those it received are merged as they arrive.
+func (c *Client) BillsSeq(ctx context.Context, f BillFilter) iter.Seq2[model.Bill, error] {
 	if f.Resource != "" {
-		return all[model.Bill](ctx, c, "BillListByResource", f.Resource)
+		return pages[model.Bill](ctx, c, "BillListByResource", f.Resource)
 	}
-	var out []model.Bill
-	org := c.b.MSPID()
+	org, from, to := c.b.MSPID(), unixArg(f.From), unixArg(f.To)
+	issued := pages[model.Bill](ctx, c, "BillListByProvider", org, from, to)
+	received := pages[model.Bill](ctx, c, "BillListByConsumer", org, from, to)
 	switch f.Role {
-	case "", "provider", "consumer":
-	default:
-		return nil, Errorf(KindInvalid, "role %q is not valid: it must be provider, consumer or empty for both", f.Role)
+	case "provider":
+		return issued
+	case "consumer":
+		return received
+	case "":
+		return mergeBills(issued, received)
 	}
-	if f.Role != "consumer" {
-		bs, err := all[model.Bill](ctx, c, "BillListByProvider", org, unixArg(f.From), unixArg(f.To))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, bs...)
+	return func(yield func(model.Bill, error) bool) {
+		yield(model.Bill{}, Errorf(KindInvalid, "role %q is not valid: it must be provider, consumer or empty for both", f.Role))
 	}
-	if f.Role != "provider" {
-		bs, err := all[model.Bill](ctx, c, "BillListByConsumer", org, unixArg(f.From), unixArg(f.To))
-		if err != nil {
-			return nil, err
+}
+
+// mergeBills merges two sequences of bills, each by period end and then
+// bill ID (the contract's list order), into one in that order. An org
+// cannot bill itself, so no bill is in both.
+func mergeBills(a, b iter.Seq2[model.Bill, error]) iter.Seq2[model.Bill, error] {
+	return func(yield func(model.Bill, error) bool) {
+		nextA, stopA := iter.Pull2(a)
+		defer stopA()
+		nextB, stopB := iter.Pull2(b)
+		defer stopB()
+		x, errX, okX := nextA()
+		y, errY, okY := nextB()
+		for okX || okY {
+			switch {
+			case okX && errX != nil:
+				yield(model.Bill{}, errX)
+				return
+			case okY && errY != nil:
+				yield(model.Bill{}, errY)
+				return
+			case okX && (!okY || !billAfter(x, y)):
+				if !yield(x, nil) {
+					return
+				}
+				x, errX, okX = nextA()
+			default:
+				if !yield(y, nil) {
+					return
+				}
+				y, errY, okY = nextB()
+			}
 		}
-		out = append(out, bs...)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Period.End != out[j].Period.End {
-			return out[i].Period.End < out[j].Period.End
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, nil
+}
+
+// billAfter reports whether bill a comes after bill b in list order.
+func billAfter(a, b model.Bill) bool {
+	if a.Period.End != b.Period.End {
+		return a.Period.End > b.Period.End
+	}
+	return a.ID > b.ID
 }
 
 // CloseBill bills an active resource's period up to end (empty: now) and

@@ -85,3 +85,29 @@ func ExampleClient() {
 	// ecs-1:000001 49.04 CNY 2026-01-02 23:30
 	// ConsortiumGet refused: Org9MSP is not a member of the consortium (kind denied, code not_member)
 }
+
+// BillsSeq reads an org's bills a page at a time as the loop asks for
+// them: a report over 100,000 bills holds one page, and a loop that stops
+// early reads no further. Without a role, the bills the org issued and
+// those it received arrive merged by period end.
+func ExampleClient_BillsSeq() {
+	ctx := context.Background()
+	issued, _ := json.Marshal(model.Page[client.Bill]{Items: []client.Bill{
+		{ID: "ecs-1:000001", Provider: "Org1MSP", Consumer: "Org2MSP", Amount: 4904, Scale: 2, Currency: "CNY", Period: client.Period{Start: 1767225600, End: 1767396600}},
+	}, Count: 1})
+	received, _ := json.Marshal(model.Page[client.Bill]{Items: []client.Bill{
+		{ID: "gpu-7:000001", Provider: "Org3MSP", Consumer: "Org1MSP", Amount: 120000, Scale: 2, Currency: "CNY", Period: client.Period{Start: 1767225600, End: 1767312000}},
+	}, Count: 1})
+	c := client.New(answers{"BillListByProvider": string(issued), "BillListByConsumer": string(received)})
+
+	for b, err := range c.BillsSeq(ctx, client.BillFilter{}) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(b.ID, b.Provider, "->", b.Consumer, client.FormatMoney(b.Amount, b.Scale), b.Currency)
+	}
+	// Output:
+	// gpu-7:000001 Org3MSP -> Org1MSP 1200.00 CNY
+	// ecs-1:000001 Org1MSP -> Org2MSP 49.04 CNY
+}

@@ -12,11 +12,11 @@ package app
 //     amount the same value as an exact decimal string, with currency and
 //     scale beside them, so a spreadsheet can show amount and a finance
 //     system can book amount_minor without rounding.
-//   - Streaming: the contract's list transactions are paged, so rows are
-//     written page by page (500 items) and nothing but the current page is
-//     held; client.Client's list helpers collect every page, so the export
-//     calls the backend's paged transactions itself (eachPage). Usage for
-//     all resources holds the list of resource IDs (not their records).
+//   - Streaming: the contract's list transactions are paged, and the
+//     client's sequences (BillsSeq, UsageSeq, ResourcesSeq) read a page
+//     only when the one before has been written, so rows are written page
+//     by page (500 items) and nothing but the current page is held. Usage
+//     for all resources holds the list of resource IDs (not their records).
 //   - Every row of a format has every column (JSON lines too: an empty
 //     value is "" or 0, never a missing key), so a reader never guesses.
 
@@ -25,8 +25,8 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"sort"
@@ -38,9 +38,6 @@ import (
 	"github.com/fedmeter/fedmeter/cli/usageimport"
 	"github.com/urfave/cli/v2"
 )
-
-// exportPageSize is how many items each page request of an export asks for.
-const exportPageSize = "500"
 
 // The columns of each export, in order. Append only: readers index them.
 var (
@@ -206,31 +203,6 @@ func (o *exportOut) abort() {
 	}
 }
 
-// eachPage runs a paged list transaction (args are those before the page
-// size and bookmark) and gives f each page's items in turn.
-func eachPage[T any](ctx context.Context, cl *client.Client, fn string, args []string, f func([]T) error) error {
-	bookmark := ""
-	for {
-		b, err := cl.Backend().Evaluate(ctx, fn, append(append([]string{}, args...), exportPageSize, bookmark)...)
-		if err != nil {
-			return err
-		}
-		var p model.Page[T]
-		if err := json.Unmarshal(b, &p); err != nil {
-			return &client.Error{Kind: client.KindInternal, Op: fn, Err: err,
-				Msg:  fmt.Sprintf("%s returned a page this fedmeter cannot read: %v", fn, err),
-				Hint: "this fedmeter build and the deployed chaincode differ; use matching releases"}
-		}
-		if err := f(p.Items); err != nil {
-			return err
-		}
-		if p.Bookmark == "" || p.Bookmark == bookmark {
-			return nil
-		}
-		bookmark = p.Bookmark
-	}
-}
-
 // inPeriod reports whether end is in [from, to) (zero times unbounded).
 func inPeriod(end int64, from, to time.Time) bool {
 	return (from.IsZero() || end >= from.Unix()) && (to.IsZero() || end < to.Unix())
@@ -380,27 +352,28 @@ only when the export is complete.`,
 				}
 				prov, cons, role, me := c.String("provider"), c.String("consumer"), c.String("role"), cl.MSPID()
 				n := 0
-				keep := func(items []model.Bill) error {
-					for i := range items {
-						b := &items[i]
+				keep := func(bills iter.Seq2[model.Bill, error]) error {
+					for b, err := range bills {
+						if err != nil {
+							return err
+						}
 						if (role == "provider" && b.Provider != me) || (role == "consumer" && b.Consumer != me) ||
 							(kind != "" && b.Kind != kind) || (prov != "" && !usageimport.SameOrg(prov, b.Provider)) ||
 							(cons != "" && !usageimport.SameOrg(cons, b.Consumer)) || !inPeriod(b.Period.End, from, to) {
 							continue
 						}
 						n++
-						if err := write(rw, b); err != nil {
+						if err := write(rw, &b); err != nil {
 							return err
 						}
 					}
 					return nil
 				}
 				if res := c.String("resource"); res != "" {
-					return n, eachPage(c.Context, cl, "BillListByResource", []string{res}, keep)
+					return n, keep(cl.BillsSeq(c.Context, client.BillFilter{Resource: res}))
 				}
 				for _, side := range sides {
-					fn := map[string]string{"provider": "BillListByProvider", "consumer": "BillListByConsumer"}[side]
-					if err := eachPage(c.Context, cl, fn, []string{cl.MSPID(), unixFlag(from), unixFlag(to)}, keep); err != nil {
+					if err := keep(cl.BillsSeq(c.Context, client.BillFilter{Role: side, From: from, To: to})); err != nil {
 						return n, err
 					}
 				}
@@ -432,13 +405,6 @@ func billSides(c *cli.Context, me string) ([]string, error) {
 		return nil, usageErr(c, "--role, --provider and --consumer select no bill %s can read: an org sees the bills it issued (it is the provider) and those it received (it is the consumer)", me)
 	}
 	return out, nil
-}
-
-func unixFlag(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return strconv.FormatInt(t.Unix(), 10)
 }
 
 // exportResource is what a usage export keeps of a resource.
@@ -491,21 +457,17 @@ end). Rows are written as the ledger's pages arrive (500 records at a time);
 				n := 0
 				for i := range res {
 					r := &res[i]
-					err := eachPage(c.Context, cl, "UsageList", []string{r.ID}, func(items []model.UsageRecord) error {
-						for j := range items {
-							u := &items[j]
-							if (metric != "" && u.Metric != metric) || !inPeriod(u.End, from, to) {
-								continue
-							}
-							n++
-							if err := writeUsage(rw, r, u); err != nil {
-								return err
-							}
+					for u, err := range cl.UsageSeq(c.Context, r.ID) {
+						if err != nil {
+							return n, err
 						}
-						return nil
-					})
-					if err != nil {
-						return n, err
+						if (metric != "" && u.Metric != metric) || !inPeriod(u.End, from, to) {
+							continue
+						}
+						n++
+						if err := writeUsage(rw, r, &u); err != nil {
+							return n, err
+						}
 					}
 				}
 				return n, nil
@@ -539,17 +501,14 @@ func exportResources(ctx context.Context, cl *client.Client, ids []string, role 
 		if role != "" && role != side {
 			continue
 		}
-		err := eachPage(ctx, cl, "ResourceList", []string{side, ""}, func(items []model.Resource) error {
-			for _, r := range items {
-				if !seen[r.ID] {
-					seen[r.ID] = true
-					out = append(out, exportResource{r.ID, r.Type, r.Provider, r.Consumer})
-				}
+		for r, err := range cl.ResourcesSeq(ctx, side, "") {
+			if err != nil {
+				return nil, err
 			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				out = append(out, exportResource{r.ID, r.Type, r.Provider, r.Consumer})
+			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
