@@ -59,6 +59,7 @@ demo: rules
 # Short fuzz runs of every parser of untrusted bytes.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzPrepare -fuzztime 60s ./host/
+	$(GO) test -run '^$$' -fuzz FuzzEngines -fuzztime 60s ./host/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeOutput -fuzztime 30s ./host/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDecimal$$' -fuzztime 20s ./cli/internal/agent/
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePromText$$' -fuzztime 20s ./cli/internal/agent/
