@@ -42,19 +42,22 @@ func (t *txn) buildInputPriced(r *Resource, start, end, priceAt int64) (in []byt
 			limits = q.Limits
 		}
 	}
-	usage := model.UsageSums{}
+	// Corrections (UsageAdjust) are negative: summed exactly, in any order.
+	var acc model.UsageAcc
 	err = t.scanUsage(r.ID, start, end, func(k string, v []byte) error {
 		entries, err := decodeEntries(k, v)
 		if err != nil {
 			return corrupt(k, err)
 		}
 		for _, u := range entries {
-			if err := usage.Add(r.ID, u.Metric, u.Quantity); err != nil {
-				return err
-			}
+			acc.Add(u.Metric, u.Quantity)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, nil, "", err
+	}
+	usage, err := acc.Sums(r.ID)
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -256,6 +256,18 @@ func (t *txn) getJSON(k string, v any) (bool, error) {
 	return true, nil
 }
 
+// get reads a key's stored bytes (nil: absent).
+func (t *txn) get(k string) ([]byte, error) {
+	if b, ok := t.read[k]; ok {
+		return b, nil
+	}
+	b, err := t.stub.GetState(k)
+	if err != nil {
+		return nil, ledgerf("reading %s failed: %v", k, err)
+	}
+	return b, nil
+}
+
 func (t *txn) putJSON(k string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {

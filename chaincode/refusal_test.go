@@ -1,6 +1,7 @@
 package chaincode
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -146,6 +147,10 @@ func TestRefusalCodes(t *testing.T) {
 		{bad, at(0, -1, ""), "org1.agent", "UsageSubmit", []string{rec("r1", 1, now, now+60)}},
 		{notFound, at(0, -1, ""), "org1.agent", "UsageSubmit", []string{rec("nope", 1, now-60, now)}},
 		{conflict, at(0, -1, ""), "org1.agent", "UsageSubmit", []string{rec("r2", 1, now-60, now)}},
+		{deny, nil, "org2.user", "UsageAdjust", []string{"r1", "cpu_seconds", fmt.Sprint(now - 60), fmt.Sprint(now), "", "0", "wrong"}},
+		{bad, nil, "org1.agent", "UsageAdjust", []string{"r1", "cpu_seconds", fmt.Sprint(now - 60), fmt.Sprint(now), "", "-1", "wrong"}},
+		{bad, nil, "org1.agent", "UsageAdjust", []string{"r1", "cpu_seconds", fmt.Sprint(now - 60), fmt.Sprint(now), "", "0", ""}},
+		{notFound, nil, "org1.agent", "UsageAdjust", []string{"r1", "cpu_seconds", fmt.Sprint(now - 60), fmt.Sprint(now), "no-such-record", "0", "wrong"}},
 		{bad, at(1, -1, "egress_gib"), "org1.agent", "UsageSubmit", []string{js([]any{[]any{"r1", "cpu_seconds", 1, now - 60, now}, []any{"r1", now - 60, now, map[string]any{"cpu_seconds": 1, "egress_gib": "x"}}})}},
 		{notFound, at(0, 1, "cpu_seconds"), "org1.agent", "UsageSubmit", []string{js([]any{map[string]any{"start": now - 60, "end": now, "metrics": []string{"cpu_seconds"}, "rows": []any{[]any{"r1", 1}, []any{"nope", 2}}}})}},
 		{bad, nil, "org1.agent", "UsageSubmit", []string{"[1]"}},

@@ -48,6 +48,7 @@ var signatures = map[string][]string{
 	"ResourceGet":            {"resource_id"},
 	"ResourceList":           {"role", "status", "page_size", "bookmark"},
 	"UsageSubmit":            {"records"},
+	"UsageAdjust":            {"resource_id", "metric", "start", "end", "record_id", "quantity", "reason"},
 	"UsageList":              {"resource_id", "page_size", "bookmark"},
 	"BillClose":              {"resource_id", "end"},
 	"BillGet":                {"bill_id"},

@@ -72,6 +72,9 @@ type usageEntry struct {
 	ID       string `json:"id,omitempty"`
 	Metric   string `json:"metric"`
 	Quantity int64  `json:"quantity"`
+	// A correction's (UsageAdjust): the record it corrects and why.
+	Adjusts string `json:"adjusts,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // usageMarker records that a chosen record ID is used, with the digest of
@@ -244,7 +247,8 @@ func decodePeriod(k string, v []byte) ([]UsageRecord, error) {
 	}
 	recs := make([]UsageRecord, len(entries))
 	for i, e := range entries {
-		recs[i] = UsageRecord{ID: e.ID, Resource: parts[0], Metric: e.Metric, Quantity: e.Quantity, Start: start, End: end}
+		recs[i] = UsageRecord{ID: e.ID, Resource: parts[0], Metric: e.Metric, Quantity: e.Quantity, Start: start, End: end,
+			Adjusts: e.Adjusts, Reason: e.Reason}
 		if e.ID == "" {
 			recs[i].ID = DeriveUsageID(recs[i])
 		}
@@ -622,28 +626,42 @@ func (b *usageBatch) total(p model.UsageItem, r *usageResource) (*usageTotal, er
 	if !ok || tot.From != r.BilledTo {
 		// Records end no later than the transaction time and the
 		// allocation's expiry (checkPeriod).
-		tot = &usageTotal{From: r.BilledTo, Sums: model.UsageSums{}, changed: true}
-		err := b.layout.scan(b.t, res, r.BilledTo, min(b.t.now, r.ExpiresAt), func(k string, v []byte) error {
-			entries, err := decodeEntries(k, v)
-			if err != nil {
-				return corrupt(k, err)
-			}
-			for _, e := range entries {
-				if err := tot.Sums.Add(res, e.Metric, e.Quantity); err != nil {
-					return refuseAt(model.CodeConflict, p.At, "%s: resource %s's %s records not billed yet already sum past the largest quantity a bill can hold (%d), accepted before fedmeter checked it; no more %s usage can be recorded for it", field(p.At, "resource"), res, e.Metric, int64(math.MaxInt64), e.Metric)
-				}
-			}
-			return nil
-		})
+		sums, err := unbilledSums(b.t, b.layout, res, r)
 		if err != nil {
+			if errors.Is(err, model.ErrUsageOverflow) {
+				return nil, refuseAt(model.CodeConflict, p.At, "%s: resource %s's records not billed yet already sum past the largest quantity a bill can hold (%d), accepted before fedmeter checked it (%s); no more usage can be recorded for it until the records are corrected (UsageAdjust)", field(p.At, "resource"), res, int64(math.MaxInt64), model.MessageOf(err))
+			}
 			return nil, err
 		}
+		tot = &usageTotal{From: r.BilledTo, Sums: sums, changed: true}
 	}
 	if tot.Sums == nil {
 		tot.Sums = model.UsageSums{}
 	}
 	b.totals[res] = tot
 	return tot, nil
+}
+
+// unbilledSums sums resource res's records that are not billed yet: those
+// ending after its billed_to (and no later than the transaction time and
+// the allocation's expiry, which records never pass, checkPeriod),
+// corrections included, exactly (model.UsageAcc).
+func unbilledSums(t *txn, l usageLayout, res string, r *usageResource) (model.UsageSums, error) {
+	var acc model.UsageAcc
+	err := l.scan(t, res, r.BilledTo, min(t.now, r.ExpiresAt), func(k string, v []byte) error {
+		entries, err := decodeEntries(k, v)
+		if err != nil {
+			return corrupt(k, err)
+		}
+		for _, e := range entries {
+			acc.Add(e.Metric, e.Quantity)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return acc.Sums(res)
 }
 
 // write puts every period the batch added to and every total it changed,

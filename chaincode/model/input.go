@@ -3,6 +3,9 @@ package model
 import (
 	"encoding/json"
 	"errors"
+	"math"
+	"math/bits"
+	"sort"
 )
 
 // The rule input of ABI v1 (host/ABI.md). Struct fields are declared in key
@@ -94,13 +97,63 @@ func (s UsageSums) Add(resource, metric string, q int64) error {
 // SumUsage sums the records of resource billed in period p (BilledIn),
 // overflow-checked, as the contract does when it bills.
 func SumUsage(resource string, p Period, recs []UsageRecord) (UsageSums, error) {
-	s := UsageSums{}
+	var acc UsageAcc
 	for _, u := range recs {
 		if u.Resource == resource && u.BilledIn(p) {
-			if err := s.Add(resource, u.Metric, u.Quantity); err != nil {
-				return nil, err
-			}
+			acc.Add(u.Metric, u.Quantity)
 		}
 	}
-	return s, nil
+	return acc.Sums(resource)
+}
+
+// UsageAcc sums usage quantities per metric exactly, whatever their order:
+// corrections (UsageAdjust) are negative, and a partial sum in ledger order
+// may pass int64 (a raise read before the void of another record) when the
+// total does not. Each metric's sum is held in 128 bits; only the totals
+// must fit int64 (Sums). The zero value is ready to use.
+type UsageAcc struct {
+	m map[string]*[2]uint64 // metric -> two's-complement 128-bit sum: lo, hi
+}
+
+// Add adds quantity q of metric.
+func (a *UsageAcc) Add(metric string, q int64) {
+	if a.m == nil {
+		a.m = map[string]*[2]uint64{}
+	}
+	s := a.m[metric]
+	if s == nil {
+		s = new([2]uint64)
+		a.m[metric] = s
+	}
+	ext := uint64(0) // the high word of q, sign-extended
+	if q < 0 {
+		ext = math.MaxUint64
+	}
+	lo, carry := bits.Add64(s[0], uint64(q), 0)
+	hi, _ := bits.Add64(s[1], ext, carry)
+	s[0], s[1] = lo, hi
+}
+
+// Sums is every metric's total, or a CodeConflict Refusal wrapping
+// ErrUsageOverflow naming the first metric (in name order) whose total
+// does not fit int64 (resource names the usage's resource).
+func (a *UsageAcc) Sums(resource string) (UsageSums, error) {
+	out := make(UsageSums, len(a.m))
+	metrics := make([]string, 0, len(a.m))
+	for m := range a.m {
+		metrics = append(metrics, m)
+	}
+	sort.Strings(metrics)
+	for _, m := range metrics {
+		s := a.m[m]
+		// It fits int64 when the high word is the sign extension of the
+		// low word's top bit.
+		if fits := (s[1] == 0 && s[0]>>63 == 0) || (s[1] == math.MaxUint64 && s[0]>>63 == 1); !fits {
+			r := Refuse(CodeConflict, "usage of "+m+" for resource "+resource+" over the period overflows a 64-bit integer")
+			r.Err = ErrUsageOverflow
+			return nil, r
+		}
+		out[m] = int64(s[0])
+	}
+	return out, nil
 }

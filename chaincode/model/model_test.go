@@ -1,8 +1,11 @@
 package model
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -112,5 +115,44 @@ func TestIDs(t *testing.T) {
 	}
 	if !ValidID("Org1MSP") || ValidID("") || ValidID("-x") || ValidID("a/b") || !ValidField("cpu_seconds") || ValidField("Cpu") {
 		t.Fatal("ValidID/ValidField")
+	}
+}
+
+// TestUsageAccExact: UsageAcc's totals do not depend on the order of the
+// quantities, even when a partial sum passes int64 on the way; a total
+// outside int64 is ErrUsageOverflow, either way round.
+func TestUsageAccExact(t *testing.T) {
+	const max, min = math.MaxInt64, math.MinInt64
+	for _, c := range []struct {
+		qs      []int64
+		want    int64
+		overflt bool
+	}{
+		{[]int64{1, 2, 3}, 6, false},
+		{[]int64{max, 5, -5}, max, false},            // passes max, comes back
+		{[]int64{-max, -max, max, max, 7}, 7, false}, // passes min, comes back
+		{[]int64{max, max, -max}, max, false},        // a raise before the void
+		{[]int64{max, 1}, 0, true},                   // over
+		{[]int64{min, -1}, 0, true},                  // under
+		{[]int64{min, max, max, -max, -max}, min, false},
+	} {
+		rev := slices.Clone(c.qs)
+		slices.Reverse(rev)
+		for _, order := range [][]int64{c.qs, rev} {
+			var a UsageAcc
+			for _, q := range order {
+				a.Add("m", q)
+			}
+			sums, err := a.Sums("r")
+			if c.overflt {
+				if !errors.Is(err, ErrUsageOverflow) || CodeOf(err) != CodeConflict {
+					t.Errorf("%v: sums %v, err %v; want an overflow", order, sums, err)
+				}
+				continue
+			}
+			if err != nil || sums["m"] != c.want {
+				t.Errorf("%v: sums %v (%v), want %d", order, sums, err, c.want)
+			}
+		}
 	}
 }

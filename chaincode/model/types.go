@@ -347,6 +347,24 @@ type UsageRecord struct {
 	Quantity int64  `json:"quantity"`
 	Start    int64  `json:"start"`
 	End      int64  `json:"end"`
+	// Adjusts is set on a correction (UsageAdjust): the ID of the record
+	// it corrects, over the same resource, metric and period. Its Quantity
+	// is the signed difference it makes, and Reason says why. Records sent
+	// by UsageSubmit have neither (and their JSON is unchanged: it is what
+	// a chosen ID's digest is computed over).
+	Adjusts string `json:"adjusts,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// UsageAdjustment is what UsageAdjust returns: the record corrected, its
+// quantity before and after, and the correction written (nil when the
+// record already had that quantity: nothing was written).
+type UsageAdjustment struct {
+	Record     string       `json:"record"`
+	Before     int64        `json:"before"`
+	After      int64        `json:"after"`
+	Billed     bool         `json:"billed"` // the period was billed already: re-rate it (BillRerate) to bill the difference
+	Correction *UsageRecord `json:"correction"`
 }
 
 // BilledIn reports whether u counts toward the bill of period p: a record
