@@ -446,3 +446,29 @@ func (c *Client) batchErr(err error, f *UsageFile, b, batches, lo int, ub *model
 	}
 	return out
 }
+
+// UsageCorrection corrects one usage record (UsageAdjust): the record of
+// Resource for Metric over (Start, End] with ID (empty: its derived ID) is
+// to count Quantity (0 voids it), for Reason.
+type UsageCorrection struct {
+	Resource, Metric string
+	Start, End       time.Time
+	ID               string
+	Quantity         int64
+	Reason           string
+}
+
+// UsageAdjustment is what a correction did (model.UsageAdjustment).
+type UsageAdjustment = model.UsageAdjustment
+
+// AdjustUsage corrects a usage record with a compensating record (an
+// identity of the resource's provider). Correcting to the quantity the
+// record already has writes nothing, so it is safe to retry. A correction
+// to a billed period is billed by re-rating it (RerateBills).
+func (c *Client) AdjustUsage(ctx context.Context, u UsageCorrection) (*model.UsageAdjustment, error) {
+	if u.Start.IsZero() || u.End.IsZero() {
+		return nil, Errorf(KindInvalid, "a correction names the record's period: both Start and End")
+	}
+	return call[model.UsageAdjustment](ctx, c, true, "UsageAdjust", u.Resource, u.Metric, unixArg(u.Start), unixArg(u.End),
+		u.ID, strconv.FormatInt(u.Quantity, 10), u.Reason)
+}

@@ -273,6 +273,22 @@ func TestCommands(t *testing.T) {
 			{name: "stdin on a terminal needs -", tty: true, args: at(T20, "--as Org1/Agent1 usage submit"), code: 1, err: []string{"needs a FILE, or - to read the records from stdin"}},
 			{name: "json report", args: at(T20, "--as Org1/Agent1 -o json usage submit "+usageCSV), json: true, out: []string{`"duplicates": 2`}},
 			{name: "list", args: a("--as Org2/User1 usage list ecs-1"), out: []string{"u-1", "u-2", "cpu_seconds"}},
+			// Corrections: u-2 raised to 4 and back to 2, so the bill below
+			// (and its offline verification) reads two corrections that
+			// cancel out.
+			{name: "adjust", args: append(at(T20, "--as Org1/Agent1 usage adjust ecs-1 --metric egress_gib --start 2026-01-01T10:00:00Z --end 2026-01-01T20:00:00Z --id u-2 --quantity 4 --reason"), "meter read once"),
+				out: []string{"Corrected record u-2 from 2 to 4", "+2)"}},
+			{name: "adjust back", args: append(at(T20, "--as Org1/Agent1 usage adjust ecs-1 --metric egress_gib --start 2026-01-01T10:00:00Z --end 2026-01-01T20:00:00Z --id u-2 --quantity 2 --reason"), "it was read twice after all"),
+				out: []string{"Corrected record u-2 from 4 to 2", "-2)"}},
+			{name: "adjust to what it counts", args: append(at(T20, "--as Org1/Agent1 usage adjust ecs-1 --metric egress_gib --start 2026-01-01T10:00:00Z --end 2026-01-01T20:00:00Z --id u-2 --quantity 2 --reason"), "again"),
+				out: []string{"Record u-2 already counts 2: nothing written"}},
+			{name: "adjust by the consumer", args: append(at(T20, "--as Org2/User1 usage adjust ecs-1 --metric egress_gib --start 2026-01-01T10:00:00Z --end 2026-01-01T20:00:00Z --id u-2 --quantity 0 --reason"), "x"),
+				code: 3, err: []string{"only identities of Org1MSP, the provider of resource ecs-1, correct its usage"}},
+			{name: "void an unknown record", args: append(at(T20, "--as Org1/Agent1 usage void ecs-1 --metric egress_gib --start 2026-01-01T10:00:00Z --end 2026-01-01T20:00:00Z --id u-9 --reason"), "x"),
+				code: 2, err: []string{"resource ecs-1 has no egress_gib record u-9"}},
+			{name: "adjust without a reason", args: at(T20, "--as Org1/Agent1 usage adjust ecs-1 --metric egress_gib --start 2026-01-01T10:00:00Z --end 2026-01-01T20:00:00Z --id u-2 --quantity 1"),
+				code: 1, err: []string{"--reason is required"}},
+			{name: "list with corrections", args: a("--as Org2/User1 usage list ecs-1"), out: []string{"CORRECTS", "u-2: meter read once", "u-2: it was read twice after all", "-2"}},
 		})
 	})
 

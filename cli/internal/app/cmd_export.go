@@ -47,7 +47,7 @@ var (
 	billLineColumns = []string{"bill", "kind", "adjusts", "provider", "consumer", "resource", "resource_type",
 		"period_start", "period_end", "currency", "scale", "line", "item", "quantity", "unit",
 		"unit_price_minor", "unit_price", "amount_minor", "amount"}
-	usageColumns = []string{"id", "resource", "resource_type", "provider", "consumer", "metric", "quantity", "start", "end"}
+	usageColumns = []string{"id", "resource", "resource_type", "provider", "consumer", "metric", "quantity", "start", "end", "adjusts", "reason"}
 )
 
 func exportFlags() []cli.Flag {
@@ -240,7 +240,7 @@ func writeBillLines(rw *rowWriter, b *model.Bill) error {
 }
 
 func writeUsage(rw *rowWriter, r *exportResource, u *model.UsageRecord) error {
-	return rw.row(u.ID, u.Resource, r.Type, r.Provider, r.Consumer, u.Metric, u.Quantity, rfc3339(u.Start), rfc3339(u.End))
+	return rw.row(u.ID, u.Resource, r.Type, r.Provider, r.Consumer, u.Metric, u.Quantity, rfc3339(u.Start), rfc3339(u.End), u.Adjusts, u.Reason)
 }
 
 // exportSummary is what an export to a file reports.

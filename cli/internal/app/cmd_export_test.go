@@ -51,7 +51,8 @@ func goldenUsage() ([]exportResource, [][]model.UsageRecord) {
 	return []exportResource{{"ecs-1", "ecs", "Org1MSP", "Org2MSP"}, {"vol-7", "storage", "Org3MSP", "Org1MSP"}},
 		[][]model.UsageRecord{
 			{{ID: "u-1", Resource: "ecs-1", Metric: "cpu_seconds", Quantity: 72000, Start: 1767225600, End: 1767261600},
-				{ID: "u-f3a9", Resource: "ecs-1", Metric: "egress_gib", Quantity: 9223372036854775807, Start: 1767261600, End: 1767265200}},
+				{ID: "u-f3a9", Resource: "ecs-1", Metric: "egress_gib", Quantity: 9223372036854775807, Start: 1767261600, End: 1767265200},
+				{ID: "c-7e01", Resource: "ecs-1", Metric: "cpu_seconds", Quantity: -3600, Start: 1767225600, End: 1767261600, Adjusts: "u-1", Reason: "idle hour, \"counted\", twice"}},
 			{{ID: "i-00aa", Resource: "vol-7", Metric: "storage_gib_seconds", Quantity: 0, Start: 0, End: 1}},
 		}
 }
@@ -307,11 +308,11 @@ func TestExportLedger(t *testing.T) {
 		{name: "out is a directory", args: a("bill export --out " + tmp), code: 1, err: []string{"is a directory"}},
 
 		{name: "usage of everything", args: a("--as Org2/User1 usage export"), out: []string{
-			"id,resource,resource_type,provider,consumer,metric,quantity,start,end\n",
-			"u-1,ecs-1,ecs,Org1MSP,Org2MSP,egress_gib,3,2026-01-01T00:00:00Z,2026-01-01T10:00:00Z\n",
+			"id,resource,resource_type,provider,consumer,metric,quantity,start,end,adjusts,reason\n",
+			"u-1,ecs-1,ecs,Org1MSP,Org2MSP,egress_gib,3,2026-01-01T00:00:00Z,2026-01-01T10:00:00Z,,\n",
 			"u-3,ecs-2,ecs,Org1MSP,Org2MSP,egress_gib,1,"}},
 		{name: "usage filtered", args: a("--as Org1/Agent1 usage export ecs-1 --format jsonl --from 2026-01-01T15:00:00Z"), out: []string{
-			`{"id":"u-2","resource":"ecs-1","resource_type":"ecs","provider":"Org1MSP","consumer":"Org2MSP","metric":"egress_gib","quantity":2,"start":"2026-01-01T10:00:00Z","end":"2026-01-01T20:00:00Z"}` + "\n"}},
+			`{"id":"u-2","resource":"ecs-1","resource_type":"ecs","provider":"Org1MSP","consumer":"Org2MSP","metric":"egress_gib","quantity":2,"start":"2026-01-01T10:00:00Z","end":"2026-01-01T20:00:00Z","adjusts":"","reason":""}` + "\n"}},
 		{name: "usage of a third org", args: a("--as Org3/Admin usage export ecs-1"), code: 3},
 		{name: "usage role with resources", args: a("usage export ecs-1 --role provider"), code: 1, err: []string{"--role picks resources when none is named"}},
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -320,8 +321,9 @@ or CSV with a header line:
 
 The whole file is checked before anything is sent; a malformed line is named
 (exit 1). Records go in batches (each all or nothing). Each record ID is kept
-once per provider: a record the ledger already has is a duplicate and changes
-nothing, so after a failure, rerun the same command. A record without an id
+once per provider and end time: a record the ledger already has is a
+duplicate and changes nothing, so after a failure, rerun the same command
+(a record sent wrong is corrected with fedmeter usage adjust, not resent). A record without an id
 gets one derived from its resource, metric, start and end. Submitted by an
 identity of the resources' provider, e.g. --as Org1/Agent1. A progress bar is
 drawn (on stderr) when run on a terminal, never in scripts or pipes.`,
@@ -408,15 +410,31 @@ drawn (on stderr) when run on a terminal, never in scripts or pipes.`,
 							}
 							return p.JSON(recs)
 						}
+						// Corrections (usage adjust, usage void) add a column
+						// saying what each corrects and why.
+						head := []string{"ID", "METRIC", "QUANTITY", "START", "END"}
+						corrected := slices.ContainsFunc(recs, func(u chaincode.UsageRecord) bool { return u.Adjusts != "" })
+						if corrected {
+							head = append(head, "CORRECTS")
+						}
 						rows := make([][]string, len(recs))
 						for i, u := range recs {
 							rows[i] = []string{u.ID, u.Metric, fmt.Sprint(u.Quantity), ts(u.Start), ts(u.End)}
+							if corrected {
+								note := ""
+								if u.Adjusts != "" {
+									note = u.Adjusts + ": " + u.Reason
+								}
+								rows[i] = append(rows[i], note)
+							}
 						}
-						p.Table("No usage records for "+a[0]+".", []string{"ID", "METRIC", "QUANTITY", "START", "END"}, rows)
+						p.Table("No usage records for "+a[0]+".", head, rows)
 						return nil
 					})
 				},
 			},
+			usageAdjustCommand(st),
+			usageVoidCommand(st),
 			usageImportCommand(st),
 			usageExport(st),
 		},
