@@ -313,6 +313,13 @@ func story(t *testing.T, n *itNet) {
 	if ur.Accepted != 0 || len(ur.Duplicates) != 2 {
 		t.Fatalf("usage resubmitted %+v", ur)
 	}
+	// A record sent wrong is corrected beside it (UsageAdjust), and the
+	// bill counts the corrected quantity: egress 3 + 1.
+	var adj model.UsageAdjustment
+	decode(t, submit("org1", "UsageAdjust", rid, "egress_gib", fmt.Sprint(at+1), fmt.Sprint(at+2), "it-u-2", "1", "metered twice"), &adj)
+	if adj.Before != 2 || adj.After != 1 || adj.Correction == nil || adj.Correction.Quantity != -1 {
+		t.Fatalf("usage correction %+v", adj)
+	}
 	time.Sleep(1100 * time.Millisecond)
 	var rel struct {
 		Resource chaincode.ReleasedResource `json:"resource"`
@@ -330,6 +337,15 @@ func story(t *testing.T, n *itNet) {
 		t.Fatalf("release %+v, bill %+v", rel.Bill, b)
 	}
 	t.Logf("bill %s: %d (scale %d) %s, gas %d, tx %s", b.ID, b.Amount, b.Scale, b.Currency, b.GasUsed, b.Tx)
+	egress := int64(-1)
+	for _, l := range b.Lines {
+		if l.Item == "egress" {
+			egress = l.Quantity
+		}
+	}
+	if egress != 4 {
+		t.Fatalf("bill egress %d, want 4 (3 and 2 sent, 2 corrected to 1): %+v", egress, b.Lines)
+	}
 
 	// The bill as every peer of both orgs has it, and as each org's gateway
 	// reads it: the same bytes everywhere.
