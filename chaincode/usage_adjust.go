@@ -134,7 +134,20 @@ func (c *Contract) UsageAdjust(ctx contractapi.TransactionContextInterface, reso
 		return "", err
 	}
 	res.Correction = &UsageRecord{ID: corr.ID, Resource: r.ID, Metric: metric, Quantity: delta, Start: s, End: e, Adjusts: rec.ID, Reason: reason}
+	// The consumer's bill changes (or, billed, will on re-rating): both
+	// orgs hear of it.
+	if err := t.setEvent("UsageAdjusted", usageAdjustedEvent{UsageAdjustment: res, Provider: r.Provider, Consumer: r.Consumer}); err != nil {
+		return "", err
+	}
 	return out(res)
+}
+
+// usageAdjustedEvent is the payload of UsageAdjusted: the result, with the
+// two orgs the resource is between.
+type usageAdjustedEvent struct {
+	model.UsageAdjustment
+	Provider string `json:"provider"`
+	Consumer string `json:"consumer"`
 }
 
 // recordedQuantity is what record rec (in period key pk) comes to with its

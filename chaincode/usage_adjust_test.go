@@ -32,14 +32,15 @@ func TestUsageAdjust(t *testing.T) {
 	total := func() string { return e.snapshot()[key(pfxUsageTotal, "r1")] }
 
 	derived := DeriveUsageID(UsageRecord{Resource: "r1", Metric: "egress_gib", Start: s, End: s + 600})
-	res := adjust(s, s+600, "", "0")
+	res := decode[model.UsageAdjustment](t, e.okEvent("UsageAdjusted", "org1.agent", "UsageAdjust", "r1", "egress_gib", sec(s), sec(s+600), "", "0", "double-counted by the exporter"))
 	if res.Record != derived || res.Before != 3 || res.After != 0 || res.Billed || res.Correction == nil ||
 		res.Correction.Quantity != -3 || res.Correction.Adjusts != derived || res.Correction.Reason == "" {
 		t.Fatalf("void of the derived record: %s", js(res))
 	}
 	before := e.snapshot()
-	if again := adjust(s, s+600, "", "0"); again.Before != 0 || again.After != 0 || again.Correction != nil {
-		t.Fatalf("the same void again: %s", js(again))
+	out, ev, err := e.submit("org1.agent", "UsageAdjust", "r1", "egress_gib", sec(s), sec(s+600), "", "0", "double-counted by the exporter")
+	if again := decode[model.UsageAdjustment](t, out); err != nil || ev != nil || again.Before != 0 || again.After != 0 || again.Correction != nil {
+		t.Fatalf("the same void again: %s, event %v (%v)", out, ev, err)
 	}
 	if js(e.snapshot()) != js(before) {
 		t.Fatal("a correction to the quantity the record has changed the state")

@@ -40,7 +40,7 @@ type APIEvent struct {
 
 // EventTypes are the event types the contract sets, and who sees each.
 var EventTypes = []string{
-	"bill.issued", "bill.pending", "bills.rerated",
+	"bill.issued", "bill.pending", "bills.rerated", "usage.adjusted",
 	"statement.issued", "statement.acknowledged", "statement.disputed", "statement.voided", "statement.paid",
 	"payment.recorded", "payment.confirmed",
 	"allocation.granted", "allocation.topped_up",
@@ -162,7 +162,8 @@ func (a *audience) sees(ctx context.Context, ev client.Event) (bool, error) {
 		}
 		return false, nil
 	case strings.HasPrefix(ev.Name, "Bill"), strings.HasPrefix(ev.Name, "Statement"),
-		strings.HasPrefix(ev.Name, "Payment"), strings.HasPrefix(ev.Name, "Allocation"):
+		strings.HasPrefix(ev.Name, "Payment"), strings.HasPrefix(ev.Name, "Allocation"),
+		ev.Name == "UsageAdjusted":
 		// Settlement between two orgs: theirs alone.
 		var p struct {
 			Provider string `json:"provider"`
