@@ -147,7 +147,7 @@ func TestSettlementRoutes(t *testing.T) {
 		}
 	}
 	want(t, e.do("Org2/Admin", "POST", pay, "application/json", []byte(`{"reference":"x","amount":12.5}`)), 400) // a float
-	wantCode(t, e.post("Org2/Admin", pay, PaymentBody{Reference: "x", Amount: st.Total + 1}), 409, "conflict") // more than outstanding
+	wantCode(t, e.post("Org2/Admin", pay, PaymentBody{Reference: "x", Amount: st.Total + 1}), 409, "conflict")   // more than outstanding
 	wantCode(t, e.post("Org3/Admin", pay, PaymentBody{Reference: "x", Amount: 1}), 403, "denied")
 	// Part in minor units, the rest as a decimal string.
 	r = e.post("Org2/Admin", pay, PaymentBody{Reference: "wire-1", Amount: 100, Date: "2026-02-03"})

@@ -43,6 +43,7 @@ var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"money": func(amount int64, scale int, currency string) string {
 		return client.FormatMoney(amount, scale) + " " + currency
 	},
+	"amount": client.FormatMoney, // a form's value: no currency
 	"time": func(unix int64) string {
 		if unix == 0 {
 			return ""
