@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
@@ -113,6 +114,46 @@ type statementData struct {
 	CanVoid            bool
 	Flash              string
 	Lines              []statementLine
+	History            []historyRow
+}
+
+// historyRow is one act on a statement, as the page lists them: by time,
+// then in the order the statement records them.
+type historyRow struct {
+	At         int64
+	What, By   string
+	Note, Code string // Code: a transaction ID
+}
+
+// historyOf is a statement's acts by time: issued, the acknowledgment and
+// the latest dispute, each payment recorded and confirmed, paid, voided.
+func historyOf(st *model.Statement) []historyRow {
+	h := []historyRow{{At: st.Issued.Time, What: "issued", By: st.IssuedBy.MSP, Code: st.Issued.Tx}}
+	if a := st.Dispute; a != nil {
+		h = append(h, historyRow{At: a.Time, What: "disputed", By: a.By.MSP, Note: a.Reason})
+	}
+	if a := st.Acknowledged; a != nil {
+		h = append(h, historyRow{At: a.Time, What: "acknowledged", By: a.By.MSP, Note: a.Reason})
+	}
+	for _, p := range st.Payments {
+		money := client.FormatMoney(p.Amount, st.Scale) + " " + st.Currency
+		h = append(h, historyRow{At: p.Recorded.Time, What: "payment " + p.Reference + " recorded", By: p.RecordedBy.MSP, Note: money})
+		if p.Confirmed != nil {
+			by := st.Provider
+			if p.ConfirmedBy != nil {
+				by = p.ConfirmedBy.MSP
+			}
+			h = append(h, historyRow{At: p.Confirmed.Time, What: "payment " + p.Reference + " confirmed", By: by, Note: money})
+		}
+	}
+	if st.Paid != nil {
+		h = append(h, historyRow{At: st.Paid.Time, What: "paid"})
+	}
+	if a := st.Voided; a != nil {
+		h = append(h, historyRow{At: a.Time, What: "voided", By: a.By.MSP, Note: a.Reason})
+	}
+	slices.SortStableFunc(h, func(a, b historyRow) int { return cmp.Compare(a.At, b.At) })
+	return h
 }
 
 type statementLine struct {
@@ -129,7 +170,8 @@ func (s *Server) statementPage(r *http.Request, c *client.Client) (string, any, 
 	t, _, _, _ := s.session(r)
 	st := v.Statement
 	me := c.MSPID()
-	d := statementData{StatementView: v, Me: me, Provider: st.Provider == me, Consumer: st.Consumer == me, Admin: s.mayBeAdmin(t), Flash: flashOf(r)}
+	d := statementData{StatementView: v, Me: me, Provider: st.Provider == me, Consumer: st.Consumer == me, Admin: s.mayBeAdmin(t), Flash: flashOf(r),
+		History: historyOf(st)}
 	for i, b := range v.Bills {
 		d.Lines = append(d.Lines, statementLine{N: i + 1, Bill: b, Late: b.Period.End < st.Period.Start})
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -182,5 +183,21 @@ func TestConsoleSettlement(t *testing.T) {
 	st = *v.Statement
 	if st.Status != model.StatementPaid || len(st.Payments) != 2 {
 		t.Fatalf("after the console: %+v", st)
+	}
+}
+
+// The history is by time: a dispute after an acknowledgment comes after
+// it, whatever field holds it.
+func TestStatementHistoryOrder(t *testing.T) {
+	st := &model.Statement{Provider: "P", Currency: "CNY", Scale: 2, IssuedBy: model.Actor{MSP: "P"}, Issued: model.Stamp{Time: 10},
+		Acknowledged: &model.StatementAct{By: model.Actor{MSP: "C"}, Stamp: model.Stamp{Time: 20}},
+		Dispute:      &model.StatementAct{By: model.Actor{MSP: "C"}, Reason: "why", Stamp: model.Stamp{Time: 30}},
+		Payments:     []model.Payment{{Reference: "w", Amount: 150, RecordedBy: model.Actor{MSP: "C"}, Recorded: model.Stamp{Time: 25}}}}
+	var got []string
+	for _, h := range historyOf(st) {
+		got = append(got, h.What+"@"+strconv.FormatInt(h.At, 10))
+	}
+	if want := "issued@10 acknowledged@20 payment w recorded@25 disputed@30"; strings.Join(got, " ") != want {
+		t.Fatalf("history %q, want %q", strings.Join(got, " "), want)
 	}
 }
