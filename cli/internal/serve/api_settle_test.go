@@ -277,3 +277,23 @@ func TestStatementMismatchShown(t *testing.T) {
 		t.Fatalf("the console's page of a mismatched statement: %d\n%s", res.StatusCode, body.String())
 	}
 }
+
+// FuzzDayOrTime: a time from a body or a form never panics the server;
+// what it accepts is in UTC, and a day is its midnight.
+func FuzzDayOrTime(f *testing.F) {
+	for _, s := range []string{"2026-01-01", "2026-01-01T10:00:00+08:00", "1767225600", "", "January", "2026-13-01", "-1", "9999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, err := dayOrTime("from", s)
+		if err != nil {
+			return
+		}
+		if !tm.IsZero() && tm.Location() != time.UTC {
+			t.Fatalf("dayOrTime(%q) = %v, not UTC", s, tm)
+		}
+		if len(strings.TrimSpace(s)) == 10 && strings.Count(s, "-") == 2 && (tm.Hour() != 0 || tm.Minute() != 0) {
+			t.Fatalf("dayOrTime(%q) = %v, not midnight", s, tm)
+		}
+	})
+}
