@@ -75,6 +75,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadUsage -fuzztime 30s ./cli/client/
 	$(GO) test -run '^$$' -fuzz FuzzParseEventPos -fuzztime 20s ./cli/client/
 	$(GO) test -run '^$$' -fuzz FuzzVerifySignature -fuzztime 20s ./cli/internal/serve/
+	$(GO) test -run '^$$' -fuzz FuzzDayOrTime -fuzztime 20s ./cli/internal/serve/
 	$(GO) test -run '^$$' -fuzz FuzzParseAmount -fuzztime 20s ./cli/internal/app/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAPEL$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAPELAccelerator$$' -fuzztime 20s -fuzzminimizetime 2s ./cli/usageimport/

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fedmeter/fedmeter/cli/client"
+	"github.com/fedmeter/fedmeter/cli/internal/statementdoc"
 	"github.com/urfave/cli/v2"
 )
 
@@ -129,13 +130,7 @@ func statementList(st *state) *cli.Command {
 }
 
 // day is a Unix time as a UTC date and, unless midnight, time.
-func day(unix int64) string {
-	t := time.Unix(unix, 0).UTC()
-	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 {
-		return t.Format("2006-01-02")
-	}
-	return t.Format(time.RFC3339)
-}
+func day(unix int64) string { return statementdoc.Day(unix) }
 
 // statementView is what statement show prints and writes as JSON: the
 // statement and its bills.

@@ -43,6 +43,7 @@ var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"money": func(amount int64, scale int, currency string) string {
 		return client.FormatMoney(amount, scale) + " " + currency
 	},
+	"amount": client.FormatMoney, // a form's value: no currency
 	"time": func(unix int64) string {
 		if unix == 0 {
 			return ""
@@ -68,7 +69,7 @@ var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 // navItem is an entry of the console's menu.
 type navItem struct{ Key, Href, Label string }
 
-var nav = []navItem{{"overview", "/", "Overview"}, {"bills", "/bills", "Bills"}, {"usage", "/usage", "Usage"}, {"quotas", "/quotas", "Quotas"},
+var nav = []navItem{{"overview", "/", "Overview"}, {"bills", "/bills", "Bills"}, {"statements", "/statements", "Statements"}, {"usage", "/usage", "Usage"}, {"quotas", "/quotas", "Quotas"},
 	{"prices", "/prices", "Prices"}, {"rules", "/rules", "Rules"}, {"ledger", "/ledger", "Ledger"}}
 
 // when is a time for the page: a <time> element whose text is UTC;
@@ -99,10 +100,10 @@ const sessionCookie = "fedmeter_session"
 // consolePath reports whether a path is the console's (not the API's).
 func consolePath(p string) bool {
 	switch p {
-	case "/", "/login", "/logout", "/bills", "/usage", "/quotas", "/prices", "/rules", "/ledger", "/favicon.ico":
+	case "/", "/login", "/logout", "/bills", "/statements", "/usage", "/quotas", "/prices", "/rules", "/ledger", "/favicon.ico":
 		return true
 	}
-	for _, pfx := range []string{"/bills/", "/prices/", "/rules/", "/static/"} {
+	for _, pfx := range []string{"/bills/", "/statements/", "/prices/", "/rules/", "/static/"} {
 		if strings.HasPrefix(p, pfx) {
 			return true
 		}
@@ -115,6 +116,18 @@ func (s *Server) consoleRoutes() *http.ServeMux {
 	m.HandleFunc("GET /{$}", s.page(s.overviewPage))
 	m.HandleFunc("GET /bills", s.page(s.billsPage))
 	m.HandleFunc("GET /bills/{id}", s.page(s.billPage))
+	// settlement (console_settle.go)
+	m.HandleFunc("GET /statements", s.page(s.statementsPage))
+	m.HandleFunc("POST /statements", s.form("statements", s.statementsPage, s.issueForm))
+	m.HandleFunc("GET /statements/{id}", s.page(s.statementPage))
+	m.HandleFunc("GET /statements/{id}/print", s.statementPrint)
+	m.HandleFunc("GET /statements/{id}/export.csv", s.statementCSV)
+	m.HandleFunc("POST /statements/{id}/acknowledge", s.form("statements", s.statementPage, s.acknowledgeForm))
+	m.HandleFunc("POST /statements/{id}/dispute", s.form("statements", s.statementPage, s.disputeForm))
+	m.HandleFunc("POST /statements/{id}/payments", s.form("statements", s.statementPage, s.paymentForm))
+	m.HandleFunc("POST /statements/{id}/payments/{reference}/confirm", s.form("statements", s.statementPage, s.confirmForm))
+	m.HandleFunc("POST /statements/{id}/void", s.form("statements", s.statementPage, s.voidForm))
+	m.HandleFunc("POST /bills/{id}/credits", s.form("bills", s.billPage, s.creditForm))
 	m.HandleFunc("GET /usage", s.page(s.usagePage))
 	m.HandleFunc("GET /quotas", s.page(s.quotasPage))
 	m.HandleFunc("GET /prices", s.page(s.pricesPage))
@@ -209,7 +222,7 @@ func (s *Server) page(f pageFunc) http.HandlerFunc {
 }
 
 // titles are the pages' titles, by template.
-var titles = map[string]string{"overview": "Overview", "bills": "Bills", "bill": "Bill", "usage": "Usage", "quotas": "Quotas",
+var titles = map[string]string{"overview": "Overview", "bills": "Bills", "bill": "Bill", "statements": "Statements", "statement": "Statement", "usage": "Usage", "quotas": "Quotas",
 	"prices": "Prices", "price": "Price book", "rules": "Rules", "rule": "Rule", "ledger": "Ledger"}
 
 func navOf(p string) string {
@@ -336,6 +349,10 @@ func (s *Server) billsPage(r *http.Request, c *client.Client) (string, any, erro
 type billData struct {
 	Bill   *model.Bill
 	Verify *verify.Verification
+	// console_settle.go: its credit notes and adjustments, the credit form.
+	Credits   []model.Bill
+	CanCredit bool
+	Flash     string
 }
 
 func (s *Server) billPage(r *http.Request, c *client.Client) (string, any, error) {
@@ -344,6 +361,9 @@ func (s *Server) billPage(r *http.Request, c *client.Client) (string, any, error
 		return "", nil, err
 	}
 	d := billData{Bill: b}
+	if err := s.billCredits(r, c, &d); err != nil {
+		return "", nil, err
+	}
 	if r.URL.Query().Get("verify") != "" {
 		_, v, err := s.verifyBill(r, c)
 		if err != nil {

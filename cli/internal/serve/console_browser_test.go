@@ -305,3 +305,82 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	b.screenshot("console-refused")
 }
+
+// TestBrowserSettlement is the finance story in a browser: Org1's admin
+// issues January's statement to Org2; Org2's admin opens it, sees it
+// checked, acknowledges it and records the payment; Org1's admin confirms
+// receipt, and the statement is paid.
+func TestBrowserSettlement(t *testing.T) {
+	b := newBrowser(t, "Europe/Berlin") // first: a skip before any setup
+	e, bills := settleEnv(t)
+
+	b.login(e, "Org1/Admin")
+	follow(b, "statements", chromedp.CSS(`header nav a[href="/statements"]`))
+	b.run("issue form",
+		chromedp.WaitVisible(chromedp.CSS(`#issue`)),
+		chromedp.SendKeys(chromedp.CSS(`#issue input[name="id"]`), "2026-01-Org2"),
+		chromedp.SetValue(chromedp.CSS(`#issue select[name="consumer"]`), "Org2MSP"),
+		chromedp.SendKeys(chromedp.CSS(`#issue input[name="currency"]`), "CNY"),
+		chromedp.SetValue(chromedp.CSS(`#issue input[name="from"]`), "2026-01-01"),
+		chromedp.SetValue(chromedp.CSS(`#issue input[name="to"]`), "2026-02-01"))
+	if st := follow(b, "issue", chromedp.CSS(`#issue button`)); st != 200 {
+		t.Fatalf("the page after issuing: %d (%s)", st, b.where())
+	}
+	if h1, flash, status := b.text("h1"), b.text("#flash"), b.text("#status"); h1 != "Statement 2026-01-Org2" || flash != "Statement issued." || status != "open" {
+		t.Fatalf("after issuing: %q, %q, %q", h1, flash, status)
+	}
+	b.screenshot("console-statement-issued")
+	b.logout()
+
+	// Org2's admin: the statement in the list, checked, acknowledged, paid.
+	b.login(e, "Org2/Admin")
+	follow(b, "statements", chromedp.CSS(`header nav a[href="/statements"]`))
+	if st := follow(b, "the statement", chromedp.CSS(`a[href="/statements/2026-01-Org2"]`)); st != 200 {
+		t.Fatalf("the statement's page: %d", st)
+	}
+	if check := b.text("#check-ok"); !strings.HasPrefix(check, "Checked: the 2 bills listed") {
+		t.Fatalf("check: %q", check)
+	}
+	if n := value(b, "bill links", chromedp.Evaluate[int](`document.querySelectorAll('table.lines a[href^="/bills/"]').length`)); n != len(bills) {
+		t.Fatalf("%d bills linked, want %d", n, len(bills))
+	}
+	total := b.text("#total")
+	// Times in the viewer's zone (Berlin: UTC+01:00 in January).
+	if local := b.text("table.meta time"); !strings.HasSuffix(local, "UTC+01:00") {
+		t.Fatalf("a time reads %q", local)
+	}
+	follow(b, "acknowledge", chromedp.CSS(`#acknowledge button`))
+	if status := b.text("#status"); status != "acknowledged" {
+		t.Fatalf("after acknowledging: %q (%s)", status, b.where())
+	}
+	amount := value(b, "the outstanding amount", chromedp.AttributeValue(chromedp.CSS(`#pay input[name="amount"]`), "placeholder")).Value
+	if amount+" CNY" != total {
+		t.Fatalf("the payment form suggests %q, the total is %q", amount, total)
+	}
+	b.run("payment form",
+		chromedp.SendKeys(chromedp.CSS(`#pay input[name="reference"]`), "WIRE-2026-0142"),
+		chromedp.SendKeys(chromedp.CSS(`#pay input[name="amount"]`), amount),
+		chromedp.SetValue(chromedp.CSS(`#pay input[name="date"]`), "2026-02-03"))
+	follow(b, "record payment", chromedp.CSS(`#pay button`))
+	if flash := b.text("#flash"); !strings.HasPrefix(flash, "Payment recorded") {
+		t.Fatalf("after paying: %q (%s)", flash, b.where())
+	}
+	if out := b.text("#outstanding"); out != "0.00 CNY" {
+		t.Fatalf("outstanding after paying: %q", out)
+	}
+	b.screenshot("console-statement-payment")
+	b.logout()
+
+	// Org1's admin, the payee, confirms receipt: paid.
+	b.login(e, "Org1/Admin")
+	b.run("the statement", chromedp.Navigate(e.ts.URL+"/statements/2026-01-Org2"), chromedp.WaitVisible(chromedp.CSS(`form.confirm button`)))
+	follow(b, "confirm", chromedp.CSS(`form.confirm button`))
+	if status, confirmed := b.text("#status"), b.text("#confirmed"); status != "paid" || confirmed != total {
+		t.Fatalf("after confirming: %q, confirmed %q (total %q)", status, confirmed, total)
+	}
+	b.screenshot("console-statement-paid")
+	follow(b, "statements", chromedp.CSS(`header nav a[href="/statements"]`))
+	if row := b.text(`tr[data-id="2026-01-Org2"] .tag`); row != "paid" {
+		t.Fatalf("the list shows %q", row)
+	}
+}

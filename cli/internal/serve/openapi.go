@@ -39,6 +39,7 @@ type operation struct {
 	public                    bool         // no token needed
 	text                      bool         // text/plain response
 	stream                    bool         // text/event-stream response (events.go)
+	csv                       bool         // text/csv response (api_settle.go)
 }
 
 var (
@@ -298,6 +299,8 @@ func buildOpenAPI() []byte {
 		switch {
 		case op.text:
 			content = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case op.csv:
+			content = map[string]any{"text/csv": map[string]any{"schema": map[string]any{"type": "string"}}}
 		case op.stream:
 			content = map[string]any{"text/event-stream": map[string]any{"schema": map[string]any{"type": "string",
 				"description": "events as `id: BLOCK.INDEX`, `event: TYPE` and `data: ` followed by one line of JSON, an APIEvent (components.schemas.APIEvent); lines starting with a colon are comments (keep-alives)"}}}
