@@ -296,6 +296,12 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, src client
 				return
 			}
 		case err := <-errc:
+			// On shutdown the source ends too (its context is the
+			// stream's), and this case may be the one select picks.
+			if s.closed() {
+				write(shutdownComment)
+				return
+			}
 			if ctx.Err() == nil && err != nil {
 				// The backend failed: say so, and let the client resume.
 				p := problemOf(err, r.URL.Path)
@@ -306,12 +312,15 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, src client
 		case <-ctx.Done():
 			if s.closed() {
 				// The server shuts down: a last comment, then the end.
-				write(": the server is shutting down; reconnect with Last-Event-ID\n\n")
+				write(shutdownComment)
 			}
 			return
 		}
 	}
 }
+
+// shutdownComment is a stream's last line when the server shuts down.
+const shutdownComment = ": the server is shutting down; reconnect with Last-Event-ID\n\n"
 
 // closed reports whether the server is shutting down.
 func (s *Server) closed() bool { return s.closing.Err() != nil }
