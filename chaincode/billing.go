@@ -16,28 +16,43 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
+// billInput is a rule input built from ledger state (buildInput) and what
+// the bill records of how it was built.
+type billInput struct {
+	in    []byte
+	price *PriceEntry
+	// quotaTx is the transaction that set the limits read (the quota's
+	// Updated.Tx; empty without a quota).
+	quotaTx string
+	// corrections are the IDs of the usage corrections (UsageAdjust) the
+	// usage included, in ledger order: a correction written later to the
+	// same period is not in this bill, and the verifier must know which
+	// ones were (Bill.Corrections).
+	corrections []string
+}
+
 // buildInput assembles a rule input from ledger state: the resource, the
 // price entry in force at the period start, the quota limits, and the usage
-// records whose end falls in (start, end], summed per metric
-// (overflow-checked). quotaTx is the transaction that set the limits read
-// (the quota's Updated.Tx; empty without a quota).
-func (t *txn) buildInput(r *Resource, start, end int64) (in []byte, price *PriceEntry, quotaTx string, err error) {
+// records whose end falls in (start, end], corrections included, summed
+// per metric (exactly, model.UsageAcc).
+func (t *txn) buildInput(r *Resource, start, end int64) (*billInput, error) {
 	return t.buildInputPriced(r, start, end, start)
 }
 
 // buildInputPriced is buildInput with the price entry in force at priceAt
 // (re-rating prices a past period at the prices in force now).
-func (t *txn) buildInputPriced(r *Resource, start, end, priceAt int64) (in []byte, price *PriceEntry, quotaTx string, err error) {
-	price, err = t.priceAt(r.Provider, r.Type, priceAt)
+func (t *txn) buildInputPriced(r *Resource, start, end, priceAt int64) (*billInput, error) {
+	price, err := t.priceAt(r.Provider, r.Type, priceAt)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
+	bi := &billInput{price: price}
 	limits := map[string]int64{}
 	var q Quota
 	if ok, err := t.getJSON(key(pfxQuota, r.Provider, r.Consumer), &q); err != nil {
-		return nil, nil, "", err
+		return nil, err
 	} else if ok {
-		quotaTx = q.Updated.Tx
+		bi.quotaTx = q.Updated.Tx
 		if q.Limits != nil {
 			limits = q.Limits
 		}
@@ -51,18 +66,23 @@ func (t *txn) buildInputPriced(r *Resource, start, end, priceAt int64) (in []byt
 		}
 		for _, u := range entries {
 			acc.Add(u.Metric, u.Quantity)
+			if u.Adjusts != "" {
+				bi.corrections = append(bi.corrections, u.ID)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	usage, err := acc.Sums(r.ID)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
-	in, err = EncodeInput(r, price, limits, usage, start, end, t.id, t.now)
-	return in, price, quotaTx, err
+	if bi.in, err = EncodeInput(r, price, limits, usage, start, end, t.id, t.now); err != nil {
+		return nil, err
+	}
+	return bi, nil
 }
 
 // EncodeInput is the ABI v1 rule input (host/ABI.md) the contract builds
@@ -172,22 +192,23 @@ func (c *Contract) issueBill(t *txn, r *Resource, end, ruleAt int64, kind string
 	if err != nil {
 		return nil, err
 	}
-	input, price, quotaTx, err := t.buildInput(r, start, end)
+	bi, err := t.buildInput(r, start, end)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.runRule(t, rule, input, price)
+	res, err := c.runRule(t, rule, bi.in, bi.price)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(input)
+	sum := sha256.Sum256(bi.in)
 	r.Bills++
 	b := &Bill{
 		ID: model.BillID(r.ID, r.Bills), Kind: kind,
 		Provider: r.Provider, Consumer: r.Consumer, Resource: r.ID, ResourceType: r.Type,
 		Period: Period{Start: start, End: end}, Rule: ruleRef(rule), GasUsed: res.GasUsed,
 		InputHash: hex.EncodeToString(sum[:]), Amount: res.Bill.Total, Currency: res.Bill.Currency, Scale: res.Bill.Scale,
-		Lines: BillLines(res.Bill), Tx: t.id, IssuedAt: t.now, IssuedBy: t.actor(), QuotaTx: quotaTx, Overrun: overrun,
+		Lines: BillLines(res.Bill), Tx: t.id, IssuedAt: t.now, IssuedBy: t.actor(), QuotaTx: bi.quotaTx, Overrun: overrun,
+		Corrections: bi.corrections,
 	}
 	r.BilledTo = end
 	if err := t.putJSON(key(pfxBill, b.ID), b); err != nil {

@@ -155,11 +155,11 @@ func (c *Contract) BillRerate(ctx contractapi.TransactionContextInterface, resou
 		if err != nil {
 			return "", err
 		}
-		input, price, quotaTx, err := t.buildInputPriced(r, b.Period.Start, b.Period.End, t.now)
+		bi, err := t.buildInputPriced(r, b.Period.Start, b.Period.End, t.now)
 		if err != nil {
 			return "", err
 		}
-		run, err := c.runRule(t, rule, input, price)
+		run, err := c.runRule(t, rule, bi.in, bi.price)
 		if err != nil {
 			return "", err
 		}
@@ -178,7 +178,7 @@ func (c *Contract) BillRerate(ctx contractapi.TransactionContextInterface, resou
 			res.Unchanged++
 			continue
 		}
-		sum := sha256.Sum256(input)
+		sum := sha256.Sum256(bi.in)
 		r.Bills++
 		adj := &Bill{
 			ID: model.BillID(r.ID, r.Bills), Kind: model.BillKindAdjustment,
@@ -186,7 +186,8 @@ func (c *Contract) BillRerate(ctx contractapi.TransactionContextInterface, resou
 			Period: b.Period, Rule: ruleRef(rule), GasUsed: run.GasUsed, InputHash: hex.EncodeToString(sum[:]),
 			Amount: diff, Currency: b.Currency, Scale: b.Scale,
 			Lines: AdjustmentLines(run.Bill, prior),
-			Tx:    t.id, IssuedAt: t.now, IssuedBy: t.actor(), QuotaTx: quotaTx, Adjusts: b.ID, Reason: reason,
+			Tx:    t.id, IssuedAt: t.now, IssuedBy: t.actor(), QuotaTx: bi.quotaTx, Adjusts: b.ID, Reason: reason,
+			Corrections: bi.corrections,
 		}
 		if err := t.putJSON(key(pfxBill, adj.ID), adj); err != nil {
 			return "", err

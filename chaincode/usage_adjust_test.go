@@ -3,6 +3,7 @@ package chaincode
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,6 +78,9 @@ func TestUsageAdjust(t *testing.T) {
 	if q := egress(bill); q != 2 {
 		t.Fatalf("bill egress %d, want 2 (5 and 3 sent, 3 voided, 5 lowered to 1 and raised to 2): %s", q, js(bill))
 	}
+	if len(bill.Corrections) != 3 {
+		t.Fatalf("the bill lists corrections %v, want the 3 it read", bill.Corrections)
+	}
 
 	// After the bill: the correction is on the ledger, the bill is not
 	// rewritten, and re-rating bills the difference (5 GiB at 0.80).
@@ -93,8 +97,9 @@ func TestUsageAdjust(t *testing.T) {
 	if len(rr.Adjustments) != 1 || rr.Adjustments[0].Adjusts != bill.ID || rr.Adjustments[0].Amount != 5*80 {
 		t.Fatalf("re-rating after the correction: %s", js(rr))
 	}
-	if q := egress(decode[Bill](t, e.eval("org2.user", "BillGet", rr.Adjustments[0].ID))); q != 7 {
-		t.Fatalf("the adjustment's egress %d, want 7", q)
+	adjBill := decode[Bill](t, e.eval("org2.user", "BillGet", rr.Adjustments[0].ID))
+	if q := egress(adjBill); q != 7 || len(adjBill.Corrections) != 4 || !slices.Contains(adjBill.Corrections, res.Correction.ID) {
+		t.Fatalf("the adjustment's egress %d (want 7), corrections %v (want the 4, %s among them)", q, adjBill.Corrections, res.Correction.ID)
 	}
 	// The consumer cannot correct the provider's records.
 	e.refused(model.CodeDenied, nil, "org2.admin", "UsageAdjust", "r1", "egress_gib", sec(s+600), sec(s+1200), "apel-1", "0", "not ours")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
 )
 
@@ -94,16 +95,22 @@ func (s UsageSums) Add(resource, metric string, q int64) error {
 	return nil
 }
 
-// SumUsage sums the records of resource billed in period p (BilledIn),
-// overflow-checked, as the contract does when it bills.
-func SumUsage(resource string, p Period, recs []UsageRecord) (UsageSums, error) {
+// BilledUsage sums the usage bill b read: the records of its resource
+// billed in its period, with the corrections it lists (Bill.Corrections)
+// and no other correction, summed as the contract sums them. recs are the
+// resource's records as UsageList gives them.
+func BilledUsage(b *Bill, recs []UsageRecord) (UsageSums, error) {
 	var acc UsageAcc
 	for _, u := range recs {
-		if u.Resource == resource && u.BilledIn(p) {
-			acc.Add(u.Metric, u.Quantity)
+		if u.Resource != b.Resource || !u.BilledIn(b.Period) {
+			continue
 		}
+		if u.Adjusts != "" && !slices.Contains(b.Corrections, u.ID) {
+			continue // written after the bill: a re-rating bills it
+		}
+		acc.Add(u.Metric, u.Quantity)
 	}
-	return acc.Sums(resource)
+	return acc.Sums(b.Resource)
 }
 
 // UsageAcc sums usage quantities per metric exactly, whatever their order:

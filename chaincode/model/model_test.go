@@ -93,14 +93,27 @@ func TestDecodeUsageBatchRefusals(t *testing.T) {
 	}
 }
 
-func TestSumUsageOverflow(t *testing.T) {
-	p := Period{Start: 0, End: 10}
+// TestBilledUsage: a bill's usage is its resource's records in its period,
+// with the corrections the bill lists and no other, and a total past int64
+// is an overflow.
+func TestBilledUsage(t *testing.T) {
+	b := &Bill{Resource: "r", Period: Period{Start: 0, End: 10}}
 	recs := []UsageRecord{{Resource: "r", Metric: "m", Quantity: 1 << 62, End: 5}, {Resource: "r", Metric: "m", Quantity: 1 << 62, End: 6}}
-	if _, err := SumUsage("r", p, recs); CodeOf(err) != CodeConflict {
+	if _, err := BilledUsage(b, recs); CodeOf(err) != CodeConflict || !errors.Is(err, ErrUsageOverflow) {
 		t.Fatalf("overflow: %v", err)
 	}
-	s, err := SumUsage("r", p, append(recs[:1], UsageRecord{Resource: "r", Metric: "m", Quantity: 7, End: 11}))
-	if err != nil || s["m"] != 1<<62 {
+	recs = []UsageRecord{
+		{ID: "u-1", Resource: "r", Metric: "m", Quantity: 1 << 62, End: 5},
+		{ID: "u-2", Resource: "r", Metric: "m", Quantity: 7, End: 11},                   // after the period
+		{ID: "u-3", Resource: "q", Metric: "m", Quantity: 7, End: 6},                    // another resource
+		{ID: "c-1", Resource: "r", Metric: "m", Quantity: -5, End: 5, Adjusts: "u-1"},   // in the bill
+		{ID: "c-2", Resource: "r", Metric: "m", Quantity: -100, End: 5, Adjusts: "u-1"}, // written after it
+		{ID: "c-3", Resource: "r", Metric: "n", Quantity: 3, End: 5, Adjusts: "u-4"},    // in the bill
+		{ID: "u-4", Resource: "r", Metric: "n", Quantity: 0, End: 5},
+	}
+	b.Corrections = []string{"c-1", "c-3"}
+	s, err := BilledUsage(b, recs)
+	if err != nil || s["m"] != 1<<62-5 || s["n"] != 3 || len(s) != 2 {
 		t.Fatalf("%v %v", s, err)
 	}
 }

@@ -442,6 +442,12 @@ type Bill struct {
 	Adjusts string `json:"adjusts,omitempty"`
 	// Reason says why a correction was issued, in its issuer's words.
 	Reason string `json:"reason,omitempty"`
+	// Corrections are the IDs of the usage corrections (UsageAdjust) whose
+	// differences the bill's usage included. A correction written later to
+	// the same period is not in the bill (a re-rating bills it), so whoever
+	// rebuilds the bill's input counts these corrections and no other
+	// (BilledUsage).
+	Corrections []string `json:"corrections,omitempty"`
 }
 
 // BillSummary names a bill that a transaction issued, with its period and

@@ -300,7 +300,7 @@ func rebuildInput(ctx context.Context, c *client.Client, b *model.Bill) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	usage, err := model.SumUsage(b.Resource, b.Period, recs)
+	usage, err := model.BilledUsage(b, recs)
 	if err != nil {
 		return nil, client.Errorf(client.KindMismatch, "the usage of bill %s cannot be summed as the contract sums it: %s", b.ID, msgOf(err))
 	}

@@ -351,6 +351,12 @@ func TestCommands(t *testing.T) {
 			{name: "total bad --from", args: a("--as Org2/User1 bill total --from yesterday"), code: 1, err: []string{`--from "yesterday" is not a time`}},
 			{name: "verify", args: a("--as Org2/User1 bill verify ecs-1:000001"), out: []string{"input hash", "gas used", "Bill ecs-1:000001 verified"}},
 			{name: "verify json", args: a("--as Org1/Agent1 -o json bill verify ecs-1:000001"), json: true, out: []string{`"ok": true`}},
+			// A record of the billed period corrected after the bill: the
+			// bill stays as issued and still verifies (it lists the
+			// corrections it read, and this one is not among them).
+			{name: "correct a billed record", args: append(at(T24, "--as Org1/Agent1 usage adjust ecs-1 --metric egress_gib --start 2026-01-01T00:00:00Z --end 2026-01-01T10:00:00Z --id u-1 --quantity 1 --reason"), "lowered after the bill"),
+				out: []string{"Corrected record u-1 from 3 to 1", "period is billed already", "bill rerate --resource ecs-1"}},
+			{name: "verify after a later correction", args: a("--as Org2/User1 bill verify ecs-1:000001"), out: []string{"Bill ecs-1:000001 verified"}},
 			{name: "verify unknown", args: a("bill verify nope:000001"), code: 2},
 			{name: "json error", args: a("-o json bill show nope:000001"), code: 2, err: []string{`"kind":"not_found"`, `"exit":2`, `"op":"BillGet"`}},
 			{name: "close a period", args: at(T24, "--as Org1/Agent1 bill close ecs-2 --end "+T23), out: []string{"Bill ecs-2:000001 (period)"}},
