@@ -124,6 +124,11 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /api/v1/statements/{id}/void", s.api(s.voidStatement))
 	m.HandleFunc("POST /api/v1/bills/{id}/credits", s.api(s.creditBill))
 	m.HandleFunc("GET /api/v1/allocations", s.api(s.listAllocations))
+	// api_alloc.go
+	m.HandleFunc("POST /api/v1/allocations", s.api(s.grantAllocation))
+	m.HandleFunc("POST /api/v1/allocations/{provider}/{consumer}/{id}/topups", s.api(s.topUpAllocation))
+	m.HandleFunc("POST /api/v1/resources/{id}/usage/corrections", s.api(s.correctUsage))
+	m.HandleFunc("POST /api/v1/rerates", s.api(s.rerateBills))
 
 	// events and webhooks (events.go, webhooks.go)
 	m.HandleFunc("GET /api/v1/events", s.eventsHandler)

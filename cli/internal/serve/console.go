@@ -69,7 +69,7 @@ var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 // navItem is an entry of the console's menu.
 type navItem struct{ Key, Href, Label string }
 
-var nav = []navItem{{"overview", "/", "Overview"}, {"bills", "/bills", "Bills"}, {"statements", "/statements", "Statements"}, {"usage", "/usage", "Usage"}, {"quotas", "/quotas", "Quotas"},
+var nav = []navItem{{"overview", "/", "Overview"}, {"bills", "/bills", "Bills"}, {"statements", "/statements", "Statements"}, {"allocations", "/allocations", "Allocations"}, {"usage", "/usage", "Usage"}, {"quotas", "/quotas", "Quotas"},
 	{"prices", "/prices", "Prices"}, {"rules", "/rules", "Rules"}, {"ledger", "/ledger", "Ledger"}}
 
 // when is a time for the page: a <time> element whose text is UTC;
@@ -100,10 +100,10 @@ const sessionCookie = "fedmeter_session"
 // consolePath reports whether a path is the console's (not the API's).
 func consolePath(p string) bool {
 	switch p {
-	case "/", "/login", "/logout", "/bills", "/statements", "/usage", "/quotas", "/prices", "/rules", "/ledger", "/favicon.ico":
+	case "/", "/login", "/logout", "/bills", "/statements", "/allocations", "/usage", "/quotas", "/prices", "/rules", "/ledger", "/favicon.ico":
 		return true
 	}
-	for _, pfx := range []string{"/bills/", "/statements/", "/prices/", "/rules/", "/static/"} {
+	for _, pfx := range []string{"/bills/", "/statements/", "/allocations/", "/usage/", "/prices/", "/rules/", "/static/"} {
 		if strings.HasPrefix(p, pfx) {
 			return true
 		}
@@ -128,6 +128,12 @@ func (s *Server) consoleRoutes() *http.ServeMux {
 	m.HandleFunc("POST /statements/{id}/payments/{reference}/confirm", s.form("statements", s.statementPage, s.confirmForm))
 	m.HandleFunc("POST /statements/{id}/void", s.form("statements", s.statementPage, s.voidForm))
 	m.HandleFunc("POST /bills/{id}/credits", s.form("bills", s.billPage, s.creditForm))
+	// allocations, re-rating, usage corrections (console_alloc.go)
+	m.HandleFunc("GET /allocations", s.page(s.allocationsPage))
+	m.HandleFunc("POST /allocations", s.form("allocations", s.allocationsPage, s.grantForm))
+	m.HandleFunc("POST /allocations/{consumer}/{id}/topups", s.form("allocations", s.allocationsPage, s.topUpForm))
+	m.HandleFunc("POST /bills/{id}/rerate", s.form("bills", s.billPage, s.rerateForm))
+	m.HandleFunc("POST /usage/{id}/corrections", s.form("usage", s.usagePage, s.correctForm))
 	m.HandleFunc("GET /usage", s.page(s.usagePage))
 	m.HandleFunc("GET /quotas", s.page(s.quotasPage))
 	m.HandleFunc("GET /prices", s.page(s.pricesPage))
@@ -222,7 +228,7 @@ func (s *Server) page(f pageFunc) http.HandlerFunc {
 }
 
 // titles are the pages' titles, by template.
-var titles = map[string]string{"overview": "Overview", "bills": "Bills", "bill": "Bill", "statements": "Statements", "statement": "Statement", "usage": "Usage", "quotas": "Quotas",
+var titles = map[string]string{"overview": "Overview", "bills": "Bills", "bill": "Bill", "statements": "Statements", "statement": "Statement", "allocations": "Allocations", "usage": "Usage", "quotas": "Quotas",
 	"prices": "Prices", "price": "Price book", "rules": "Rules", "rule": "Rule", "ledger": "Ledger"}
 
 func navOf(p string) string {
@@ -353,6 +359,9 @@ type billData struct {
 	Credits   []model.Bill
 	CanCredit bool
 	Flash     string
+	// console_alloc.go: the re-rating form, the adjustment it issued.
+	CanRerate  bool
+	Adjustment *model.Bill
 }
 
 func (s *Server) billPage(r *http.Request, c *client.Client) (string, any, error) {
@@ -364,6 +373,7 @@ func (s *Server) billPage(r *http.Request, c *client.Client) (string, any, error
 	if err := s.billCredits(r, c, &d); err != nil {
 		return "", nil, err
 	}
+	s.billRerate(r, c, &d)
 	if r.URL.Query().Get("verify") != "" {
 		_, v, err := s.verifyBill(r, c)
 		if err != nil {

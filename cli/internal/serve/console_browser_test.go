@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/fedmeter/fedmeter/cli/client"
 )
 
 // The console in a real browser: Debian's Chromium, headless, driven with
@@ -383,4 +384,41 @@ func TestBrowserSettlement(t *testing.T) {
 	if row := b.text(`tr[data-id="2026-01-Org2"] .tag`); row != "paid" {
 		t.Fatalf("the list shows %q", row)
 	}
+}
+
+// TestBrowserAllocation: Org1's admin grants Org2 a prepaid allocation in
+// the browser, a February bill draws on it, and Org2 sees its balance
+// drop.
+func TestBrowserAllocation(t *testing.T) {
+	b := newBrowser(t, "UTC") // first: a skip before any setup
+	e, _ := settleEnv(t)
+
+	b.login(e, "Org1/Admin")
+	follow(b, "allocations", chromedp.CSS(`header nav a[href="/allocations"]`))
+	b.run("grant form",
+		chromedp.WaitVisible(chromedp.CSS(`#grant`)),
+		chromedp.SetValue(chromedp.CSS(`#grant select[name="consumer"]`), "Org2MSP"),
+		chromedp.SendKeys(chromedp.CSS(`#grant input[name="id"]`), "feb-2026"),
+		chromedp.SendKeys(chromedp.CSS(`#grant input[name="amount"]`), "100.00"),
+		chromedp.SendKeys(chromedp.CSS(`#grant input[name="currency"]`), "CNY"),
+		chromedp.SetValue(chromedp.CSS(`#grant input[name="from"]`), "2026-02-01"),
+		chromedp.SetValue(chromedp.CSS(`#grant input[name="to"]`), "2026-03-01"))
+	if st := follow(b, "grant", chromedp.CSS(`#grant button`)); st != 200 {
+		t.Fatalf("the page after granting: %d (%s)", st, b.where())
+	}
+	if flash, bal := b.text("#flash"), b.text(`tr[data-id="feb-2026"] td[data-balance]`); flash != "Allocation granted." || bal != "100.00 CNY" {
+		t.Fatalf("after granting: %q, balance %q (%s)", flash, bal, b.where())
+	}
+	b.screenshot("console-allocation-granted")
+	b.logout()
+
+	bill := e.febBill(t, "ecs-feb")
+
+	b.login(e, "Org2/User1")
+	follow(b, "allocations", chromedp.CSS(`header nav a[href="/allocations"]`))
+	want := client.FormatMoney(10000-bill.Amount, 2) + " CNY"
+	if bal := b.text(`tr[data-id="feb-2026"] td[data-balance]`); bal != want {
+		t.Fatalf("Org2 sees a balance of %q after a bill of %d, want %q (%s)", bal, bill.Amount, want, b.where())
+	}
+	b.screenshot("console-allocation-held")
 }

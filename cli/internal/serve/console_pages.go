@@ -156,12 +156,23 @@ type usageData struct {
 	Records   int
 	More      bool
 	Charts    []overviewChart
+	// console_alloc.go: the records listed (corrections with what they
+	// correct), the correction forms for the resource's provider.
+	List       []model.UsageRecord
+	CanCorrect bool
+	Flash      string
 }
+
+// usageListed is how many of a resource's records the page lists.
+const usageListed = 200
 
 func (s *Server) usagePage(r *http.Request, c *client.Client) (string, any, error) {
 	ctx := r.Context()
 	id := r.URL.Query().Get("resource")
-	var d usageData
+	if id == "" {
+		id = r.PathValue("id") // a refused correction form
+	}
+	d := usageData{Flash: flashOf(r)}
 	if id == "" {
 		for _, role := range []string{"provider", "consumer"} {
 			res, next, err := evalPage[model.Resource](r, c, "ResourceList", role, "", strconv.Itoa(resourceLimit), "")
@@ -183,6 +194,7 @@ func (s *Server) usagePage(r *http.Request, c *client.Client) (string, any, erro
 		return "", nil, err
 	}
 	d.Records, d.More = len(recs), next != ""
+	d.List, d.CanCorrect = recs[:min(len(recs), usageListed)], res.Provider == c.MSPID()
 	if len(recs) == 0 {
 		return "usage", d, nil
 	}
