@@ -57,28 +57,15 @@ func (t *txn) buildInputPriced(r *Resource, start, end, priceAt int64) (*billInp
 			limits = q.Limits
 		}
 	}
-	// Corrections (UsageAdjust) are negative: summed exactly, in any order.
-	var acc model.UsageAcc
-	err = t.scanUsage(r.ID, start, end, func(k string, v []byte) error {
-		entries, err := decodeEntries(k, v)
-		if err != nil {
-			return corrupt(k, err)
-		}
-		for _, u := range entries {
-			acc.Add(u.Metric, u.Quantity)
-			if u.Adjusts != "" {
-				bi.corrections = append(bi.corrections, u.ID)
-			}
-		}
-		return nil
-	})
+	cons, err := t.consortium()
 	if err != nil {
 		return nil, err
 	}
-	usage, err := acc.Sums(r.ID)
+	usage, corrections, err := sumUsage(t, layoutOf(cons), r.ID, start, end)
 	if err != nil {
 		return nil, err
 	}
+	bi.corrections = corrections
 	if bi.in, err = EncodeInput(r, price, limits, usage, start, end, t.id, t.now); err != nil {
 		return nil, err
 	}

@@ -165,16 +165,6 @@ func (l usageLayout) scan(t *txn, resource string, from, to int64, f func(k stri
 	return nil
 }
 
-// scanUsage calls f on every stored period of resource that ends in
-// (from, to], in the ledger's layout.
-func (t *txn) scanUsage(resource string, from, to int64, f func(k string, v []byte) error) error {
-	cons, err := t.consortium()
-	if err != nil {
-		return err
-	}
-	return layoutOf(cons).scan(t, resource, from, to, f)
-}
-
 // usageKey is the key of resource's derived records over (start, end] on a
 // ledger of the current layout.
 func usageKey(resource string, start, end int64) string {
@@ -644,24 +634,38 @@ func (b *usageBatch) total(p model.UsageItem, r *usageResource) (*usageTotal, er
 
 // unbilledSums sums resource res's records that are not billed yet: those
 // ending after its billed_to (and no later than the transaction time and
-// the allocation's expiry, which records never pass, checkPeriod),
-// corrections included, exactly (model.UsageAcc).
+// the allocation's expiry, which records never pass, checkPeriod).
 func unbilledSums(t *txn, l usageLayout, res string, r *usageResource) (model.UsageSums, error) {
+	sums, _, err := sumUsage(t, l, res, r.BilledTo, min(t.now, r.ExpiresAt))
+	return sums, err
+}
+
+// sumUsage sums resource res's records that end in (from, to] in layout l,
+// corrections included, exactly (model.UsageAcc: a correction is
+// negative, and a partial sum in ledger order may pass int64 when the
+// total does not), and returns the IDs of the corrections among them, in
+// ledger order. An overflowing total is model.ErrUsageOverflow.
+func sumUsage(t *txn, l usageLayout, res string, from, to int64) (model.UsageSums, []string, error) {
 	var acc model.UsageAcc
-	err := l.scan(t, res, r.BilledTo, min(t.now, r.ExpiresAt), func(k string, v []byte) error {
+	var corrections []string
+	err := l.scan(t, res, from, to, func(k string, v []byte) error {
 		entries, err := decodeEntries(k, v)
 		if err != nil {
 			return corrupt(k, err)
 		}
 		for _, e := range entries {
 			acc.Add(e.Metric, e.Quantity)
+			if e.Adjusts != "" {
+				corrections = append(corrections, e.ID)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return acc.Sums(res)
+	sums, err := acc.Sums(res)
+	return sums, corrections, err
 }
 
 // write puts every period the batch added to and every total it changed,

@@ -252,22 +252,12 @@ func checkRaise(t *txn, l usageLayout, r *Resource, rec UsageRecord, delta int64
 		if bill == nil {
 			return internalf("internal error: resource %s is billed to %d, but no bill holds the period ending %d", r.ID, r.BilledTo, rec.End)
 		}
-		var acc model.UsageAcc
-		if err := t.scanUsage(r.ID, bill.Start, bill.End, func(k string, v []byte) error {
-			entries, err := decodeEntries(k, v)
-			if err != nil {
-				return corrupt(k, err)
-			}
-			for _, e := range entries {
-				acc.Add(e.Metric, e.Quantity)
-			}
-			return nil
-		}); err != nil {
+		sums, _, err := sumUsage(t, l, r.ID, bill.Start, bill.End)
+		if err != nil {
 			return err
 		}
-		acc.Add(rec.Metric, delta)
-		if _, err := acc.Sums(r.ID); err != nil {
-			return over(0, "the usage of its bill")
+		if err := sums.Add(r.ID, rec.Metric, delta); err != nil {
+			return over(sums[rec.Metric], "the usage of its bill")
 		}
 		return nil
 	}
