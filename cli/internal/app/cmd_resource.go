@@ -306,7 +306,7 @@ func usageCommand(st *state) *cli.Command {
 	return &cli.Command{
 		Name:     "usage",
 		Category: "Resources",
-		Usage:    "usage records from a provider's metering agent (submit, import accounting records, list, export)",
+		Usage:    "usage records from a provider's metering agent (submit, correct, import accounting records, list, export)",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "submit",
