@@ -356,10 +356,14 @@ func (t *txn) exists(k string) (bool, error) {
 	return b != nil, nil
 }
 
-// setEvent emits the transaction's one event (Fabric keeps one per tx).
+// setEvent emits the transaction's one event (Fabric keeps one per tx),
+// one of EventNames.
 func (t *txn) setEvent(name string, payload any) error {
 	if t.event {
 		return internalf("internal error: a second event %s in one transaction", name)
+	}
+	if !slices.Contains(EventNames, name) {
+		return internalf("internal error: event %s is not in EventNames", name)
 	}
 	b, err := json.Marshal(payload)
 	if err != nil {
