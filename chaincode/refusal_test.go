@@ -150,6 +150,8 @@ func TestRefusalCodes(t *testing.T) {
 		{deny, nil, "org2.user", "UsageAdjust", []string{"r1", "cpu_seconds", fmt.Sprint(now - 60), fmt.Sprint(now), "", "0", "wrong"}},
 		{bad, nil, "org1.agent", "UsageAdjust", []string{"r1", "cpu_seconds", fmt.Sprint(now - 60), fmt.Sprint(now), "", "-1", "wrong"}},
 		{bad, nil, "org1.agent", "UsageAdjust", []string{"r1", "cpu_seconds", fmt.Sprint(now - 60), fmt.Sprint(now), "", "0", ""}},
+		{bad, nil, "org1.agent", "UsageAdjust", []string{"r1", "cpu_seconds", fmt.Sprint(now - 60), fmt.Sprint(now), "c-" + strings.Repeat("0", 40), "0", "a correction"}},
+		{bad, at(0, -1, ""), "org1.agent", "UsageSubmit", []string{js([][]any{{"r1", "cpu_seconds", 1, now - 60, now, "c-" + strings.Repeat("ab", 20)}})}},
 		{notFound, nil, "org1.agent", "UsageAdjust", []string{"r1", "cpu_seconds", fmt.Sprint(now - 60), fmt.Sprint(now), "no-such-record", "0", "wrong"}},
 		{bad, at(1, -1, "egress_gib"), "org1.agent", "UsageSubmit", []string{js([]any{[]any{"r1", "cpu_seconds", 1, now - 60, now}, []any{"r1", now - 60, now, map[string]any{"cpu_seconds": 1, "egress_gib": "x"}}})}},
 		{notFound, at(0, 1, "cpu_seconds"), "org1.agent", "UsageSubmit", []string{js([]any{map[string]any{"start": now - 60, "end": now, "metrics": []string{"cpu_seconds"}, "rows": []any{[]any{"r1", 1}, []any{"nope", 2}}}})}},

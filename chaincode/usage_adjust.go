@@ -86,6 +86,8 @@ func (c *Contract) UsageAdjust(ctx contractapi.TransactionContextInterface, reso
 	switch {
 	case recordID == "":
 		rec.ID = derived
+	case model.IsCorrectionForm(recordID):
+		return "", errf("record_id %s is a correction; correct the record it adjusts instead (its ID is the correction's adjusts)", recordID)
 	case model.IsDerivedForm(recordID) && recordID != derived:
 		return "", errf("record_id %s has the form of a derived ID but is not the one of resource %s's %s over (%d, %d] (%s); leave it empty for the derived record", recordID, resourceID, metric, s, e, derived)
 	default:

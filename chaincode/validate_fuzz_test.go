@@ -97,7 +97,7 @@ func FuzzUsageArg(f *testing.F) {
 			if r.End <= r.Start || r.Start < 0 || r.Quantity < 0 || checkID("id", r.ID) != nil || checkID("resource", r.Resource) != nil || checkField("metric", r.Metric) != nil {
 				t.Fatalf("accepted an invalid record %+v from %q", r, s)
 			}
-			if p.Derived != (r.ID == DeriveUsageID(r)) || (!p.Derived && model.IsDerivedForm(r.ID)) {
+			if p.Derived != (r.ID == DeriveUsageID(r)) || (!p.Derived && model.IsDerivedForm(r.ID)) || model.IsCorrectionForm(r.ID) {
 				t.Fatalf("record %+v: derived %v, derives %s", r, p.Derived, DeriveUsageID(r))
 			}
 			k, e := usageKey(r.Resource, r.Start, r.End), usageEntry{Metric: r.Metric, Quantity: r.Quantity}

@@ -23,11 +23,19 @@ func DeriveUsageID(u UsageRecord) string {
 // IsDerivedForm reports whether id has the form reserved for derived IDs,
 // "u-" and 40 lower-case hex digits: a record carrying such an ID must carry
 // the one its content derives.
-func IsDerivedForm(id string) bool {
-	if len(id) != 42 || id[:2] != "u-" {
+func IsDerivedForm(id string) bool { return hexForm(id, "u-") }
+
+// IsCorrectionForm reports whether id has the form reserved for the IDs of
+// usage corrections (UsageAdjust), "c-" and 40 lower-case hex digits: no
+// record is submitted with one, so an ID says what it names.
+func IsCorrectionForm(id string) bool { return hexForm(id, "c-") }
+
+// hexForm reports whether id is prefix and 40 lower-case hex digits.
+func hexForm(id, prefix string) bool {
+	if len(id) != len(prefix)+40 || id[:len(prefix)] != prefix {
 		return false
 	}
-	for i := 2; i < len(id); i++ {
+	for i := len(prefix); i < len(id); i++ {
 		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}

@@ -432,6 +432,9 @@ func parseUsageArg(a usageArg) UsageItem {
 		if msg := checkID(f("id"), a.ID); msg != "" {
 			return bad("%s", msg)
 		}
+		if IsCorrectionForm(a.ID) {
+			return bad("%s %s has the form reserved for usage corrections (c- and 40 hex digits); choose an ID of another form", f("id"), a.ID)
+		}
 	}
 	if msg := checkID(f("resource"), a.Resource); msg != "" {
 		return bad("%s", msg)
