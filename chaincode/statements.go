@@ -372,8 +372,11 @@ func (c *Contract) StatementBills(ctx contractapi.TransactionContextInterface, s
 	return out(page)
 }
 
-// consumerAct loads a statement for an act of its consumer's admins.
-func (t *txn) consumerAct(statementID, action string) (*Statement, error) {
+// partyAct loads a statement for an act that only the admins of one of
+// its two orgs may do: side is "consumer", or "provider" ("payee" names
+// the provider when the act is about payments); action names the act in
+// refusals ("acknowledge", "confirm payments of").
+func (t *txn) partyAct(statementID, action, side string) (*Statement, error) {
 	if _, err := t.memberAdmin(action + " statements"); err != nil {
 		return nil, err
 	}
@@ -381,8 +384,12 @@ func (t *txn) consumerAct(statementID, action string) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.msp != s.Consumer {
-		return nil, denied("only admins of %s, the consumer of statement %s, may %s it; the caller is %s", s.Consumer, s.ID, action, t.role())
+	org := s.Provider
+	if side == "consumer" {
+		org = s.Consumer
+	}
+	if t.msp != org {
+		return nil, denied("only admins of %s, the %s of statement %s, may %s it; the caller is %s", org, side, s.ID, action, t.role())
 	}
 	return s, nil
 }
@@ -395,7 +402,7 @@ func (c *Contract) StatementAcknowledge(ctx contractapi.TransactionContextInterf
 	if err != nil {
 		return "", err
 	}
-	s, err := t.consumerAct(statementID, "acknowledge")
+	s, err := t.partyAct(statementID, "acknowledge", "consumer")
 	if err != nil {
 		return "", err
 	}
@@ -427,7 +434,7 @@ func (c *Contract) StatementDispute(ctx contractapi.TransactionContextInterface,
 	if err != nil {
 		return "", err
 	}
-	s, err := t.consumerAct(statementID, "dispute")
+	s, err := t.partyAct(statementID, "dispute", "consumer")
 	if err != nil {
 		return "", err
 	}
@@ -512,15 +519,9 @@ func (c *Contract) StatementConfirm(ctx contractapi.TransactionContextInterface,
 	if err != nil {
 		return "", err
 	}
-	if _, err := t.memberAdmin("confirm payments"); err != nil {
-		return "", err
-	}
-	s, err := t.loadStatement(statementID)
+	s, err := t.partyAct(statementID, "confirm payments of", "payee")
 	if err != nil {
 		return "", err
-	}
-	if t.msp != s.Provider {
-		return "", denied("only admins of %s, the payee of statement %s, may confirm its payments; the caller is %s", s.Provider, s.ID, t.role())
 	}
 	if err := checkText("reference", reference, maxReference, true); err != nil {
 		return "", err
@@ -568,15 +569,9 @@ func (c *Contract) StatementVoid(ctx contractapi.TransactionContextInterface, st
 	if err != nil {
 		return "", err
 	}
-	if _, err := t.memberAdmin("void statements"); err != nil {
-		return "", err
-	}
-	s, err := t.loadStatement(statementID)
+	s, err := t.partyAct(statementID, "void", "provider")
 	if err != nil {
 		return "", err
-	}
-	if t.msp != s.Provider {
-		return "", denied("only admins of %s, the provider of statement %s, may void it; the caller is %s", s.Provider, s.ID, t.role())
 	}
 	if err := checkText("reason", reason, maxReason, true); err != nil {
 		return "", err
