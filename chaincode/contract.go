@@ -240,12 +240,9 @@ func (t *txn) role() string {
 // ---- state ----
 
 func (t *txn) getJSON(k string, v any) (bool, error) {
-	b, ok := t.read[k]
-	if !ok {
-		var err error
-		if b, err = t.stub.GetState(k); err != nil {
-			return false, ledgerf("reading %s failed: %v", k, err)
-		}
+	b, err := t.get(k)
+	if err != nil {
+		return false, err
 	}
 	if b == nil {
 		return false, nil
@@ -256,7 +253,8 @@ func (t *txn) getJSON(k string, v any) (bool, error) {
 	return true, nil
 }
 
-// get reads a key's stored bytes (nil: absent).
+// get reads a key's stored bytes (nil: absent), from what readAhead read
+// if it read the key.
 func (t *txn) get(k string) ([]byte, error) {
 	if b, ok := t.read[k]; ok {
 		return b, nil
