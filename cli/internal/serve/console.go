@@ -140,7 +140,7 @@ func (s *Server) consoleRoutes() *http.ServeMux {
 	m.HandleFunc("GET /prices/{provider}/{type}", s.page(s.pricePage))
 	m.HandleFunc("GET /rules", s.page(s.rulesPage))
 	m.HandleFunc("GET /rules/{ref}", s.page(s.rulePage))
-	m.HandleFunc("POST /rules/{ref}/vote", s.ruleVote)
+	m.HandleFunc("POST /rules/{ref}/vote", s.form("rules", s.rulePage, s.voteForm))
 	m.HandleFunc("GET /ledger", s.page(s.ledgerPage))
 	m.HandleFunc("GET /static/", s.static)
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {

@@ -498,42 +498,21 @@ func (s *Server) mayBeAdmin(t Token) bool {
 	return true
 }
 
-// ruleVote is the rule page's approve/reject form: a vote as the
-// session's identity, then back to the rule.
-func (s *Server) ruleVote(w http.ResponseWriter, r *http.Request) {
-	t, c, ok, err := s.session(r)
-	if !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	pd := pageData{Who: t.As, MSPID: t.MSPID, Title: "Refused", Nav: "rules"}
-	if !sameOrigin(r) {
-		pd.Error = "this form was posted from another site"
-		s.render(w, http.StatusForbidden, "error", pd)
-		return
-	}
-	if err != nil {
-		pd.Error = problemOf(err, "").Detail
-		s.render(w, http.StatusForbidden, "error", pd)
-		return
-	}
+// voteForm is the rule page's approve/reject form (console form): a vote
+// as the session's identity, then back to the rule.
+func (s *Server) voteForm(r *http.Request, c *client.Client) (string, error) {
 	ref, decision := r.PathValue("ref"), r.PostFormValue("decision")
 	if decision != model.VoteApprove && decision != model.VoteReject {
-		pd.Title, pd.Error = "Bad request", "decision "+strconv.Quote(decision)+" is not valid: it must be approve or reject"
-		s.render(w, http.StatusBadRequest, "error", pd)
-		return
+		return "", badArg("decision %q is not valid: it must be approve or reject", decision)
 	}
 	vote := c.VoteRule
 	if r.PostFormValue("revocation") != "" {
 		vote = c.VoteRevocation
 	}
 	if _, _, err := vote(r.Context(), ref, decision); err != nil {
-		p := problemOf(err, r.URL.Path)
-		pd.Title, pd.Error = p.Title, p.Detail
-		s.render(w, p.Status, "error", pd)
-		return
+		return "", err
 	}
-	http.Redirect(w, r, "/rules/"+url.PathEscape(ref)+"?voted="+url.QueryEscape(decision), http.StatusSeeOther)
+	return "/rules/" + url.PathEscape(ref) + "?voted=" + url.QueryEscape(decision), nil
 }
 
 // ---- ledger ----

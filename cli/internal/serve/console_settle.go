@@ -241,41 +241,33 @@ func (s *Server) withSession(w http.ResponseWriter, r *http.Request, nav string,
 // returns where to go next.
 type formFunc func(r *http.Request, c *client.Client) (string, error)
 
-// form wraps a console form that writes: the session's identity, the
-// same-origin check of the rule vote (ruleVote), then f; a refusal draws
-// the page the form is on (again) with the refusal, in its status.
+// form wraps every console form that writes (a rule vote, the settlement,
+// allocation, correction and re-rating forms): the session's identity, a
+// same-origin check (sameOrigin), then f; a refusal draws the page the form
+// is on (again) with the refusal, in its status.
 func (s *Server) form(nav string, again pageFunc, f formFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		t, c, ok, err := s.session(r)
-		if !ok {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-			return
-		}
-		pd := pageData{Who: t.As, MSPID: t.MSPID, Title: "Refused", Nav: nav}
-		if !sameOrigin(r) {
-			pd.Error = "this form was posted from another site"
-			s.render(w, http.StatusForbidden, "error", pd)
-			return
-		}
-		if err != nil {
-			pd.Error = problemOf(err, "").Detail
-			s.render(w, http.StatusForbidden, "error", pd)
-			return
-		}
-		to, err := f(r, c)
-		if err == nil {
-			http.Redirect(w, r, to, http.StatusSeeOther)
-			return
-		}
-		p := problemOf(err, r.URL.Path)
-		pd.Title, pd.Error = p.Title, refusal(p)
-		name, data, aerr := again(r, c)
-		if aerr != nil {
-			s.render(w, p.Status, "error", pd)
-			return
-		}
-		pd.Data = data
-		s.render(w, p.Status, name, pd)
+		s.withSession(w, r, nav, func(c *client.Client, pd pageData) {
+			if !sameOrigin(r) {
+				pd.Error = "this form was posted from another site"
+				s.render(w, http.StatusForbidden, "error", pd)
+				return
+			}
+			to, err := f(r, c)
+			if err == nil {
+				http.Redirect(w, r, to, http.StatusSeeOther)
+				return
+			}
+			p := problemOf(err, r.URL.Path)
+			pd.Title, pd.Error = p.Title, refusal(p)
+			name, data, aerr := again(r, c)
+			if aerr != nil {
+				s.render(w, p.Status, "error", pd)
+				return
+			}
+			pd.Data = data
+			s.render(w, p.Status, name, pd)
+		})
 	}
 }
 
